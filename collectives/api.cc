@@ -1,0 +1,281 @@
+// The C API: argument validation, then the communicator. No exception and no Status
+// crosses this boundary: every failure becomes a weftResult_t and this thread's last-error
+// text (weftGetLastError).
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "collectives/api_internal.h"
+#include "common/dtype.h"
+#include "common/log.h"
+
+namespace weft {
+namespace {
+
+thread_local std::string last_error;
+
+// Roots started by weftGetUniqueId in this process, until a communicator claims them.
+std::mutex roots_mutex;
+std::map<std::array<uint8_t, 16>, std::unique_ptr<RootServer>>& PendingRoots() {
+  static auto* roots = new std::map<std::array<uint8_t, 16>, std::unique_ptr<RootServer>>();
+  return *roots;
+}
+
+Status CheckComm(weftComm_t comm) {
+  WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "communicator is NULL");
+  WEFT_REQUIRE(comm->magic == weftComm::kMagic && comm->impl != nullptr, weftInvalidArgument,
+               "communicator is not valid (destroyed or never initialized)");
+  return Status::Ok();
+}
+
+bool Overlap(const void* a, size_t abytes, const void* b, size_t bbytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return abytes > 0 && bbytes > 0 && x < y + bbytes && y < x + abytes;
+}
+
+// Validates one collective's arguments against the communicator.
+Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
+  WEFT_CHECK(CheckComm(comm));
+  const int n = comm->impl->nranks(), rank = comm->impl->rank();
+  WEFT_REQUIRE(ValidType(a.type), weftInvalidArgument, "%s: invalid datatype %d", name,
+               static_cast<int>(a.type));
+  WEFT_REQUIRE(ValidOp(a.op), weftInvalidArgument, "%s: invalid reduction op %d", name,
+               static_cast<int>(a.op));
+  const bool rooted = a.coll == CollType::kBroadcast || a.coll == CollType::kReduce;
+  WEFT_REQUIRE(!rooted || (a.root >= 0 && a.root < n), weftInvalidArgument,
+               "%s: root %d out of range 0..%d", name, a.root, n - 1);
+  WEFT_REQUIRE(a.stream == nullptr, weftInvalidArgument,
+               "%s: a stream was given but this build has no CUDA support", name);
+  const size_t esz = TypeSize(a.type);
+  const size_t limit = std::numeric_limits<size_t>::max() / esz / static_cast<size_t>(n);
+  WEFT_REQUIRE(a.count <= limit, weftInvalidArgument,
+               "%s: count %zu x %zu bytes x %d ranks overflows", name, a.count, esz, n);
+  if (a.count == 0) return Status::Ok();
+  const size_t in_elems = a.coll == CollType::kReduceScatter ? a.count * n : a.count;
+  const size_t out_elems = a.coll == CollType::kAllGather ? a.count * n : a.count;
+  const bool needs_send = a.coll != CollType::kBroadcast || rank == a.root;
+  const bool needs_recv = a.coll != CollType::kReduce || rank == a.root;
+  WEFT_REQUIRE(!needs_send || a.send != nullptr, weftInvalidArgument,
+               "%s: sendbuff is NULL with count %zu", name, a.count);
+  WEFT_REQUIRE(!needs_recv || a.recv != nullptr, weftInvalidArgument,
+               "%s: recvbuff is NULL with count %zu", name, a.count);
+  if (!needs_send || !needs_recv) return Status::Ok();
+  // In place: send == recv, except allgather (send == recv + rank*count) and reducescatter
+  // (recv == send + rank*count), as in NCCL. Any other overlap would corrupt data.
+  const auto* s = static_cast<const char*>(a.send);
+  const auto* r = static_cast<const char*>(a.recv);
+  const size_t block = a.count * esz;
+  bool in_place;
+  if (a.coll == CollType::kAllGather) in_place = s == r + rank * block;
+  else if (a.coll == CollType::kReduceScatter) in_place = r == s + rank * block;
+  else in_place = s == r;
+  WEFT_REQUIRE(in_place || !Overlap(s, in_elems * esz, r, out_elems * esz), weftInvalidArgument,
+               "%s: sendbuff and recvbuff overlap but are not the in-place layout%s", name,
+               a.coll == CollType::kAllGather       ? " (sendbuff == recvbuff + rank*sendcount)"
+               : a.coll == CollType::kReduceScatter ? " (recvbuff == sendbuff + rank*recvcount)"
+                                                    : " (sendbuff == recvbuff)");
+  return Status::Ok();
+}
+
+weftResult_t Issue(const char* name, weftComm_t comm, const CollArgs& a) {
+  Status s = Validate(name, comm, a);
+  if (!s.ok()) return ReportFailure(s);
+  if (GroupActive()) {
+    GroupEnqueue(comm, a);
+    return weftSuccess;
+  }
+  if (a.count == 0) return weftSuccess;
+  return Report(comm->impl->Run({a}));
+}
+
+}  // namespace
+
+weftResult_t ReportFailure(const Status& s) {
+  last_error = s.message();
+  WEFT_WARN(kLogColl, "%s: %s", weftGetErrorString(s.code()), s.message().c_str());
+  return s.code();
+}
+
+std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret) {
+  std::lock_guard<std::mutex> lock(roots_mutex);
+  auto it = PendingRoots().find(secret);
+  if (it == PendingRoots().end()) return nullptr;
+  std::unique_ptr<RootServer> root = std::move(it->second);
+  PendingRoots().erase(it);
+  return root;
+}
+
+Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, int rank,
+                        std::unique_ptr<RootServer> root) {
+  WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
+  *comm = nullptr;
+  WEFT_REQUIRE(nranks >= 1, weftInvalidArgument, "nranks %d must be at least 1", nranks);
+  WEFT_REQUIRE(static_cast<uint32_t>(nranks) <= kMaxTagRanks, weftInvalidArgument,
+               "nranks %d exceeds the limit %u", nranks, kMaxTagRanks);
+  WEFT_REQUIRE(rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d out of range 0..%d",
+               rank, nranks - 1);
+  Config config;
+  WEFT_CHECK(Config::FromProcess(&config));
+  for (const std::string& w : UnknownVariableWarnings(ProcessWeftVariables()))
+    WEFT_WARN(kLogInit, "%s", w.c_str());
+  auto handle = std::make_unique<weftComm>();
+  WEFT_CHECK(Communicator::Create(config, id, nranks, rank, std::move(root), &handle->impl));
+  *comm = handle.release();
+  return Status::Ok();
+}
+
+}  // namespace weft
+
+using weft::CollArgs;
+using weft::CollType;
+using weft::Report;
+using weft::ReportFailure;
+using weft::Status;
+
+extern "C" {
+
+weftResult_t weftGetVersion(int* version) {
+  if (version == nullptr) return ReportFailure(weft::InvalidArgument("version is NULL"));
+  *version = WEFT_VERSION_CODE;
+  return weftSuccess;
+}
+
+const char* weftGetErrorString(weftResult_t result) {
+  switch (result) {
+    case weftSuccess: return "no error";
+    case weftUnhandledCudaError: return "unhandled cuda error";
+    case weftSystemError: return "unhandled system error";
+    case weftInternalError: return "internal error";
+    case weftInvalidArgument: return "invalid argument";
+    case weftInvalidUsage: return "invalid usage";
+    case weftRemoteError: return "remote process exited or there was a network error";
+    case weftInProgress: return "operation in progress";
+    case weftTimeout: return "operation timed out";
+    default: return "unknown result code";
+  }
+}
+
+const char* weftGetLastError(weftComm_t) { return weft::last_error.c_str(); }
+
+weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
+  if (uniqueId == nullptr) return ReportFailure(weft::InvalidArgument("uniqueId is NULL"));
+  weft::Config config;
+  Status s = weft::Config::FromProcess(&config);
+  weft::UniqueIdData data;
+  if (s.ok()) s = weft::RandomSecret(&data.secret);
+  in_addr advertised{};
+  if (s.ok()) s = weft::LocalAdvertisedAddress(config.socket_addr, &advertised);
+  std::unique_ptr<weft::RootServer> root;
+  if (s.ok()) {
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_ANY);
+    s = weft::RootServer::Start(any, data.secret, config.timeout_ms, &root);
+  }
+  if (!s.ok()) return ReportFailure(s.WithContext("weftGetUniqueId"));
+  data.root.sin_family = AF_INET;
+  data.root.sin_addr = advertised;
+  data.root.sin_port = htons(root->port());
+  weft::EncodeUniqueId(data, uniqueId);
+  std::lock_guard<std::mutex> lock(weft::roots_mutex);
+  weft::PendingRoots()[data.secret] = std::move(root);
+  return weftSuccess;
+}
+
+weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank) {
+  weft::UniqueIdData id;
+  Status s = weft::DecodeUniqueId(commId, &id);
+  if (!s.ok()) {
+    if (comm != nullptr) *comm = nullptr;
+    return ReportFailure(s.WithContext("weftCommInitRank"));
+  }
+  return Report(weft::InitCommunicator(comm, nranks, id, rank, weft::ClaimRoot(id.secret))
+                    .WithContext("weftCommInitRank"));
+}
+
+weftResult_t weftCommDestroy(weftComm_t comm) {
+  if (comm == nullptr) return weftSuccess;  // as NCCL: destroying NULL is a no-op
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  s = comm->impl->Destroy();
+  comm->magic = 0;
+  comm->impl.reset();
+  delete comm;
+  return Report(s.WithContext("weftCommDestroy"));
+}
+
+weftResult_t weftCommAbort(weftComm_t comm) {
+  if (comm == nullptr) return weftSuccess;
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  comm->impl->Abort();
+  comm->magic = 0;
+  comm->impl.reset();
+  delete comm;
+  return weftSuccess;
+}
+
+weftResult_t weftCommGetAsyncError(weftComm_t comm, weftResult_t* asyncError) {
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && asyncError == nullptr) s = weft::InvalidArgument("asyncError is NULL");
+  if (!s.ok()) return ReportFailure(s);
+  Status e = comm->impl->AsyncError();
+  *asyncError = e.code();
+  if (!e.ok()) weft::last_error = e.message();
+  return weftSuccess;
+}
+
+weftResult_t weftCommCount(const weftComm_t comm, int* count) {
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && count == nullptr) s = weft::InvalidArgument("count is NULL");
+  if (!s.ok()) return ReportFailure(s);
+  *count = comm->impl->nranks();
+  return weftSuccess;
+}
+
+weftResult_t weftCommUserRank(const weftComm_t comm, int* rank) {
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && rank == nullptr) s = weft::InvalidArgument("rank is NULL");
+  if (!s.ok()) return ReportFailure(s);
+  *rank = comm->impl->rank();
+  return weftSuccess;
+}
+
+weftResult_t weftAllReduce(const void* sendbuff, void* recvbuff, size_t count,
+                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
+                           void* stream) {
+  CollArgs a{CollType::kAllReduce, sendbuff, recvbuff, count, datatype, op, 0, stream};
+  return weft::Issue("weftAllReduce", comm, a);
+}
+
+weftResult_t weftAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
+                           weftDataType_t datatype, weftComm_t comm, void* stream) {
+  CollArgs a{CollType::kAllGather, sendbuff, recvbuff, sendcount, datatype, weftSum, 0, stream};
+  return weft::Issue("weftAllGather", comm, a);
+}
+
+weftResult_t weftReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
+                               weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
+                               void* stream) {
+  CollArgs a{CollType::kReduceScatter, sendbuff, recvbuff, recvcount, datatype, op, 0, stream};
+  return weft::Issue("weftReduceScatter", comm, a);
+}
+
+weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                           weftDataType_t datatype, int root, weftComm_t comm, void* stream) {
+  CollArgs a{CollType::kBroadcast, sendbuff, recvbuff, count, datatype, weftSum, root, stream};
+  return weft::Issue("weftBroadcast", comm, a);
+}
+
+weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count,
+                        weftDataType_t datatype, weftRedOp_t op, int root, weftComm_t comm,
+                        void* stream) {
+  CollArgs a{CollType::kReduce, sendbuff, recvbuff, count, datatype, op, root, stream};
+  return weft::Issue("weftReduce", comm, a);
+}
+
+}  // extern "C"

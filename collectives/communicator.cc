@@ -1,0 +1,336 @@
+#include "collectives/communicator.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "collectives/algorithms/ring.h"
+#include "common/dtype.h"
+#include "common/log.h"
+
+namespace weft {
+namespace {
+
+uint64_t Fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Host identity: host name plus boot id, so containers with one name on two machines differ.
+uint64_t HostHash() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string id = host;
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  if (boot >> boot_id) id += boot_id;
+  return Fnv1a(id);
+}
+
+// Channels for a message: one is enough for small messages; two let large ones keep more
+// transfers in flight while the reduction of another chunk runs.
+int AutoChannels(size_t bytes) { return bytes >= (4u << 20) ? 2 : 1; }
+
+}  // namespace
+
+std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
+  std::vector<uint8_t> out(12 + info.ucx_address.size());
+  std::memcpy(out.data(), &info.host_hash, 8);
+  std::memcpy(out.data() + 8, &info.pid, 4);
+  std::copy(info.ucx_address.begin(), info.ucx_address.end(), out.begin() + 12);
+  return out;
+}
+
+Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
+  WEFT_REQUIRE(bytes.size() > 12, weftRemoteError, "peer info of %zu bytes is too short",
+               bytes.size());
+  std::memcpy(&out->host_hash, bytes.data(), 8);
+  std::memcpy(&out->pid, bytes.data() + 8, 4);
+  out->ucx_address.assign(bytes.begin() + 12, bytes.end());
+  return Status::Ok();
+}
+
+std::vector<int> HostGroupedRing(const std::vector<uint64_t>& host_of_rank) {
+  std::vector<uint64_t> hosts;  // in order of first appearance
+  for (uint64_t h : host_of_rank)
+    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+  std::vector<int> ring;
+  for (uint64_t h : hosts)
+    for (size_t r = 0; r < host_of_rank.size(); ++r)
+      if (host_of_rank[r] == h) ring.push_back(static_cast<int>(r));
+  return ring;
+}
+
+Status Communicator::Create(const Config& config, const UniqueIdData& id, int nranks, int rank,
+                            std::unique_ptr<RootServer> root,
+                            std::unique_ptr<Communicator>* out) {
+  std::unique_ptr<Communicator> c(new Communicator());
+  c->config_ = config;
+  c->rank_ = rank;
+  c->nranks_ = nranks;
+  c->root_ = std::move(root);
+  SetLogRank(rank);
+  WEFT_CHECK(c->Init(id));
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Status Communicator::Init(const UniqueIdData& id) {
+  WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &transport_));
+  PeerInfo mine;
+  mine.host_hash = HostHash();
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.ucx_address = transport_->address();
+  std::vector<std::vector<uint8_t>> all;
+  WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
+  std::vector<std::vector<uint8_t>> addresses(nranks_);
+  std::vector<uint64_t> hosts(nranks_);
+  for (int r = 0; r < nranks_; ++r) {
+    PeerInfo info;
+    WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
+    addresses[r] = std::move(info.ucx_address);
+    hosts[r] = info.host_hash;
+  }
+  WEFT_CHECK(transport_->SetPeerAddresses(std::move(addresses)));
+  ring_ = HostGroupedRing(hosts);
+  if (LogEnabled(LogLevel::kInfo, kLogInit)) {
+    std::string order;
+    for (int r : ring_) order += Format(" %d", r);
+    WEFT_INFO(kLogInit, "communicator ready: rank %d of %d, ring%s", rank_, nranks_, order.c_str());
+  }
+  StartProgressThread();
+  return Status::Ok();
+}
+
+Communicator::~Communicator() {
+  StopProgressThread();
+  // Members are destroyed in reverse order: transport (endpoints, worker), bootstrap, root.
+}
+
+void Communicator::StartProgressThread() {
+  progress_thread_ = std::thread([this] { ProgressThreadMain(); });
+}
+
+void Communicator::StopProgressThread() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (progress_thread_.joinable()) progress_thread_.join();
+}
+
+// Between collectives nobody else drives the worker: this thread does, a few times a
+// second, so that a dead peer is noticed (endpoint error) even while the application
+// computes. It takes the transport only when no caller holds it, and never spins, so it
+// costs nothing when ranks outnumber cores. Callers drive their own collectives inline.
+void Communicator::ProgressThreadMain() {
+  SetLogRank(rank_);
+  std::unique_lock<std::mutex> stop_lock(stop_mutex_);
+  while (!stop_) {
+    stop_cv_.wait_for(stop_lock, std::chrono::milliseconds(50));
+    if (stop_) break;
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) continue;
+    for (int i = 0; i < 64 && transport_->Progress(); ++i) {
+    }
+    Status health = transport_->Health();
+    if (!health.ok()) SetError(health);
+  }
+}
+
+void Communicator::SetError(const Status& s) {
+  if (error_.ok()) error_ = s;
+  in_error_ = true;
+}
+
+Status Communicator::AsyncError() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_.ok()) {
+    Status health = transport_->Health();
+    if (!health.ok()) SetError(health);
+  }
+  return error_;
+}
+
+Status Communicator::GetPlan(const CollArgs& a, const Plan** plan) {
+  const size_t esz = TypeSize(a.type);
+  const size_t bytes = a.count * esz * (a.coll == CollType::kAllGather ||
+                                                a.coll == CollType::kReduceScatter
+                                            ? static_cast<size_t>(nranks_)
+                                            : 1);
+  Chunking chunking;
+  chunking.nchannels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels)
+                                             : AutoChannels(bytes);
+  chunking.chunk_elems = std::max<size_t>(1, config_.chunk_size / esz);
+  // Huge messages get bigger chunks rather than more messages than a tag can number.
+  const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
+  chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
+  PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root,
+              chunking.nchannels, chunking.chunk_elems};
+  auto it = plans_.find(key);
+  if (it == plans_.end()) {
+    auto p = std::make_unique<Plan>();
+    WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, p.get()));
+    if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
+    it = plans_.emplace(key, std::move(p)).first;
+    WEFT_TRACE(kLogColl, "plan:\n%s", it->second->Describe().c_str());
+  }
+  *plan = it->second.get();
+  return Status::Ok();
+}
+
+std::vector<StagingArea> Communicator::Staging(size_t op_index, const Plan& plan,
+                                               weftDataType_t type) {
+  if (staging_.size() <= op_index) {
+    staging_.resize(op_index + 1);
+    staging_bytes_.resize(op_index + 1);
+  }
+  auto& bufs = staging_[op_index];
+  auto& sizes = staging_bytes_[op_index];
+  const size_t slot_bytes = Executor::SlotBytes(plan, type);
+  const int slots = static_cast<int>(
+      std::clamp<size_t>(config_.buffsize / std::max<size_t>(slot_bytes, 1), 2, 64));
+  const size_t need = slot_bytes * static_cast<size_t>(slots);
+  std::vector<StagingArea> areas(plan.channels.size());
+  if (bufs.size() < areas.size()) {
+    bufs.resize(areas.size());
+    sizes.resize(areas.size(), 0);
+  }
+  for (size_t c = 0; c < areas.size(); ++c) {
+    if (sizes[c] < need) {
+      bufs[c].reset(new std::byte[need]);
+      sizes[c] = need;
+    }
+    areas[c] = {bufs[c].get(), slot_bytes, slots};
+  }
+  return areas;
+}
+
+Status Communicator::Run(const std::vector<CollArgs>& ops) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_.ok())
+    return InvalidUsage("the communicator is in error (" + error_.message() +
+                        "); only weftCommAbort or weftCommDestroy may follow");
+  std::vector<std::unique_ptr<Executor>> executors;
+  const uint64_t first_seq = seq_;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const CollArgs& a = ops[i];
+    const Plan* plan;
+    WEFT_CHECK(GetPlan(a, &plan));
+    ExecArgs ea;
+    ea.input = a.send;
+    ea.output = a.recv;
+    ea.type = a.type;
+    ea.op = a.op;
+    ea.seq = seq_++;
+    executors.push_back(std::make_unique<Executor>(transport_.get(), plan, ea,
+                                                   Staging(i, *plan, a.type)));
+  }
+  Status s = Drive(executors, ops, first_seq);
+  if (!s.ok()) SetError(s);
+  return s;
+}
+
+Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
+                           const std::vector<CollArgs>& ops, uint64_t first_seq) {
+  const auto start = Clock::now();
+  const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
+  const auto spin = std::chrono::microseconds(config_.spin_us);
+  auto spin_until = start + spin;
+  Status failure;
+  while (true) {
+    bool progressed = false;
+    for (int i = 0; i < 64 && transport_->Progress(); ++i) progressed = true;
+    bool all_done = true;
+    for (size_t i = 0; i < executors.size() && failure.ok(); ++i) {
+      bool done = false;
+      Status s = executors[i]->Advance(&done);
+      if (!s.ok()) {
+        failure = s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d",
+                                       CollName(ops[i].coll),
+                                       static_cast<unsigned long long>(first_seq + i),
+                                       ops[i].count, TypeName(ops[i].type), rank_));
+      }
+      all_done = all_done && done;
+    }
+    if (!failure.ok()) break;
+    if (all_done) return Status::Ok();
+    Status health = transport_->Health();
+    if (!health.ok()) {
+      failure = health;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      for (size_t i = 0; i < executors.size(); ++i) {
+        bool done = false;
+        (void)executors[i]->Advance(&done);
+        if (done) continue;
+        failure = TimeoutError(Format(
+            "%s (seq %llu, count %zu, %s) timed out after WEFT_TIMEOUT_MS=%lld ms on rank %d, "
+            "waiting for %s",
+            CollName(ops[i].coll), static_cast<unsigned long long>(first_seq + i),
+            ops[i].count, TypeName(ops[i].type), static_cast<long long>(config_.timeout_ms),
+            rank_, executors[i]->Waiting().c_str()));
+        break;
+      }
+      break;
+    }
+    if (progressed) {
+      spin_until = now + spin;
+    } else if (now >= spin_until) {
+      // Sleep on the transport's events so that ranks sharing cores can run.
+      transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
+    } else {
+      sched_yield();
+    }
+  }
+  // Take back every buffer from the transport before returning to the user.
+  for (auto& e : executors) e->CancelOutstanding();
+  const Deadline drain = DeadlineIn(1000);
+  auto quiet = [&] {
+    for (auto& e : executors)
+      if (!e->Quiescent()) return false;
+    return true;
+  };
+  while (!quiet() && Clock::now() < drain) {
+    if (!transport_->Progress()) transport_->WaitForEvent(1);
+  }
+  if (!quiet()) {
+    // The transport still owns some requests: keep their completions alive for good.
+    WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests",
+              executors.size());
+    for (auto& e : executors) (void)e.release();
+  }
+  return failure;
+}
+
+Status Communicator::Destroy() {
+  StopProgressThread();
+  std::lock_guard<std::mutex> lock(mutex_);
+  Status s;
+  if (error_.ok()) {
+    // Every rank is done with every collective before anyone closes its endpoints.
+    s = bootstrap_->Barrier();
+    transport_->CloseEndpoints(s.ok() ? std::min<int64_t>(config_.timeout_ms, 10000) : 0);
+  } else {
+    transport_->CloseEndpoints(0);
+  }
+  bootstrap_->Leave();
+  return s;
+}
+
+void Communicator::Abort() {
+  StopProgressThread();
+  std::lock_guard<std::mutex> lock(mutex_);
+  transport_->CloseEndpoints(0);
+  bootstrap_->Leave();
+}
+
+}  // namespace weft

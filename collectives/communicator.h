@@ -1,0 +1,105 @@
+// Communicator: owns everything one weftComm_t needs (bootstrap connection, transport,
+// progress thread, staging memory, plan cache) and runs collectives on it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "collectives/coll_args.h"
+#include "collectives/executor.h"
+#include "common/config.h"
+#include "transport/bootstrap/bootstrap.h"
+#include "transport/bootstrap/root.h"
+#include "transport/ucx/ucx_transport.h"
+
+namespace weft {
+
+// What each rank tells the others at init.
+struct PeerInfo {
+  uint64_t host_hash = 0;
+  int32_t pid = 0;
+  std::vector<uint8_t> ucx_address;
+};
+std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
+Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);
+
+// Ring order for ranks without topology: ranks of one host next to each other (in rank
+// order), hosts in order of their lowest rank, so the ring crosses each host boundary once.
+std::vector<int> HostGroupedRing(const std::vector<uint64_t>& host_of_rank);
+
+class Communicator {
+ public:
+  // `root` is the bootstrap root if this process created it (weftGetUniqueId), else null.
+  static Status Create(const Config& config, const UniqueIdData& id, int nranks, int rank,
+                       std::unique_ptr<RootServer> root, std::unique_ptr<Communicator>* out);
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return rank_; }
+  int nranks() const { return nranks_; }
+  const std::vector<int>& ring() const { return ring_; }
+
+  // Runs the collectives together and returns when all are complete (host buffers).
+  Status Run(const std::vector<CollArgs>& ops);
+
+  // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
+  Status Destroy();
+  // Frees everything without waiting for peers.
+  void Abort();
+  // The error that put the communicator in error, or Ok.
+  Status AsyncError();
+
+ private:
+  Communicator() = default;
+  Status Init(const UniqueIdData& id);
+  Status GetPlan(const CollArgs& a, const Plan** plan);
+  std::vector<StagingArea> Staging(size_t op_index, const Plan& plan, weftDataType_t type);
+  Status Drive(std::vector<std::unique_ptr<Executor>>& executors, const std::vector<CollArgs>& ops,
+               uint64_t first_seq);
+  void SetError(const Status& s);
+  void StartProgressThread();
+  void StopProgressThread();
+  void ProgressThreadMain();
+
+  Config config_;
+  int rank_ = 0;
+  int nranks_ = 0;
+  std::unique_ptr<RootServer> root_;
+  std::unique_ptr<Bootstrap> bootstrap_;
+  std::unique_ptr<UcxTransport> transport_;
+  std::vector<int> ring_;
+  uint64_t seq_ = 0;
+
+  // Serializes the transport between callers and the progress thread.
+  std::mutex mutex_;
+  Status error_;  // sticky; guarded by mutex_
+  std::atomic<bool> in_error_{false};
+
+  std::thread progress_thread_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+
+  // Staging memory, one set per concurrently running op (groups), one area per channel.
+  std::vector<std::vector<std::unique_ptr<std::byte[]>>> staging_;
+  std::vector<std::vector<size_t>> staging_bytes_;
+
+  using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace weft
+
+// The public handle.
+struct weftComm {
+  static constexpr uint64_t kMagic = 0x5745465443304d4dull;
+  uint64_t magic = kMagic;
+  std::unique_ptr<weft::Communicator> impl;
+};

@@ -1,0 +1,122 @@
+// weftCommInitFromEnv: rank, size and rendezvous from the launcher's variables.
+#include <arpa/inet.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "collectives/api_internal.h"
+#include "common/config.h"
+#include "transport/bootstrap/socket.h"
+
+namespace weft {
+namespace {
+
+struct LaunchInfo {
+  int rank = -1;
+  int nranks = -1;
+  std::string root;  // host:port
+  std::string source;
+};
+
+bool EnvInt(const char* name, int* out) {
+  std::string v;
+  int64_t x;
+  if (!ProcessEnv(name, &v) || !ParseInt(v, &x)) return false;
+  *out = static_cast<int>(x);
+  return true;
+}
+
+// The first launcher whose variables are present wins: Weft's own, then mpirun, srun and
+// torchrun. The rendezvous address is WEFT_ROOT, else torchrun's MASTER_ADDR with
+// MASTER_PORT+1 (MASTER_PORT itself is torch's store).
+Status ReadLaunchInfo(const Config& config, LaunchInfo* info) {
+  if (config.rank >= 0 || config.nranks >= 0) {
+    info->rank = static_cast<int>(config.rank);
+    info->nranks = static_cast<int>(config.nranks);
+    info->source = "WEFT_RANK/WEFT_NRANKS";
+  } else if (EnvInt("OMPI_COMM_WORLD_RANK", &info->rank) &&
+             EnvInt("OMPI_COMM_WORLD_SIZE", &info->nranks)) {
+    info->source = "OMPI_COMM_WORLD_RANK/SIZE";
+  } else if (EnvInt("PMI_RANK", &info->rank) && EnvInt("PMI_SIZE", &info->nranks)) {
+    info->source = "PMI_RANK/PMI_SIZE";
+  } else if (EnvInt("SLURM_PROCID", &info->rank) && EnvInt("SLURM_NTASKS", &info->nranks)) {
+    info->source = "SLURM_PROCID/SLURM_NTASKS";
+  } else if (EnvInt("RANK", &info->rank) && EnvInt("WORLD_SIZE", &info->nranks)) {
+    info->source = "RANK/WORLD_SIZE";
+  } else {
+    return InvalidArgument(
+        "weftCommInitFromEnv: no rank found: set WEFT_RANK, WEFT_NRANKS and WEFT_ROOT, or start "
+        "the processes with weft-run, mpirun, srun or torchrun");
+  }
+  WEFT_REQUIRE(info->nranks >= 1 && info->rank >= 0 && info->rank < info->nranks,
+               weftInvalidArgument, "weftCommInitFromEnv: rank %d / size %d from %s is invalid",
+               info->rank, info->nranks, info->source.c_str());
+  std::string addr, port;
+  int port_num = 0;
+  if (!config.root.empty()) {
+    info->root = config.root;
+  } else if (ProcessEnv("MASTER_ADDR", &addr) && EnvInt("MASTER_PORT", &port_num)) {
+    info->root = addr + ":" + std::to_string(port_num + 1);
+  } else {
+    return InvalidArgument(Format(
+        "weftCommInitFromEnv: rank %d of %d (from %s) has no rendezvous address: set "
+        "WEFT_ROOT=host:port (rank 0 listens there) or MASTER_ADDR/MASTER_PORT",
+        info->rank, info->nranks, info->source.c_str()));
+  }
+  return Status::Ok();
+}
+
+Status ParseSecret(const std::string& hex, std::array<uint8_t, 16>* out) {
+  WEFT_REQUIRE(hex.size() == 32, weftInvalidArgument, "WEFT_SECRET must be 32 hex digits");
+  for (size_t i = 0; i < 16; ++i) {
+    unsigned v;
+    WEFT_REQUIRE(std::sscanf(hex.c_str() + 2 * i, "%2x", &v) == 1, weftInvalidArgument,
+                 "WEFT_SECRET must be 32 hex digits");
+    (*out)[i] = static_cast<uint8_t>(v);
+  }
+  return Status::Ok();
+}
+
+// Without WEFT_SECRET the secret is derived from what every rank of this job shares (the
+// rendezvous address and size): it keeps other jobs out, not attackers.
+void DerivedSecret(const LaunchInfo& info, std::array<uint8_t, 16>* out) {
+  std::string key = info.root + "/" + std::to_string(info.nranks);
+  uint64_t h1 = 1469598103934665603ull, h2 = 0x9e3779b97f4a7c15ull;
+  for (unsigned char c : key) {
+    h1 = (h1 ^ c) * 1099511628211ull;
+    h2 = (h2 ^ c) * 0x100000001b3ull + 0x7f4a7c15;
+  }
+  for (int i = 0; i < 8; ++i) {
+    (*out)[i] = static_cast<uint8_t>(h1 >> (8 * i));
+    (*out)[8 + i] = static_cast<uint8_t>(h2 >> (8 * i));
+  }
+}
+
+Status InitFromEnv(weftComm_t* comm) {
+  WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
+  Config config;
+  WEFT_CHECK(Config::FromProcess(&config));
+  LaunchInfo info;
+  WEFT_CHECK(ReadLaunchInfo(config, &info));
+  UniqueIdData id;
+  WEFT_CHECK(ResolveHostPort(info.root, &id.root));
+  if (!config.secret.empty()) WEFT_CHECK(ParseSecret(config.secret, &id.secret));
+  else DerivedSecret(info, &id.secret);
+  std::unique_ptr<RootServer> root;
+  if (info.rank == 0) {
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_ANY);
+    any.sin_port = id.root.sin_port;
+    WEFT_CHECK(RootServer::Start(any, id.secret, config.timeout_ms, &root)
+                   .WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
+  }
+  return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root));
+}
+
+}  // namespace
+}  // namespace weft
+
+extern "C" weftResult_t weftCommInitFromEnv(weftComm_t* comm) {
+  return weft::Report(weft::InitFromEnv(comm).WithContext("weftCommInitFromEnv"));
+}

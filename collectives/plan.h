@@ -1,0 +1,88 @@
+// A Plan: what one rank does for one collective, as data. Per channel, an ordered list of
+// steps; each step receives at most one message and sends at most one. Built by pure
+// functions (algorithms/), run by the Executor, checked without a network by running the
+// plans of N virtual ranks over the loopback transport.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "weft/weft.h"
+
+namespace weft {
+
+enum class CollType { kAllReduce, kAllGather, kReduceScatter, kBroadcast, kReduce };
+const char* CollName(CollType c);
+
+enum class StepKind : uint8_t {
+  kSend,                // send src
+  kRecv,                // receive into dst
+  kRecvCopySend,        // receive into dst, send dst
+  kRecvReduceSend,      // receive into staging, staging op= src, send staging
+  kRecvReduceCopy,      // receive into staging, dst = staging op src
+  kRecvReduceCopySend,  // receive into staging, dst = staging op src, send dst
+  kCopy,                // dst = src
+};
+const char* StepKindName(StepKind k);
+
+inline bool StepReceives(StepKind k) { return k != StepKind::kSend && k != StepKind::kCopy; }
+inline bool StepSends(StepKind k) {
+  return k == StepKind::kSend || k == StepKind::kRecvCopySend ||
+         k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopySend;
+}
+inline bool StepReduces(StepKind k) {
+  return k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopy ||
+         k == StepKind::kRecvReduceCopySend;
+}
+
+enum class BufferId : uint8_t { kNone, kInput, kOutput };
+
+// `count` elements at element `offset` of a user buffer.
+struct Region {
+  BufferId buf = BufferId::kNone;
+  size_t offset = 0;
+  size_t count = 0;
+};
+
+struct Step {
+  StepKind kind = StepKind::kCopy;
+  int send_peer = -1;
+  int recv_peer = -1;
+  Region src;  // data sent (kSend), reduced with (kRecvReduce*) or copied (kCopy)
+  Region dst;  // where the result lands
+  size_t count = 0;           // elements moved by this step
+  uint32_t send_msg = 0;      // index of this message among those to send_peer (channel-wide)
+  uint32_t recv_msg = 0;      // index among those from recv_peer
+  bool finalize = false;      // dst now holds the final reduced value: apply weftAvg's divide
+};
+
+struct ChannelPlan {
+  std::vector<Step> steps;
+};
+
+struct Plan {
+  CollType coll = CollType::kAllReduce;
+  int rank = 0;
+  int nranks = 1;
+  size_t input_count = 0;   // elements the input buffer must hold
+  size_t output_count = 0;  // elements the output buffer must hold
+  std::vector<ChannelPlan> channels;
+
+  size_t StepCount() const;
+  std::string Describe() const;  // one line per step, for logs and test failures
+};
+
+// How to cut the work: channels run in parallel, chunks pipeline each channel.
+struct Chunking {
+  int nchannels = 1;
+  size_t chunk_elems = 1 << 16;  // elements per message (>= 1)
+};
+
+// Fills send_msg/recv_msg by counting messages per peer in step order, and checks that no
+// link carries more messages than a tag can number.
+Status NumberMessages(Plan* plan);
+
+}  // namespace weft

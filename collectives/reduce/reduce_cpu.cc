@@ -1,0 +1,184 @@
+// Host reductions. Each (type, op) is one small loop over __restrict pointers that GCC
+// vectorizes at -O3 (checked with -fopt-info-vec: see tests/unit/reduce_test.cc's note).
+#include <cstdint>
+#include <type_traits>
+
+#include "collectives/reduce/reduce.h"
+#include "common/float_formats.h"
+
+namespace weft {
+namespace {
+
+// How to move between the stored type and the type arithmetic happens in.
+template <typename T>
+struct Native {
+  using Stored = T;
+  using Compute = T;
+  static Compute Load(T v) { return v; }
+  static T Store(Compute v) { return v; }
+};
+
+// Signed integers add and multiply as unsigned so that overflow wraps instead of being UB.
+template <typename T>
+struct WrappingInt {
+  using Stored = T;
+  using Compute = T;
+  using U = std::make_unsigned_t<T>;
+  static Compute Load(T v) { return v; }
+  static T Store(Compute v) { return v; }
+};
+
+struct Half {
+  using Stored = uint16_t;
+  using Compute = float;
+  static float Load(uint16_t v) { return HalfToFloat(v); }
+  static uint16_t Store(float v) { return FloatToHalf(v); }
+};
+struct Bf16 {
+  using Stored = uint16_t;
+  using Compute = float;
+  static float Load(uint16_t v) { return Bf16ToFloat(v); }
+  static uint16_t Store(float v) { return FloatToBf16(v); }
+};
+struct E4m3 {
+  using Stored = uint8_t;
+  using Compute = float;
+  static float Load(uint8_t v) { return E4m3ToFloat(v); }
+  static uint8_t Store(float v) { return FloatToE4m3(v); }
+};
+struct E5m2 {
+  using Stored = uint8_t;
+  using Compute = float;
+  static float Load(uint8_t v) { return E5m2ToFloat(v); }
+  static uint8_t Store(float v) { return FloatToE5m2(v); }
+};
+
+template <typename C>
+C Add(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    using U = std::make_unsigned_t<C>;
+    return static_cast<C>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
+}
+template <typename C>
+C Mul(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    // Promote to at least unsigned int so that uint8 * uint8 does not become signed int.
+    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned,
+                                 std::make_unsigned_t<C>>;
+    return static_cast<C>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return a * b;
+  }
+}
+
+struct SumOp {
+  template <typename C>
+  static C Apply(C a, C b) { return Add(a, b); }
+};
+struct ProdOp {
+  template <typename C>
+  static C Apply(C a, C b) { return Mul(a, b); }
+};
+struct MaxOp {
+  template <typename C>
+  static C Apply(C a, C b) { return a > b ? a : b; }
+};
+struct MinOp {
+  template <typename C>
+  static C Apply(C a, C b) { return a < b ? a : b; }
+};
+
+template <typename F, typename Op>
+void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restrict a,
+           const typename F::Stored* __restrict b, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
+}
+
+// dst[i] = dst[i] op b[i], or with swap dst[i] = b[i] op dst[i]: operand order is kept so
+// that ties (max of +0 and -0) give the same bits in place and out of place.
+template <typename F, typename Op, bool kSwap>
+void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restrict b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    auto x = F::Load(dst[i]), y = F::Load(b[i]);
+    dst[i] = F::Store(kSwap ? Op::Apply(y, x) : Op::Apply(x, y));
+  }
+}
+
+template <typename F, typename Op>
+void ReduceTyped(void* dst, const void* a, const void* b, size_t n) {
+  using S = typename F::Stored;
+  auto* d = static_cast<S*>(dst);
+  const auto* x = static_cast<const S*>(a);
+  const auto* y = static_cast<const S*>(b);
+  if (d == x) return Loop2<F, Op, false>(d, y, n);
+  if (d == y) return Loop2<F, Op, true>(d, x, n);
+  Loop3<F, Op>(d, x, y, n);
+}
+
+template <typename F>
+void ReduceFormat(void* dst, const void* a, const void* b, size_t n, weftRedOp_t op) {
+  switch (op) {
+    case weftSum:
+    case weftAvg: return ReduceTyped<F, SumOp>(dst, a, b, n);
+    case weftProd: return ReduceTyped<F, ProdOp>(dst, a, b, n);
+    case weftMax: return ReduceTyped<F, MaxOp>(dst, a, b, n);
+    case weftMin: return ReduceTyped<F, MinOp>(dst, a, b, n);
+    default: return;
+  }
+}
+
+template <typename F>
+void DivideFormat(void* buf, size_t n, int divisor) {
+  auto* p = static_cast<typename F::Stored*>(buf);
+  // Integer division truncates toward zero, as NCCL's SumPostDiv does.
+  const auto d = static_cast<typename F::Compute>(divisor);
+  for (size_t i = 0; i < n; ++i) p[i] = F::Store(F::Load(p[i]) / d);
+}
+
+template <template <typename> class Visit, typename... Args>
+void Dispatch(weftDataType_t type, Args&&... args) {
+  switch (type) {
+    case weftInt8: return Visit<WrappingInt<int8_t>>::Run(args...);
+    case weftUint8: return Visit<Native<uint8_t>>::Run(args...);
+    case weftInt32: return Visit<WrappingInt<int32_t>>::Run(args...);
+    case weftUint32: return Visit<Native<uint32_t>>::Run(args...);
+    case weftInt64: return Visit<WrappingInt<int64_t>>::Run(args...);
+    case weftUint64: return Visit<Native<uint64_t>>::Run(args...);
+    case weftFloat16: return Visit<Half>::Run(args...);
+    case weftFloat32: return Visit<Native<float>>::Run(args...);
+    case weftFloat64: return Visit<Native<double>>::Run(args...);
+    case weftBfloat16: return Visit<Bf16>::Run(args...);
+    case weftFloat8e4m3: return Visit<E4m3>::Run(args...);
+    case weftFloat8e5m2: return Visit<E5m2>::Run(args...);
+    default: return;
+  }
+}
+
+template <typename F>
+struct ReduceVisit {
+  static void Run(void* dst, const void* a, const void* b, size_t n, weftRedOp_t op) {
+    ReduceFormat<F>(dst, a, b, n, op);
+  }
+};
+template <typename F>
+struct DivideVisit {
+  static void Run(void* buf, size_t n, int divisor) { DivideFormat<F>(buf, n, divisor); }
+};
+
+}  // namespace
+
+void ReduceHost(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
+                weftRedOp_t op) {
+  if (count == 0) return;
+  Dispatch<ReduceVisit>(type, dst, a, b, count, op);
+}
+
+void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor) {
+  if (count == 0 || divisor == 1) return;
+  Dispatch<DivideVisit>(type, buf, count, divisor);
+}
+
+}  // namespace weft

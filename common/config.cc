@@ -1,0 +1,156 @@
+#include "common/config.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+extern char** environ;
+
+namespace weft {
+
+const std::vector<ConfigVar>& ConfigTable() {
+  static const std::vector<ConfigVar> table = {
+#define WEFT_CONFIG(NAME, field, Type, def, help) {"WEFT_" #NAME, #Type, def, help},
+#include "common/config.def"
+#undef WEFT_CONFIG
+  };
+  return table;
+}
+
+bool ProcessEnv(const std::string& name, std::string* value) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return false;
+  *value = v;
+  return true;
+}
+
+std::vector<std::string> ProcessWeftVariables() {
+  std::vector<std::string> names;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, "WEFT_", 5) != 0) continue;
+    const char* eq = std::strchr(*e, '=');
+    names.emplace_back(*e, eq ? static_cast<size_t>(eq - *e) : std::strlen(*e));
+  }
+  return names;
+}
+
+bool ParseInt(const std::string& text, int64_t* out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str() || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool ParseSize(const std::string& text, size_t* out) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return false;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || end == text.c_str()) return false;
+  unsigned shift = 0;
+  std::string suffix(end);
+  if (suffix == "K" || suffix == "k" || suffix == "KB" || suffix == "KiB") shift = 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MB" || suffix == "MiB") shift = 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GB" || suffix == "GiB") shift = 30;
+  else if (!suffix.empty() && suffix != "B") return false;
+  if (shift != 0 && v > (std::numeric_limits<unsigned long long>::max() >> shift)) return false;
+  *out = static_cast<size_t>(v << shift);
+  return true;
+}
+
+bool ParseBool(const std::string& text, bool* out) {
+  if (text == "1" || text == "true" || text == "yes" || text == "on") return *out = true, true;
+  if (text == "0" || text == "false" || text == "no" || text == "off") return *out = false, true;
+  return false;
+}
+
+namespace {
+
+Status ParseField(const char* name, const std::string& text, int64_t* out) {
+  if (ParseInt(text, out)) return Status::Ok();
+  return InvalidArgument(Format("%s='%s' is not an integer", name, text.c_str()));
+}
+Status ParseField(const char* name, const std::string& text, size_t* out) {
+  if (ParseSize(text, out)) return Status::Ok();
+  return InvalidArgument(
+      Format("%s='%s' is not a size (examples: 65536, 512K, 4M, 1G)", name, text.c_str()));
+}
+[[maybe_unused]] Status ParseField(const char* name, const std::string& text, bool* out) {
+  if (ParseBool(text, out)) return Status::Ok();
+  return InvalidArgument(Format("%s='%s' is not a boolean (0 or 1)", name, text.c_str()));
+}
+Status ParseField(const char*, const std::string& text, std::string* out) {
+  *out = text;
+  return Status::Ok();
+}
+
+std::string ToText(int64_t v) { return std::to_string(v); }
+std::string ToText(size_t v) { return std::to_string(v); }
+[[maybe_unused]] std::string ToText(bool v) { return v ? "1" : "0"; }
+std::string ToText(const std::string& v) { return v; }
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1] ? 1u : 0u)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+Status Config::Load(const EnvLookup& env, Config* out) {
+  Config c;
+  std::string text;
+#define WEFT_CONFIG(NAME, field, Type, def, help)                          \
+  WEFT_CHECK(ParseField("WEFT_" #NAME, def, &c.field));                    \
+  if (env("WEFT_" #NAME, &text)) WEFT_CHECK(ParseField("WEFT_" #NAME, text, &c.field));
+#include "common/config.def"
+#undef WEFT_CONFIG
+  *out = c;
+  return Status::Ok();
+}
+
+std::string Config::ValueText(const std::string& name) const {
+#define WEFT_CONFIG(NAME, field, Type, def, help) \
+  if (name == "WEFT_" #NAME) return ToText(field);
+#include "common/config.def"
+#undef WEFT_CONFIG
+  return "";
+}
+
+std::vector<std::string> UnknownVariableWarnings(const std::vector<std::string>& names) {
+  std::vector<std::string> warnings;
+  for (const std::string& name : names) {
+    const ConfigVar* closest = nullptr;
+    size_t best = std::numeric_limits<size_t>::max();
+    bool known = false;
+    for (const ConfigVar& var : ConfigTable()) {
+      if (name == var.name) {
+        known = true;
+        break;
+      }
+      size_t d = EditDistance(name, var.name);
+      if (d < best) best = d, closest = &var;
+    }
+    if (known) continue;
+    std::string w = "unknown variable " + name;
+    if (closest != nullptr && best <= 4) w += Format(" (did you mean %s?)", closest->name);
+    warnings.push_back(w);
+  }
+  return warnings;
+}
+
+}  // namespace weft

@@ -1,0 +1,61 @@
+// Config: one snapshot of every WEFT_* variable, parsed and checked at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace weft {
+
+// One row of common/config.def, for listings (weft-info, README).
+struct ConfigVar {
+  const char* name;  // with the WEFT_ prefix
+  const char* type;  // Int, Size, Bool or String
+  const char* default_value;
+  const char* help;
+};
+
+const std::vector<ConfigVar>& ConfigTable();
+
+// Looks up an environment variable; returns false if unset.
+using EnvLookup = std::function<bool(const std::string& name, std::string* value)>;
+
+// All variables of the process environment whose name starts with WEFT_.
+std::vector<std::string> ProcessWeftVariables();
+
+bool ProcessEnv(const std::string& name, std::string* value);
+
+struct Config {
+#define WEFT_CONFIG_Int int64_t
+#define WEFT_CONFIG_Size size_t
+#define WEFT_CONFIG_Bool bool
+#define WEFT_CONFIG_String std::string
+#define WEFT_CONFIG(NAME, field, Type, def, help) WEFT_CONFIG_##Type field{};
+#include "common/config.def"
+#undef WEFT_CONFIG
+#undef WEFT_CONFIG_Int
+#undef WEFT_CONFIG_Size
+#undef WEFT_CONFIG_Bool
+#undef WEFT_CONFIG_String
+
+  // Defaults, then every set variable; a value that does not parse is an error naming it.
+  static Status Load(const EnvLookup& env, Config* out);
+  static Status FromProcess(Config* out) { return Load(ProcessEnv, out); }
+
+  // The current value of a variable as text (for weft-info).
+  std::string ValueText(const std::string& name) const;
+};
+
+// Names in `names` that are not in the table, each with the closest known name.
+std::vector<std::string> UnknownVariableWarnings(const std::vector<std::string>& names);
+
+// Parsers shared with the command-line tools.
+bool ParseInt(const std::string& text, int64_t* out);
+bool ParseSize(const std::string& text, size_t* out);  // 65536, 512K, 4M, 1G (powers of 2)
+bool ParseBool(const std::string& text, bool* out);
+
+}  // namespace weft

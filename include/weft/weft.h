@@ -1,0 +1,135 @@
+/*
+ * Weft: a collective communication library for multi-node training.
+ *
+ * The API has NCCL's shape: the same functions, argument order, enum values and a 128-byte
+ * unique id, with the `weft` prefix. Buffers may be host or device memory. With host buffers
+ * and a NULL stream every collective returns when its result is in the receive buffer.
+ */
+#ifndef WEFT_WEFT_H_
+#define WEFT_WEFT_H_
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEFT_MAJOR 0
+#define WEFT_MINOR 1
+#define WEFT_PATCH 0
+#define WEFT_VERSION_CODE (WEFT_MAJOR * 10000 + WEFT_MINOR * 100 + WEFT_PATCH)
+
+#define WEFT_UNIQUE_ID_BYTES 128
+
+/* Opaque communicator handle. */
+typedef struct weftComm* weftComm_t;
+
+/* Produced by weftGetUniqueId on one process and shipped to every rank out of band. */
+typedef struct {
+  char internal[WEFT_UNIQUE_ID_BYTES];
+} weftUniqueId;
+
+/* Result codes; values equal NCCL's. */
+typedef enum {
+  weftSuccess = 0,
+  weftUnhandledCudaError = 1,
+  weftSystemError = 2,
+  weftInternalError = 3,
+  weftInvalidArgument = 4,
+  weftInvalidUsage = 5,
+  weftRemoteError = 6,
+  weftInProgress = 7,
+  weftTimeout = 8,
+  weftNumResults = 9
+} weftResult_t;
+
+/* Data types; values equal NCCL's. */
+typedef enum {
+  weftInt8 = 0,
+  weftChar = 0,
+  weftUint8 = 1,
+  weftInt32 = 2,
+  weftInt = 2,
+  weftUint32 = 3,
+  weftInt64 = 4,
+  weftUint64 = 5,
+  weftFloat16 = 6,
+  weftHalf = 6,
+  weftFloat32 = 7,
+  weftFloat = 7,
+  weftFloat64 = 8,
+  weftDouble = 8,
+  weftBfloat16 = 9,
+  weftFloat8e4m3 = 10,
+  weftFloat8e5m2 = 11,
+  weftNumTypes = 12
+} weftDataType_t;
+
+/* Reduction operations; values equal NCCL's. weftAvg divides the sum by the number of ranks
+ * once, at the end (integer division truncates toward zero). */
+typedef enum {
+  weftSum = 0,
+  weftProd = 1,
+  weftMax = 2,
+  weftMin = 3,
+  weftAvg = 4,
+  weftNumOps = 5
+} weftRedOp_t;
+
+/* Version as WEFT_VERSION_CODE. */
+weftResult_t weftGetVersion(int* version);
+
+/* Static text for a result code. */
+const char* weftGetErrorString(weftResult_t result);
+
+/* Human-readable reason for the last failure on the calling thread ("" if none). */
+const char* weftGetLastError(weftComm_t comm);
+
+/* Creates a bootstrap root in this process (a listening socket and a thread) and describes it
+ * in *uniqueId: the address to reach it, a random secret and the protocol version. */
+weftResult_t weftGetUniqueId(weftUniqueId* uniqueId);
+
+/* Collective over the nranks processes that pass the same uniqueId. */
+weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank);
+
+/* Rank, size and rendezvous from the environment: WEFT_RANK, WEFT_NRANKS and WEFT_ROOT
+ * (host:port where rank 0 listens), or the variables of mpirun (OMPI_COMM_WORLD_*), srun
+ * (SLURM_PROCID, SLURM_NTASKS) and torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT). */
+weftResult_t weftCommInitFromEnv(weftComm_t* comm);
+
+/* Waits for outstanding work, then frees everything. */
+weftResult_t weftCommDestroy(weftComm_t comm);
+
+/* Frees everything without waiting for peers; outstanding work fails. */
+weftResult_t weftCommAbort(weftComm_t comm);
+
+/* weftSuccess, or the error that put the communicator in error (a dead peer, a timeout). */
+weftResult_t weftCommGetAsyncError(weftComm_t comm, weftResult_t* asyncError);
+
+weftResult_t weftCommCount(const weftComm_t comm, int* count);
+weftResult_t weftCommUserRank(const weftComm_t comm, int* rank);
+
+/* Collectives. `stream` is a cudaStream_t for device buffers, NULL for host buffers. */
+weftResult_t weftAllReduce(const void* sendbuff, void* recvbuff, size_t count,
+                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
+                           void* stream);
+weftResult_t weftAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
+                           weftDataType_t datatype, weftComm_t comm, void* stream);
+weftResult_t weftReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
+                               weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
+                               void* stream);
+weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                           weftDataType_t datatype, int root, weftComm_t comm, void* stream);
+weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count,
+                        weftDataType_t datatype, weftRedOp_t op, int root, weftComm_t comm,
+                        void* stream);
+
+/* Operations between GroupStart and GroupEnd are issued together at GroupEnd. Groups nest. */
+weftResult_t weftGroupStart(void);
+weftResult_t weftGroupEnd(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_WEFT_H_ */

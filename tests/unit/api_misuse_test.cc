@@ -1,0 +1,99 @@
+// Misuse of the C API returns the documented code and a message; nothing crashes.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "weft/weft.h"
+
+namespace {
+
+TEST(ApiMisuse, NullCommunicator) {
+  float x = 0;
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(&x, &x, 1, weftFloat32, weftSum, nullptr, nullptr));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(nullptr)).find("NULL"));
+  int n;
+  EXPECT_EQ(weftInvalidArgument, weftCommCount(nullptr, &n));
+  EXPECT_EQ(weftInvalidArgument, weftCommUserRank(nullptr, &n));
+  weftResult_t r;
+  EXPECT_EQ(weftInvalidArgument, weftCommGetAsyncError(nullptr, &r));
+  EXPECT_EQ(weftSuccess, weftCommDestroy(nullptr));
+}
+
+TEST(ApiMisuse, InitRejectsBadArguments) {
+  weftUniqueId id{};
+  weftComm_t comm = reinterpret_cast<weftComm_t>(0x1);
+  // An id not made by weftGetUniqueId.
+  EXPECT_EQ(weftInvalidArgument, weftCommInitRank(&comm, 2, id, 0));
+  EXPECT_EQ(nullptr, comm);
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(nullptr)).find("unique id"));
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  EXPECT_EQ(weftInvalidArgument, weftCommInitRank(&comm, 0, id, 0));
+  EXPECT_EQ(weftInvalidArgument, weftCommInitRank(&comm, 2, id, 2));
+  EXPECT_EQ(weftInvalidArgument, weftCommInitRank(&comm, 2, id, -1));
+  EXPECT_EQ(weftInvalidArgument, weftCommInitRank(nullptr, 1, id, 0));
+  EXPECT_EQ(weftInvalidArgument, weftGetUniqueId(nullptr));
+}
+
+TEST(ApiMisuse, GroupEndWithoutStart) {
+  EXPECT_EQ(weftInvalidUsage, weftGroupEnd());
+}
+
+TEST(ApiMisuse, ErrorStringsAndVersion) {
+  EXPECT_STREQ("no error", weftGetErrorString(weftSuccess));
+  EXPECT_STREQ("operation timed out", weftGetErrorString(weftTimeout));
+  EXPECT_STREQ("unknown result code", weftGetErrorString(static_cast<weftResult_t>(99)));
+  int v = 0;
+  ASSERT_EQ(weftSuccess, weftGetVersion(&v));
+  EXPECT_EQ(WEFT_VERSION_CODE, v);
+}
+
+// A single-rank communicator needs no other process: misuse of a real communicator.
+class SingleRank : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    weftUniqueId id;
+    ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+    ASSERT_EQ(weftSuccess, weftCommInitRank(&comm_, 1, id, 0)) << weftGetLastError(nullptr);
+  }
+  void TearDown() override { EXPECT_EQ(weftSuccess, weftCommDestroy(comm_)); }
+  weftComm_t comm_ = nullptr;
+};
+
+TEST_F(SingleRank, BadBuffersTypesOpsAndRoots) {
+  float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8] = {};
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(nullptr, b, 8, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, nullptr, 8, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_EQ(weftSuccess, weftAllReduce(nullptr, nullptr, 0, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, 8, static_cast<weftDataType_t>(12), weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, 8, weftFloat32, static_cast<weftRedOp_t>(5), comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftBroadcast(a, b, 8, weftFloat32, 1, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftReduce(a, b, 8, weftFloat32, weftSum, -1, comm_, nullptr));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("root"));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, SIZE_MAX / 2, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("overflows"));
+  // Partial overlap is not an in-place layout.
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, a + 1, 4, weftFloat32, weftSum, comm_, nullptr));
+  // A stream without CUDA support.
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, 8, weftFloat32, weftSum, comm_, reinterpret_cast<void*>(0x10)));
+}
+
+TEST_F(SingleRank, OneRankCollectivesCopyAndAverage) {
+  int32_t a[5] = {1, 2, 3, 4, 5}, b[5] = {};
+  ASSERT_EQ(weftSuccess, weftAllReduce(a, b, 5, weftInt32, weftAvg, comm_, nullptr));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a[i], b[i]);
+  int count = 0, rank = -1;
+  ASSERT_EQ(weftSuccess, weftCommCount(comm_, &count));
+  ASSERT_EQ(weftSuccess, weftCommUserRank(comm_, &rank));
+  EXPECT_EQ(1, count);
+  EXPECT_EQ(0, rank);
+  weftResult_t async = weftInternalError;
+  ASSERT_EQ(weftSuccess, weftCommGetAsyncError(comm_, &async));
+  EXPECT_EQ(weftSuccess, async);
+}
+
+}  // namespace

@@ -1,0 +1,175 @@
+#include "tests/unit/loopback_harness.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "collectives/algorithms/ring.h"
+#include "collectives/executor.h"
+#include "common/dtype.h"
+#include "common/pattern.h"
+#include "common/status.h"
+#include "transport/loopback/loopback.h"
+
+namespace weft::testing {
+
+std::string CaseName(const HarnessCase& c) {
+  return Format("%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll), c.nranks,
+                c.count, TypeName(c.type), OpName(c.op), c.root,
+                c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
+                c.chunking.chunk_elems);
+}
+
+namespace {
+
+// What rank r's input holds and what its output must hold, in elements.
+struct RankBuffers {
+  std::vector<char> input, output, expected;
+  size_t expected_count = 0;
+};
+
+}  // namespace
+
+std::string RunOnLoopback(const HarnessCase& c) {
+  const int n = c.nranks;
+  const size_t esz = TypeSize(c.type);
+  std::vector<int> ring = c.ring;
+  if (ring.empty())
+    for (int r = 0; r < n; ++r) ring.push_back(r);
+
+  LoopbackFabric fabric(n, c.eager_limit);
+  std::vector<Plan> plans(n);
+  std::vector<RankBuffers> bufs(n);
+  std::vector<std::vector<std::byte>> staging_mem(n);
+  std::vector<std::unique_ptr<Executor>> execs;
+  const bool reduces = c.coll == CollType::kAllReduce || c.coll == CollType::kReduceScatter ||
+                       c.coll == CollType::kReduce;
+  const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
+
+  for (int r = 0; r < n; ++r) {
+    Status s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
+    if (!s.ok()) return "plan: " + s.message();
+    RankBuffers& b = bufs[r];
+    const size_t in_n = plans[r].input_count, out_n = plans[r].output_count;
+    b.output.assign(std::max<size_t>(out_n, 1) * esz, '\x5a');
+    b.input.assign(std::max<size_t>(in_n, 1) * esz, '\0');
+    // Inputs: the pattern, at global element indices so that blocks of reduce-scatter and
+    // all-gather are distinguishable.
+    switch (c.coll) {
+      case CollType::kAllGather:
+        FillPattern(b.input.data(), in_n, c.type, pattern_op, n, r, 0);
+        break;
+      case CollType::kBroadcast:
+        FillPattern(b.input.data(), in_n, c.type, pattern_op, n, c.root, 0);
+        break;
+      default:
+        FillPattern(b.input.data(), in_n, c.type, pattern_op, n, r, 0);
+    }
+    // Expected output.
+    switch (c.coll) {
+      case CollType::kAllReduce:
+        b.expected.resize(out_n * esz);
+        FillExpected(b.expected.data(), out_n, c.type, c.op, n, 0);
+        b.expected_count = out_n;
+        break;
+      case CollType::kReduce:
+        if (r == c.root) {
+          b.expected.resize(out_n * esz);
+          FillExpected(b.expected.data(), out_n, c.type, c.op, n, 0);
+          b.expected_count = out_n;
+        }
+        break;
+      case CollType::kReduceScatter:
+        b.expected.resize(out_n * esz);
+        FillExpected(b.expected.data(), out_n, c.type, c.op, n, static_cast<size_t>(r) * c.count);
+        b.expected_count = out_n;
+        break;
+      case CollType::kAllGather:
+        b.expected.resize(out_n * esz);
+        for (int k = 0; k < n; ++k)
+          FillPattern(b.expected.data() + k * c.count * esz, c.count, c.type, pattern_op, n, k, 0);
+        b.expected_count = out_n;
+        break;
+      case CollType::kBroadcast:
+        b.expected.resize(out_n * esz);
+        FillPattern(b.expected.data(), out_n, c.type, pattern_op, n, c.root, 0);
+        b.expected_count = out_n;
+        break;
+    }
+  }
+
+  for (int r = 0; r < n; ++r) {
+    RankBuffers& b = bufs[r];
+    ExecArgs ea;
+    ea.type = c.type;
+    ea.op = c.op;
+    ea.seq = 7;
+    ea.input = b.input.data();
+    ea.output = b.output.data();
+    if (c.in_place) {
+      // Move the input into its in-place position inside the output.
+      size_t at = 0;
+      if (c.coll == CollType::kAllGather) at = static_cast<size_t>(r) * c.count * esz;
+      if (c.coll == CollType::kReduceScatter) {
+        b.output = b.input;  // output lives inside the input
+        ea.input = b.output.data();
+        ea.output = b.output.data() + static_cast<size_t>(r) * c.count * esz;
+      } else {
+        std::memcpy(b.output.data() + at, b.input.data(), plans[r].input_count * esz);
+        ea.input = b.output.data() + at;
+      }
+    }
+    size_t slot = Executor::SlotBytes(plans[r], c.type);
+    int slots = static_cast<int>(std::max<size_t>(2, c.staging_bytes / slot));
+    staging_mem[r].resize(slot * slots * plans[r].channels.size());
+    std::vector<StagingArea> areas;
+    for (size_t ch = 0; ch < plans[r].channels.size(); ++ch)
+      areas.push_back({staging_mem[r].data() + ch * slot * slots, slot, slots});
+    execs.push_back(std::make_unique<Executor>(fabric.transport(r), &plans[r], ea, areas));
+  }
+
+  // Drive every rank in turn. The loopback transport completes everything inside Send and
+  // Recv, so if what every rank waits for stays the same for two rounds, nothing can move:
+  // a deadlock in the plans or the executor.
+  std::vector<bool> done(n, false);
+  std::string previous;
+  int unchanged = 0;
+  while (true) {
+    bool all = true;
+    std::string waiting;
+    for (int r = 0; r < n; ++r) {
+      if (!done[r]) {
+        bool d = false;
+        Status s = execs[r]->Advance(&d);
+        if (!s.ok()) return Format("rank %d: %s", r, s.message().c_str());
+        done[r] = d;
+      }
+      all = all && done[r];
+      waiting += Format("%d:%s;", r, done[r] ? "done" : execs[r]->Waiting().c_str());
+    }
+    if (all) break;
+    unchanged = waiting == previous ? unchanged + 1 : 0;
+    if (unchanged >= 2) return "stalled: " + waiting;
+    previous = waiting;
+  }
+  if (fabric.PendingMessages() != 0)
+    return Format("%zu messages left unmatched", fabric.PendingMessages());
+
+  for (int r = 0; r < n; ++r) {
+    RankBuffers& b = bufs[r];
+    if (b.expected_count == 0) continue;
+    const char* out = c.in_place && c.coll == CollType::kReduceScatter
+                          ? b.output.data() + static_cast<size_t>(r) * c.count * esz
+                          : b.output.data();
+    size_t wrong = CountMismatches(out, b.expected.data(), b.expected_count, c.type);
+    if (wrong != 0) {
+      size_t first = 0;
+      while (std::memcmp(out + first * esz, b.expected.data() + first * esz, esz) == 0) ++first;
+      return Format("rank %d: %zu of %zu elements wrong (first at %zu)\n%s", r, wrong,
+                    b.expected_count, first, plans[r].Describe().c_str());
+    }
+  }
+  return "";
+}
+
+}  // namespace weft::testing

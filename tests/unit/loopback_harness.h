@@ -1,0 +1,31 @@
+// Runs the Plans of N virtual ranks over the loopback transport in one thread and checks
+// every rank's output against the reference (common/pattern.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "collectives/plan.h"
+
+namespace weft::testing {
+
+struct HarnessCase {
+  CollType coll = CollType::kAllReduce;
+  int nranks = 2;
+  size_t count = 1;
+  weftDataType_t type = weftFloat32;
+  weftRedOp_t op = weftSum;
+  int root = 0;
+  bool in_place = false;
+  Chunking chunking;
+  std::vector<int> ring;       // empty: 0..N-1
+  size_t eager_limit = 256;    // larger messages use the rendezvous path
+  size_t staging_bytes = 4096; // per channel
+};
+
+// Returns "" on success, else a description of the first problem.
+std::string RunOnLoopback(const HarnessCase& c);
+
+std::string CaseName(const HarnessCase& c);
+
+}  // namespace weft::testing

@@ -1,0 +1,43 @@
+// weft-info: version, build options, and every WEFT_* variable with its current value,
+// default and help. `weft-info --markdown` prints the README's table.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "common/config.h"
+#include "weft/weft.h"
+
+int main(int argc, char** argv) {
+  const bool markdown = argc > 1 && std::strcmp(argv[1], "--markdown") == 0;
+  if (argc > 1 && !markdown) {
+    std::fprintf(stderr, "usage: weft-info [--markdown]\n");
+    return 2;
+  }
+  const auto& table = weft::ConfigTable();
+  if (markdown) {
+    std::printf("| Variable | Type | Default | Meaning |\n|---|---|---|---|\n");
+    for (const auto& v : table) {
+      std::printf("| `%s` | %s | %s | %s |\n", v.name, v.type,
+                  v.default_value[0] ? (std::string("`") + v.default_value + "`").c_str() : "(empty)",
+                  v.help);
+    }
+    return 0;
+  }
+  int version = 0;
+  weftGetVersion(&version);
+  std::printf("Weft %d.%d.%d\n", version / 10000, version / 100 % 100, version % 100);
+#ifdef WEFT_UCX_VERSION
+  std::printf("UCX %s\n", WEFT_UCX_VERSION);
+#endif
+  weft::Config config;
+  weft::Status s = weft::Config::FromProcess(&config);
+  if (!s.ok()) std::printf("configuration error: %s\n", s.message().c_str());
+  std::printf("\n%-18s %-10s %-10s %s\n", "variable", "value", "default", "meaning");
+  for (const auto& v : table) {
+    std::printf("%-18s %-10s %-10s %s\n", v.name, config.ValueText(v.name).c_str(),
+                v.default_value, v.help);
+  }
+  for (const std::string& w : weft::UnknownVariableWarnings(weft::ProcessWeftVariables()))
+    std::printf("warning: %s\n", w.c_str());
+  return s.ok() ? 0 : 1;
+}

@@ -1,0 +1,81 @@
+#include "transport/bootstrap/bootstrap.h"
+
+#include "transport/bootstrap/wire.h"
+
+namespace weft {
+
+Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t timeout_ms,
+                          std::unique_ptr<Bootstrap>* out) {
+  std::unique_ptr<Bootstrap> b(new Bootstrap());
+  b->rank_ = rank;
+  b->nranks_ = nranks;
+  b->timeout_ms_ = timeout_ms;
+  Deadline deadline = DeadlineIn(timeout_ms);
+  WEFT_CHECK(Socket::Connect(id.root, deadline, &b->sock_));
+  Hello hello;
+  hello.secret = id.secret;
+  hello.rank = rank;
+  hello.nranks = nranks;
+  hello.version = id.version;
+  WEFT_CHECK(b->WriteMessage(MsgType::kHello, EncodeHello(hello), deadline));
+  *out = std::move(b);
+  return Status::Ok();
+}
+
+Bootstrap::~Bootstrap() { Leave(); }
+
+void Bootstrap::Leave() {
+  if (left_ || !sock_.valid()) return;
+  left_ = true;
+  (void)WriteMessage(MsgType::kBye, {}, DeadlineIn(1000));
+  sock_.Close();
+}
+
+Status Bootstrap::WriteMessage(MsgType type, const std::vector<uint8_t>& payload,
+                               Deadline deadline) {
+  WireHeader h{kWireMagic, static_cast<uint16_t>(type), 0, static_cast<uint32_t>(payload.size())};
+  WEFT_CHECK(sock_.SendAll(&h, sizeof(h), deadline));
+  if (!payload.empty()) WEFT_CHECK(sock_.SendAll(payload.data(), payload.size(), deadline));
+  return Status::Ok();
+}
+
+Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload,
+                              Deadline deadline) {
+  WireHeader h;
+  Status s = sock_.RecvAll(&h, sizeof(h), deadline);
+  if (!s.ok()) {
+    if (s.code() == weftRemoteError)
+      return RemoteError("the bootstrap root closed the connection (wrong unique id, or the "
+                         "job failed): " + s.message());
+    return s.code() == weftTimeout
+               ? TimeoutError(Format("rank %d: bootstrap waited %lld ms for the other ranks",
+                                     rank_, static_cast<long long>(timeout_ms_)))
+               : s;
+  }
+  WEFT_CHECK(CheckHeader(h));
+  payload->resize(h.length);
+  if (h.length > 0) WEFT_CHECK(sock_.RecvAll(payload->data(), h.length, deadline));
+  if (static_cast<MsgType>(h.type) == MsgType::kError)
+    return RemoteError("bootstrap root: " + std::string(payload->begin(), payload->end()));
+  WEFT_REQUIRE(static_cast<MsgType>(h.type) == expected, weftRemoteError,
+               "bootstrap: unexpected message type %u", h.type);
+  return Status::Ok();
+}
+
+Status Bootstrap::AllGather(const std::vector<uint8_t>& mine,
+                            std::vector<std::vector<uint8_t>>* all) {
+  WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,
+               "bootstrap contribution of %zu bytes is too large", mine.size());
+  Deadline deadline = DeadlineIn(timeout_ms_);
+  WEFT_CHECK(WriteMessage(MsgType::kContribute, mine, deadline));
+  std::vector<uint8_t> payload;
+  WEFT_CHECK(ReadMessage(MsgType::kGathered, &payload, deadline));
+  return DecodeGathered(payload, nranks_, all);
+}
+
+Status Bootstrap::Barrier() {
+  std::vector<std::vector<uint8_t>> ignored;
+  return AllGather({}, &ignored);
+}
+
+}  // namespace weft

@@ -1,0 +1,42 @@
+// Bootstrap client: one TCP connection per rank to the root, used at init (peer-info
+// allgather) and at teardown (barrier). Every call is bounded by the timeout.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "transport/bootstrap/socket.h"
+#include "transport/bootstrap/unique_id.h"
+#include "transport/bootstrap/wire.h"
+
+namespace weft {
+
+class Bootstrap {
+ public:
+  static Status Connect(const UniqueIdData& id, int rank, int nranks, int64_t timeout_ms,
+                        std::unique_ptr<Bootstrap>* out);
+  ~Bootstrap();
+
+  int rank() const { return rank_; }
+  int nranks() const { return nranks_; }
+
+  // Everyone's `mine`, indexed by rank.
+  Status AllGather(const std::vector<uint8_t>& mine, std::vector<std::vector<uint8_t>>* all);
+  Status Barrier();
+  // Tells the root this rank leaves cleanly (so its closing is not reported as a failure).
+  void Leave();
+
+ private:
+  Bootstrap() = default;
+  Status ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline);
+  Status WriteMessage(MsgType type, const std::vector<uint8_t>& payload, Deadline deadline);
+
+  Socket sock_;
+  int rank_ = 0;
+  int nranks_ = 0;
+  int64_t timeout_ms_ = 0;
+  bool left_ = false;
+};
+
+}  // namespace weft

@@ -1,0 +1,179 @@
+#include "transport/bootstrap/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace weft {
+
+int RemainingMs(Deadline d) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left > 1 << 30 ? 1 << 30 : left);
+}
+
+void Socket::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Status Socket::Listen(const sockaddr_in& addr, Socket* out, uint16_t* bound_port) {
+  Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return ErrnoStatus("socket");
+  int one = 1;
+  setsockopt(s.fd(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0)
+    return ErrnoStatus(("bind " + AddressText(addr)).c_str());
+  if (::listen(s.fd(), 1024) != 0) return ErrnoStatus("listen");
+  sockaddr_in bound{};
+  socklen_t len = sizeof(bound);
+  if (getsockname(s.fd(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+    return ErrnoStatus("getsockname");
+  *bound_port = ntohs(bound.sin_port);
+  *out = std::move(s);
+  return Status::Ok();
+}
+
+Status Socket::Connect(const sockaddr_in& addr, Deadline deadline, Socket* out) {
+  int delay_ms = 1;
+  while (true) {
+    Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!s.valid()) return ErrnoStatus("socket");
+    if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
+      int one = 1;
+      setsockopt(s.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      *out = std::move(s);
+      return Status::Ok();
+    }
+    int err = errno;
+    bool retry = err == ECONNREFUSED || err == EINTR || err == ETIMEDOUT || err == EAGAIN;
+    if (!retry || Clock::now() >= deadline) {
+      return Status(err == ECONNREFUSED || err == ETIMEDOUT ? weftTimeout : weftSystemError,
+                    Format("cannot connect to bootstrap root %s: %s", AddressText(addr).c_str(),
+                           std::strerror(err)));
+    }
+    // The root may not be listening yet: back off, bounded by the deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(delay_ms, RemainingMs(deadline))));
+    delay_ms = std::min(delay_ms * 2, 100);
+  }
+}
+
+Status Socket::Accept(Socket* out) const {
+  int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return ErrnoStatus("accept");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  *out = Socket(fd);
+  return Status::Ok();
+}
+
+namespace {
+Status WaitFd(int fd, short events, Deadline deadline, const char* what) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    int rc = ::poll(&p, 1, RemainingMs(deadline));
+    if (rc > 0) return Status::Ok();
+    if (rc == 0) return TimeoutError(Format("bootstrap %s timed out", what));
+    if (errno != EINTR) return ErrnoStatus("poll");
+  }
+}
+}  // namespace
+
+Status Socket::SendAll(const void* data, size_t bytes, Deadline deadline) const {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    ssize_t n = ::send(fd_, p, bytes, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      p += n;
+      bytes -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      WEFT_CHECK(WaitFd(fd_, POLLOUT, deadline, "send"));
+      continue;
+    }
+    return RemoteError(Format("bootstrap connection lost while sending: %s", std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+Status Socket::RecvAll(void* data, size_t bytes, Deadline deadline) const {
+  char* p = static_cast<char*>(data);
+  while (bytes > 0) {
+    ssize_t n = ::recv(fd_, p, bytes, MSG_DONTWAIT);
+    if (n > 0) {
+      p += n;
+      bytes -= static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return RemoteError("bootstrap connection closed by the peer");
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      WEFT_CHECK(WaitFd(fd_, POLLIN, deadline, "receive"));
+      continue;
+    }
+    return RemoteError(Format("bootstrap connection lost: %s", std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+Status ResolveHost(const std::string& host, uint16_t port, sockaddr_in* out) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+  if (rc != 0 || res == nullptr)
+    return InvalidArgument(Format("cannot resolve host '%s': %s", host.c_str(), gai_strerror(rc)));
+  *out = *reinterpret_cast<sockaddr_in*>(res->ai_addr);
+  out->sin_port = htons(port);
+  freeaddrinfo(res);
+  return Status::Ok();
+}
+
+Status ResolveHostPort(const std::string& host_port, sockaddr_in* out) {
+  size_t colon = host_port.rfind(':');
+  WEFT_REQUIRE(colon != std::string::npos && colon > 0 && colon + 1 < host_port.size(),
+               weftInvalidArgument, "'%s' is not host:port", host_port.c_str());
+  std::string port_text = host_port.substr(colon + 1);
+  char* end = nullptr;
+  long port = std::strtol(port_text.c_str(), &end, 10);
+  WEFT_REQUIRE(*end == '\0' && port > 0 && port < 65536, weftInvalidArgument,
+               "'%s': port must be 1..65535", host_port.c_str());
+  return ResolveHost(host_port.substr(0, colon), static_cast<uint16_t>(port), out);
+}
+
+std::string AddressText(const sockaddr_in& addr) {
+  char buf[INET_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET, &addr.sin_addr, buf, sizeof(buf));
+  return Format("%s:%u", buf, ntohs(addr.sin_port));
+}
+
+Status LocalAdvertisedAddress(const std::string& configured, in_addr* out) {
+  if (!configured.empty()) {
+    WEFT_REQUIRE(inet_pton(AF_INET, configured.c_str(), out) == 1, weftInvalidArgument,
+                 "WEFT_SOCKET_ADDR='%s' is not an IPv4 address", configured.c_str());
+    return Status::Ok();
+  }
+  out->s_addr = htonl(INADDR_LOOPBACK);
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return Status::Ok();
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    *out = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
+    break;
+  }
+  freeifaddrs(list);
+  return Status::Ok();
+}
+
+}  // namespace weft

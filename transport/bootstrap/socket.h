@@ -1,0 +1,62 @@
+// Socket: an owned TCP file descriptor, and the deadline-bounded I/O the bootstrap uses.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "common/status.h"
+
+namespace weft {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = Clock::time_point;
+
+inline Deadline DeadlineIn(int64_t ms) { return Clock::now() + std::chrono::milliseconds(ms); }
+int RemainingMs(Deadline d);  // >= 0
+
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() { Close(); }
+  Socket(Socket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Socket& operator=(Socket&& o) noexcept {
+    if (this != &o) {
+      Close();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  int fd() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Close();
+
+  // Listens on addr:port (port 0 picks one); reports the bound port.
+  static Status Listen(const sockaddr_in& addr, Socket* out, uint16_t* bound_port);
+  // Connects, retrying refused connections until the deadline (the listener may start late).
+  static Status Connect(const sockaddr_in& addr, Deadline deadline, Socket* out);
+  Status Accept(Socket* out) const;
+
+  Status SendAll(const void* data, size_t bytes, Deadline deadline) const;
+  Status RecvAll(void* data, size_t bytes, Deadline deadline) const;
+
+ private:
+  int fd_ = -1;
+};
+
+// "host:port" -> address (host by name or dotted quad).
+Status ResolveHostPort(const std::string& host_port, sockaddr_in* out);
+Status ResolveHost(const std::string& host, uint16_t port, sockaddr_in* out);
+std::string AddressText(const sockaddr_in& addr);
+// The address weftGetUniqueId advertises: WEFT_SOCKET_ADDR, else the first non-loopback
+// IPv4 interface that is up, else 127.0.0.1.
+Status LocalAdvertisedAddress(const std::string& configured, in_addr* out);
+
+}  // namespace weft

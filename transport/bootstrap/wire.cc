@@ -1,0 +1,82 @@
+#include "transport/bootstrap/wire.h"
+
+#include <cstring>
+
+namespace weft {
+
+Status CheckHeader(const WireHeader& h) {
+  WEFT_REQUIRE(h.magic == kWireMagic, weftRemoteError, "bootstrap message has bad magic 0x%08x",
+               h.magic);
+  uint32_t limit = 0;
+  switch (static_cast<MsgType>(h.type)) {
+    case MsgType::kHello: limit = 28; break;
+    case MsgType::kContribute: limit = kMaxContribution; break;
+    case MsgType::kGathered: limit = kMaxPayload; break;
+    case MsgType::kBye: limit = 0; break;
+    case MsgType::kError: limit = 4096; break;
+    default: return RemoteError(Format("bootstrap message has unknown type %u", h.type));
+  }
+  WEFT_REQUIRE(h.length <= limit, weftRemoteError,
+               "bootstrap message of type %u claims %u bytes (limit %u)", h.type, h.length,
+               limit);
+  return Status::Ok();
+}
+
+std::vector<uint8_t> EncodeHello(const Hello& h) {
+  std::vector<uint8_t> out(28);
+  std::memcpy(out.data(), h.secret.data(), 16);
+  std::memcpy(out.data() + 16, &h.rank, 4);
+  std::memcpy(out.data() + 20, &h.nranks, 4);
+  std::memcpy(out.data() + 24, &h.version, 4);
+  return out;
+}
+
+Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out) {
+  WEFT_REQUIRE(payload.size() == 28, weftRemoteError, "hello of %zu bytes (expected 28)",
+               payload.size());
+  std::memcpy(out->secret.data(), payload.data(), 16);
+  std::memcpy(&out->rank, payload.data() + 16, 4);
+  std::memcpy(&out->nranks, payload.data() + 20, 4);
+  std::memcpy(&out->version, payload.data() + 24, 4);
+  return Status::Ok();
+}
+
+std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts) {
+  size_t total = 4;
+  for (const auto& p : parts) total += 4 + p.size();
+  std::vector<uint8_t> out(total);
+  uint32_t n = static_cast<uint32_t>(parts.size());
+  std::memcpy(out.data(), &n, 4);
+  size_t at = 4;
+  for (const auto& p : parts) {
+    uint32_t len = static_cast<uint32_t>(p.size());
+    std::memcpy(out.data() + at, &len, 4);
+    if (len > 0) std::memcpy(out.data() + at + 4, p.data(), len);
+    at += 4 + len;
+  }
+  return out;
+}
+
+Status DecodeGathered(const std::vector<uint8_t>& payload, int nranks,
+                      std::vector<std::vector<uint8_t>>* parts) {
+  WEFT_REQUIRE(payload.size() >= 4, weftRemoteError, "gathered message too short");
+  uint32_t n;
+  std::memcpy(&n, payload.data(), 4);
+  WEFT_REQUIRE(static_cast<int>(n) == nranks, weftRemoteError,
+               "gathered message has %u parts, expected %d", n, nranks);
+  parts->assign(n, {});
+  size_t at = 4;
+  for (uint32_t i = 0; i < n; ++i) {
+    WEFT_REQUIRE(payload.size() - at >= 4, weftRemoteError, "gathered message truncated");
+    uint32_t len;
+    std::memcpy(&len, payload.data() + at, 4);
+    at += 4;
+    WEFT_REQUIRE(payload.size() - at >= len, weftRemoteError, "gathered message truncated");
+    (*parts)[i].assign(payload.begin() + at, payload.begin() + at + len);
+    at += len;
+  }
+  WEFT_REQUIRE(at == payload.size(), weftRemoteError, "gathered message has trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace weft

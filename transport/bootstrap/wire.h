@@ -1,0 +1,51 @@
+// Bootstrap wire format: a fixed header and a length-checked payload. Parsing never trusts
+// the peer: every length is checked against the bytes present and a hard limit.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace weft {
+
+enum class MsgType : uint16_t {
+  kHello = 1,      // client -> root: secret, rank, nranks, version
+  kContribute = 2,  // client -> root: this rank's bytes for an allgather round
+  kGathered = 3,   // root -> client: every rank's bytes of the round
+  kBye = 4,        // client -> root: leaving cleanly
+  kError = 5,      // root -> client: text; the job cannot continue
+};
+
+constexpr uint32_t kWireMagic = 0x57465442;  // "WFTB"
+constexpr uint32_t kMaxPayload = 64u << 20;  // allgather results of many ranks fit
+constexpr uint32_t kMaxContribution = 1u << 20;
+
+struct WireHeader {
+  uint32_t magic;
+  uint16_t type;
+  uint16_t reserved;
+  uint32_t length;  // payload bytes
+};
+static_assert(sizeof(WireHeader) == 12, "wire header is packed");
+
+// Checks a received header: magic, known type, length within limits for its type.
+Status CheckHeader(const WireHeader& h);
+
+struct Hello {
+  std::array<uint8_t, 16> secret{};
+  int32_t rank = 0;
+  int32_t nranks = 0;
+  uint32_t version = 0;
+};
+std::vector<uint8_t> EncodeHello(const Hello& h);
+Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out);
+
+// kGathered payload: nranks, then for each rank a u32 length and its bytes.
+std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts);
+Status DecodeGathered(const std::vector<uint8_t>& payload, int nranks,
+                      std::vector<std::vector<uint8_t>>* parts);
+
+}  // namespace weft

@@ -1,0 +1,204 @@
+#include "transport/ucx/ucx_transport.h"
+
+#include <poll.h>
+
+#include <chrono>
+
+#include "common/log.h"
+
+namespace weft {
+namespace {
+
+Status UcxStatus(ucs_status_t s, const char* what) {
+  return SystemError(Format("%s failed: %s", what, ucs_status_string(s)));
+}
+
+ucs_memory_type_t UcsMemoryType(MemoryType m) {
+  return m == MemoryType::kCuda ? UCS_MEMORY_TYPE_CUDA : UCS_MEMORY_TYPE_HOST;
+}
+
+void Complete(Completion* c, ucs_status_t status) {
+  c->done = true;
+  c->handle = nullptr;
+  if (status != UCS_OK) {
+    c->status = RemoteError(Format("transport: %s", ucs_status_string(status)));
+  }
+}
+
+void OnSendDone(void* request, ucs_status_t status, void* user_data) {
+  Complete(static_cast<Completion*>(user_data), status);
+  ucp_request_free(request);
+}
+
+void OnRecvDone(void* request, ucs_status_t status, const ucp_tag_recv_info_t* info,
+                void* user_data) {
+  auto* c = static_cast<Completion*>(user_data);
+  if (status == UCS_OK) c->bytes = info->length;
+  Complete(c, status);
+  ucp_request_free(request);
+}
+
+}  // namespace
+
+Status UcxTransport::Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out) {
+  std::unique_ptr<UcxTransport> t(new UcxTransport());
+  t->rank_ = rank;
+  t->nranks_ = nranks;
+  ucp_config_t* config = nullptr;
+  ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_config_read");
+  ucp_params_t params{};
+  params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
+                      UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  params.mt_workers_shared = 0;
+  params.estimated_num_eps = static_cast<size_t>(nranks);
+  s = ucp_init(&params, config, &t->context_);
+  ucp_config_release(config);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_init");
+
+  ucp_worker_params_t wp{};
+  wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+  wp.thread_mode = UCS_THREAD_MODE_SERIALIZED;
+  s = ucp_worker_create(t->context_, &wp, &t->worker_);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_worker_create");
+  s = ucp_worker_get_efd(t->worker_, &t->event_fd_);
+  if (s != UCS_OK) t->event_fd_ = -1;  // no wake-up support: WaitForEvent naps instead
+
+  ucp_address_t* addr = nullptr;
+  size_t len = 0;
+  s = ucp_worker_get_address(t->worker_, &addr, &len);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_worker_get_address");
+  const auto* bytes = reinterpret_cast<const uint8_t*>(addr);
+  t->address_.assign(bytes, bytes + len);
+  ucp_worker_release_address(t->worker_, addr);
+  *out = std::move(t);
+  return Status::Ok();
+}
+
+UcxTransport::~UcxTransport() {
+  CloseEndpoints(0);
+  if (worker_ != nullptr) ucp_worker_destroy(worker_);
+  if (context_ != nullptr) ucp_cleanup(context_);
+}
+
+Status UcxTransport::SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses) {
+  WEFT_REQUIRE(static_cast<int>(addresses.size()) == nranks_, weftInternalError,
+               "got %zu worker addresses for %d ranks", addresses.size(), nranks_);
+  peer_addresses_ = std::move(addresses);
+  endpoints_.assign(nranks_, nullptr);
+  error_args_.resize(nranks_);
+  return Status::Ok();
+}
+
+void UcxTransport::OnEndpointError(void* arg, ucp_ep_h, ucs_status_t status) {
+  auto* a = static_cast<ErrorArg*>(arg);
+  if (a->self->closing_ || !a->self->health_.ok()) return;
+  a->self->health_ = RemoteError(
+      Format("connection to rank %d failed: %s (the process died or the network failed)",
+             a->peer, ucs_status_string(status)));
+  WEFT_WARN(kLogNet, "%s", a->self->health_.message().c_str());
+}
+
+Status UcxTransport::Endpoint(int peer, ucp_ep_h* ep) {
+  WEFT_REQUIRE(peer >= 0 && peer < nranks_ && !endpoints_.empty(), weftInternalError,
+               "no address for rank %d", peer);
+  if (endpoints_[peer] == nullptr) {
+    error_args_[peer] = std::make_unique<ErrorArg>(ErrorArg{this, peer});
+    ucp_ep_params_t p{};
+    p.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                   UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    p.address = reinterpret_cast<const ucp_address_t*>(peer_addresses_[peer].data());
+    p.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    p.err_handler.cb = &UcxTransport::OnEndpointError;
+    p.err_handler.arg = error_args_[peer].get();
+    ucs_status_t s = ucp_ep_create(worker_, &p, &endpoints_[peer]);
+    if (s != UCS_OK) return UcxStatus(s, Format("ucp_ep_create to rank %d", peer).c_str());
+    WEFT_INFO(kLogNet, "rank %d: endpoint to rank %d created", rank_, peer);
+  }
+  *ep = endpoints_[peer];
+  return Status::Ok();
+}
+
+Status UcxTransport::Send(int peer, const void* buf, size_t bytes, MemoryType mem,
+                          uint64_t tag, Completion* c) {
+  WEFT_CHECK(health_);
+  ucp_ep_h ep;
+  WEFT_CHECK(Endpoint(peer, &ep));
+  *c = Completion();
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                   UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+  p.cb.send = OnSendDone;
+  p.user_data = c;
+  p.memory_type = UcsMemoryType(mem);
+  ucs_status_ptr_t r = ucp_tag_send_nbx(ep, buf, bytes, tag, &p);
+  if (r == nullptr) {
+    c->done = true;
+  } else if (UCS_PTR_IS_ERR(r)) {
+    return RemoteError(Format("send to rank %d failed: %s", peer,
+                              ucs_status_string(UCS_PTR_STATUS(r))));
+  } else {
+    c->handle = r;
+  }
+  return Status::Ok();
+}
+
+Status UcxTransport::Recv(int peer, void* buf, size_t bytes, MemoryType mem, uint64_t tag,
+                          Completion* c) {
+  (void)peer;  // the tag carries the source rank
+  *c = Completion();
+  ucp_request_param_t p{};
+  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
+                   UCP_OP_ATTR_FIELD_MEMORY_TYPE | UCP_OP_ATTR_FLAG_NO_IMM_CMPL;
+  p.cb.recv = OnRecvDone;
+  p.user_data = c;
+  p.memory_type = UcsMemoryType(mem);
+  ucs_status_ptr_t r = ucp_tag_recv_nbx(worker_, buf, bytes, tag, ~uint64_t{0}, &p);
+  if (UCS_PTR_IS_ERR(r))
+    return RemoteError(Format("receive failed: %s", ucs_status_string(UCS_PTR_STATUS(r))));
+  c->handle = r;
+  return Status::Ok();
+}
+
+void UcxTransport::Cancel(Completion* c) {
+  if (!c->done && c->handle != nullptr) ucp_request_cancel(worker_, c->handle);
+}
+
+bool UcxTransport::Progress() { return ucp_worker_progress(worker_) != 0; }
+
+void UcxTransport::WaitForEvent(int timeout_ms) {
+  if (event_fd_ < 0) {
+    poll(nullptr, 0, timeout_ms > 1 ? 1 : timeout_ms);
+    return;
+  }
+  ucs_status_t s = ucp_worker_arm(worker_);
+  if (s == UCS_ERR_BUSY) return;  // events are pending: progress again
+  pollfd p{event_fd_, POLLIN, 0};
+  poll(&p, 1, timeout_ms);
+}
+
+void UcxTransport::CloseEndpoints(int64_t timeout_ms) {
+  closing_ = true;
+  std::vector<ucs_status_ptr_t> pending;
+  for (ucp_ep_h& ep : endpoints_) {
+    if (ep == nullptr) continue;
+    ucp_request_param_t p{};
+    p.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    p.flags = timeout_ms > 0 && health_.ok() ? 0 : UCP_EP_CLOSE_FLAG_FORCE;
+    ucs_status_ptr_t r = ucp_ep_close_nbx(ep, &p);
+    if (r != nullptr && !UCS_PTR_IS_ERR(r)) pending.push_back(r);
+    ep = nullptr;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (ucs_status_ptr_t r : pending) {
+    while (ucp_request_check_status(r) == UCS_INPROGRESS &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (ucp_worker_progress(worker_) == 0) WaitForEvent(1);
+    }
+    if (ucp_request_check_status(r) == UCS_INPROGRESS) ucp_request_cancel(worker_, r);
+    ucp_request_free(r);
+  }
+}
+
+}  // namespace weft

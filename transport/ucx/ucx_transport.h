@@ -1,0 +1,62 @@
+// UcxTransport: the Transport over UCX's tag API. One UCP context and worker per
+// communicator (so tags need no communicator id), endpoints created on first use from the
+// worker addresses exchanged at bootstrap, peer failures reported by endpoint error
+// callbacks. Not thread-safe: the communicator serializes every call (UCS_THREAD_MODE_SERIALIZED).
+#pragma once
+
+#include <ucp/api/ucp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transport/transport.h"
+
+namespace weft {
+
+class UcxTransport : public Transport {
+ public:
+  static Status Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out);
+  ~UcxTransport() override;
+
+  // This worker's address, to publish through the bootstrap.
+  const std::vector<uint8_t>& address() const { return address_; }
+  // Everyone's addresses, indexed by rank (endpoints are made lazily from them).
+  Status SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses);
+  // Closes every endpoint, flushing for at most timeout_ms (then forcing).
+  void CloseEndpoints(int64_t timeout_ms);
+
+  int rank() const override { return rank_; }
+  int nranks() const override { return nranks_; }
+  Status Send(int peer, const void* buf, size_t bytes, MemoryType mem, uint64_t tag,
+              Completion* c) override;
+  Status Recv(int peer, void* buf, size_t bytes, MemoryType mem, uint64_t tag,
+              Completion* c) override;
+  void Cancel(Completion* c) override;
+  bool Progress() override;
+  void WaitForEvent(int timeout_ms) override;
+  Status Health() const override { return health_; }
+
+ private:
+  struct ErrorArg {
+    UcxTransport* self;
+    int peer;
+  };
+  UcxTransport() = default;
+  Status Endpoint(int peer, ucp_ep_h* ep);
+  static void OnEndpointError(void* arg, ucp_ep_h ep, ucs_status_t status);
+
+  int rank_ = 0;
+  int nranks_ = 0;
+  ucp_context_h context_ = nullptr;
+  ucp_worker_h worker_ = nullptr;
+  int event_fd_ = -1;
+  std::vector<uint8_t> address_;
+  std::vector<std::vector<uint8_t>> peer_addresses_;
+  std::vector<ucp_ep_h> endpoints_;
+  std::vector<std::unique_ptr<ErrorArg>> error_args_;
+  bool closing_ = false;
+  Status health_;
+};
+
+}  // namespace weft
