@@ -1,0 +1,91 @@
+#include "bench/perf_mpi.h"
+
+#include <cstdlib>
+
+#ifdef WEFT_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace weft::perf {
+
+#ifdef WEFT_HAVE_MPI
+namespace {
+bool MpiType(weftDataType_t t, MPI_Datatype* out) {
+  switch (t) {
+    case weftInt8: *out = MPI_INT8_T; return true;
+    case weftUint8: *out = MPI_UINT8_T; return true;
+    case weftInt32: *out = MPI_INT32_T; return true;
+    case weftUint32: *out = MPI_UINT32_T; return true;
+    case weftInt64: *out = MPI_INT64_T; return true;
+    case weftUint64: *out = MPI_UINT64_T; return true;
+    case weftFloat32: *out = MPI_FLOAT; return true;
+    case weftFloat64: *out = MPI_DOUBLE; return true;
+    default: return false;
+  }
+}
+bool MpiOp(weftRedOp_t op, MPI_Op* out) {
+  switch (op) {
+    case weftSum: *out = MPI_SUM; return true;
+    case weftProd: *out = MPI_PROD; return true;
+    case weftMax: *out = MPI_MAX; return true;
+    case weftMin: *out = MPI_MIN; return true;
+    default: return false;
+  }
+}
+}  // namespace
+
+bool MpiBuilt() { return true; }
+bool MpiLaunched() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
+         std::getenv("PMIX_RANK") != nullptr;
+}
+void MpiInit(int* argc, char*** argv) { MPI_Init(argc, argv); }
+void MpiFinalize() { MPI_Finalize(); }
+void MpiBcastId(weftUniqueId* id) {
+  MPI_Bcast(id, sizeof(*id), MPI_BYTE, 0, MPI_COMM_WORLD);
+}
+void MpiBarrier() { MPI_Barrier(MPI_COMM_WORLD); }
+
+bool MpiCollective(CollType coll, const void* send, void* recv, size_t count,
+                   weftDataType_t type, weftRedOp_t op, int root) {
+  MPI_Datatype dt;
+  MPI_Op mop = MPI_SUM;
+  if (!MpiType(type, &dt)) return false;
+  const bool reduces = coll == CollType::kAllReduce || coll == CollType::kReduceScatter ||
+                       coll == CollType::kReduce;
+  if (reduces && !MpiOp(op, &mop)) return false;
+  const int n = static_cast<int>(count);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  switch (coll) {
+    case CollType::kAllReduce:
+      MPI_Allreduce(send, recv, n, dt, mop, MPI_COMM_WORLD);
+      break;
+    case CollType::kAllGather:
+      MPI_Allgather(send, n, dt, recv, n, dt, MPI_COMM_WORLD);
+      break;
+    case CollType::kReduceScatter:
+      MPI_Reduce_scatter_block(send, recv, n, dt, mop, MPI_COMM_WORLD);
+      break;
+    case CollType::kBroadcast:
+      MPI_Bcast(rank == root ? const_cast<void*>(send) : recv, n, dt, root, MPI_COMM_WORLD);
+      break;
+    case CollType::kReduce:
+      MPI_Reduce(send, recv, n, dt, mop, root, MPI_COMM_WORLD);
+      break;
+  }
+  return true;
+}
+#else
+bool MpiBuilt() { return false; }
+bool MpiLaunched() { return false; }
+void MpiInit(int*, char***) {}
+void MpiFinalize() {}
+void MpiBcastId(weftUniqueId*) {}
+void MpiBarrier() {}
+bool MpiCollective(CollType, const void*, void*, size_t, weftDataType_t, weftRedOp_t, int) {
+  return false;
+}
+#endif
+
+}  // namespace weft::perf

@@ -1,0 +1,105 @@
+#include "bench/perf_options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "common/config.h"
+#include "common/dtype.h"
+
+namespace weft::perf {
+namespace {
+
+bool ParseCollective(const std::string& name, CollType* out) {
+  static const std::pair<const char*, CollType> kNames[] = {
+      {"allreduce", CollType::kAllReduce},   {"allgather", CollType::kAllGather},
+      {"reducescatter", CollType::kReduceScatter}, {"broadcast", CollType::kBroadcast},
+      {"reduce", CollType::kReduce}};
+  for (const auto& [n, c] : kNames)
+    if (name == n) return *out = c, true;
+  return false;
+}
+
+// CLI11 validator for sizes with K/M/G suffixes.
+size_t SizeOrThrow(const std::string& text) {
+  size_t v;
+  if (!ParseSize(text, &v)) throw CLI::ValidationError("'" + text + "' is not a size (e.g. 8, 64K, 32M, 1G)");
+  return v;
+}
+
+}  // namespace
+
+bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
+  CLI::App app{"weft-perf: nccl-tests-style bandwidth benchmark for Weft collectives"};
+  std::string coll = "allreduce", b, e, i, d = "float", op = "sum", r = "0", compare;
+  app.add_option("collective", coll, "allreduce, allgather, reducescatter, broadcast or reduce");
+  app.add_option("-b,--minbytes", b, "minimum size to start with (default 32M)");
+  app.add_option("-e,--maxbytes", e, "maximum size to end at (default 32M)");
+  app.add_option("-i,--stepbytes", i, "fixed increment between sizes (default 1M)");
+  app.add_option("-f,--stepfactor", o->step_factor, "multiplication factor between sizes");
+  app.add_option("-n,--iters", o->iters, "iteration count (default 20)")->check(CLI::PositiveNumber);
+  app.add_option("-w,--warmup_iters", o->warmup, "warmup iteration count (default 1)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-c,--check", o->check, "check correctness (default 1)");
+  app.add_option("-d,--datatype", d, "int8 uint8 int32 uint32 int64 uint64 half float double "
+                                     "bfloat16 f8e4m3 f8e5m2, or all (default float)");
+  app.add_option("-o,--op", op, "sum prod max min avg, or all (default sum)");
+  app.add_option("-r,--root", r, "root rank, or all (default 0)");
+  app.add_option("-z,--blocking", o->blocking, "blocking collectives (host buffers always block)");
+  app.add_option("-a,--average", o->average, "report the average over ranks (1) or rank 0 (0)");
+  app.add_option("-J,--output_file", o->json_file, "write the results as JSON to this file");
+  app.add_option("--compare", compare, "measure a baseline on the same buffers: mpi")
+      ->check(CLI::IsMember({"mpi"}));
+  try {
+    app.parse(argc, argv);
+    if (!ParseCollective(coll, &o->coll)) throw CLI::ValidationError("unknown collective '" + coll + "'");
+    if (!b.empty()) o->min_bytes = SizeOrThrow(b);
+    if (!e.empty()) o->max_bytes = SizeOrThrow(e);
+    if (!i.empty()) o->step_bytes = SizeOrThrow(i);
+    if (o->max_bytes < o->min_bytes) throw CLI::ValidationError("-e must be at least -b");
+    if (o->step_factor != 0 && o->step_factor <= 1) throw CLI::ValidationError("-f must be > 1");
+    if (o->step_factor == 0 && o->step_bytes == 0) throw CLI::ValidationError("-i must be > 0");
+    o->types.clear();
+    if (d == "all") {
+      for (int t = 0; t < weftNumTypes; ++t) o->types.push_back(static_cast<weftDataType_t>(t));
+    } else {
+      weftDataType_t t;
+      if (!ParseTypeName(d, &t)) throw CLI::ValidationError("unknown datatype '" + d + "'");
+      o->types.push_back(t);
+    }
+    o->ops.clear();
+    if (op == "all") {
+      for (int k = 0; k < weftNumOps; ++k) o->ops.push_back(static_cast<weftRedOp_t>(k));
+    } else {
+      weftRedOp_t x;
+      if (!ParseOpName(op, &x)) throw CLI::ValidationError("unknown op '" + op + "'");
+      o->ops.push_back(x);
+    }
+    o->roots.clear();
+    if (r == "all") {
+      o->roots.push_back(-1);  // expanded once the number of ranks is known
+    } else {
+      int64_t v;
+      if (!ParseInt(r, &v) || v < 0) throw CLI::ValidationError("bad root '" + r + "'");
+      o->roots.push_back(static_cast<int>(v));
+    }
+    o->compare_mpi = compare == "mpi";
+  } catch (const CLI::ParseError& err) {
+    *exit_code = app.exit(err);
+    return false;
+  }
+  return true;
+}
+
+std::vector<size_t> SweepSizes(const Options& o) {
+  std::vector<size_t> sizes;
+  for (size_t s = o.min_bytes; s <= o.max_bytes;) {
+    sizes.push_back(s);
+    size_t next = o.step_factor > 1 ? static_cast<size_t>(static_cast<double>(s) * o.step_factor)
+                                    : s + o.step_bytes;
+    if (next <= s) break;
+    s = next;
+  }
+  if (sizes.empty()) sizes.push_back(o.min_bytes);
+  return sizes;
+}
+
+}  // namespace weft::perf

@@ -1,0 +1,115 @@
+#include "bench/perf_report.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/dtype.h"
+
+namespace weft::perf {
+namespace {
+
+std::string TimeText(double us) {
+  char buf[32];
+  if (us >= 1e7) std::snprintf(buf, sizeof(buf), "%7.0f", us);
+  else if (us >= 1e4) std::snprintf(buf, sizeof(buf), "%7.1f", us);
+  else std::snprintf(buf, sizeof(buf), "%7.2f", us);
+  return buf;
+}
+
+const char* CollectiveName(CollType c) { return CollName(c); }
+
+}  // namespace
+
+Report::Report(const Options& options, int nranks, FILE* out)
+    : options_(options), nranks_(nranks), out_(out) {}
+
+void Report::Header(const std::vector<std::string>& rank_lines) {
+  std::fprintf(out_, "# Collective test starting: weft-perf %s\n", CollectiveName(options_.coll));
+  std::fprintf(out_,
+               "# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %g(%s) warmup iters: %d "
+               "iters: %d agg iters: 1 validation: %d graph: 0\n#\n# Using devices\n",
+               options_.min_bytes, options_.max_bytes,
+               options_.step_factor > 1 ? options_.step_factor : static_cast<double>(options_.step_bytes),
+               options_.step_factor > 1 ? "factor" : "bytes", options_.warmup, options_.iters,
+               options_.check);
+  for (const std::string& l : rank_lines) std::fprintf(out_, "%s\n", l.c_str());
+  const bool mpi = options_.compare_mpi;
+  std::fprintf(out_, "#\n# %10s  %12s  %8s  %6s  %6s  %30s  %30s%s\n", "", "", "", "", "",
+               "out-of-place", "in-place", mpi ? "  MPI baseline (out-of-place)" : "");
+  std::fprintf(out_,
+               "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n", "size",
+               "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
+               "algbw", "busbw", "#wrong", mpi ? "     time   algbw   busbw" : "");
+  std::fprintf(out_,
+               "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n", "(B)",
+               "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
+               "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
+  std::fflush(out_);
+}
+
+void Report::Line(const Row& r) {
+  rows_.push_back(r);
+  std::fprintf(out_, "%12zu  %12zu  %8s  %6s  %6d", r.bytes, r.count, TypeName(r.type),
+               options_.coll == CollType::kAllGather || options_.coll == CollType::kBroadcast
+                   ? "none"
+                   : OpName(r.op),
+               r.root);
+  for (const Measurement* m : {&r.oop, &r.ip}) {
+    std::string wrong = m->wrong < 0 ? "N/A" : std::to_string(m->wrong);
+    std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw,
+                 m->busbw, wrong.c_str());
+  }
+  if (options_.compare_mpi) {
+    if (r.mpi.valid)
+      std::fprintf(out_, "  %7s  %6.2f  %6.2f", TimeText(r.mpi.time_us).c_str(), r.mpi.algbw,
+                   r.mpi.busbw);
+    else
+      std::fprintf(out_, "  %7s  %6s  %6s", "n/a", "n/a", "n/a");
+  }
+  std::fprintf(out_, "\n");
+  std::fflush(out_);
+}
+
+int64_t Report::Footer() {
+  int64_t wrong = 0;
+  double bw = 0;
+  int n = 0;
+  for (const Row& r : rows_) {
+    for (const Measurement* m : {&r.oop, &r.ip}) {
+      if (m->wrong > 0) wrong += m->wrong;
+      if (m->valid) bw += m->busbw, ++n;
+    }
+  }
+  std::fprintf(out_, "# Out of bounds values : %lld %s\n", static_cast<long long>(wrong),
+               wrong == 0 ? "OK" : "FAILED");
+  std::fprintf(out_, "# Avg bus bandwidth    : %g \n#\n", n ? bw / n : 0.0);
+  std::fflush(out_);
+  return wrong;
+}
+
+bool Report::WriteJson(const std::string& path, std::string* error) const {
+  using nlohmann::json;
+  auto measurement = [](const Measurement& m) {
+    json j = {{"time_us", m.time_us}, {"algbw", m.algbw}, {"busbw", m.busbw}};
+    if (m.wrong >= 0) j["wrong"] = m.wrong;
+    return j;
+  };
+  json results = json::array();
+  for (const Row& r : rows_) {
+    json row = {{"size", r.bytes}, {"count", r.count}, {"type", TypeName(r.type)},
+                {"redop", OpName(r.op)}, {"root", r.root}, {"oop", measurement(r.oop)},
+                {"ip", measurement(r.ip)}};
+    if (options_.compare_mpi && r.mpi.valid) row["mpi"] = measurement(r.mpi);
+    results.push_back(row);
+  }
+  json doc = {{"collective", CollName(options_.coll)}, {"nranks", nranks_}, {"results", results}};
+  std::ofstream f(path);
+  if (!f) {
+    *error = "cannot write " + path;
+    return false;
+  }
+  f << doc.dump(2) << "\n";
+  return static_cast<bool>(f);
+}
+
+}  // namespace weft::perf

@@ -1,0 +1,198 @@
+#include "bench/perf_runner.h"
+
+#include <chrono>
+#include <algorithm>
+#include <cstring>
+
+#include "bench/perf_mpi.h"
+#include "common/dtype.h"
+#include "common/pattern.h"
+
+namespace weft::perf {
+
+Runner::Runner(weftComm_t comm, const Options& options) : comm_(comm), options_(options) {
+  weftCommUserRank(comm, &rank_);
+  weftCommCount(comm, &nranks_);
+  // One allocation for the largest size; touched once so page faults stay out of timings.
+  const size_t max = options.max_bytes + 64;
+  send_.assign(max, 0);
+  recv_.assign(max, 0);
+  expected_.assign(max, 0);
+}
+
+double Runner::BusFactor() const {
+  const double n = nranks_;
+  switch (options_.coll) {
+    case CollType::kAllReduce: return 2.0 * (n - 1) / n;
+    case CollType::kAllGather:
+    case CollType::kReduceScatter: return (n - 1) / n;
+    default: return 1.0;
+  }
+}
+
+Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
+  Layout l;
+  const size_t n = static_cast<size_t>(nranks_);
+  size_t count = bytes / esz;
+  switch (options_.coll) {
+    case CollType::kAllGather:
+      count -= count % n;
+      l.api_count = count / n, l.in_elems = count / n, l.out_elems = count;
+      break;
+    case CollType::kReduceScatter:
+      count -= count % n;
+      l.api_count = count / n, l.in_elems = count, l.out_elems = count / n;
+      break;
+    default:
+      l.api_count = count, l.in_elems = count, l.out_elems = count;
+  }
+  l.total = count;
+  return l;
+}
+
+weftResult_t Runner::Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
+                          weftRedOp_t op, int root) {
+  switch (options_.coll) {
+    case CollType::kAllReduce: return weftAllReduce(send, recv, l.api_count, type, op, comm_, nullptr);
+    case CollType::kAllGather: return weftAllGather(send, recv, l.api_count, type, comm_, nullptr);
+    case CollType::kReduceScatter:
+      return weftReduceScatter(send, recv, l.api_count, type, op, comm_, nullptr);
+    case CollType::kBroadcast: return weftBroadcast(send, recv, l.api_count, type, root, comm_, nullptr);
+    case CollType::kReduce: return weftReduce(send, recv, l.api_count, type, op, root, comm_, nullptr);
+  }
+  return weftInternalError;
+}
+
+void Runner::FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op, int root) {
+  switch (options_.coll) {
+    case CollType::kAllGather: FillPattern(buf, l.in_elems, type, weftSum, nranks_, rank_, 0); break;
+    case CollType::kBroadcast:  // only the root's input is read
+      if (rank_ == root) FillPattern(buf, l.in_elems, type, weftSum, nranks_, root, 0);
+      break;
+    default: FillPattern(buf, l.in_elems, type, op, nranks_, rank_, 0);
+  }
+}
+
+bool Runner::FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op,
+                                int root) {
+  const size_t esz = TypeSize(type);
+  switch (options_.coll) {
+    case CollType::kAllReduce: FillExpected(buf, l.out_elems, type, op, nranks_, 0); return true;
+    case CollType::kReduce:
+      if (rank_ != root) return false;
+      FillExpected(buf, l.out_elems, type, op, nranks_, 0);
+      return true;
+    case CollType::kReduceScatter:
+      FillExpected(buf, l.out_elems, type, op, nranks_, static_cast<size_t>(rank_) * l.api_count);
+      return true;
+    case CollType::kAllGather:
+      for (int k = 0; k < nranks_; ++k)
+        FillPattern(static_cast<char*>(buf) + k * l.api_count * esz, l.api_count, type, weftSum,
+                    nranks_, k, 0);
+      return true;
+    case CollType::kBroadcast:
+      FillPattern(buf, l.out_elems, type, weftSum, nranks_, root, 0);
+      return true;
+  }
+  return false;
+}
+
+double Runner::AverageOverRanks(double v) {
+  double sum = 0;
+  weftAllReduce(&v, &sum, 1, weftFloat64, weftSum, comm_, nullptr);
+  return options_.average ? sum / nranks_ : v;
+}
+
+int64_t Runner::SumOverRanks(int64_t v) {
+  int64_t sum = 0;
+  weftAllReduce(&v, &sum, 1, weftInt64, weftSum, comm_, nullptr);
+  return sum;
+}
+
+void Runner::Barrier() {
+  int32_t x = 0, y = 0;
+  weftAllReduce(&x, &y, 1, weftInt32, weftSum, comm_, nullptr);
+}
+
+bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row) {
+  const size_t esz = TypeSize(type);
+  const Layout l = LayoutFor(bytes, esz);
+  const bool rooted = options_.coll == CollType::kBroadcast || options_.coll == CollType::kReduce;
+  row->bytes = l.total * esz;
+  row->count = l.total;
+  row->type = type;
+  row->op = op;
+  row->root = rooted ? root : -1;
+  const double bw_factor = BusFactor();
+  bool ok = true;
+
+  auto timed = [&](auto&& run_once) {
+    for (int i = 0; i < options_.warmup; ++i) run_once();
+    Barrier();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < options_.iters; ++i) run_once();
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+        options_.iters;
+    Measurement m;
+    m.valid = true;
+    m.time_us = AverageOverRanks(us);
+    m.algbw = m.time_us > 0 ? static_cast<double>(row->bytes) / m.time_us / 1e3 : 0;
+    m.busbw = m.algbw * bw_factor;
+    return m;
+  };
+
+  for (int in_place = 0; in_place < 2; ++in_place) {
+    // Buffers for this pass. In place: allreduce/broadcast/reduce share one buffer,
+    // allgather sends from its block of the output, reducescatter receives into its block
+    // of the input.
+    char* big = recv_.data();
+    const void* send = send_.data();
+    void* recv = recv_.data();
+    if (in_place) {
+      if (options_.coll == CollType::kAllGather) {
+        send = big + static_cast<size_t>(rank_) * l.api_count * esz;
+      } else if (options_.coll == CollType::kReduceScatter) {
+        send = big;
+        recv = big + static_cast<size_t>(rank_) * l.api_count * esz;
+      } else {
+        send = big;
+      }
+    }
+    int64_t wrong = -1;
+    if (options_.check) {
+      // Garbage first, so that a collective that writes nothing cannot pass.
+      std::memset(big, 0xa5, std::max(l.in_elems, l.out_elems) * esz);
+      if (!in_place) std::memset(send_.data(), 0xa5, l.in_elems * esz);
+      FillInput(const_cast<void*>(send), l, type, op, root);
+      if (Call(send, recv, l, type, op, root) != weftSuccess) {
+        ok = false;
+        wrong = static_cast<int64_t>(l.out_elems);
+      } else {
+        bool check = FillExpectedOutput(expected_.data(), l, type, op, root);
+        wrong = check ? static_cast<int64_t>(CountMismatches(recv, expected_.data(), l.out_elems, type)) : 0;
+      }
+      wrong = SumOverRanks(wrong);
+    }
+    Measurement m;
+    if (ok) {
+      m = timed([&] {
+        if (Call(send, recv, l, type, op, root) != weftSuccess) ok = false;
+      });
+    }
+    m.wrong = wrong;
+    (in_place ? row->ip : row->oop) = m;
+    if (!ok) return false;
+  }
+
+  if (options_.compare_mpi && MpiLaunched()) {
+    if (MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root)) {
+      row->mpi = timed([&] {
+        MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root);
+      });
+    }
+  }
+  return ok;
+}
+
+}  // namespace weft::perf

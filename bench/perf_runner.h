@@ -1,0 +1,58 @@
+// Measures one collective at one size: correctness check, then timed iterations, out of
+// place and in place (and MPI's equivalent on the same buffers with --compare mpi).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "bench/perf_options.h"
+
+namespace weft::perf {
+
+struct Measurement {
+  bool valid = false;
+  double time_us = 0;
+  double algbw = 0;  // GB/s
+  double busbw = 0;  // GB/s
+  int64_t wrong = -1;  // -1: not checked
+};
+
+struct Row {
+  size_t bytes = 0;
+  size_t count = 0;  // elements, nccl-tests' column (total for allgather/reducescatter)
+  weftDataType_t type = weftFloat32;
+  weftRedOp_t op = weftSum;
+  int root = -1;
+  Measurement oop, ip, mpi;
+};
+
+class Runner {
+ public:
+  Runner(weftComm_t comm, const Options& options);
+  // Returns false (with the row's `wrong` fields set) if a collective call failed.
+  bool Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row);
+  double BusFactor() const;
+
+ private:
+  struct Layout {
+    size_t api_count = 0;  // the count passed to the API
+    size_t in_elems = 0, out_elems = 0, total = 0;
+  };
+  Layout LayoutFor(size_t bytes, size_t esz) const;
+  weftResult_t Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
+                    weftRedOp_t op, int root);
+  void FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op, int root);
+  // Returns false if there is nothing to check on this rank.
+  bool FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op,
+                          int root);
+  double AverageOverRanks(double v);
+  int64_t SumOverRanks(int64_t v);
+  void Barrier();
+
+  weftComm_t comm_;
+  Options options_;
+  int rank_ = 0, nranks_ = 1;
+  std::vector<char> send_, recv_, expected_;
+};
+
+}  // namespace weft::perf

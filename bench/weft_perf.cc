@@ -1,0 +1,127 @@
+// weft-perf: nccl-tests-style bandwidth benchmark. Bootstraps through MPI under mpirun (when
+// built with MPI), otherwise through weftCommInitFromEnv (weft-run, WEFT_* variables, srun,
+// torchrun). Exits non-zero if any result is wrong or any call fails.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "bench/perf_mpi.h"
+#include "bench/perf_options.h"
+#include "bench/perf_report.h"
+#include "bench/perf_runner.h"
+#include "common/dtype.h"
+#include "weft/weft.h"
+
+using namespace weft::perf;
+using weft::CollType;
+
+namespace {
+
+int Fail(const char* what, weftResult_t r) {
+  std::fprintf(stderr, "weft-perf: %s: %s: %s\n", what, weftGetErrorString(r),
+               weftGetLastError(nullptr));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  int exit_code = 0;
+  if (!ParseOptions(argc, argv, &options, &exit_code)) return exit_code;
+
+  const bool use_mpi = MpiLaunched();
+  if (options.compare_mpi && !use_mpi) {
+    std::fprintf(stderr, "weft-perf: --compare mpi needs mpirun%s\n",
+                 MpiBuilt() ? "" : " and a build with MPI (WEFT_WITH_MPI)");
+    return 2;
+  }
+  weftComm_t comm = nullptr;
+  weftResult_t r;
+  if (use_mpi) {
+    MpiInit(&argc, &argv);
+    weftUniqueId id;
+    const char* rank_env = std::getenv("OMPI_COMM_WORLD_RANK");
+    const char* size_env = std::getenv("OMPI_COMM_WORLD_SIZE");
+    int rank = rank_env ? std::atoi(rank_env) : 0, size = size_env ? std::atoi(size_env) : 1;
+    if (rank == 0 && (r = weftGetUniqueId(&id)) != weftSuccess) return Fail("weftGetUniqueId", r);
+    MpiBcastId(&id);
+    r = weftCommInitRank(&comm, size, id, rank);
+  } else {
+    r = weftCommInitFromEnv(&comm);
+  }
+  if (r != weftSuccess) return Fail("init", r);
+  int rank = 0, nranks = 1;
+  weftCommUserRank(comm, &rank);
+  weftCommCount(comm, &nranks);
+
+  // One line per rank in the header, as nccl-tests prints its devices.
+  char host[64] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string mine = "#  Rank " + std::to_string(rank) + " Pid " + std::to_string(getpid()) +
+                     " on " + host + " host memory";
+  std::vector<char> line(128, 0), all(128 * static_cast<size_t>(nranks), 0);
+  mine.copy(line.data(), line.size() - 1);
+  if ((r = weftAllGather(line.data(), all.data(), line.size(), weftInt8, comm, nullptr)) != weftSuccess)
+    return Fail("allgather", r);
+  std::vector<std::string> rank_lines;
+  for (int k = 0; k < nranks; ++k) rank_lines.emplace_back(all.data() + 128 * k);
+
+  std::vector<int> roots = options.roots;
+  if (roots.size() == 1 && roots[0] == -1) {
+    roots.clear();
+    for (int k = 0; k < nranks; ++k) roots.push_back(k);
+  }
+  for (int root : roots) {
+    if (root >= nranks) {
+      if (rank == 0) std::fprintf(stderr, "weft-perf: root %d >= nranks %d\n", root, nranks);
+      return 2;
+    }
+  }
+  const bool rooted = options.coll == CollType::kBroadcast || options.coll == CollType::kReduce;
+  if (!rooted) roots = {0};
+  const bool reduces = options.coll == CollType::kAllReduce ||
+                       options.coll == CollType::kReduceScatter || options.coll == CollType::kReduce;
+  std::vector<weftRedOp_t> ops = reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
+
+  Report report(options, nranks, stdout);
+  if (rank == 0) report.Header(rank_lines);
+  Runner runner(comm, options);
+  bool ok = true;
+  for (weftDataType_t type : options.types) {
+    for (weftRedOp_t op : ops) {
+      for (int root : roots) {
+        for (size_t bytes : SweepSizes(options)) {
+          Row row;
+          if (!runner.Measure(bytes, type, op, root, &row)) {
+            std::fprintf(stderr, "weft-perf: rank %d: %s %zu bytes failed: %s\n", rank,
+                         weft::TypeName(type), bytes, weftGetLastError(comm));
+            ok = false;
+            break;
+          }
+          if (rank == 0) report.Line(row);
+        }
+        if (!ok) break;
+      }
+    }
+  }
+  int64_t wrong = 0;
+  if (rank == 0) {
+    wrong = report.Footer();
+    std::string error;
+    if (!options.json_file.empty() && !report.WriteJson(options.json_file, &error)) {
+      std::fprintf(stderr, "weft-perf: %s\n", error.c_str());
+      ok = false;
+    }
+  }
+  if (ok) {
+    r = weftCommDestroy(comm);
+    if (r != weftSuccess) ok = false, Fail("destroy", r);
+  } else {
+    weftCommAbort(comm);
+  }
+  if (use_mpi) MpiFinalize();
+  return ok && wrong == 0 ? 0 : 1;
+}
