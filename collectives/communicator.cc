@@ -96,7 +96,9 @@ Status Communicator::Init(const UniqueIdData& id) {
     addresses[r] = std::move(info.ucx_address);
     hosts[r] = info.host_hash;
   }
-  WEFT_CHECK(transport_->SetPeerAddresses(std::move(addresses)));
+  std::vector<bool> same_host(nranks_);
+  for (int r = 0; r < nranks_; ++r) same_host[r] = hosts[r] == hosts[rank_];
+  WEFT_CHECK(transport_->SetPeers(std::move(addresses), std::move(same_host)));
   ring_ = HostGroupedRing(hosts);
   if (LogEnabled(LogLevel::kInfo, kLogInit)) {
     std::string order;

@@ -46,12 +46,12 @@ Status ErrnoStatus(const char* what);
 
 }  // namespace weft
 
-// Returns early with the failed status, adding file:line.
-#define WEFT_CHECK(expr)                                                                    \
-  do {                                                                                      \
-    ::weft::Status weft_status_ = (expr);                                                   \
-    if (!weft_status_.ok())                                                                 \
-      return weft_status_.WithContext(::weft::Format("%s:%d", __FILE__, __LINE__));         \
+// Returns early with the failed status. Messages are for users: callers add context that
+// means something to them (which collective, which peer) with WithContext, not file:line.
+#define WEFT_CHECK(expr)                        \
+  do {                                          \
+    ::weft::Status weft_status_ = (expr);       \
+    if (!weft_status_.ok()) return weft_status_; \
   } while (0)
 
 // Returns early with an error of `code` if `cond` is false.

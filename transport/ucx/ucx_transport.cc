@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "common/log.h"
 
@@ -82,10 +83,14 @@ UcxTransport::~UcxTransport() {
   if (context_ != nullptr) ucp_cleanup(context_);
 }
 
-Status UcxTransport::SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses) {
-  WEFT_REQUIRE(static_cast<int>(addresses.size()) == nranks_, weftInternalError,
-               "got %zu worker addresses for %d ranks", addresses.size(), nranks_);
+Status UcxTransport::SetPeers(std::vector<std::vector<uint8_t>> addresses,
+                              std::vector<bool> same_host) {
+  WEFT_REQUIRE(static_cast<int>(addresses.size()) == nranks_ &&
+                   static_cast<int>(same_host.size()) == nranks_,
+               weftInternalError, "got %zu worker addresses for %d ranks", addresses.size(),
+               nranks_);
   peer_addresses_ = std::move(addresses);
+  same_host_ = std::move(same_host);
   endpoints_.assign(nranks_, nullptr);
   error_args_.resize(nranks_);
   return Status::Ok();
@@ -109,11 +114,16 @@ Status UcxTransport::Endpoint(int peer, ucp_ep_h* ep) {
     p.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                    UCP_EP_PARAM_FIELD_ERR_HANDLER;
     p.address = reinterpret_cast<const ucp_address_t*>(peer_addresses_[peer].data());
-    p.err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    p.err_mode = same_host_[peer] ? UCP_ERR_HANDLING_MODE_NONE : UCP_ERR_HANDLING_MODE_PEER;
     p.err_handler.cb = &UcxTransport::OnEndpointError;
     p.err_handler.arg = error_args_[peer].get();
     ucs_status_t s = ucp_ep_create(worker_, &p, &endpoints_[peer]);
-    if (s != UCS_OK) return UcxStatus(s, Format("ucp_ep_create to rank %d", peer).c_str());
+    if (s != UCS_OK) {
+      const char* tls = std::getenv("UCX_TLS");
+      return SystemError(Format("UCX cannot reach rank %d (%s) with UCX_TLS=%s: %s", peer,
+                                same_host_[peer] ? "same host" : "another host",
+                                tls ? tls : "(default)", ucs_status_string(s)));
+    }
     WEFT_INFO(kLogNet, "rank %d: endpoint to rank %d created", rank_, peer);
   }
   *ep = endpoints_[peer];

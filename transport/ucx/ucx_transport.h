@@ -21,8 +21,11 @@ class UcxTransport : public Transport {
 
   // This worker's address, to publish through the bootstrap.
   const std::vector<uint8_t>& address() const { return address_; }
-  // Everyone's addresses, indexed by rank (endpoints are made lazily from them).
-  Status SetPeerAddresses(std::vector<std::vector<uint8_t>> addresses);
+  // Everyone's addresses, indexed by rank (endpoints are made lazily from them), and which
+  // ranks share this host. UCX 1.13's shared-memory transports cannot report a peer's
+  // failure, so endpoints to local ranks use no UCX error handling (the communicator
+  // watches local peers' processes instead); remote ones ask UCX to report failures.
+  Status SetPeers(std::vector<std::vector<uint8_t>> addresses, std::vector<bool> same_host);
   // Closes every endpoint, flushing for at most timeout_ms (then forcing).
   void CloseEndpoints(int64_t timeout_ms);
 
@@ -53,6 +56,7 @@ class UcxTransport : public Transport {
   int event_fd_ = -1;
   std::vector<uint8_t> address_;
   std::vector<std::vector<uint8_t>> peer_addresses_;
+  std::vector<bool> same_host_;
   std::vector<ucp_ep_h> endpoints_;
   std::vector<std::unique_ptr<ErrorArg>> error_args_;
   bool closing_ = false;
