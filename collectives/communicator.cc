@@ -1,11 +1,14 @@
 #include "collectives/communicator.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "collectives/algorithms/ring.h"
 #include "common/dtype.h"
@@ -20,7 +23,9 @@ uint64_t Fnv1a(const std::string& s) {
   return h;
 }
 
-// Host identity: host name plus boot id, so containers with one name on two machines differ.
+// Host identity for "can use shared memory and see each other's processes": host name,
+// boot id (containers with one name on two machines differ) and the IPC and PID namespaces
+// (containers on one machine that cannot share memory or signal each other differ).
 uint64_t HostHash() {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
@@ -28,7 +33,23 @@ uint64_t HostHash() {
   std::ifstream boot("/proc/sys/kernel/random/boot_id");
   std::string boot_id;
   if (boot >> boot_id) id += boot_id;
+  for (const char* ns : {"/proc/self/ns/ipc", "/proc/self/ns/pid"}) {
+    char link[128] = {};
+    if (readlink(ns, link, sizeof(link) - 1) > 0) id += link;
+  }
   return Fnv1a(id);
+}
+
+// False once the process is gone or a zombie (its parent has not reaped it yet).
+bool ProcessAlive(int32_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no procfs: trust kill()
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return true;
+  char state = line[paren + 2];
+  return state != 'Z' && state != 'X';
 }
 
 // Channels for a message: one is enough for small messages; two let large ones keep more
@@ -90,12 +111,17 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
   std::vector<std::vector<uint8_t>> addresses(nranks_);
   std::vector<uint64_t> hosts(nranks_);
+  std::vector<int32_t> pids(nranks_);
   for (int r = 0; r < nranks_; ++r) {
     PeerInfo info;
     WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
     addresses[r] = std::move(info.ucx_address);
     hosts[r] = info.host_hash;
+    pids[r] = info.pid;
   }
+  local_pids_.assign(nranks_, 0);
+  for (int r = 0; r < nranks_; ++r)
+    if (r != rank_ && hosts[r] == hosts[rank_]) local_pids_[r] = pids[r];
   std::vector<bool> same_host(nranks_);
   for (int r = 0; r < nranks_; ++r) same_host[r] = hosts[r] == hosts[rank_];
   WEFT_CHECK(transport_->SetPeers(std::move(addresses), std::move(same_host)));
@@ -141,9 +167,32 @@ void Communicator::ProgressThreadMain() {
     if (!lock.owns_lock()) continue;
     for (int i = 0; i < 64 && transport_->Progress(); ++i) {
     }
-    Status health = transport_->Health();
-    if (!health.ok()) SetError(health);
+    if (error_.ok()) {
+      Status health = CheckPeers();
+      if (!health.ok()) SetError(health);
+    }
   }
+}
+
+Status Communicator::CheckPeers() {
+  auto dead_local_rank = [&]() -> Status {
+    for (int r = 0; r < nranks_; ++r) {
+      if (local_pids_[r] > 0 && !ProcessAlive(local_pids_[r]))
+        return RemoteError(Format("rank %d (pid %d on this host) exited", r, local_pids_[r]));
+    }
+    return Status::Ok();
+  };
+  WEFT_CHECK(transport_->Health());
+  WEFT_CHECK(dead_local_rank());
+  Status bootstrap = bootstrap_->CheckForError();
+  if (bootstrap.ok()) return bootstrap;
+  // A dying process closes its sockets before it is gone: give a local rank's exit a
+  // moment to show, so that the error names the rank rather than the lost connection.
+  for (int i = 0; i < 10; ++i) {
+    WEFT_CHECK(dead_local_rank());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return bootstrap;
 }
 
 void Communicator::SetError(const Status& s) {
@@ -154,7 +203,7 @@ void Communicator::SetError(const Status& s) {
 Status Communicator::AsyncError() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (error_.ok()) {
-    Status health = transport_->Health();
+    Status health = CheckPeers();
     if (!health.ok()) SetError(health);
   }
   return error_;
@@ -245,6 +294,7 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
   const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
   const auto spin = std::chrono::microseconds(config_.spin_us);
   auto spin_until = start + spin;
+  auto next_peer_check = start + std::chrono::milliseconds(100);
   Status failure;
   while (true) {
     bool progressed = false;
@@ -263,12 +313,17 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
     }
     if (!failure.ok()) break;
     if (all_done) return Status::Ok();
+    const auto now = Clock::now();
     Status health = transport_->Health();
+    if (health.ok() && now >= next_peer_check) {
+      // Waiting long for a peer: is it still there?
+      health = CheckPeers();
+      next_peer_check = now + std::chrono::milliseconds(100);
+    }
     if (!health.ok()) {
-      failure = health;
+      failure = health.WithContext(Format("rank %d", rank_));
       break;
     }
-    const auto now = Clock::now();
     if (now >= deadline) {
       for (size_t i = 0; i < executors.size(); ++i) {
         bool done = false;
@@ -293,18 +348,26 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
       sched_yield();
     }
   }
-  // Take back every buffer from the transport before returning to the user.
+  // Take back every buffer from the transport before returning to the user. The
+  // communicator is unusable from here on (only abort or destroy may follow), so its
+  // endpoints are closed at once: that ends sends a dead peer will never take.
+  transport_->CloseEndpoints(0);
   for (auto& e : executors) e->CancelOutstanding();
-  const Deadline drain = DeadlineIn(1000);
-  auto quiet = [&] {
+  // Receives must end (they write into user buffers); they cancel at once. Sends only read,
+  // and those to a dead peer may never end: they get a short grace, then are abandoned.
+  auto quiet = [&](bool receives_only) {
     for (auto& e : executors)
-      if (!e->Quiescent()) return false;
+      if (!e->Quiescent(receives_only)) return false;
     return true;
   };
-  while (!quiet() && Clock::now() < drain) {
-    if (!transport_->Progress()) transport_->WaitForEvent(1);
+  for (auto [receives_only, ms] : {std::pair{true, 1000}, std::pair{false, 20}}) {
+    const Deadline drain = DeadlineIn(ms);
+    while (!quiet(receives_only) && Clock::now() < drain) {
+      if (!transport_->Progress()) transport_->WaitForEvent(1);
+    }
   }
-  if (!quiet()) {
+
+  if (!quiet(false)) {
     // The transport still owns some requests: keep their completions alive for good.
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests",
               executors.size());

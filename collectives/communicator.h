@@ -64,6 +64,9 @@ class Communicator {
   Status Drive(std::vector<std::unique_ptr<Executor>>& executors, const std::vector<CollArgs>& ops,
                uint64_t first_seq);
   void SetError(const Status& s);
+  // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
+  // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
+  Status CheckPeers();
   void StartProgressThread();
   void StopProgressThread();
   void ProgressThreadMain();
@@ -75,6 +78,7 @@ class Communicator {
   std::unique_ptr<Bootstrap> bootstrap_;
   std::unique_ptr<UcxTransport> transport_;
   std::vector<int> ring_;
+  std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 
   // Serializes the transport between callers and the progress thread.

@@ -43,8 +43,8 @@ class Executor {
 
   // Cancels every outstanding receive and send; then Advance-free progress drains them.
   void CancelOutstanding();
-  // True when no transport operation of this executor is outstanding.
-  bool Quiescent() const;
+  // True when no transport operation (or no receive) of this executor is outstanding.
+  bool Quiescent(bool receives_only = false) const;
   // What the executor waits for, e.g. "channel 0 step 3/8 RecvReduceSend: message 2 from rank 1".
   std::string Waiting() const;
 

@@ -2,6 +2,8 @@
 
 #include "transport/bootstrap/wire.h"
 
+#include <poll.h>
+
 namespace weft {
 
 Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t timeout_ms,
@@ -45,8 +47,8 @@ Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload,
   Status s = sock_.RecvAll(&h, sizeof(h), deadline);
   if (!s.ok()) {
     if (s.code() == weftRemoteError)
-      return RemoteError("the bootstrap root closed the connection (wrong unique id, or the "
-                         "job failed): " + s.message());
+      return RemoteError("the bootstrap root closed the connection (a unique id of another "
+                         "job, or the job failed): " + s.message());
     return s.code() == weftTimeout
                ? TimeoutError(Format("rank %d: bootstrap waited %lld ms for the other ranks",
                                      rank_, static_cast<long long>(timeout_ms_)))
@@ -62,13 +64,29 @@ Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload,
   return Status::Ok();
 }
 
+Status Bootstrap::CheckForError() {
+  if (!sock_.valid()) return Status::Ok();
+  pollfd p{sock_.fd(), POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return Status::Ok();
+  std::vector<uint8_t> payload;
+  Status s = ReadMessage(MsgType::kError, &payload, DeadlineIn(100));
+  if (s.ok()) return RemoteError("bootstrap root: " + std::string(payload.begin(), payload.end()));
+  sock_.Close();  // whatever happened, this connection is done
+  return s.code() == weftTimeout ? RemoteError("bootstrap root sent a partial message") : s;
+}
+
 Status Bootstrap::AllGather(const std::vector<uint8_t>& mine,
                             std::vector<std::vector<uint8_t>>* all) {
   WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,
                "bootstrap contribution of %zu bytes is too large", mine.size());
   Deadline deadline = DeadlineIn(timeout_ms_);
-  WEFT_CHECK(WriteMessage(MsgType::kContribute, mine, deadline));
   std::vector<uint8_t> payload;
+  Status sent = WriteMessage(MsgType::kContribute, mine, deadline);
+  if (!sent.ok()) {
+    // The root may have said why before closing: read that rather than report the reset.
+    Status why = ReadMessage(MsgType::kGathered, &payload, DeadlineIn(200));
+    return why.ok() ? sent : why;
+  }
   WEFT_CHECK(ReadMessage(MsgType::kGathered, &payload, deadline));
   return DecodeGathered(payload, nranks_, all);
 }

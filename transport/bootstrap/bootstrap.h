@@ -24,6 +24,9 @@ class Bootstrap {
   // Everyone's `mine`, indexed by rank.
   Status AllGather(const std::vector<uint8_t>& mine, std::vector<std::vector<uint8_t>>* all);
   Status Barrier();
+  // Between bootstrap operations: non-blocking; an error if the root reported a failure
+  // (a rank left without saying goodbye) or the root itself is gone.
+  Status CheckForError();
   // Tells the root this rank leaves cleanly (so its closing is not reported as a failure).
   void Leave();
 

@@ -107,8 +107,12 @@ void RootServer::Run() {
     if (c.rank < 0) {
       Hello hello;
       if (type != MsgType::kHello || !DecodeHello(payload, &hello).ok()) return false;
-      if (!SameSecret(hello.secret, secret_)) return false;  // a foreign job's id
-      if (hello.version != kBootstrapProtocolVersion) return false;
+      if (!SameSecret(hello.secret, secret_) || hello.version != kBootstrapProtocolVersion) {
+        const std::string why = "the unique id's secret does not match: it belongs to another job";
+        (void)SendMessage(c.sock, MsgType::kError, std::vector<uint8_t>(why.begin(), why.end()),
+                          DeadlineIn(100));
+        return false;
+      }
       std::string problem;
       if (hello.nranks < 1) problem = Format("nranks %d", hello.nranks);
       else if (nranks >= 0 && hello.nranks != nranks)

@@ -1,0 +1,107 @@
+// The bootstrap in real sockets: foreign ids are rejected, missing ranks end in a bounded
+// error, garbage on the root's port does not disturb the job.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "tests/integration/process_runner.h"
+#include "weft/weft.h"
+
+namespace weft::testing {
+namespace {
+
+class Bootstrap : public ::testing::Test {
+ protected:
+  void SetUp() override { setenv("WEFT_TIMEOUT_MS", "3000", 1); }
+  void TearDown() override { unsetenv("WEFT_TIMEOUT_MS"); }
+};
+
+TEST_F(Bootstrap, UniqueIdOfAnotherJobIsRejectedCleanly) {
+  weftUniqueId mine, foreign;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&mine));
+  foreign = mine;
+  foreign.internal[25] ^= 0x55;  // same root address, different secret
+  weftComm_t comm = nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  weftResult_t r = weftCommInitRank(&comm, 2, foreign, 1);
+  EXPECT_EQ(weftRemoteError, r) << weftGetLastError(nullptr);
+  EXPECT_EQ(nullptr, comm);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(nullptr)).find("unique id"));
+  // The real job is not disturbed.
+  ASSERT_EQ(weftSuccess, weftCommInitRank(&comm, 1, mine, 0)) << weftGetLastError(nullptr);
+  int32_t x = 3, y = 0;
+  ASSERT_EQ(weftSuccess, weftAllReduce(&x, &y, 1, weftInt32, weftSum, comm, nullptr));
+  EXPECT_EQ(3, y);
+  EXPECT_EQ(weftSuccess, weftCommDestroy(comm));
+}
+
+TEST_F(Bootstrap, MissingRankEndsInABoundedError) {
+  weftUniqueId id;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  weftComm_t comm = nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  weftResult_t r = weftCommInitRank(&comm, 2, id, 0);  // rank 1 never comes
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(r == weftTimeout || r == weftRemoteError) << weftGetErrorString(r);
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(nullptr)).find("1 of 2"))
+      << weftGetLastError(nullptr);
+  EXPECT_LT(took, std::chrono::seconds(3 + 2));
+}
+
+TEST_F(Bootstrap, GarbageClientsDoNotDisturbTheRoot) {
+  weftUniqueId id;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  uint16_t port_be;
+  std::memcpy(&port_be, id.internal + 16, 2);
+  auto connect_raw = [&]() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = port_be;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(0, connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)));
+    return fd;
+  };
+  int silent = connect_raw();                 // never speaks
+  int garbage = connect_raw();                // random bytes
+  const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_GT(write(garbage, junk, sizeof(junk)), 0);
+  int huge = connect_raw();                   // a valid magic with an absurd length
+  uint32_t header[3] = {0x57465442, 2, 0xfffffff0u};
+  ASSERT_GT(write(huge, header, sizeof(header)), 0);
+  weftComm_t comm = nullptr;
+  ASSERT_EQ(weftSuccess, weftCommInitRank(&comm, 1, id, 0)) << weftGetLastError(nullptr);
+  double a = 1.5, b = 0;
+  ASSERT_EQ(weftSuccess, weftAllReduce(&a, &b, 1, weftFloat64, weftSum, comm, nullptr));
+  EXPECT_EQ(1.5, b);
+  EXPECT_EQ(weftSuccess, weftCommDestroy(comm));
+  close(silent);
+  close(garbage);
+  close(huge);
+}
+
+TEST(InitFromEnv, WithoutRendezvousIsAClearError) {
+  std::string cmd = "env -u WEFT_ROOT -u MASTER_ADDR WEFT_RANK=0 WEFT_NRANKS=2 timeout 30 " +
+                    BinDir() + "/coll_check --counts 1";
+  CommandResult r = RunCommand(cmd);
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("WEFT_ROOT")) << r.output;
+}
+
+TEST(InitFromEnv, BadConfigValueIsAnErrorAtInit) {
+  std::string cmd = "env WEFT_CHUNK_SIZE=huge timeout 60 " + BinDir() + "/weft-run -n 2 --timeout 30 -- " +
+                    BinDir() + "/coll_check --counts 1";
+  CommandResult r = RunCommand(cmd);
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("WEFT_CHUNK_SIZE='huge'")) << r.output;
+}
+
+}  // namespace
+}  // namespace weft::testing

@@ -1,0 +1,198 @@
+// coll_check: run under weft-run (or mpirun with WEFT_ROOT); runs every collective over a
+// matrix of types, ops, counts and in-place/out-of-place layouts through the public API
+// and checks each result exactly. Prints "coll_check: N passed, 0 failed" on rank 0.
+//
+//   coll_check [--types all|float,int32,...] [--ops all|sum,...] [--counts 0,1,7,...]
+//              [--colls allreduce,allgather,reducescatter,broadcast,reduce] [--group]
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+#include "common/pattern.h"
+#include "weft/weft.h"
+
+namespace {
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(item);
+  return out;
+}
+
+struct Checker {
+  weftComm_t comm;
+  int rank, n;
+  long passed = 0, failed = 0;
+
+  void Report(bool ok, const char* coll, weftDataType_t t, weftRedOp_t op, size_t count,
+              bool in_place, int root, const std::string& why) {
+    // Every rank's verdict counts: agree on the worst one.
+    int32_t bad = ok ? 0 : 1, any_bad = 0;
+    if (weftAllReduce(&bad, &any_bad, 1, weftInt32, weftMax, comm, nullptr) != weftSuccess) any_bad = 1;
+    if (!ok)
+      std::fprintf(stderr, "FAIL rank %d: %s %s %s count=%zu %s root=%d: %s\n", rank, coll,
+                   weft::TypeName(t), weft::OpName(op), count, in_place ? "in-place" : "out-of-place",
+                   root, why.c_str());
+    if (any_bad) ++failed;
+    else ++passed;
+  }
+
+  // Runs one collective with fresh buffers (guard bytes around the output) and checks it.
+  void Run(const std::string& coll, weftDataType_t t, weftRedOp_t op, size_t count,
+           bool in_place, int root) {
+    const size_t esz = weft::TypeSize(t);
+    const size_t N = static_cast<size_t>(n);
+    size_t in_n = count, out_n = count;
+    if (coll == "allgather") out_n = count * N;
+    if (coll == "reducescatter") in_n = count * N;
+    const size_t guard = 64;
+    const size_t big = std::max(in_n, out_n) * esz;
+    std::vector<char> sendbuf(in_n * esz + 1), recvbuf(big + 2 * guard, '\x5a');
+    char* out = recvbuf.data() + guard;
+    const weftRedOp_t pop = (coll == "allgather" || coll == "broadcast") ? weftSum : op;
+    // Inputs.
+    char* in = sendbuf.data();
+    if (in_place) {
+      if (coll == "allgather") in = out + rank * count * esz;
+      else in = out;
+    }
+    if (coll == "broadcast") {
+      if (rank == root) weft::FillPattern(in, in_n, t, pop, n, root, 0);
+    } else {
+      weft::FillPattern(in, in_n, t, pop, n, rank, 0);
+    }
+    char* result = out;
+    if (in_place && coll == "reducescatter") result = out + rank * count * esz;
+    weftResult_t r;
+    if (coll == "allreduce") r = weftAllReduce(in, result, count, t, op, comm, nullptr);
+    else if (coll == "allgather") r = weftAllGather(in, out, count, t, comm, nullptr);
+    else if (coll == "reducescatter") r = weftReduceScatter(in, result, count, t, op, comm, nullptr);
+    else if (coll == "broadcast") r = weftBroadcast(in, out, count, t, root, comm, nullptr);
+    else r = weftReduce(in, out, count, t, op, root, comm, nullptr);
+    if (r != weftSuccess) {
+      Report(false, coll.c_str(), t, op, count, in_place, root,
+             std::string(weftGetErrorString(r)) + ": " + weftGetLastError(comm));
+      return;
+    }
+    // Expected.
+    std::vector<char> want(std::max<size_t>(out_n, 1) * esz);
+    bool check = true;
+    if (coll == "allreduce") weft::FillExpected(want.data(), out_n, t, op, n, 0);
+    else if (coll == "reduce") check = rank == root, weft::FillExpected(want.data(), out_n, t, op, n, 0);
+    else if (coll == "reducescatter") weft::FillExpected(want.data(), out_n, t, op, n, rank * count);
+    else if (coll == "broadcast") weft::FillPattern(want.data(), out_n, t, pop, n, root, 0);
+    else
+      for (int k = 0; k < n; ++k) weft::FillPattern(want.data() + k * count * esz, count, t, pop, n, k, 0);
+    std::string why;
+    if (check) {
+      size_t wrong = weft::CountMismatches(result, want.data(), out_n, t);
+      if (wrong) why = std::to_string(wrong) + " of " + std::to_string(out_n) + " elements wrong";
+    }
+    // Nothing outside the output may change (out of place: the whole guarded area).
+    if (!in_place || coll != "reducescatter") {
+      for (size_t g = 0; g < guard && why.empty(); ++g) {
+        if (recvbuf[g] != '\x5a' || recvbuf[guard + big + g] != '\x5a') why = "wrote outside the buffer";
+      }
+    }
+    Report(why.empty(), coll.c_str(), t, op, count, in_place, root, why);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string types = "all", ops = "all", counts = "0,1,2,3,7,64,1000,100003";
+  std::string colls = "allreduce,allgather,reducescatter,broadcast,reduce";
+  bool group = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--types") types = next();
+    else if (a == "--ops") ops = next();
+    else if (a == "--counts") counts = next();
+    else if (a == "--colls") colls = next();
+    else if (a == "--group") group = true;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  weftComm_t comm;
+  weftResult_t r = weftCommInitFromEnv(&comm);
+  if (r != weftSuccess) {
+    std::fprintf(stderr, "init failed: %s: %s\n", weftGetErrorString(r), weftGetLastError(nullptr));
+    return 1;
+  }
+  Checker c{comm, 0, 0};
+  weftCommUserRank(comm, &c.rank);
+  weftCommCount(comm, &c.n);
+
+  std::vector<weftDataType_t> tv;
+  std::vector<weftRedOp_t> ov;
+  if (types == "all") {
+    for (int t = 0; t < weftNumTypes; ++t) tv.push_back(static_cast<weftDataType_t>(t));
+  } else {
+    for (auto& s : Split(types)) {
+      weftDataType_t t;
+      if (!weft::ParseTypeName(s, &t)) return std::fprintf(stderr, "bad type %s\n", s.c_str()), 2;
+      tv.push_back(t);
+    }
+  }
+  if (ops == "all") {
+    for (int o = 0; o < weftNumOps; ++o) ov.push_back(static_cast<weftRedOp_t>(o));
+  } else {
+    for (auto& s : Split(ops)) {
+      weftRedOp_t o;
+      if (!weft::ParseOpName(s, &o)) return std::fprintf(stderr, "bad op %s\n", s.c_str()), 2;
+      ov.push_back(o);
+    }
+  }
+  std::vector<size_t> cv;
+  for (auto& s : Split(counts)) cv.push_back(std::stoull(s));
+
+  if (group) {
+    // Broadcasts from every root in one group: they must all be in flight together.
+    const size_t count = cv.back();
+    std::vector<std::vector<int32_t>> bufs(c.n, std::vector<int32_t>(count));
+    weftGroupStart();
+    for (int root = 0; root < c.n; ++root) {
+      if (c.rank == root) weft::FillPattern(bufs[root].data(), count, weftInt32, weftSum, c.n, root, 0);
+      weftBroadcast(bufs[root].data(), bufs[root].data(), count, weftInt32, root, comm, nullptr);
+    }
+    r = weftGroupEnd();
+    bool ok = r == weftSuccess;
+    std::vector<int32_t> want(count);
+    for (int root = 0; root < c.n && ok; ++root) {
+      weft::FillPattern(want.data(), count, weftInt32, weftSum, c.n, root, 0);
+      ok = want == bufs[root];
+    }
+    c.Report(ok, "group-broadcast", weftInt32, weftSum, count, true, -1,
+             r == weftSuccess ? "wrong data" : weftGetLastError(comm));
+  }
+  for (const std::string& coll : Split(colls)) {
+    const bool reduces = coll == "allreduce" || coll == "reducescatter" || coll == "reduce";
+    const bool rooted = coll == "broadcast" || coll == "reduce";
+    for (weftDataType_t t : tv) {
+      for (weftRedOp_t op : reduces ? ov : std::vector<weftRedOp_t>{weftSum}) {
+        for (size_t count : cv) {
+          for (bool in_place : {false, true}) {
+            int root = rooted ? static_cast<int>((count + t) % c.n) : 0;
+            c.Run(coll, t, op, count, in_place, root);
+          }
+        }
+      }
+    }
+  }
+  r = weftCommDestroy(comm);
+  if (r != weftSuccess) {
+    std::fprintf(stderr, "destroy failed: %s\n", weftGetLastError(nullptr));
+    return 1;
+  }
+  if (c.rank == 0) std::printf("coll_check: %ld passed, %ld failed\n", c.passed, c.failed);
+  return c.failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,47 @@
+// Real processes over UCX: every collective, type and op, checked exactly, for 2, 3 and 4
+// ranks, over shared memory and over TCP.
+#include <gtest/gtest.h>
+
+#include "tests/integration/process_runner.h"
+
+namespace weft::testing {
+namespace {
+
+struct Config {
+  int nranks;
+  const char* tls;
+};
+
+class Collectives : public ::testing::TestWithParam<Config> {
+ protected:
+  void Check(const std::string& args) {
+    const Config c = GetParam();
+    std::string cmd = "env UCX_TLS=" + std::string(c.tls) + " WEFT_TIMEOUT_MS=60000 " + BinDir() +
+                      "/weft-run -n " + std::to_string(c.nranks) + " --timeout 240 -- " +
+                      BinDir() + "/coll_check " + args;
+    CommandResult r = RunCommand(cmd);
+    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
+    EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+    EXPECT_EQ(std::string::npos, r.output.find("FAIL")) << r.output;
+  }
+};
+
+TEST_P(Collectives, EveryTypeForSum) { Check("--types all --ops sum --counts 0,1,2,7,1000,100003"); }
+
+TEST_P(Collectives, EveryOpForFloatAndInt32) {
+  Check("--types float,int32 --ops all --counts 1,3,13,4097,65537");
+}
+
+TEST_P(Collectives, GroupedBroadcastsFromEveryRoot) {
+  Check("--types int32 --ops sum --counts 5000 --colls broadcast --group");
+}
+
+INSTANTIATE_TEST_SUITE_P(RanksAndTransports, Collectives,
+                         ::testing::Values(Config{2, "shm"}, Config{3, "shm"}, Config{4, "shm"},
+                                           Config{2, "tcp"}, Config{3, "tcp"}, Config{4, "tcp"}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.nranks) + "ranks_" + info.param.tls;
+                         });
+
+}  // namespace
+}  // namespace weft::testing

@@ -1,0 +1,49 @@
+// fault_check: all ranks all-reduce in a loop; rank `victim` kills itself (SIGKILL) after a
+// few iterations. Every survivor must get weftRemoteError naming the victim within
+// `--within` seconds, then weftCommAbort must return promptly. Survivors print
+// "survivor R: OK ..." and exit 0 when all of that held.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "weft/weft.h"
+
+int main(int argc, char** argv) {
+  const int victim = argc > 1 ? std::atoi(argv[1]) : 1;
+  const double within_s = argc > 2 ? std::atof(argv[2]) : 5.0;
+  weftComm_t comm;
+  if (weftCommInitFromEnv(&comm) != weftSuccess) {
+    std::fprintf(stderr, "init: %s\n", weftGetLastError(nullptr));
+    return 1;
+  }
+  int rank = 0;
+  weftCommUserRank(comm, &rank);
+  std::vector<float> a(1 << 18, 1.0f), b(a.size());
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point died{};
+  for (int iter = 0; iter < 100000; ++iter) {
+    if (iter == 3 && rank == victim) raise(SIGKILL);
+    if (iter == 3) died = Clock::now();  // roughly when the victim is gone
+    weftResult_t r = weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
+    if (r == weftSuccess) continue;
+    const double took = std::chrono::duration<double>(Clock::now() - died).count();
+    const std::string why = weftGetLastError(comm);
+    const bool names_victim = why.find("rank " + std::to_string(victim)) != std::string::npos;
+    weftResult_t async = weftSuccess;
+    weftCommGetAsyncError(comm, &async);
+    const auto abort_start = Clock::now();
+    weftCommAbort(comm);
+    const double abort_s = std::chrono::duration<double>(Clock::now() - abort_start).count();
+    const bool ok = r == weftRemoteError && names_victim && took < within_s && abort_s < 2.0 &&
+                    async == weftRemoteError;
+    std::printf("survivor %d: %s: %s after %.2f s (abort %.3f s): %s\n", rank,
+                ok ? "OK" : "WRONG", weftGetErrorString(r), took, abort_s, why.c_str());
+    return ok ? 0 : 1;
+  }
+  std::printf("survivor %d: WRONG: no error\n", rank);
+  return 1;
+}

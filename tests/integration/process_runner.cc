@@ -1,0 +1,23 @@
+#include "tests/integration/process_runner.h"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+
+namespace weft::testing {
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string BinDir() { return WEFT_TEST_BIN_DIR; }
+
+}  // namespace weft::testing
