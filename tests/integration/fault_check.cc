@@ -1,7 +1,9 @@
 // fault_check: all ranks all-reduce in a loop; rank `victim` kills itself (SIGKILL) after a
-// few iterations. Every survivor must get weftRemoteError naming the victim within
-// `--within` seconds, then weftCommAbort must return promptly. Survivors print
-// "survivor R: OK ..." and exit 0 when all of that held.
+// few iterations. Every survivor must get weftRemoteError within `within` seconds, then
+// weftCommAbort must return promptly. Survivors print "survivor R: OK ..." and exit 0 when
+// all of that held, and say "names-victim" when the error names the killed rank (a survivor
+// that aborts and exits first can be what a slower survivor sees die: the test requires
+// that at least one survivor names the victim).
 #include <signal.h>
 
 #include <chrono>
@@ -38,10 +40,11 @@ int main(int argc, char** argv) {
     const auto abort_start = Clock::now();
     weftCommAbort(comm);
     const double abort_s = std::chrono::duration<double>(Clock::now() - abort_start).count();
-    const bool ok = r == weftRemoteError && names_victim && took < within_s && abort_s < 2.0 &&
+    const bool ok = r == weftRemoteError && took < within_s && abort_s < 2.0 &&
                     async == weftRemoteError;
-    std::printf("survivor %d: %s: %s after %.2f s (abort %.3f s): %s\n", rank,
-                ok ? "OK" : "WRONG", weftGetErrorString(r), took, abort_s, why.c_str());
+    std::printf("survivor %d: %s%s: %s after %.2f s (abort %.3f s): %s\n", rank,
+                ok ? "OK" : "WRONG", names_victim ? " names-victim" : "", weftGetErrorString(r),
+                took, abort_s, why.c_str());
     return ok ? 0 : 1;
   }
   std::printf("survivor %d: WRONG: no error\n", rank);
