@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "common/dtype.h"
 #include "common/log.h"
@@ -51,6 +52,10 @@ bool ProcessAlive(int32_t pid) {
   char state = line[paren + 2];
   return state != 'Z' && state != 'X';
 }
+
+// All-reduces up to this size use recursive doubling: measured here (2 cores, 2-8 ranks
+// over shared memory) it wins below about 64 KiB; see docs/performance.md.
+constexpr size_t kSmallAllReduceBytes = 16 << 10;
 
 // Channels for a message: one is enough for small messages; two let large ones keep more
 // transfers in flight while the reduction of another chunk runs.
@@ -222,12 +227,20 @@ Status Communicator::GetPlan(const CollArgs& a, const Plan** plan) {
   // Huge messages get bigger chunks rather than more messages than a tag can number.
   const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
   chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
+  // Small all-reduces take log2(N) exchanges instead of the ring's 2(N-1) hops. (The
+  // cost-model tuner replaces this fixed rule.)
+  const bool recursive_doubling = a.coll == CollType::kAllReduce && bytes <= kSmallAllReduceBytes;
+  if (recursive_doubling) chunking = Chunking{};
   PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root,
-              chunking.nchannels, chunking.chunk_elems};
+              recursive_doubling ? -1 : chunking.nchannels, chunking.chunk_elems};
   auto it = plans_.find(key);
   if (it == plans_.end()) {
     auto p = std::make_unique<Plan>();
-    WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, p.get()));
+    if (recursive_doubling) {
+      WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, p.get()));
+    } else {
+      WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, p.get()));
+    }
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
     WEFT_TRACE(kLogColl, "plan:\n%s", it->second->Describe().c_str());
@@ -236,8 +249,8 @@ Status Communicator::GetPlan(const CollArgs& a, const Plan** plan) {
   return Status::Ok();
 }
 
-std::vector<StagingArea> Communicator::Staging(size_t op_index, const Plan& plan,
-                                               weftDataType_t type) {
+const std::vector<StagingArea>& Communicator::Staging(size_t op_index, const Plan& plan,
+                                                      weftDataType_t type) {
   if (staging_.size() <= op_index) {
     staging_.resize(op_index + 1);
     staging_bytes_.resize(op_index + 1);
@@ -248,7 +261,8 @@ std::vector<StagingArea> Communicator::Staging(size_t op_index, const Plan& plan
   const int slots = static_cast<int>(
       std::clamp<size_t>(config_.buffsize / std::max<size_t>(slot_bytes, 1), 2, 64));
   const size_t need = slot_bytes * static_cast<size_t>(slots);
-  std::vector<StagingArea> areas(plan.channels.size());
+  std::vector<StagingArea>& areas = staging_areas_;
+  areas.resize(plan.channels.size());
   if (bufs.size() < areas.size()) {
     bufs.resize(areas.size());
     sizes.resize(areas.size(), 0);
@@ -268,8 +282,8 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
   if (!error_.ok())
     return InvalidUsage("the communicator is in error (" + error_.message() +
                         "); only weftCommAbort or weftCommDestroy may follow");
-  std::vector<std::unique_ptr<Executor>> executors;
   const uint64_t first_seq = seq_;
+  while (executors_.size() < ops.size()) executors_.push_back(std::make_unique<Executor>());
   for (size_t i = 0; i < ops.size(); ++i) {
     const CollArgs& a = ops[i];
     const Plan* plan;
@@ -280,27 +294,29 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;
-    executors.push_back(std::make_unique<Executor>(transport_.get(), plan, ea,
-                                                   Staging(i, *plan, a.type)));
+    executors_[i]->Reset(transport_.get(), plan, ea, Staging(i, *plan, a.type));
   }
-  Status s = Drive(executors, ops, first_seq);
+  Status s = Drive(ops, first_seq);
   if (!s.ok()) SetError(s);
   return s;
 }
 
-Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
-                           const std::vector<CollArgs>& ops, uint64_t first_seq) {
+Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq) {
+  const size_t n = ops.size();
+  auto& executors = executors_;
   const auto start = Clock::now();
   const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
   const auto spin = std::chrono::microseconds(config_.spin_us);
   auto spin_until = start + spin;
   auto next_peer_check = start + std::chrono::milliseconds(100);
   Status failure;
+  unsigned iter = 0, idle = 0;
+  bool progressed_since_check = true;
   while (true) {
     bool progressed = false;
     for (int i = 0; i < 64 && transport_->Progress(); ++i) progressed = true;
     bool all_done = true;
-    for (size_t i = 0; i < executors.size() && failure.ok(); ++i) {
+    for (size_t i = 0; i < n && failure.ok(); ++i) {
       bool done = false;
       Status s = executors[i]->Advance(&done);
       if (!s.ok()) {
@@ -313,6 +329,16 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
     }
     if (!failure.ok()) break;
     if (all_done) return Status::Ok();
+    if (progressed) {
+      idle = 0;
+      progressed_since_check = true;
+    } else {
+      ++idle;
+    }
+    // Poll a few times before reading the clock or yielding: the next message is often a
+    // fraction of a microsecond away.
+    if (idle < 16 && (++iter % 64) != 0) continue;
+    idle = 0;
     const auto now = Clock::now();
     Status health = transport_->Health();
     if (health.ok() && now >= next_peer_check) {
@@ -325,7 +351,7 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
       break;
     }
     if (now >= deadline) {
-      for (size_t i = 0; i < executors.size(); ++i) {
+      for (size_t i = 0; i < n; ++i) {
         bool done = false;
         (void)executors[i]->Advance(&done);
         if (done) continue;
@@ -339,8 +365,9 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
       }
       break;
     }
-    if (progressed) {
+    if (progressed_since_check) {
       spin_until = now + spin;
+      progressed_since_check = false;
     } else if (now >= spin_until) {
       // Sleep on the transport's events so that ranks sharing cores can run.
       transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
@@ -352,12 +379,12 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
   // communicator is unusable from here on (only abort or destroy may follow), so its
   // endpoints are closed at once: that ends sends a dead peer will never take.
   transport_->CloseEndpoints(0);
-  for (auto& e : executors) e->CancelOutstanding();
+  for (size_t i = 0; i < n; ++i) executors[i]->CancelOutstanding();
   // Receives must end (they write into user buffers); they cancel at once. Sends only read,
   // and those to a dead peer may never end: they get a short grace, then are abandoned.
   auto quiet = [&](bool receives_only) {
-    for (auto& e : executors)
-      if (!e->Quiescent(receives_only)) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (!executors[i]->Quiescent(receives_only)) return false;
     return true;
   };
   for (auto [receives_only, ms] : {std::pair{true, 1000}, std::pair{false, 20}}) {
@@ -369,9 +396,9 @@ Status Communicator::Drive(std::vector<std::unique_ptr<Executor>>& executors,
 
   if (!quiet(false)) {
     // The transport still owns some requests: keep their completions alive for good.
-    WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests",
-              executors.size());
+    WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
     for (auto& e : executors) (void)e.release();
+    executors.clear();
   }
   return failure;
 }

@@ -60,9 +60,10 @@ class Communicator {
   Communicator() = default;
   Status Init(const UniqueIdData& id);
   Status GetPlan(const CollArgs& a, const Plan** plan);
-  std::vector<StagingArea> Staging(size_t op_index, const Plan& plan, weftDataType_t type);
-  Status Drive(std::vector<std::unique_ptr<Executor>>& executors, const std::vector<CollArgs>& ops,
-               uint64_t first_seq);
+  // The staging areas (one per channel) for the op_index-th op of a batch.
+  const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
+  // Runs executors_[0 .. ops.size()) to completion, failure or timeout.
+  Status Drive(const std::vector<CollArgs>& ops, uint64_t first_seq);
   void SetError(const Status& s);
   // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
@@ -94,6 +95,9 @@ class Communicator {
   // Staging memory, one set per concurrently running op (groups), one area per channel.
   std::vector<std::vector<std::unique_ptr<std::byte[]>>> staging_;
   std::vector<std::vector<size_t>> staging_bytes_;
+  std::vector<StagingArea> staging_areas_;
+  // One executor per op of a batch, reused from call to call.
+  std::vector<std::unique_ptr<Executor>> executors_;
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;

@@ -16,13 +16,21 @@ size_t Executor::SlotBytes(const Plan& plan, weftDataType_t type) {
   return max_count * TypeSize(type);
 }
 
-Executor::Executor(Transport* transport, const Plan* plan, const ExecArgs& args,
-                   std::vector<StagingArea> staging)
-    : transport_(transport), plan_(plan), args_(args), elem_size_(TypeSize(args.type)),
-      staging_(std::move(staging)), channels_(plan->channels.size()) {
+void Executor::Reset(Transport* transport, const Plan* plan, const ExecArgs& args,
+                     const std::vector<StagingArea>& staging) {
+  transport_ = transport;
+  plan_ = plan;
+  args_ = args;
+  elem_size_ = TypeSize(args.type);
+  staging_.assign(staging.begin(), staging.end());
+  channels_.resize(plan->channels.size());
   for (size_t c = 0; c < channels_.size(); ++c) {
-    channels_[c].steps.resize(plan_->channels[c].steps.size());
-    for (int s = staging_[c].slots - 1; s >= 0; --s) channels_[c].free_slots.push_back(s);
+    ChannelState& ch = channels_[c];
+    ch.next_post = ch.next_exec = 0;
+    ch.sends_in_flight.clear();
+    ch.steps.assign(plan_->channels[c].steps.size(), StepState());
+    ch.free_slots.clear();
+    for (int s = staging_[c].slots - 1; s >= 0; --s) ch.free_slots.push_back(s);
   }
 }
 
@@ -61,6 +69,10 @@ Status Executor::AdvanceChannel(int c) {
       WEFT_REQUIRE(ss.recv.bytes == st.count * elem_size_, weftInternalError,
                    "channel %d step %zu: received %zu bytes from rank %d, expected %zu", c,
                    ch.next_exec, ss.recv.bytes, st.recv_peer, st.count * elem_size_);
+    }
+    if (st.fence && !ch.sends_in_flight.empty()) {
+      WEFT_CHECK(ReapSends(c));
+      if (!ch.sends_in_flight.empty()) break;
     }
     WEFT_CHECK(RunStep(c, ch.next_exec));
     ++ch.next_exec;

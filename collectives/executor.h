@@ -31,9 +31,16 @@ struct StagingArea {
 
 class Executor {
  public:
-  // `plan` and `staging` (one per channel) must outlive the executor.
+  Executor() = default;
+  // `plan` must outlive the executor; `staging` has one area per channel.
   Executor(Transport* transport, const Plan* plan, const ExecArgs& args,
-           std::vector<StagingArea> staging);
+           const std::vector<StagingArea>& staging) {
+    Reset(transport, plan, args, staging);
+  }
+  // Starts over with another plan, keeping the memory of earlier ones (no allocation per
+  // collective once sizes repeat).
+  void Reset(Transport* transport, const Plan* plan, const ExecArgs& args,
+             const std::vector<StagingArea>& staging);
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
@@ -75,10 +82,10 @@ class Executor {
   std::byte* Ptr(const Region& r) const;
   std::byte* SlotPtr(int c, int slot) const;
 
-  Transport* transport_;
-  const Plan* plan_;
+  Transport* transport_ = nullptr;
+  const Plan* plan_ = nullptr;
   ExecArgs args_;
-  size_t elem_size_;
+  size_t elem_size_ = 0;
   std::vector<StagingArea> staging_;
   std::vector<ChannelState> channels_;
 };

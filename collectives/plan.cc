@@ -47,10 +47,10 @@ std::string Plan::Describe() const {
   std::string s = Format("%s rank %d/%d\n", CollName(coll), rank, nranks);
   for (size_t c = 0; c < channels.size(); ++c) {
     for (const Step& st : channels[c].steps) {
-      s += Format("  ch%zu %-18s recv<-%d#%u send->%d#%u src %s dst %s%s\n", c,
+      s += Format("  ch%zu %-18s recv<-%d#%u send->%d#%u src %s dst %s%s%s\n", c,
                   StepKindName(st.kind), st.recv_peer, st.recv_msg, st.send_peer, st.send_msg,
                   RegionText(st.src).c_str(), RegionText(st.dst).c_str(),
-                  st.finalize ? " final" : "");
+                  st.finalize ? " final" : "", st.fence ? " fence" : "");
     }
   }
   return s;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/executor.h"
 #include "common/dtype.h"
@@ -14,7 +15,9 @@
 namespace weft::testing {
 
 std::string CaseName(const HarnessCase& c) {
-  return Format("%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll), c.nranks,
+  return Format("%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
+                c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)" : "",
+                c.nranks,
                 c.count, TypeName(c.type), OpName(c.op), c.root,
                 c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
                 c.chunking.chunk_elems);
@@ -47,7 +50,9 @@ std::string RunOnLoopback(const HarnessCase& c) {
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
 
   for (int r = 0; r < n; ++r) {
-    Status s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
+    Status s = c.algorithm == Algorithm::kRecursiveDoubling
+                   ? BuildRecursiveDoublingPlan(r, n, c.count, &plans[r])
+                   : BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
     if (!s.ok()) return "plan: " + s.message();
     RankBuffers& b = bufs[r];
     const size_t in_n = plans[r].input_count, out_n = plans[r].output_count;

@@ -9,7 +9,10 @@
 
 namespace weft::testing {
 
+enum class Algorithm { kRing, kRecursiveDoubling };
+
 struct HarnessCase {
+  Algorithm algorithm = Algorithm::kRing;
   CollType coll = CollType::kAllReduce;
   int nranks = 2;
   size_t count = 1;
