@@ -57,26 +57,24 @@ bool ProcessAlive(int32_t pid) {
 // over shared memory) it wins below about 64 KiB; see docs/performance.md.
 constexpr size_t kSmallAllReduceBytes = 16 << 10;
 
-// Channels for a message: one is enough for small messages; two let large ones keep more
-// transfers in flight while the reduction of another chunk runs.
-int AutoChannels(size_t bytes) { return bytes >= (4u << 20) ? 2 : 1; }
+// Channels for a message. Host memory: one; a second ring measured no faster on 2 cores
+// (the reduction and the copies already keep memory busy) and doubles staging.
+int AutoChannels(size_t /*bytes*/) { return 1; }
 
 }  // namespace
 
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
-  std::vector<uint8_t> out(12 + info.ucx_address.size());
+  std::vector<uint8_t> out(12);
   std::memcpy(out.data(), &info.host_hash, 8);
   std::memcpy(out.data() + 8, &info.pid, 4);
-  std::copy(info.ucx_address.begin(), info.ucx_address.end(), out.begin() + 12);
   return out;
 }
 
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
-  WEFT_REQUIRE(bytes.size() > 12, weftRemoteError, "peer info of %zu bytes is too short",
+  WEFT_REQUIRE(bytes.size() == 12, weftRemoteError, "peer info of %zu bytes (expected 12)",
                bytes.size());
   std::memcpy(&out->host_hash, bytes.data(), 8);
   std::memcpy(&out->pid, bytes.data() + 8, 4);
-  out->ucx_address.assign(bytes.begin() + 12, bytes.end());
   return Status::Ok();
 }
 
@@ -107,29 +105,32 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
 
 Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
-  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &transport_));
+  // Round 1: where everyone runs (the transport is configured from it).
   PeerInfo mine;
   mine.host_hash = HostHash();
   mine.pid = static_cast<int32_t>(getpid());
-  mine.ucx_address = transport_->address();
   std::vector<std::vector<uint8_t>> all;
   WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
-  std::vector<std::vector<uint8_t>> addresses(nranks_);
   std::vector<uint64_t> hosts(nranks_);
   std::vector<int32_t> pids(nranks_);
   for (int r = 0; r < nranks_; ++r) {
     PeerInfo info;
     WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
-    addresses[r] = std::move(info.ucx_address);
     hosts[r] = info.host_hash;
     pids[r] = info.pid;
   }
-  local_pids_.assign(nranks_, 0);
-  for (int r = 0; r < nranks_; ++r)
-    if (r != rank_ && hosts[r] == hosts[rank_]) local_pids_[r] = pids[r];
   std::vector<bool> same_host(nranks_);
-  for (int r = 0; r < nranks_; ++r) same_host[r] = hosts[r] == hosts[rank_];
-  WEFT_CHECK(transport_->SetPeers(std::move(addresses), std::move(same_host)));
+  local_pids_.assign(nranks_, 0);
+  bool all_local = true;
+  for (int r = 0; r < nranks_; ++r) {
+    same_host[r] = hosts[r] == hosts[rank_];
+    all_local = all_local && same_host[r];
+    if (r != rank_ && same_host[r]) local_pids_[r] = pids[r];
+  }
+  // Round 2: transport addresses.
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
+  WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
+  WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
   ring_ = HostGroupedRing(hosts);
   if (LogEnabled(LogLevel::kInfo, kLogInit)) {
     std::string order;
@@ -301,6 +302,12 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
   return s;
 }
 
+bool Communicator::SendsPending(size_t n) const {
+  for (size_t i = 0; i < n; ++i)
+    if (executors_[i]->SendsPending()) return true;
+  return false;
+}
+
 Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq) {
   const size_t n = ops.size();
   auto& executors = executors_;
@@ -368,7 +375,7 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
     if (progressed_since_check) {
       spin_until = now + spin;
       progressed_since_check = false;
-    } else if (now >= spin_until) {
+    } else if (now >= spin_until && !SendsPending(n)) {
       // Sleep on the transport's events so that ranks sharing cores can run.
       transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
     } else {

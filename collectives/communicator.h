@@ -20,11 +20,10 @@
 
 namespace weft {
 
-// What each rank tells the others at init.
+// What each rank tells the others at init, before the transport exists.
 struct PeerInfo {
   uint64_t host_hash = 0;
   int32_t pid = 0;
-  std::vector<uint8_t> ucx_address;
 };
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);
@@ -62,6 +61,7 @@ class Communicator {
   Status GetPlan(const CollArgs& a, const Plan** plan);
   // The staging areas (one per channel) for the op_index-th op of a batch.
   const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
+  bool SendsPending(size_t n) const;
   // Runs executors_[0 .. ops.size()) to completion, failure or timeout.
   Status Drive(const std::vector<CollArgs>& ops, uint64_t first_seq);
   void SetError(const Status& s);

@@ -197,6 +197,12 @@ bool Executor::Quiescent(bool receives_only) const {
   return true;
 }
 
+bool Executor::SendsPending() const {
+  for (const ChannelState& ch : channels_)
+    if (!ch.sends_in_flight.empty()) return true;
+  return false;
+}
+
 std::string Executor::Waiting() const {
   for (size_t c = 0; c < channels_.size(); ++c) {
     const ChannelState& ch = channels_[c];

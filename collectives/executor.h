@@ -52,6 +52,10 @@ class Executor {
   void CancelOutstanding();
   // True when no transport operation (or no receive) of this executor is outstanding.
   bool Quiescent(bool receives_only = false) const;
+  // True while a send this executor posted has not completed. A sender must keep driving
+  // the transport then: UCX pushes the fragments of a large eager message only when
+  // progressed, and nothing wakes a sleeping sender when the peer's FIFO drains.
+  bool SendsPending() const;
   // What the executor waits for, e.g. "channel 0 step 3/8 RecvReduceSend: message 2 from rank 1".
   std::string Waiting() const;
 

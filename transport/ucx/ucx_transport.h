@@ -16,7 +16,11 @@ namespace weft {
 
 class UcxTransport : public Transport {
  public:
-  static Status Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out);
+  // `all_local`: every rank is on this host. Then, unless UCX_RNDV_THRESH is set, messages
+  // use UCX's eager protocol at every size: through the shared-memory FIFO they run about
+  // twice as fast as the rendezvous protocol's process_vm_readv (cma) here, which pins the
+  // peer's pages on every transfer. Between hosts UCX's own choice stands (zero-copy RDMA).
+  static Status Create(int rank, int nranks, bool all_local, std::unique_ptr<UcxTransport>* out);
   ~UcxTransport() override;
 
   // This worker's address, to publish through the bootstrap.
