@@ -132,6 +132,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
   ring_ = HostGroupedRing(hosts);
+  WEFT_CHECK(SetUpDirect(all_local));
   if (LogEnabled(LogLevel::kInfo, kLogInit)) {
     std::string order;
     for (int r : ring_) order += Format(" %d", r);
@@ -180,6 +181,63 @@ void Communicator::ProgressThreadMain() {
   }
 }
 
+int Communicator::RingNext() const {
+  for (int p = 0; p < nranks_; ++p)
+    if (ring_[p] == rank_) return ring_[(p + 1) % nranks_];
+  return rank_;
+}
+
+int Communicator::RingPrev() const {
+  for (int p = 0; p < nranks_; ++p)
+    if (ring_[p] == rank_) return ring_[(p + nranks_ - 1) % nranks_];
+  return rank_;
+}
+
+Status Communicator::SetUpDirect(bool all_local) {
+  // Every rank takes part in both exchanges, so that they all agree on the outcome.
+  const int nchannels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
+  const size_t slot_bytes = config_.chunk_size;
+  const int nslots = static_cast<int>(std::clamp<size_t>(config_.buffsize / slot_bytes, 2, 64));
+  const size_t fifo_bytes = FifoBytes(slot_bytes, nslots);
+  bool want = all_local && nranks_ > 1 && config_.shm_direct;
+  UcxTransport::SharedRegion region;
+  if (want) {
+    Status s = transport_->AllocateShared(fifo_bytes * nchannels, &region);
+    if (!s.ok()) {
+      WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+      want = false;
+    } else {
+      std::memset(region.local, 0, fifo_bytes * nchannels);
+    }
+  }
+  std::vector<std::vector<uint8_t>> descriptors;
+  WEFT_CHECK(bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{},
+                                   &descriptors));
+  void* next_region = nullptr;
+  const int next = RingNext();
+  if (want && !descriptors[next].empty()) {
+    Status s = transport_->AttachShared(next, descriptors[next], &next_region);
+    if (!s.ok()) WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+  }
+  const uint8_t ok = next_region != nullptr ? 1 : 0;
+  std::vector<std::vector<uint8_t>> oks;
+  WEFT_CHECK(bootstrap_->AllGather({ok}, &oks));
+  direct_ = true;
+  for (const auto& o : oks) direct_ = direct_ && o.size() == 1 && o[0] == 1;
+  if (!direct_) return Status::Ok();
+  direct_slot_bytes_ = slot_bytes;
+  direct_channels_.assign(nchannels, DirectChannel{});
+  for (int c = 0; c < nchannels; ++c) {
+    direct_channels_[c].in =
+        FifoAt(static_cast<std::byte*>(region.local) + c * fifo_bytes, slot_bytes, nslots);
+    direct_channels_[c].out =
+        FifoAt(static_cast<std::byte*>(next_region) + c * fifo_bytes, slot_bytes, nslots);
+  }
+  WEFT_INFO(kLogInit, "ring neighbours share FIFOs: %d channels x %d slots x %zu bytes",
+            nchannels, nslots, slot_bytes);
+  return Status::Ok();
+}
+
 Status Communicator::CheckPeers() {
   auto dead_local_rank = [&]() -> Status {
     for (int r = 0; r < nranks_; ++r) {
@@ -215,7 +273,7 @@ Status Communicator::AsyncError() {
   return error_;
 }
 
-Status Communicator::GetPlan(const CollArgs& a, const Plan** plan) {
+Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   const size_t esz = TypeSize(a.type);
   const size_t bytes = a.count * esz * (a.coll == CollType::kAllGather ||
                                                 a.coll == CollType::kReduceScatter
@@ -236,15 +294,18 @@ Status Communicator::GetPlan(const CollArgs& a, const Plan** plan) {
               recursive_doubling ? -1 : chunking.nchannels, chunking.chunk_elems};
   auto it = plans_.find(key);
   if (it == plans_.end()) {
-    auto p = std::make_unique<Plan>();
+    auto p = std::make_unique<CachedPlan>();
     if (recursive_doubling) {
-      WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, p.get()));
+      WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
     } else {
-      WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, p.get()));
+      WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
+      p->direct = direct_ && DirectExecutor::CanRun(p->plan, RingPrev(), RingNext(),
+                                                    direct_slot_bytes_, a.type);
     }
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
-    WEFT_TRACE(kLogColl, "plan:\n%s", it->second->Describe().c_str());
+    WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",
+               it->second->plan.Describe().c_str());
   }
   *plan = it->second.get();
   return Status::Ok();
@@ -285,32 +346,48 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
                         "); only weftCommAbort or weftCommDestroy may follow");
   const uint64_t first_seq = seq_;
   while (executors_.size() < ops.size()) executors_.push_back(std::make_unique<Executor>());
+  while (direct_executors_.size() < ops.size())
+    direct_executors_.push_back(std::make_unique<DirectExecutor>());
+  runners_.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const CollArgs& a = ops[i];
-    const Plan* plan;
-    WEFT_CHECK(GetPlan(a, &plan));
+    const CachedPlan* cached;
+    WEFT_CHECK(GetPlan(a, &cached));
+    const Plan* plan = &cached->plan;
     ExecArgs ea;
     ea.input = a.send;
     ea.output = a.recv;
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;
-    executors_[i]->Reset(transport_.get(), plan, ea, Staging(i, *plan, a.type));
+    if (cached->direct) {
+      direct_executors_[i]->Reset(plan, ea, direct_channels_.data());
+      runners_[i] = direct_executors_[i].get();
+    } else {
+      executors_[i]->Reset(transport_.get(), plan, ea, Staging(i, *plan, a.type));
+      runners_[i] = executors_[i].get();
+    }
   }
   Status s = Drive(ops, first_seq);
   if (!s.ok()) SetError(s);
   return s;
 }
 
-bool Communicator::SendsPending(size_t n) const {
+bool Communicator::NeedsPolling(size_t n) const {
   for (size_t i = 0; i < n; ++i)
-    if (executors_[i]->SendsPending()) return true;
+    if (runners_[i]->NeedsPolling()) return true;
   return false;
+}
+
+size_t Communicator::StepsRun(size_t n) const {
+  size_t steps = 0;
+  for (size_t i = 0; i < n; ++i) steps += runners_[i]->StepsRun();
+  return steps;
 }
 
 Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq) {
   const size_t n = ops.size();
-  auto& executors = executors_;
+  auto& executors = runners_;
   const auto start = Clock::now();
   const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
   const auto spin = std::chrono::microseconds(config_.spin_us);
@@ -319,13 +396,21 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   Status failure;
   unsigned iter = 0, idle = 0;
   bool progressed_since_check = true;
+  size_t steps_seen = 0;
+  auto last_progress = start;
   while (true) {
     bool progressed = false;
     for (int i = 0; i < 64 && transport_->Progress(); ++i) progressed = true;
     bool all_done = true;
+    bool sequential_pending = false;  // an earlier sequential runner has not finished
     for (size_t i = 0; i < n && failure.ok(); ++i) {
       bool done = false;
+      if (executors[i]->Sequential() && sequential_pending) {
+        all_done = false;
+        continue;
+      }
       Status s = executors[i]->Advance(&done);
+      sequential_pending = sequential_pending || (executors[i]->Sequential() && !done);
       if (!s.ok()) {
         failure = s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d",
                                        CollName(ops[i].coll),
@@ -336,6 +421,11 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
     }
     if (!failure.ok()) break;
     if (all_done) return Status::Ok();
+    const size_t steps = StepsRun(n);
+    if (steps != steps_seen) {
+      steps_seen = steps;
+      progressed = true;
+    }
     if (progressed) {
       idle = 0;
       progressed_since_check = true;
@@ -374,12 +464,18 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
     }
     if (progressed_since_check) {
       spin_until = now + spin;
+      last_progress = now;
       progressed_since_check = false;
-    } else if (now >= spin_until && !SendsPending(n)) {
+    } else if (now < spin_until) {
+      sched_yield();
+    } else if (!NeedsPolling(n)) {
       // Sleep on the transport's events so that ranks sharing cores can run.
       transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
+    } else if (now - last_progress < std::chrono::milliseconds(10)) {
+      sched_yield();  // polled work (shared FIFOs, pending sends): keep at it, politely
     } else {
-      sched_yield();
+      // A peer is far behind (computing, or not yet called): poll less often.
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
   // Take back every buffer from the transport before returning to the user. The
@@ -404,8 +500,8 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   if (!quiet(false)) {
     // The transport still owns some requests: keep their completions alive for good.
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
-    for (auto& e : executors) (void)e.release();
-    executors.clear();
+    for (auto& e : executors_) (void)e.release();
+    executors_.clear();
   }
   return failure;
 }

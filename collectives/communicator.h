@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectives/coll_args.h"
+#include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "common/config.h"
 #include "transport/bootstrap/bootstrap.h"
@@ -58,10 +59,20 @@ class Communicator {
  private:
   Communicator() = default;
   Status Init(const UniqueIdData& id);
-  Status GetPlan(const CollArgs& a, const Plan** plan);
+  struct CachedPlan {
+    Plan plan;
+    bool direct = false;  // runs on the shared-memory FIFOs
+  };
+  Status GetPlan(const CollArgs& a, const CachedPlan** plan);
+  // Sets up the shared-memory FIFOs between ring neighbours when every rank is on this
+  // host; collective (every rank calls it); leaves direct_ false where UCX cannot map them.
+  Status SetUpDirect(bool all_local);
+  int RingNext() const;
+  int RingPrev() const;
   // The staging areas (one per channel) for the op_index-th op of a batch.
   const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
-  bool SendsPending(size_t n) const;
+  bool NeedsPolling(size_t n) const;
+  size_t StepsRun(size_t n) const;
   // Runs executors_[0 .. ops.size()) to completion, failure or timeout.
   Status Drive(const std::vector<CollArgs>& ops, uint64_t first_seq);
   void SetError(const Status& s);
@@ -96,11 +107,17 @@ class Communicator {
   std::vector<std::vector<std::unique_ptr<std::byte[]>>> staging_;
   std::vector<std::vector<size_t>> staging_bytes_;
   std::vector<StagingArea> staging_areas_;
-  // One executor per op of a batch, reused from call to call.
+  // One runner per op of a batch, reused from call to call.
   std::vector<std::unique_ptr<Executor>> executors_;
+  std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;
+  std::vector<PlanRunner*> runners_;
+
+  bool direct_ = false;
+  size_t direct_slot_bytes_ = 0;
+  std::vector<DirectChannel> direct_channels_;
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
-  std::map<PlanKey, std::unique_ptr<Plan>> plans_;
+  std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
 };
 
 }  // namespace weft

@@ -23,6 +23,7 @@ void Executor::Reset(Transport* transport, const Plan* plan, const ExecArgs& arg
   args_ = args;
   elem_size_ = TypeSize(args.type);
   staging_.assign(staging.begin(), staging.end());
+  steps_run_ = 0;
   channels_.resize(plan->channels.size());
   for (size_t c = 0; c < channels_.size(); ++c) {
     ChannelState& ch = channels_[c];
@@ -76,6 +77,7 @@ Status Executor::AdvanceChannel(int c) {
     }
     WEFT_CHECK(RunStep(c, ch.next_exec));
     ++ch.next_exec;
+    ++steps_run_;
     // A finished step may have freed a slot: post further receives before the next step.
     WEFT_CHECK(PostReceives(c));
   }
@@ -197,7 +199,7 @@ bool Executor::Quiescent(bool receives_only) const {
   return true;
 }
 
-bool Executor::SendsPending() const {
+bool Executor::NeedsPolling() const {
   for (const ChannelState& ch : channels_)
     if (!ch.sends_in_flight.empty()) return true;
   return false;

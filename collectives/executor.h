@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "collectives/plan.h"
+#include "collectives/plan_runner.h"
 #include "transport/transport.h"
 
 namespace weft {
@@ -29,7 +30,7 @@ struct StagingArea {
   int slots = 0;
 };
 
-class Executor {
+class Executor : public PlanRunner {
  public:
   Executor() = default;
   // `plan` must outlive the executor; `staging` has one area per channel.
@@ -46,18 +47,19 @@ class Executor {
 
   // Posts what can be posted and runs every step whose data has arrived. Sets *done when
   // all steps ran and all sends completed. Never blocks.
-  Status Advance(bool* done);
+  Status Advance(bool* done) override;
 
   // Cancels every outstanding receive and send; then Advance-free progress drains them.
-  void CancelOutstanding();
+  void CancelOutstanding() override;
   // True when no transport operation (or no receive) of this executor is outstanding.
-  bool Quiescent(bool receives_only = false) const;
+  bool Quiescent(bool receives_only = false) const override;
   // True while a send this executor posted has not completed. A sender must keep driving
   // the transport then: UCX pushes the fragments of a large eager message only when
   // progressed, and nothing wakes a sleeping sender when the peer's FIFO drains.
-  bool SendsPending() const;
+  bool NeedsPolling() const override;
+  size_t StepsRun() const override { return steps_run_; }
   // What the executor waits for, e.g. "channel 0 step 3/8 RecvReduceSend: message 2 from rank 1".
-  std::string Waiting() const;
+  std::string Waiting() const override;
 
   // Bytes staging must provide per channel for this plan: one chunk per slot.
   static size_t SlotBytes(const Plan& plan, weftDataType_t type);
@@ -92,6 +94,7 @@ class Executor {
   size_t elem_size_ = 0;
   std::vector<StagingArea> staging_;
   std::vector<ChannelState> channels_;
+  size_t steps_run_ = 0;
 };
 
 }  // namespace weft

@@ -80,7 +80,7 @@ Status ParseField(const char* name, const std::string& text, size_t* out) {
   return InvalidArgument(
       Format("%s='%s' is not a size (examples: 65536, 512K, 4M, 1G)", name, text.c_str()));
 }
-[[maybe_unused]] Status ParseField(const char* name, const std::string& text, bool* out) {
+Status ParseField(const char* name, const std::string& text, bool* out) {
   if (ParseBool(text, out)) return Status::Ok();
   return InvalidArgument(Format("%s='%s' is not a boolean (0 or 1)", name, text.c_str()));
 }
@@ -91,7 +91,7 @@ Status ParseField(const char*, const std::string& text, std::string* out) {
 
 std::string ToText(int64_t v) { return std::to_string(v); }
 std::string ToText(size_t v) { return std::to_string(v); }
-[[maybe_unused]] std::string ToText(bool v) { return v ? "1" : "0"; }
+std::string ToText(bool v) { return v ? "1" : "0"; }
 std::string ToText(const std::string& v) { return v; }
 
 size_t EditDistance(const std::string& a, const std::string& b) {

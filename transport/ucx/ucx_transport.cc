@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/log.h"
 
@@ -56,7 +57,7 @@ Status UcxTransport::Create(int rank, int nranks, bool all_local,
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
-  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP;
+  params.features = UCP_FEATURE_TAG | UCP_FEATURE_WAKEUP | UCP_FEATURE_RMA;
   params.mt_workers_shared = 0;
   params.estimated_num_eps = static_cast<size_t>(nranks);
   s = ucp_init(&params, config, &t->context_);
@@ -83,7 +84,9 @@ Status UcxTransport::Create(int rank, int nranks, bool all_local,
 }
 
 UcxTransport::~UcxTransport() {
+  for (ucp_rkey_h k : rkeys_) ucp_rkey_destroy(k);
   CloseEndpoints(0);
+  for (ucp_mem_h m : mapped_) ucp_mem_unmap(context_, m);
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
 }
@@ -132,6 +135,51 @@ Status UcxTransport::Endpoint(int peer, ucp_ep_h* ep) {
     WEFT_INFO(kLogNet, "rank %d: endpoint to rank %d created", rank_, peer);
   }
   *ep = endpoints_[peer];
+  return Status::Ok();
+}
+
+Status UcxTransport::AllocateShared(size_t bytes, SharedRegion* out) {
+  ucp_mem_map_params_t p{};
+  p.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH |
+                 UCP_MEM_MAP_PARAM_FIELD_FLAGS;
+  p.address = nullptr;
+  p.length = bytes;
+  p.flags = UCP_MEM_MAP_ALLOCATE;
+  ucp_mem_h memh;
+  ucs_status_t s = ucp_mem_map(context_, &p, &memh);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_mem_map");
+  mapped_.push_back(memh);
+  ucp_mem_attr_t attr{};
+  attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS | UCP_MEM_ATTR_FIELD_LENGTH;
+  s = ucp_mem_query(memh, &attr);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_mem_query");
+  void* rkey = nullptr;
+  size_t rkey_bytes = 0;
+  s = ucp_rkey_pack(context_, memh, &rkey, &rkey_bytes);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_rkey_pack");
+  const uint64_t addr = reinterpret_cast<uintptr_t>(attr.address);
+  out->local = attr.address;
+  out->bytes = attr.length;
+  out->descriptor.resize(8 + rkey_bytes);
+  std::memcpy(out->descriptor.data(), &addr, 8);
+  std::memcpy(out->descriptor.data() + 8, rkey, rkey_bytes);
+  ucp_rkey_buffer_release(rkey);
+  return Status::Ok();
+}
+
+Status UcxTransport::AttachShared(int peer, const std::vector<uint8_t>& descriptor,
+                                  void** local) {
+  WEFT_REQUIRE(descriptor.size() > 8, weftRemoteError, "shared region descriptor too short");
+  ucp_ep_h ep;
+  WEFT_CHECK(Endpoint(peer, &ep));
+  uint64_t addr;
+  std::memcpy(&addr, descriptor.data(), 8);
+  ucp_rkey_h rkey;
+  ucs_status_t s = ucp_ep_rkey_unpack(ep, descriptor.data() + 8, &rkey);
+  if (s != UCS_OK) return UcxStatus(s, "ucp_ep_rkey_unpack");
+  rkeys_.push_back(rkey);
+  s = ucp_rkey_ptr(rkey, addr, local);
+  if (s != UCS_OK) return UcxStatus(s, Format("ucp_rkey_ptr for rank %d", peer).c_str());
   return Status::Ok();
 }
 

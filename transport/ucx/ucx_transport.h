@@ -33,6 +33,20 @@ class UcxTransport : public Transport {
   // Closes every endpoint, flushing for at most timeout_ms (then forcing).
   void CloseEndpoints(int64_t timeout_ms);
 
+  // Shared memory through UCX: a region this rank allocates with UCX's shared-memory
+  // allocator (ucp_mem_map ALLOCATE) that a peer on the same host maps into its own address
+  // space (ucp_rkey_ptr). The peer receives `descriptor` (address + packed rkey) through
+  // the bootstrap. Freed with the transport.
+  struct SharedRegion {
+    void* local = nullptr;
+    size_t bytes = 0;
+    std::vector<uint8_t> descriptor;
+  };
+  Status AllocateShared(size_t bytes, SharedRegion* out);
+  // Maps `peer`'s region (its descriptor) here; fails (no error state) when UCX has no
+  // transport that can map it, e.g. with UCX_TLS=tcp.
+  Status AttachShared(int peer, const std::vector<uint8_t>& descriptor, void** local);
+
   int rank() const override { return rank_; }
   int nranks() const override { return nranks_; }
   Status Send(int peer, const void* buf, size_t bytes, MemoryType mem, uint64_t tag,
@@ -63,6 +77,8 @@ class UcxTransport : public Transport {
   std::vector<bool> same_host_;
   std::vector<ucp_ep_h> endpoints_;
   std::vector<std::unique_ptr<ErrorArg>> error_args_;
+  std::vector<ucp_mem_h> mapped_;
+  std::vector<ucp_rkey_h> rkeys_;
   bool closing_ = false;
   Status health_;
 };

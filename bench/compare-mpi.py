@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Weft against Open MPI, side by side: runs `mpirun -np N weft-perf COLL --compare mpi`
+REPEAT times (each run measures both on the same buffers) and prints, per size, the median
+busbw of Weft (out of place and in place) and of MPI, and the ratio Weft/MPI.
+
+  bench/compare-mpi.py --bin build/bin --np 2 --coll allreduce -b 4M -e 64M -f 4 --repeat 5
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default="build/bin")
+    ap.add_argument("--np", type=int, default=2)
+    ap.add_argument("--coll", default="allreduce")
+    ap.add_argument("-b", default="4M")
+    ap.add_argument("-e", default="64M")
+    ap.add_argument("-f", default="4")
+    ap.add_argument("-n", default="10")
+    ap.add_argument("-d", default="float")
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    rows = {}
+    for rep in range(a.repeat):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(a.np),
+                   os.path.join(a.bin, "weft-perf"), a.coll, "-b", a.b, "-e", a.e, "-f", a.f,
+                   "-n", a.n, "-w", "2", "-d", a.d, "--compare", "mpi", "-J", out.name]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+            if r.returncode != 0:
+                sys.exit(f"run {rep} failed:\n{r.stdout}\n{r.stderr}")
+            for row in json.load(open(out.name))["results"]:
+                d = rows.setdefault(row["size"], {"oop": [], "ip": [], "mpi": [], "t_oop": [], "t_mpi": []})
+                d["oop"].append(row["oop"]["busbw"])
+                d["ip"].append(row["ip"]["busbw"])
+                d["t_oop"].append(row["oop"]["time_us"])
+                if "mpi" in row:
+                    d["mpi"].append(row["mpi"]["busbw"])
+                    d["t_mpi"].append(row["mpi"]["time_us"])
+    print(f"# {a.coll}, {a.np} ranks, {a.d}, median of {a.repeat} runs (busbw GB/s; time us)")
+    print(f"# {'size':>10} {'weft oop':>9} {'weft ip':>8} {'mpi':>8} {'ratio':>6} {'weft us':>9} {'mpi us':>9}")
+    for size in sorted(rows):
+        d = rows[size]
+        med = lambda v: statistics.median(v) if v else float("nan")
+        ratio = med(d["oop"]) / med(d["mpi"]) if d["mpi"] and med(d["mpi"]) > 0 else float("nan")
+        print(f"  {size:>10} {med(d['oop']):9.2f} {med(d['ip']):8.2f} {med(d['mpi']):8.2f} {ratio:6.2f} "
+              f"{med(d['t_oop']):9.2f} {med(d['t_mpi']):9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+// DirectExecutor: runs a ring Plan between ranks of one host through shared-memory FIFOs,
+// NCCL-style: a step writes its result straight into the next rank's FIFO slot (a reduce
+// or a copy), and reads what the previous rank wrote into its own. No transport messages,
+// no staging copies: one pass over the data per step. The FIFOs are memory UCX allocates
+// and maps into the neighbour (see UcxTransport::AllocateShared).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "collectives/executor.h"
+#include "collectives/plan.h"
+#include "collectives/plan_runner.h"
+
+namespace weft {
+
+// The control words of one FIFO, each on its own cache line. The receiver owns the FIFO;
+// the sender maps it. Counters are cumulative over the communicator's life.
+struct FifoHeader {
+  alignas(64) uint64_t head;  // messages the sender has published (written by the sender)
+  alignas(64) uint64_t tail;  // messages the receiver has consumed (written by the receiver)
+};
+
+struct FifoView {
+  FifoHeader* header = nullptr;
+  std::byte* slots = nullptr;
+  size_t slot_bytes = 0;
+  int nslots = 0;
+};
+
+// Bytes one FIFO needs in a shared region.
+size_t FifoBytes(size_t slot_bytes, int nslots);
+// Lays a FIFO out at `base` (64-byte aligned).
+FifoView FifoAt(void* base, size_t slot_bytes, int nslots);
+
+// One channel's two FIFOs and how many messages each has carried before this collective.
+struct DirectChannel {
+  FifoView in;   // mine: the previous rank writes, I read
+  FifoView out;  // the next rank's: I write, it reads
+  uint64_t received = 0;
+  uint64_t sent = 0;
+};
+
+class DirectExecutor : public PlanRunner {
+ public:
+  // `channels` are the communicator's; on completion their counters move past this plan.
+  void Reset(const Plan* plan, const ExecArgs& args, DirectChannel* channels);
+
+  Status Advance(bool* done) override;
+  void CancelOutstanding() override {}
+  bool Quiescent(bool = false) const override { return true; }
+  bool NeedsPolling() const override { return true; }
+  size_t StepsRun() const override { return steps_run_; }
+  bool Sequential() const override { return true; }
+  std::string Waiting() const override;
+
+  // True if `plan` only talks to the ring neighbours in messages that fit a slot.
+  static bool CanRun(const Plan& plan, int prev, int next, size_t slot_bytes,
+                     weftDataType_t type);
+
+ private:
+  std::byte* Ptr(const Region& r) const;
+  bool RunStep(int c, const Step& st);  // false: not ready yet
+
+  const Plan* plan_ = nullptr;
+  ExecArgs args_;
+  size_t elem_size_ = 0;
+  DirectChannel* channels_ = nullptr;
+  std::vector<size_t> next_;  // per channel: the next step to run
+  bool finished_ = false;
+  size_t steps_run_ = 0;
+};
+
+}  // namespace weft
