@@ -29,10 +29,14 @@ int main(int argc, char** argv) {
   Clock::time_point died{};
   for (int iter = 0; iter < 100000; ++iter) {
     if (iter == 3 && rank == victim) raise(SIGKILL);
-    if (iter == 3) died = Clock::now();  // roughly when the victim is gone
+    // The victim dies at its iteration 3; a survivor can be one collective behind it, so
+    // the failing call started no earlier than the death or the call's own start.
+    const auto call_start = Clock::now();
+    if (iter == 3) died = call_start;
     weftResult_t r = weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
     if (r == weftSuccess) continue;
-    const double took = std::chrono::duration<double>(Clock::now() - died).count();
+    const auto since = iter >= 3 ? died : call_start;
+    const double took = std::chrono::duration<double>(Clock::now() - since).count();
     const std::string why = weftGetLastError(comm);
     const bool names_victim = why.find("rank " + std::to_string(victim)) != std::string::npos;
     weftResult_t async = weftSuccess;
