@@ -397,7 +397,6 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   unsigned iter = 0, idle = 0;
   bool progressed_since_check = true;
   size_t steps_seen = 0;
-  auto last_progress = start;
   while (true) {
     bool progressed = false;
     for (int i = 0; i < 64 && transport_->Progress(); ++i) progressed = true;
@@ -464,18 +463,21 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
     }
     if (progressed_since_check) {
       spin_until = now + spin;
-      last_progress = now;
       progressed_since_check = false;
     } else if (now < spin_until) {
       sched_yield();
     } else if (!NeedsPolling(n)) {
       // Sleep on the transport's events so that ranks sharing cores can run.
       transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
-    } else if (now - last_progress < std::chrono::milliseconds(10)) {
-      sched_yield();  // polled work (shared FIFOs, pending sends): keep at it, politely
     } else {
-      // A peer is far behind (computing, or not yet called): poll less often.
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      // Polled work (shared FIFOs, pending sends): the first runner that is stuck waits
+      // for its neighbour (a futex for the FIFOs), a millisecond at most, so that time
+      // and peers are checked regularly.
+      for (size_t i = 0; i < n; ++i) {
+        if (!runners_[i]->NeedsPolling()) continue;
+        runners_[i]->WaitForWork(1000);
+        break;
+      }
     }
   }
   // Take back every buffer from the transport before returning to the user. The

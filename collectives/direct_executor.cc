@@ -1,6 +1,11 @@
 #include "collectives/direct_executor.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstring>
+#include <ctime>
 
 #include "collectives/reduce/reduce.h"
 #include "common/dtype.h"
@@ -9,9 +14,32 @@ namespace weft {
 namespace {
 
 uint64_t LoadAcquire(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-void StoreRelease(uint64_t* p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 size_t AlignUp(size_t v) { return (v + 63) & ~size_t{63}; }
+
+// The futex word of a 64-bit counter: its low half (x86 is little-endian).
+uint32_t* FutexWord(uint64_t* counter) { return reinterpret_cast<uint32_t*>(counter); }
+
+// Publishes a counter and wakes the other side if it sleeps on it. The store and the load
+// of the flag are sequentially consistent: with the waiter's flag-store-then-counter-load,
+// one of the two always sees the other.
+void Publish(uint64_t* counter, uint32_t* waiting, uint64_t value) {
+  __atomic_store_n(counter, value, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(waiting, __ATOMIC_SEQ_CST) != 0)
+    syscall(SYS_futex, FutexWord(counter), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+// Sleeps until *counter passes `need - 1` (i.e. becomes >= need), or timeout_us passes.
+void SleepUntilAtLeast(uint64_t* counter, uint32_t* waiting, uint64_t need, int timeout_us) {
+  __atomic_store_n(waiting, 1u, __ATOMIC_SEQ_CST);
+  const uint64_t seen = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+  if (seen < need) {
+    timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000L};
+    syscall(SYS_futex, FutexWord(counter), FUTEX_WAIT, static_cast<uint32_t>(seen), &ts,
+            nullptr, 0);
+  }
+  __atomic_store_n(waiting, 0u, __ATOMIC_SEQ_CST);
+}
 
 }  // namespace
 
@@ -102,8 +130,8 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
     }
   }
   // Publish: the slot I read is free again, the slot I wrote is readable.
-  if (receives) StoreRelease(&ch.in.header->tail, rmsg + 1);
-  if (sends) StoreRelease(&ch.out.header->head, smsg + 1);
+  if (receives) Publish(&ch.in.header->tail, &ch.in.header->tail_waiting, rmsg + 1);
+  if (sends) Publish(&ch.out.header->head, &ch.out.header->head_waiting, smsg + 1);
   return true;
 }
 
@@ -132,6 +160,24 @@ Status DirectExecutor::Advance(bool* done) {
   }
   *done = all;
   return Status::Ok();
+}
+
+void DirectExecutor::WaitForWork(int timeout_us) {
+  for (size_t c = 0; c < next_.size(); ++c) {
+    const std::vector<Step>& steps = plan_->channels[c].steps;
+    if (next_[c] >= steps.size()) continue;
+    const Step& st = steps[next_[c]];
+    DirectChannel& ch = channels_[c];
+    if (StepReceives(st.kind) && LoadAcquire(&ch.in.header->head) <= ch.received + st.recv_msg) {
+      SleepUntilAtLeast(&ch.in.header->head, &ch.in.header->head_waiting,
+                        ch.received + st.recv_msg + 1, timeout_us);
+    } else if (StepSends(st.kind)) {
+      SleepUntilAtLeast(&ch.out.header->tail, &ch.out.header->tail_waiting,
+                        ch.sent + st.send_msg + 1 - static_cast<uint64_t>(ch.out.nslots),
+                        timeout_us);
+    }
+    return;
+  }
 }
 
 std::string DirectExecutor::Waiting() const {

@@ -16,11 +16,16 @@
 
 namespace weft {
 
-// The control words of one FIFO, each on its own cache line. The receiver owns the FIFO;
-// the sender maps it. Counters are cumulative over the communicator's life.
+// The control words of one FIFO, each side's on its own cache line. The receiver owns the
+// FIFO; the sender maps it. Counters are cumulative over the communicator's life. A side
+// that waits long sleeps on the other side's counter (a futex on its low 32 bits, shared
+// between processes) after raising its `waiting` flag; the other side wakes it when it
+// moves the counter and sees the flag.
 struct FifoHeader {
   alignas(64) uint64_t head;  // messages the sender has published (written by the sender)
+  uint32_t head_waiting;      // the receiver sleeps on `head` (written by the receiver)
   alignas(64) uint64_t tail;  // messages the receiver has consumed (written by the receiver)
+  uint32_t tail_waiting;      // the sender sleeps on `tail` (written by the sender)
 };
 
 struct FifoView {
@@ -55,6 +60,7 @@ class DirectExecutor : public PlanRunner {
   size_t StepsRun() const override { return steps_run_; }
   bool Sequential() const override { return true; }
   std::string Waiting() const override;
+  void WaitForWork(int timeout_us) override;
 
   // True if `plan` only talks to the ring neighbours in messages that fit a slot.
   static bool CanRun(const Plan& plan, int prev, int next, size_t slot_bytes,

@@ -2,6 +2,8 @@
 // without blocking (the transport Executor, the shared-memory DirectExecutor).
 #pragma once
 
+#include <sched.h>
+
 #include <string>
 
 #include "common/status.h"
@@ -25,8 +27,13 @@ class PlanRunner {
   // Must the next runner of a batch wait until this one is done? (Runners that share
   // ordered state, like the direct FIFOs, run one after another.)
   virtual bool Sequential() const { return false; }
+  // Blocks for at most timeout_us, or until this runner may be able to move on. Only for
+  // runners that need polling; the default gives the core away once.
+  virtual void WaitForWork(int timeout_us);
   // What the runner waits for, for timeout messages.
   virtual std::string Waiting() const = 0;
 };
+
+inline void PlanRunner::WaitForWork(int) { sched_yield(); }
 
 }  // namespace weft
