@@ -6,6 +6,7 @@
 
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
+#include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "common/dtype.h"
 #include "common/pattern.h"
@@ -16,7 +17,9 @@ namespace weft::testing {
 
 std::string CaseName(const HarnessCase& c) {
   return Format("%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
-                c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)" : "",
+                c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
+                : c.direct                                  ? " (shared FIFOs)"
+                                                            : "",
                 c.nranks,
                 c.count, TypeName(c.type), OpName(c.op), c.root,
                 c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
@@ -44,7 +47,23 @@ std::string RunOnLoopback(const HarnessCase& c) {
   std::vector<Plan> plans(n);
   std::vector<RankBuffers> bufs(n);
   std::vector<std::vector<std::byte>> staging_mem(n);
-  std::vector<std::unique_ptr<Executor>> execs;
+  std::vector<std::unique_ptr<PlanRunner>> execs;
+  // Direct mode: rank r's FIFO of channel ch lives in fifo_mem[r][ch]; the previous rank
+  // writes it. Each rank's DirectChannel array is wired like the communicator does.
+  const size_t fifo_slot_bytes = c.chunking.chunk_elems * esz;
+  const size_t fifo_bytes = FifoBytes(fifo_slot_bytes, c.fifo_slots);
+  std::vector<std::vector<std::vector<std::byte>>> fifo_mem(n);
+  std::vector<std::vector<DirectChannel>> direct_channels(n);
+  if (c.direct) {
+    for (int r = 0; r < n; ++r) {
+      fifo_mem[r].resize(c.chunking.nchannels);
+      for (auto& m : fifo_mem[r]) m.assign(fifo_bytes + 64, std::byte{0});
+    }
+  }
+  auto aligned = [](std::vector<std::byte>& m) {
+    auto p = reinterpret_cast<uintptr_t>(m.data());
+    return reinterpret_cast<void*>((p + 63) & ~uintptr_t{63});
+  };
   const bool reduces = c.coll == CollType::kAllReduce || c.coll == CollType::kReduceScatter ||
                        c.coll == CollType::kReduce;
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
@@ -124,6 +143,23 @@ std::string RunOnLoopback(const HarnessCase& c) {
         ea.input = b.output.data() + at;
       }
     }
+    if (c.direct) {
+      int pos = 0;
+      while (ring[pos] != r) ++pos;
+      const int next = ring[(pos + 1) % n], prev = ring[(pos + n - 1) % n];
+      if (!DirectExecutor::CanRun(plans[r], prev, next, fifo_slot_bytes, c.type))
+        return "DirectExecutor cannot run this plan";
+      direct_channels[r].resize(c.chunking.nchannels);
+      for (int ch = 0; ch < c.chunking.nchannels; ++ch) {
+        direct_channels[r][ch].in = FifoAt(aligned(fifo_mem[r][ch]), fifo_slot_bytes, c.fifo_slots);
+        direct_channels[r][ch].out =
+            FifoAt(aligned(fifo_mem[next][ch]), fifo_slot_bytes, c.fifo_slots);
+      }
+      auto d = std::make_unique<DirectExecutor>();
+      d->Reset(&plans[r], ea, direct_channels[r].data());
+      execs.push_back(std::move(d));
+      continue;
+    }
     size_t slot = Executor::SlotBytes(plans[r], c.type);
     int slots = static_cast<int>(std::max<size_t>(2, c.staging_bytes / slot));
     staging_mem[r].resize(slot * slots * plans[r].channels.size());
@@ -156,6 +192,14 @@ std::string RunOnLoopback(const HarnessCase& c) {
     unchanged = waiting == previous ? unchanged + 1 : 0;
     if (unchanged >= 2) return "stalled: " + waiting;
     previous = waiting;
+  }
+  if (c.direct) {
+    // Every FIFO drained: each one's consumer took all its producer published.
+    for (int r = 0; r < n; ++r)
+      for (const DirectChannel& ch : direct_channels[r])
+        if (ch.in.header->head != ch.in.header->tail)
+          return Format("rank %d's FIFO holds %llu unread messages", r,
+                        static_cast<unsigned long long>(ch.in.header->head - ch.in.header->tail));
   }
   if (fabric.PendingMessages() != 0)
     return Format("%zu messages left unmatched", fabric.PendingMessages());

@@ -24,6 +24,10 @@ struct HarnessCase {
   std::vector<int> ring;       // empty: 0..N-1
   size_t eager_limit = 256;    // larger messages use the rendezvous path
   size_t staging_bytes = 4096; // per channel
+  // Run ring plans on the shared-FIFO DirectExecutor (FIFOs in this process's memory)
+  // instead of the transport Executor over loopback.
+  bool direct = false;
+  int fifo_slots = 2;
 };
 
 // Returns "" on success, else a description of the first problem.
