@@ -127,30 +127,31 @@ void AllGatherChannel(ChannelBuilder& b, size_t count, size_t off, size_t len) {
   auto block = [&](int q, size_t at, size_t piece) {
     return Region{BufferId::kOutput, static_cast<size_t>(b.RankAt(q)) * count + off + at, piece};
   };
-  b.Emit(StepKind::kCopy, in, block(p, 0, len));  // the executor skips it when in place
-  if (n == 1) return;
-  for (size_t done = 0; done < len; done += b.Chunk()) {
+  for (size_t done = 0; done < len && n > 1; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
     b.Emit(StepKind::kSend, Region{BufferId::kInput, off + done, piece}, kNoRegion);
     for (int t = 1; t <= n - 2; ++t)
       b.Emit(StepKind::kRecvCopySend, kNoRegion, block(p - t, done, piece));
     b.Emit(StepKind::kRecv, kNoRegion, block(p - (n - 1), done, piece));
   }
+  // The own block last: nothing waits for it, while the ring waits for the sends above.
+  // (The executor skips it when in place.)
+  b.Emit(StepKind::kCopy, in, block(p, 0, len));
 }
 
 // A chain from the root along the ring.
 void BroadcastChannel(ChannelBuilder& b, int root_pos, size_t off, size_t len) {
   const int n = b.N();
   const int d = (b.Pos() - root_pos + n) % n;
-  if (d == 0) b.Emit(StepKind::kCopy, {BufferId::kInput, off, len}, {BufferId::kOutput, off, len});
-  if (n == 1) return;
-  for (size_t done = 0; done < len; done += b.Chunk()) {
+  for (size_t done = 0; done < len && n > 1; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
     Region in{BufferId::kInput, off + done, piece}, out{BufferId::kOutput, off + done, piece};
     if (d == 0) b.Emit(StepKind::kSend, in, kNoRegion);
     else if (d < n - 1) b.Emit(StepKind::kRecvCopySend, kNoRegion, out);
     else b.Emit(StepKind::kRecv, kNoRegion, out);
   }
+  // The root's own copy last, off the chain's critical path.
+  if (d == 0) b.Emit(StepKind::kCopy, {BufferId::kInput, off, len}, {BufferId::kOutput, off, len});
 }
 
 // A chain along the ring that ends at the root.
