@@ -117,6 +117,11 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
     case StepKind::kRecvReduceCopy:
     case StepKind::kRecvReduceCopySend: {
       std::byte* dst = Ptr(st.dst);
+      if (sends && !(st.finalize && args_.op == weftAvg)) {
+        // Keep the result and forward it in one pass.
+        ReduceHostTwice(dst, out_slot, in_slot, Ptr(st.src), st.count, args_.type, args_.op);
+        break;
+      }
       ReduceHost(dst, in_slot, Ptr(st.src), st.count, args_.type, args_.op);
       finalize(dst);
       if (sends) std::memcpy(out_slot, dst, bytes);

@@ -14,6 +14,12 @@ namespace weft {
 void ReduceHost(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
                 weftRedOp_t op);
 
+// dst[i] = dst2[i] = a[i] op b[i]: one pass that also forwards the result (a ring step
+// that keeps the sum and sends it on). dst and dst2 must not overlap a, b or each other,
+// except dst == a or dst == b.
+void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
+                     weftDataType_t type, weftRedOp_t op);
+
 // buf[i] = buf[i] / divisor: the final step of weftAvg (integers truncate toward zero).
 void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor);
 

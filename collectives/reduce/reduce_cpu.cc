@@ -107,6 +107,18 @@ void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restr
   }
 }
 
+// Reads each input once, writes both outputs. The copy target is written from registers,
+// so forwarding a result costs no second read of it.
+template <typename F, typename Op>
+void LoopTwice(typename F::Stored* dst, typename F::Stored* __restrict dst2,
+               const typename F::Stored* a, const typename F::Stored* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    auto v = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
+    dst[i] = v;
+    dst2[i] = v;
+  }
+}
+
 template <typename F, typename Op>
 void ReduceTyped(void* dst, const void* a, const void* b, size_t n) {
   using S = typename F::Stored;
@@ -126,6 +138,24 @@ void ReduceFormat(void* dst, const void* a, const void* b, size_t n, weftRedOp_t
     case weftProd: return ReduceTyped<F, ProdOp>(dst, a, b, n);
     case weftMax: return ReduceTyped<F, MaxOp>(dst, a, b, n);
     case weftMin: return ReduceTyped<F, MinOp>(dst, a, b, n);
+    default: return;
+  }
+}
+
+template <typename F>
+void ReduceTwiceFormat(void* dst, void* dst2, const void* a, const void* b, size_t n,
+                       weftRedOp_t op) {
+  using S = typename F::Stored;
+  auto* d = static_cast<S*>(dst);
+  auto* d2 = static_cast<S*>(dst2);
+  const auto* x = static_cast<const S*>(a);
+  const auto* y = static_cast<const S*>(b);
+  switch (op) {
+    case weftSum:
+    case weftAvg: return LoopTwice<F, SumOp>(d, d2, x, y, n);
+    case weftProd: return LoopTwice<F, ProdOp>(d, d2, x, y, n);
+    case weftMax: return LoopTwice<F, MaxOp>(d, d2, x, y, n);
+    case weftMin: return LoopTwice<F, MinOp>(d, d2, x, y, n);
     default: return;
   }
 }
@@ -164,6 +194,12 @@ struct ReduceVisit {
   }
 };
 template <typename F>
+struct ReduceTwiceVisit {
+  static void Run(void* dst, void* dst2, const void* a, const void* b, size_t n, weftRedOp_t op) {
+    ReduceTwiceFormat<F>(dst, dst2, a, b, n, op);
+  }
+};
+template <typename F>
 struct DivideVisit {
   static void Run(void* buf, size_t n, int divisor) { DivideFormat<F>(buf, n, divisor); }
 };
@@ -174,6 +210,12 @@ void ReduceHost(void* dst, const void* a, const void* b, size_t count, weftDataT
                 weftRedOp_t op) {
   if (count == 0) return;
   Dispatch<ReduceVisit>(type, dst, a, b, count, op);
+}
+
+void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
+                     weftDataType_t type, weftRedOp_t op) {
+  if (count == 0) return;
+  Dispatch<ReduceTwiceVisit>(type, dst, dst2, a, b, count, op);
 }
 
 void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor) {

@@ -116,6 +116,10 @@ TEST_P(ReduceTest, MatchesScalarReferenceOutOfPlaceAndInPlace) {
     ReduceHost(got.data(), a.data(), b.data(), n, t, op);
     ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * esz)) << TypeName(t) << " " << OpName(op) << " n=" << n;
     ASSERT_EQ('\x7f', got[n * esz]) << "wrote past the end";
+    std::vector<char> twice(n * esz + 1, '\x7f'), copy(n * esz + 1, '\x7f');
+    ReduceHostTwice(twice.data(), copy.data(), a.data(), b.data(), n, t, op);
+    ASSERT_EQ(0, std::memcmp(twice.data(), want.data(), n * esz)) << "twice: first output";
+    ASSERT_EQ(0, std::memcmp(copy.data(), want.data(), n * esz)) << "twice: second output";
     std::vector<char> in_a = a;
     ReduceHost(in_a.data(), in_a.data(), b.data(), n, t, op);
     ASSERT_EQ(0, std::memcmp(in_a.data(), want.data(), n * esz)) << "dst == a";
