@@ -12,47 +12,81 @@ namespace weft::perf {
 namespace {
 bool MpiType(weftDataType_t t, MPI_Datatype* out) {
   switch (t) {
-    case weftInt8: *out = MPI_INT8_T; return true;
-    case weftUint8: *out = MPI_UINT8_T; return true;
-    case weftInt32: *out = MPI_INT32_T; return true;
-    case weftUint32: *out = MPI_UINT32_T; return true;
-    case weftInt64: *out = MPI_INT64_T; return true;
-    case weftUint64: *out = MPI_UINT64_T; return true;
-    case weftFloat32: *out = MPI_FLOAT; return true;
-    case weftFloat64: *out = MPI_DOUBLE; return true;
-    default: return false;
+    case weftInt8:
+      *out = MPI_INT8_T;
+      return true;
+    case weftUint8:
+      *out = MPI_UINT8_T;
+      return true;
+    case weftInt32:
+      *out = MPI_INT32_T;
+      return true;
+    case weftUint32:
+      *out = MPI_UINT32_T;
+      return true;
+    case weftInt64:
+      *out = MPI_INT64_T;
+      return true;
+    case weftUint64:
+      *out = MPI_UINT64_T;
+      return true;
+    case weftFloat32:
+      *out = MPI_FLOAT;
+      return true;
+    case weftFloat64:
+      *out = MPI_DOUBLE;
+      return true;
+    default:
+      return false;
   }
 }
 bool MpiOp(weftRedOp_t op, MPI_Op* out) {
   switch (op) {
-    case weftSum: *out = MPI_SUM; return true;
-    case weftProd: *out = MPI_PROD; return true;
-    case weftMax: *out = MPI_MAX; return true;
-    case weftMin: *out = MPI_MIN; return true;
-    default: return false;
+    case weftSum:
+      *out = MPI_SUM;
+      return true;
+    case weftProd:
+      *out = MPI_PROD;
+      return true;
+    case weftMax:
+      *out = MPI_MAX;
+      return true;
+    case weftMin:
+      *out = MPI_MIN;
+      return true;
+    default:
+      return false;
   }
 }
 }  // namespace
 
-bool MpiBuilt() { return true; }
+bool MpiBuilt() {
+  return true;
+}
 bool MpiLaunched() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
          std::getenv("PMIX_RANK") != nullptr;
 }
-void MpiInit(int* argc, char*** argv) { MPI_Init(argc, argv); }
-void MpiFinalize() { MPI_Finalize(); }
+void MpiInit(int* argc, char*** argv) {
+  MPI_Init(argc, argv);
+}
+void MpiFinalize() {
+  MPI_Finalize();
+}
 void MpiBcastId(weftUniqueId* id) {
   MPI_Bcast(id, sizeof(*id), MPI_BYTE, 0, MPI_COMM_WORLD);
 }
-void MpiBarrier() { MPI_Barrier(MPI_COMM_WORLD); }
+void MpiBarrier() {
+  MPI_Barrier(MPI_COMM_WORLD);
+}
 
-bool MpiCollective(CollType coll, const void* send, void* recv, size_t count,
-                   weftDataType_t type, weftRedOp_t op, int root) {
+bool MpiCollective(CollType coll, const void* send, void* recv, size_t count, weftDataType_t type,
+                   weftRedOp_t op, int root) {
   MPI_Datatype dt;
   MPI_Op mop = MPI_SUM;
   if (!MpiType(type, &dt)) return false;
-  const bool reduces = coll == CollType::kAllReduce || coll == CollType::kReduceScatter ||
-                       coll == CollType::kReduce;
+  const bool reduces =
+      coll == CollType::kAllReduce || coll == CollType::kReduceScatter || coll == CollType::kReduce;
   if (reduces && !MpiOp(op, &mop)) return false;
   const int n = static_cast<int>(count);
   int rank = 0;
@@ -77,8 +111,12 @@ bool MpiCollective(CollType coll, const void* send, void* recv, size_t count,
   return true;
 }
 #else
-bool MpiBuilt() { return false; }
-bool MpiLaunched() { return false; }
+bool MpiBuilt() {
+  return false;
+}
+bool MpiLaunched() {
+  return false;
+}
 void MpiInit(int*, char***) {}
 void MpiFinalize() {}
 void MpiBcastId(weftUniqueId*) {}

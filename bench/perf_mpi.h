@@ -18,7 +18,7 @@ void MpiBcastId(weftUniqueId* id);
 void MpiBarrier();
 // Runs the MPI equivalent of one collective on the same buffers (API counts as in Weft).
 // Returns false if MPI has no equivalent (fp16/bf16/fp8 types, avg).
-bool MpiCollective(CollType coll, const void* send, void* recv, size_t count,
-                   weftDataType_t type, weftRedOp_t op, int root);
+bool MpiCollective(CollType coll, const void* send, void* recv, size_t count, weftDataType_t type,
+                   weftRedOp_t op, int root);
 
 }  // namespace weft::perf

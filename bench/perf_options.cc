@@ -10,8 +10,10 @@ namespace {
 
 bool ParseCollective(const std::string& name, CollType* out) {
   static const std::pair<const char*, CollType> kNames[] = {
-      {"allreduce", CollType::kAllReduce},   {"allgather", CollType::kAllGather},
-      {"reducescatter", CollType::kReduceScatter}, {"broadcast", CollType::kBroadcast},
+      {"allreduce", CollType::kAllReduce},
+      {"allgather", CollType::kAllGather},
+      {"reducescatter", CollType::kReduceScatter},
+      {"broadcast", CollType::kBroadcast},
       {"reduce", CollType::kReduce}};
   for (const auto& [n, c] : kNames)
     if (name == n) return *out = c, true;
@@ -21,7 +23,8 @@ bool ParseCollective(const std::string& name, CollType* out) {
 // CLI11 validator for sizes with K/M/G suffixes.
 size_t SizeOrThrow(const std::string& text) {
   size_t v;
-  if (!ParseSize(text, &v)) throw CLI::ValidationError("'" + text + "' is not a size (e.g. 8, 64K, 32M, 1G)");
+  if (!ParseSize(text, &v))
+    throw CLI::ValidationError("'" + text + "' is not a size (e.g. 8, 64K, 32M, 1G)");
   return v;
 }
 
@@ -35,12 +38,14 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   app.add_option("-e,--maxbytes", e, "maximum size to end at (default 32M)");
   app.add_option("-i,--stepbytes", i, "fixed increment between sizes (default 1M)");
   app.add_option("-f,--stepfactor", o->step_factor, "multiplication factor between sizes");
-  app.add_option("-n,--iters", o->iters, "iteration count (default 20)")->check(CLI::PositiveNumber);
+  app.add_option("-n,--iters", o->iters, "iteration count (default 20)")
+      ->check(CLI::PositiveNumber);
   app.add_option("-w,--warmup_iters", o->warmup, "warmup iteration count (default 1)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-c,--check", o->check, "check correctness (default 1)");
-  app.add_option("-d,--datatype", d, "int8 uint8 int32 uint32 int64 uint64 half float double "
-                                     "bfloat16 f8e4m3 f8e5m2, or all (default float)");
+  app.add_option("-d,--datatype", d,
+                 "int8 uint8 int32 uint32 int64 uint64 half float double "
+                 "bfloat16 f8e4m3 f8e5m2, or all (default float)");
   app.add_option("-o,--op", op, "sum prod max min avg, or all (default sum)");
   app.add_option("-r,--root", r, "root rank, or all (default 0)");
   app.add_option("-z,--blocking", o->blocking, "blocking collectives (host buffers always block)");
@@ -50,7 +55,8 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       ->check(CLI::IsMember({"mpi"}));
   try {
     app.parse(argc, argv);
-    if (!ParseCollective(coll, &o->coll)) throw CLI::ValidationError("unknown collective '" + coll + "'");
+    if (!ParseCollective(coll, &o->coll))
+      throw CLI::ValidationError("unknown collective '" + coll + "'");
     if (!b.empty()) o->min_bytes = SizeOrThrow(b);
     if (!e.empty()) o->max_bytes = SizeOrThrow(e);
     if (!i.empty()) o->step_bytes = SizeOrThrow(i);
@@ -59,7 +65,8 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
     if (o->step_factor == 0 && o->step_bytes == 0) throw CLI::ValidationError("-i must be > 0");
     o->types.clear();
     if (d == "all") {
-      for (int t = 0; t < weftNumTypes; ++t) o->types.push_back(static_cast<weftDataType_t>(t));
+      for (int t = 0; t < weftNumTypes; ++t)
+        o->types.push_back(static_cast<weftDataType_t>(t));
     } else {
       weftDataType_t t;
       if (!ParseTypeName(d, &t)) throw CLI::ValidationError("unknown datatype '" + d + "'");
@@ -67,7 +74,8 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
     }
     o->ops.clear();
     if (op == "all") {
-      for (int k = 0; k < weftNumOps; ++k) o->ops.push_back(static_cast<weftRedOp_t>(k));
+      for (int k = 0; k < weftNumOps; ++k)
+        o->ops.push_back(static_cast<weftRedOp_t>(k));
     } else {
       weftRedOp_t x;
       if (!ParseOpName(op, &x)) throw CLI::ValidationError("unknown op '" + op + "'");

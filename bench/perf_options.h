@@ -12,20 +12,20 @@ namespace weft::perf {
 
 struct Options {
   CollType coll = CollType::kAllReduce;
-  size_t min_bytes = 32u << 20;  // -b
-  size_t max_bytes = 32u << 20;  // -e
-  size_t step_bytes = 1u << 20;  // -i
-  double step_factor = 0;        // -f (0: use step_bytes)
-  int iters = 20;                // -n
-  int warmup = 1;                // -w
-  int check = 1;                 // -c
-  int blocking = 0;              // -z (host collectives always block)
-  int average = 1;               // -a
+  size_t min_bytes = 32u << 20;                       // -b
+  size_t max_bytes = 32u << 20;                       // -e
+  size_t step_bytes = 1u << 20;                       // -i
+  double step_factor = 0;                             // -f (0: use step_bytes)
+  int iters = 20;                                     // -n
+  int warmup = 1;                                     // -w
+  int check = 1;                                      // -c
+  int blocking = 0;                                   // -z (host collectives always block)
+  int average = 1;                                    // -a
   std::vector<weftDataType_t> types = {weftFloat32};  // -d
-  std::vector<weftRedOp_t> ops = {weftSum};          // -o
-  std::vector<int> roots = {0};                      // -r
-  std::string json_file;         // -J
-  bool compare_mpi = false;      // --compare mpi
+  std::vector<weftRedOp_t> ops = {weftSum};           // -o
+  std::vector<int> roots = {0};                       // -r
+  std::string json_file;                              // -J
+  bool compare_mpi = false;                           // --compare mpi
 };
 
 // Parses argv; on error or --help prints and returns false with *exit_code set.

@@ -10,13 +10,18 @@ namespace {
 
 std::string TimeText(double us) {
   char buf[32];
-  if (us >= 1e7) std::snprintf(buf, sizeof(buf), "%7.0f", us);
-  else if (us >= 1e4) std::snprintf(buf, sizeof(buf), "%7.1f", us);
-  else std::snprintf(buf, sizeof(buf), "%7.2f", us);
+  if (us >= 1e7)
+    std::snprintf(buf, sizeof(buf), "%7.0f", us);
+  else if (us >= 1e4)
+    std::snprintf(buf, sizeof(buf), "%7.1f", us);
+  else
+    std::snprintf(buf, sizeof(buf), "%7.2f", us);
   return buf;
 }
 
-const char* CollectiveName(CollType c) { return CollName(c); }
+const char* CollectiveName(CollType c) {
+  return CollName(c);
+}
 
 }  // namespace
 
@@ -25,25 +30,25 @@ Report::Report(const Options& options, int nranks, FILE* out)
 
 void Report::Header(const std::vector<std::string>& rank_lines) {
   std::fprintf(out_, "# Collective test starting: weft-perf %s\n", CollectiveName(options_.coll));
-  std::fprintf(out_,
-               "# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %g(%s) warmup iters: %d "
-               "iters: %d agg iters: 1 validation: %d graph: 0\n#\n# Using devices\n",
-               options_.min_bytes, options_.max_bytes,
-               options_.step_factor > 1 ? options_.step_factor : static_cast<double>(options_.step_bytes),
-               options_.step_factor > 1 ? "factor" : "bytes", options_.warmup, options_.iters,
-               options_.check);
-  for (const std::string& l : rank_lines) std::fprintf(out_, "%s\n", l.c_str());
+  std::fprintf(
+      out_,
+      "# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %g(%s) warmup iters: %d "
+      "iters: %d agg iters: 1 validation: %d graph: 0\n#\n# Using devices\n",
+      options_.min_bytes, options_.max_bytes,
+      options_.step_factor > 1 ? options_.step_factor : static_cast<double>(options_.step_bytes),
+      options_.step_factor > 1 ? "factor" : "bytes", options_.warmup, options_.iters,
+      options_.check);
+  for (const std::string& l : rank_lines)
+    std::fprintf(out_, "%s\n", l.c_str());
   const bool mpi = options_.compare_mpi;
   std::fprintf(out_, "#\n# %10s  %12s  %8s  %6s  %6s  %30s  %30s%s\n", "", "", "", "", "",
                "out-of-place", "in-place", mpi ? "  MPI baseline (out-of-place)" : "");
-  std::fprintf(out_,
-               "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n", "size",
-               "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n",
+               "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
                "algbw", "busbw", "#wrong", mpi ? "     time   algbw   busbw" : "");
-  std::fprintf(out_,
-               "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n", "(B)",
-               "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)",
-               "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n",
+               "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
+               "(GB/s)", "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
   std::fflush(out_);
 }
 
@@ -56,8 +61,8 @@ void Report::Line(const Row& r) {
                r.root);
   for (const Measurement* m : {&r.oop, &r.ip}) {
     std::string wrong = m->wrong < 0 ? "N/A" : std::to_string(m->wrong);
-    std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw,
-                 m->busbw, wrong.c_str());
+    std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw, m->busbw,
+                 wrong.c_str());
   }
   if (options_.compare_mpi) {
     if (r.mpi.valid)
@@ -96,8 +101,8 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
   };
   json results = json::array();
   for (const Row& r : rows_) {
-    json row = {{"size", r.bytes}, {"count", r.count}, {"type", TypeName(r.type)},
-                {"redop", OpName(r.op)}, {"root", r.root}, {"oop", measurement(r.oop)},
+    json row = {{"size", r.bytes},        {"count", r.count}, {"type", TypeName(r.type)},
+                {"redop", OpName(r.op)},  {"root", r.root},   {"oop", measurement(r.oop)},
                 {"ip", measurement(r.ip)}};
     if (options_.compare_mpi && r.mpi.valid) row["mpi"] = measurement(r.mpi);
     results.push_back(row);

@@ -1,7 +1,7 @@
 #include "bench/perf_runner.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "bench/perf_mpi.h"
@@ -23,10 +23,13 @@ Runner::Runner(weftComm_t comm, const Options& options) : comm_(comm), options_(
 double Runner::BusFactor() const {
   const double n = nranks_;
   switch (options_.coll) {
-    case CollType::kAllReduce: return 2.0 * (n - 1) / n;
+    case CollType::kAllReduce:
+      return 2.0 * (n - 1) / n;
     case CollType::kAllGather:
-    case CollType::kReduceScatter: return (n - 1) / n;
-    default: return 1.0;
+    case CollType::kReduceScatter:
+      return (n - 1) / n;
+    default:
+      return 1.0;
   }
 }
 
@@ -53,23 +56,30 @@ Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
 weftResult_t Runner::Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
                           weftRedOp_t op, int root) {
   switch (options_.coll) {
-    case CollType::kAllReduce: return weftAllReduce(send, recv, l.api_count, type, op, comm_, nullptr);
-    case CollType::kAllGather: return weftAllGather(send, recv, l.api_count, type, comm_, nullptr);
+    case CollType::kAllReduce:
+      return weftAllReduce(send, recv, l.api_count, type, op, comm_, nullptr);
+    case CollType::kAllGather:
+      return weftAllGather(send, recv, l.api_count, type, comm_, nullptr);
     case CollType::kReduceScatter:
       return weftReduceScatter(send, recv, l.api_count, type, op, comm_, nullptr);
-    case CollType::kBroadcast: return weftBroadcast(send, recv, l.api_count, type, root, comm_, nullptr);
-    case CollType::kReduce: return weftReduce(send, recv, l.api_count, type, op, root, comm_, nullptr);
+    case CollType::kBroadcast:
+      return weftBroadcast(send, recv, l.api_count, type, root, comm_, nullptr);
+    case CollType::kReduce:
+      return weftReduce(send, recv, l.api_count, type, op, root, comm_, nullptr);
   }
   return weftInternalError;
 }
 
 void Runner::FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op, int root) {
   switch (options_.coll) {
-    case CollType::kAllGather: FillPattern(buf, l.in_elems, type, weftSum, nranks_, rank_, 0); break;
+    case CollType::kAllGather:
+      FillPattern(buf, l.in_elems, type, weftSum, nranks_, rank_, 0);
+      break;
     case CollType::kBroadcast:  // only the root's input is read
       if (rank_ == root) FillPattern(buf, l.in_elems, type, weftSum, nranks_, root, 0);
       break;
-    default: FillPattern(buf, l.in_elems, type, op, nranks_, rank_, 0);
+    default:
+      FillPattern(buf, l.in_elems, type, op, nranks_, rank_, 0);
   }
 }
 
@@ -77,7 +87,9 @@ bool Runner::FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type,
                                 int root) {
   const size_t esz = TypeSize(type);
   switch (options_.coll) {
-    case CollType::kAllReduce: FillExpected(buf, l.out_elems, type, op, nranks_, 0); return true;
+    case CollType::kAllReduce:
+      FillExpected(buf, l.out_elems, type, op, nranks_, 0);
+      return true;
     case CollType::kReduce:
       if (rank_ != root) return false;
       FillExpected(buf, l.out_elems, type, op, nranks_, 0);
@@ -127,12 +139,15 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
   bool ok = true;
 
   auto timed = [&](auto&& run_once) {
-    for (int i = 0; i < options_.warmup; ++i) run_once();
+    for (int i = 0; i < options_.warmup; ++i)
+      run_once();
     Barrier();
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < options_.iters; ++i) run_once();
+    for (int i = 0; i < options_.iters; ++i)
+      run_once();
     const double us =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count() /
         options_.iters;
     Measurement m;
     m.valid = true;
@@ -170,7 +185,9 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
         wrong = static_cast<int64_t>(l.out_elems);
       } else {
         bool check = FillExpectedOutput(expected_.data(), l, type, op, root);
-        wrong = check ? static_cast<int64_t>(CountMismatches(recv, expected_.data(), l.out_elems, type)) : 0;
+        wrong =
+            check ? static_cast<int64_t>(CountMismatches(recv, expected_.data(), l.out_elems, type))
+                  : 0;
       }
       wrong = SumOverRanks(wrong);
     }

@@ -12,8 +12,8 @@ namespace weft::perf {
 struct Measurement {
   bool valid = false;
   double time_us = 0;
-  double algbw = 0;  // GB/s
-  double busbw = 0;  // GB/s
+  double algbw = 0;    // GB/s
+  double busbw = 0;    // GB/s
   int64_t wrong = -1;  // -1: not checked
 };
 

@@ -64,15 +64,18 @@ int main(int argc, char** argv) {
                      " on " + host + " host memory";
   std::vector<char> line(128, 0), all(128 * static_cast<size_t>(nranks), 0);
   mine.copy(line.data(), line.size() - 1);
-  if ((r = weftAllGather(line.data(), all.data(), line.size(), weftInt8, comm, nullptr)) != weftSuccess)
+  if ((r = weftAllGather(line.data(), all.data(), line.size(), weftInt8, comm, nullptr)) !=
+      weftSuccess)
     return Fail("allgather", r);
   std::vector<std::string> rank_lines;
-  for (int k = 0; k < nranks; ++k) rank_lines.emplace_back(all.data() + 128 * k);
+  for (int k = 0; k < nranks; ++k)
+    rank_lines.emplace_back(all.data() + 128 * k);
 
   std::vector<int> roots = options.roots;
   if (roots.size() == 1 && roots[0] == -1) {
     roots.clear();
-    for (int k = 0; k < nranks; ++k) roots.push_back(k);
+    for (int k = 0; k < nranks; ++k)
+      roots.push_back(k);
   }
   for (int root : roots) {
     if (root >= nranks) {
@@ -83,7 +86,8 @@ int main(int argc, char** argv) {
   const bool rooted = options.coll == CollType::kBroadcast || options.coll == CollType::kReduce;
   if (!rooted) roots = {0};
   const bool reduces = options.coll == CollType::kAllReduce ||
-                       options.coll == CollType::kReduceScatter || options.coll == CollType::kReduce;
+                       options.coll == CollType::kReduceScatter ||
+                       options.coll == CollType::kReduce;
   std::vector<weftRedOp_t> ops = reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
 
   Report report(options, nranks, stdout);

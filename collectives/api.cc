@@ -70,9 +70,12 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   const auto* r = static_cast<const char*>(a.recv);
   const size_t block = a.count * esz;
   bool in_place;
-  if (a.coll == CollType::kAllGather) in_place = s == r + rank * block;
-  else if (a.coll == CollType::kReduceScatter) in_place = r == s + rank * block;
-  else in_place = s == r;
+  if (a.coll == CollType::kAllGather)
+    in_place = s == r + rank * block;
+  else if (a.coll == CollType::kReduceScatter)
+    in_place = r == s + rank * block;
+  else
+    in_place = s == r;
   WEFT_REQUIRE(in_place || !Overlap(s, in_elems * esz, r, out_elems * esz), weftInvalidArgument,
                "%s: sendbuff and recvbuff overlap but are not the in-place layout%s", name,
                a.coll == CollType::kAllGather       ? " (sendbuff == recvbuff + rank*sendcount)"
@@ -116,8 +119,8 @@ Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, in
   WEFT_REQUIRE(nranks >= 1, weftInvalidArgument, "nranks %d must be at least 1", nranks);
   WEFT_REQUIRE(static_cast<uint32_t>(nranks) <= kMaxTagRanks, weftInvalidArgument,
                "nranks %d exceeds the limit %u", nranks, kMaxTagRanks);
-  WEFT_REQUIRE(rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d out of range 0..%d",
-               rank, nranks - 1);
+  WEFT_REQUIRE(rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d out of range 0..%d", rank,
+               nranks - 1);
   Config config;
   WEFT_CHECK(Config::FromProcess(&config));
   for (const std::string& w : UnknownVariableWarnings(ProcessWeftVariables()))
@@ -146,20 +149,32 @@ weftResult_t weftGetVersion(int* version) {
 
 const char* weftGetErrorString(weftResult_t result) {
   switch (result) {
-    case weftSuccess: return "no error";
-    case weftUnhandledCudaError: return "unhandled cuda error";
-    case weftSystemError: return "unhandled system error";
-    case weftInternalError: return "internal error";
-    case weftInvalidArgument: return "invalid argument";
-    case weftInvalidUsage: return "invalid usage";
-    case weftRemoteError: return "remote process exited or there was a network error";
-    case weftInProgress: return "operation in progress";
-    case weftTimeout: return "operation timed out";
-    default: return "unknown result code";
+    case weftSuccess:
+      return "no error";
+    case weftUnhandledCudaError:
+      return "unhandled cuda error";
+    case weftSystemError:
+      return "unhandled system error";
+    case weftInternalError:
+      return "internal error";
+    case weftInvalidArgument:
+      return "invalid argument";
+    case weftInvalidUsage:
+      return "invalid usage";
+    case weftRemoteError:
+      return "remote process exited or there was a network error";
+    case weftInProgress:
+      return "operation in progress";
+    case weftTimeout:
+      return "operation timed out";
+    default:
+      return "unknown result code";
   }
 }
 
-const char* weftGetLastError(weftComm_t) { return weft::last_error.c_str(); }
+const char* weftGetLastError(weftComm_t) {
+  return weft::last_error.c_str();
+}
 
 weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
   if (uniqueId == nullptr) return ReportFailure(weft::InvalidArgument("uniqueId is NULL"));
@@ -246,8 +261,7 @@ weftResult_t weftCommUserRank(const weftComm_t comm, int* rank) {
 }
 
 weftResult_t weftAllReduce(const void* sendbuff, void* recvbuff, size_t count,
-                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
-                           void* stream) {
+                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm, void* stream) {
   CollArgs a{CollType::kAllReduce, sendbuff, recvbuff, count, datatype, op, 0, stream};
   return weft::Issue("weftAllReduce", comm, a);
 }
@@ -271,9 +285,8 @@ weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
   return weft::Issue("weftBroadcast", comm, a);
 }
 
-weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count,
-                        weftDataType_t datatype, weftRedOp_t op, int root, weftComm_t comm,
-                        void* stream) {
+weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count, weftDataType_t datatype,
+                        weftRedOp_t op, int root, weftComm_t comm, void* stream) {
   CollArgs a{CollType::kReduce, sendbuff, recvbuff, count, datatype, op, root, stream};
   return weft::Issue("weftReduce", comm, a);
 }

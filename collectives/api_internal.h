@@ -11,7 +11,9 @@ namespace weft {
 // Records the failure as this thread's last error (and logs it); returns its code.
 weftResult_t ReportFailure(const Status& s);
 // Success clears nothing (NCCL keeps the last error until the next failure).
-inline weftResult_t Report(const Status& s) { return s.ok() ? weftSuccess : ReportFailure(s); }
+inline weftResult_t Report(const Status& s) {
+  return s.ok() ? weftSuccess : ReportFailure(s);
+}
 
 // Creates a communicator around an already-known id (shared by weftCommInitRank and
 // weftCommInitFromEnv).

@@ -20,7 +20,8 @@ namespace {
 
 uint64_t Fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  for (unsigned char c : s)
+    h = (h ^ c) * 1099511628211ull;
   return h;
 }
 
@@ -59,7 +60,9 @@ constexpr size_t kSmallAllReduceBytes = 16 << 10;
 
 // Channels for a message. Host memory: one; a second ring measured no faster on 2 cores
 // (the reduction and the copies already keep memory busy) and doubles staging.
-int AutoChannels(size_t /*bytes*/) { return 1; }
+int AutoChannels(size_t /*bytes*/) {
+  return 1;
+}
 
 }  // namespace
 
@@ -90,8 +93,7 @@ std::vector<int> HostGroupedRing(const std::vector<uint64_t>& host_of_rank) {
 }
 
 Status Communicator::Create(const Config& config, const UniqueIdData& id, int nranks, int rank,
-                            std::unique_ptr<RootServer> root,
-                            std::unique_ptr<Communicator>* out) {
+                            std::unique_ptr<RootServer> root, std::unique_ptr<Communicator>* out) {
   std::unique_ptr<Communicator> c(new Communicator());
   c->config_ = config;
   c->rank_ = rank;
@@ -135,7 +137,8 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(SetUpDirect(all_local));
   if (LogEnabled(LogLevel::kInfo, kLogInit)) {
     std::string order;
-    for (int r : ring_) order += Format(" %d", r);
+    for (int r : ring_)
+      order += Format(" %d", r);
     WEFT_INFO(kLogInit, "communicator ready: rank %d of %d, ring%s", rank_, nranks_, order.c_str());
   }
   StartProgressThread();
@@ -211,8 +214,8 @@ Status Communicator::SetUpDirect(bool all_local) {
     }
   }
   std::vector<std::vector<uint8_t>> descriptors;
-  WEFT_CHECK(bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{},
-                                   &descriptors));
+  WEFT_CHECK(
+      bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{}, &descriptors));
   void* next_region = nullptr;
   const int next = RingNext();
   if (want && !descriptors[next].empty()) {
@@ -223,7 +226,8 @@ Status Communicator::SetUpDirect(bool all_local) {
   std::vector<std::vector<uint8_t>> oks;
   WEFT_CHECK(bootstrap_->AllGather({ok}, &oks));
   direct_ = true;
-  for (const auto& o : oks) direct_ = direct_ && o.size() == 1 && o[0] == 1;
+  for (const auto& o : oks)
+    direct_ = direct_ && o.size() == 1 && o[0] == 1;
   if (!direct_) return Status::Ok();
   direct_slot_bytes_ = slot_bytes;
   direct_channels_.assign(nchannels, DirectChannel{});
@@ -233,8 +237,8 @@ Status Communicator::SetUpDirect(bool all_local) {
     direct_channels_[c].out =
         FifoAt(static_cast<std::byte*>(next_region) + c * fifo_bytes, slot_bytes, nslots);
   }
-  WEFT_INFO(kLogInit, "ring neighbours share FIFOs: %d channels x %d slots x %zu bytes",
-            nchannels, nslots, slot_bytes);
+  WEFT_INFO(kLogInit, "ring neighbours share FIFOs: %d channels x %d slots x %zu bytes", nchannels,
+            nslots, slot_bytes);
   return Status::Ok();
 }
 
@@ -275,13 +279,13 @@ Status Communicator::AsyncError() {
 
 Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   const size_t esz = TypeSize(a.type);
-  const size_t bytes = a.count * esz * (a.coll == CollType::kAllGather ||
-                                                a.coll == CollType::kReduceScatter
-                                            ? static_cast<size_t>(nranks_)
-                                            : 1);
+  const size_t bytes = a.count * esz *
+                       (a.coll == CollType::kAllGather || a.coll == CollType::kReduceScatter
+                            ? static_cast<size_t>(nranks_)
+                            : 1);
   Chunking chunking;
-  chunking.nchannels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels)
-                                             : AutoChannels(bytes);
+  chunking.nchannels =
+      config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(bytes);
   chunking.chunk_elems = std::max<size_t>(1, config_.chunk_size / esz);
   // Huge messages get bigger chunks rather than more messages than a tag can number.
   const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
@@ -290,8 +294,12 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   // cost-model tuner replaces this fixed rule.)
   const bool recursive_doubling = a.coll == CollType::kAllReduce && bytes <= kSmallAllReduceBytes;
   if (recursive_doubling) chunking = Chunking{};
-  PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root,
-              recursive_doubling ? -1 : chunking.nchannels, chunking.chunk_elems};
+  PlanKey key{static_cast<int>(a.coll),
+              a.count,
+              static_cast<int>(esz),
+              a.root,
+              recursive_doubling ? -1 : chunking.nchannels,
+              chunking.chunk_elems};
   auto it = plans_.find(key);
   if (it == plans_.end()) {
     auto p = std::make_unique<CachedPlan>();
@@ -345,7 +353,8 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
     return InvalidUsage("the communicator is in error (" + error_.message() +
                         "); only weftCommAbort or weftCommDestroy may follow");
   const uint64_t first_seq = seq_;
-  while (executors_.size() < ops.size()) executors_.push_back(std::make_unique<Executor>());
+  while (executors_.size() < ops.size())
+    executors_.push_back(std::make_unique<Executor>());
   while (direct_executors_.size() < ops.size())
     direct_executors_.push_back(std::make_unique<DirectExecutor>());
   runners_.resize(ops.size());
@@ -381,7 +390,8 @@ bool Communicator::NeedsPolling(size_t n) const {
 
 size_t Communicator::StepsRun(size_t n) const {
   size_t steps = 0;
-  for (size_t i = 0; i < n; ++i) steps += runners_[i]->StepsRun();
+  for (size_t i = 0; i < n; ++i)
+    steps += runners_[i]->StepsRun();
   return steps;
 }
 
@@ -399,7 +409,8 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   size_t steps_seen = 0;
   while (true) {
     bool progressed = false;
-    for (int i = 0; i < 64 && transport_->Progress(); ++i) progressed = true;
+    for (int i = 0; i < 64 && transport_->Progress(); ++i)
+      progressed = true;
     bool all_done = true;
     bool sequential_pending = false;  // an earlier sequential runner has not finished
     for (size_t i = 0; i < n && failure.ok(); ++i) {
@@ -411,10 +422,10 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
       Status s = executors[i]->Advance(&done);
       sequential_pending = sequential_pending || (executors[i]->Sequential() && !done);
       if (!s.ok()) {
-        failure = s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d",
-                                       CollName(ops[i].coll),
-                                       static_cast<unsigned long long>(first_seq + i),
-                                       ops[i].count, TypeName(ops[i].type), rank_));
+        failure =
+            s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d", CollName(ops[i].coll),
+                                 static_cast<unsigned long long>(first_seq + i), ops[i].count,
+                                 TypeName(ops[i].type), rank_));
       }
       all_done = all_done && done;
     }
@@ -454,9 +465,9 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
         failure = TimeoutError(Format(
             "%s (seq %llu, count %zu, %s) timed out after WEFT_TIMEOUT_MS=%lld ms on rank %d, "
             "waiting for %s",
-            CollName(ops[i].coll), static_cast<unsigned long long>(first_seq + i),
-            ops[i].count, TypeName(ops[i].type), static_cast<long long>(config_.timeout_ms),
-            rank_, executors[i]->Waiting().c_str()));
+            CollName(ops[i].coll), static_cast<unsigned long long>(first_seq + i), ops[i].count,
+            TypeName(ops[i].type), static_cast<long long>(config_.timeout_ms), rank_,
+            executors[i]->Waiting().c_str()));
         break;
       }
       break;
@@ -484,7 +495,8 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   // communicator is unusable from here on (only abort or destroy may follow), so its
   // endpoints are closed at once: that ends sends a dead peer will never take.
   transport_->CloseEndpoints(0);
-  for (size_t i = 0; i < n; ++i) executors[i]->CancelOutstanding();
+  for (size_t i = 0; i < n; ++i)
+    executors[i]->CancelOutstanding();
   // Receives must end (they write into user buffers); they cancel at once. Sends only read,
   // and those to a dead peer may never end: they get a short grace, then are abandoned.
   auto quiet = [&](bool receives_only) {
@@ -502,7 +514,8 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
   if (!quiet(false)) {
     // The transport still owns some requests: keep their completions alive for good.
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
-    for (auto& e : executors_) (void)e.release();
+    for (auto& e : executors_)
+      (void)e.release();
     executors_.clear();
   }
   return failure;

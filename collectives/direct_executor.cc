@@ -13,12 +13,18 @@
 namespace weft {
 namespace {
 
-uint64_t LoadAcquire(const uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+uint64_t LoadAcquire(const uint64_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
 
-size_t AlignUp(size_t v) { return (v + 63) & ~size_t{63}; }
+size_t AlignUp(size_t v) {
+  return (v + 63) & ~size_t{63};
+}
 
 // The futex word of a 64-bit counter: its low half (x86 is little-endian).
-uint32_t* FutexWord(uint64_t* counter) { return reinterpret_cast<uint32_t*>(counter); }
+uint32_t* FutexWord(uint64_t* counter) {
+  return reinterpret_cast<uint32_t*>(counter);
+}
 
 // Publishes a counter and wakes the other side if it sleeps on it. The store and the load
 // of the flag are sequentially consistent: with the waiter's flag-store-then-counter-load,
@@ -35,8 +41,8 @@ void SleepUntilAtLeast(uint64_t* counter, uint32_t* waiting, uint64_t need, int 
   const uint64_t seen = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
   if (seen < need) {
     timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000L};
-    syscall(SYS_futex, FutexWord(counter), FUTEX_WAIT, static_cast<uint32_t>(seen), &ts,
-            nullptr, 0);
+    syscall(SYS_futex, FutexWord(counter), FUTEX_WAIT, static_cast<uint32_t>(seen), &ts, nullptr,
+            0);
   }
   __atomic_store_n(waiting, 0u, __ATOMIC_SEQ_CST);
 }
@@ -105,8 +111,12 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
     if (st.finalize && args_.op == weftAvg) DivideHost(p, st.count, args_.type, plan_->nranks);
   };
   switch (st.kind) {
-    case StepKind::kSend: std::memcpy(out_slot, Ptr(st.src), bytes); break;
-    case StepKind::kRecv: std::memcpy(Ptr(st.dst), in_slot, bytes); break;
+    case StepKind::kSend:
+      std::memcpy(out_slot, Ptr(st.src), bytes);
+      break;
+    case StepKind::kRecv:
+      std::memcpy(Ptr(st.dst), in_slot, bytes);
+      break;
     case StepKind::kRecvCopySend:
       std::memcpy(Ptr(st.dst), in_slot, bytes);
       std::memcpy(out_slot, in_slot, bytes);

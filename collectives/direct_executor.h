@@ -63,8 +63,7 @@ class DirectExecutor : public PlanRunner {
   void WaitForWork(int timeout_us) override;
 
   // True if `plan` only talks to the ring neighbours in messages that fit a slot.
-  static bool CanRun(const Plan& plan, int prev, int next, size_t slot_bytes,
-                     weftDataType_t type);
+  static bool CanRun(const Plan& plan, int prev, int next, size_t slot_bytes, weftDataType_t type);
 
  private:
   std::byte* Ptr(const Region& r) const;

@@ -31,7 +31,8 @@ void Executor::Reset(Transport* transport, const Plan* plan, const ExecArgs& arg
     ch.sends_in_flight.clear();
     ch.steps.assign(plan_->channels[c].steps.size(), StepState());
     ch.free_slots.clear();
-    for (int s = staging_[c].slots - 1; s >= 0; --s) ch.free_slots.push_back(s);
+    for (int s = staging_[c].slots - 1; s >= 0; --s)
+      ch.free_slots.push_back(s);
   }
 }
 
@@ -103,8 +104,8 @@ Status Executor::PostReceives(int c) {
         buf = Ptr(st.dst);
       }
       uint64_t tag = MakeTag(args_.seq, c, st.recv_peer, st.recv_msg);
-      WEFT_CHECK(transport_->Recv(st.recv_peer, buf, st.count * elem_size_, args_.mem, tag,
-                                  &ss.recv));
+      WEFT_CHECK(
+          transport_->Recv(st.recv_peer, buf, st.count * elem_size_, args_.mem, tag, &ss.recv));
       ss.recv_posted = true;
     }
     ++ch.next_post;
@@ -116,8 +117,7 @@ Status Executor::PostSend(int c, size_t index, const void* data) {
   const Step& st = plan_->channels[c].steps[index];
   StepState& ss = channels_[c].steps[index];
   uint64_t tag = MakeTag(args_.seq, c, transport_->rank(), st.send_msg);
-  WEFT_CHECK(
-      transport_->Send(st.send_peer, data, st.count * elem_size_, args_.mem, tag, &ss.send));
+  WEFT_CHECK(transport_->Send(st.send_peer, data, st.count * elem_size_, args_.mem, tag, &ss.send));
   ss.send_posted = true;
   channels_[c].sends_in_flight.push_back(index);
   return Status::Ok();
@@ -131,9 +131,12 @@ Status Executor::RunStep(int c, size_t index) {
     if (st.finalize && args_.op == weftAvg) DivideHost(p, st.count, args_.type, plan_->nranks);
   };
   switch (st.kind) {
-    case StepKind::kSend: return PostSend(c, index, Ptr(st.src));
-    case StepKind::kRecv: return Status::Ok();
-    case StepKind::kRecvCopySend: return PostSend(c, index, Ptr(st.dst));
+    case StepKind::kSend:
+      return PostSend(c, index, Ptr(st.src));
+    case StepKind::kRecv:
+      return Status::Ok();
+    case StepKind::kRecvCopySend:
+      return PostSend(c, index, Ptr(st.dst));
     case StepKind::kRecvReduceSend: {
       std::byte* slot = SlotPtr(c, ss.slot);
       ReduceHost(slot, slot, Ptr(st.src), st.count, args_.type, args_.op);
@@ -212,17 +215,16 @@ std::string Executor::Waiting() const {
     if (ch.next_exec < steps.size()) {
       const Step& st = steps[ch.next_exec];
       if (StepReceives(st.kind)) {
-        return Format("channel %zu step %zu/%zu (%s): message %u from rank %d", c,
-                      ch.next_exec, steps.size(), StepKindName(st.kind), st.recv_msg,
-                      st.recv_peer);
+        return Format("channel %zu step %zu/%zu (%s): message %u from rank %d", c, ch.next_exec,
+                      steps.size(), StepKindName(st.kind), st.recv_msg, st.recv_peer);
       }
       return Format("channel %zu step %zu/%zu (%s): a free staging slot", c, ch.next_exec,
                     steps.size(), StepKindName(st.kind));
     }
     for (size_t i : ch.sends_in_flight) {
       if (!ch.steps[i].send.done) {
-        return Format("channel %zu: completion of message %u to rank %d", c,
-                      steps[i].send_msg, steps[i].send_peer);
+        return Format("channel %zu: completion of message %u to rank %d", c, steps[i].send_msg,
+                      steps[i].send_peer);
       }
     }
   }

@@ -14,9 +14,13 @@ thread_local int group_depth = 0;
 thread_local std::vector<Pending> group_ops;
 }  // namespace
 
-bool GroupActive() { return group_depth > 0; }
+bool GroupActive() {
+  return group_depth > 0;
+}
 
-void GroupEnqueue(weftComm_t comm, const CollArgs& args) { group_ops.push_back({comm, args}); }
+void GroupEnqueue(weftComm_t comm, const CollArgs& args) {
+  group_ops.push_back({comm, args});
+}
 
 }  // namespace weft
 

@@ -58,10 +58,10 @@ Status ReadLaunchInfo(const Config& config, LaunchInfo* info) {
   } else if (ProcessEnv("MASTER_ADDR", &addr) && EnvInt("MASTER_PORT", &port_num)) {
     info->root = addr + ":" + std::to_string(port_num + 1);
   } else {
-    return InvalidArgument(Format(
-        "weftCommInitFromEnv: rank %d of %d (from %s) has no rendezvous address: set "
-        "WEFT_ROOT=host:port (rank 0 listens there) or MASTER_ADDR/MASTER_PORT",
-        info->rank, info->nranks, info->source.c_str()));
+    return InvalidArgument(
+        Format("weftCommInitFromEnv: rank %d of %d (from %s) has no rendezvous address: set "
+               "WEFT_ROOT=host:port (rank 0 listens there) or MASTER_ADDR/MASTER_PORT",
+               info->rank, info->nranks, info->source.c_str()));
   }
   return Status::Ok();
 }
@@ -100,8 +100,10 @@ Status InitFromEnv(weftComm_t* comm) {
   WEFT_CHECK(ReadLaunchInfo(config, &info));
   UniqueIdData id;
   WEFT_CHECK(ResolveHostPort(info.root, &id.root));
-  if (!config.secret.empty()) WEFT_CHECK(ParseSecret(config.secret, &id.secret));
-  else DerivedSecret(info, &id.secret);
+  if (!config.secret.empty())
+    WEFT_CHECK(ParseSecret(config.secret, &id.secret));
+  else
+    DerivedSecret(info, &id.secret);
   std::unique_ptr<RootServer> root;
   if (info.rank == 0) {
     sockaddr_in any{};

@@ -8,31 +8,44 @@ namespace weft {
 
 const char* CollName(CollType c) {
   switch (c) {
-    case CollType::kAllReduce: return "allreduce";
-    case CollType::kAllGather: return "allgather";
-    case CollType::kReduceScatter: return "reducescatter";
-    case CollType::kBroadcast: return "broadcast";
-    case CollType::kReduce: return "reduce";
+    case CollType::kAllReduce:
+      return "allreduce";
+    case CollType::kAllGather:
+      return "allgather";
+    case CollType::kReduceScatter:
+      return "reducescatter";
+    case CollType::kBroadcast:
+      return "broadcast";
+    case CollType::kReduce:
+      return "reduce";
   }
   return "?";
 }
 
 const char* StepKindName(StepKind k) {
   switch (k) {
-    case StepKind::kSend: return "Send";
-    case StepKind::kRecv: return "Recv";
-    case StepKind::kRecvCopySend: return "RecvCopySend";
-    case StepKind::kRecvReduceSend: return "RecvReduceSend";
-    case StepKind::kRecvReduceCopy: return "RecvReduceCopy";
-    case StepKind::kRecvReduceCopySend: return "RecvReduceCopySend";
-    case StepKind::kCopy: return "Copy";
+    case StepKind::kSend:
+      return "Send";
+    case StepKind::kRecv:
+      return "Recv";
+    case StepKind::kRecvCopySend:
+      return "RecvCopySend";
+    case StepKind::kRecvReduceSend:
+      return "RecvReduceSend";
+    case StepKind::kRecvReduceCopy:
+      return "RecvReduceCopy";
+    case StepKind::kRecvReduceCopySend:
+      return "RecvReduceCopySend";
+    case StepKind::kCopy:
+      return "Copy";
   }
   return "?";
 }
 
 size_t Plan::StepCount() const {
   size_t n = 0;
-  for (const ChannelPlan& c : channels) n += c.steps.size();
+  for (const ChannelPlan& c : channels)
+    n += c.steps.size();
   return n;
 }
 

@@ -28,10 +28,12 @@ enum class StepKind : uint8_t {
 };
 const char* StepKindName(StepKind k);
 
-inline bool StepReceives(StepKind k) { return k != StepKind::kSend && k != StepKind::kCopy; }
+inline bool StepReceives(StepKind k) {
+  return k != StepKind::kSend && k != StepKind::kCopy;
+}
 inline bool StepSends(StepKind k) {
-  return k == StepKind::kSend || k == StepKind::kRecvCopySend ||
-         k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopySend;
+  return k == StepKind::kSend || k == StepKind::kRecvCopySend || k == StepKind::kRecvReduceSend ||
+         k == StepKind::kRecvReduceCopySend;
 }
 inline bool StepReduces(StepKind k) {
   return k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopy ||
@@ -51,14 +53,14 @@ struct Step {
   StepKind kind = StepKind::kCopy;
   int send_peer = -1;
   int recv_peer = -1;
-  Region src;  // data sent (kSend), reduced with (kRecvReduce*) or copied (kCopy)
-  Region dst;  // where the result lands
-  size_t count = 0;           // elements moved by this step
-  uint32_t send_msg = 0;      // index of this message among those to send_peer (channel-wide)
-  uint32_t recv_msg = 0;      // index among those from recv_peer
-  bool finalize = false;      // dst now holds the final reduced value: apply weftAvg's divide
-  bool fence = false;         // run only after every earlier send of the channel completed
-                              // (the step overwrites memory an earlier send reads)
+  Region src;             // data sent (kSend), reduced with (kRecvReduce*) or copied (kCopy)
+  Region dst;             // where the result lands
+  size_t count = 0;       // elements moved by this step
+  uint32_t send_msg = 0;  // index of this message among those to send_peer (channel-wide)
+  uint32_t recv_msg = 0;  // index among those from recv_peer
+  bool finalize = false;  // dst now holds the final reduced value: apply weftAvg's divide
+  bool fence = false;     // run only after every earlier send of the channel completed
+                          // (the step overwrites memory an earlier send reads)
 };
 
 struct ChannelPlan {

@@ -34,6 +34,8 @@ class PlanRunner {
   virtual std::string Waiting() const = 0;
 };
 
-inline void PlanRunner::WaitForWork(int) { sched_yield(); }
+inline void PlanRunner::WaitForWork(int) {
+  sched_yield();
+}
 
 }  // namespace weft

@@ -54,10 +54,14 @@ bool ParseSize(const std::string& text, size_t* out) {
   if (errno != 0 || end == text.c_str()) return false;
   unsigned shift = 0;
   std::string suffix(end);
-  if (suffix == "K" || suffix == "k" || suffix == "KB" || suffix == "KiB") shift = 10;
-  else if (suffix == "M" || suffix == "m" || suffix == "MB" || suffix == "MiB") shift = 20;
-  else if (suffix == "G" || suffix == "g" || suffix == "GB" || suffix == "GiB") shift = 30;
-  else if (!suffix.empty() && suffix != "B") return false;
+  if (suffix == "K" || suffix == "k" || suffix == "KB" || suffix == "KiB")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MB" || suffix == "MiB")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GB" || suffix == "GiB")
+    shift = 30;
+  else if (!suffix.empty() && suffix != "B")
+    return false;
   if (shift != 0 && v > (std::numeric_limits<unsigned long long>::max() >> shift)) return false;
   *out = static_cast<size_t>(v << shift);
   return true;
@@ -89,14 +93,23 @@ Status ParseField(const char*, const std::string& text, std::string* out) {
   return Status::Ok();
 }
 
-std::string ToText(int64_t v) { return std::to_string(v); }
-std::string ToText(size_t v) { return std::to_string(v); }
-std::string ToText(bool v) { return v ? "1" : "0"; }
-std::string ToText(const std::string& v) { return v; }
+std::string ToText(int64_t v) {
+  return std::to_string(v);
+}
+std::string ToText(size_t v) {
+  return std::to_string(v);
+}
+std::string ToText(bool v) {
+  return v ? "1" : "0";
+}
+std::string ToText(const std::string& v) {
+  return v;
+}
 
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diag = row[0];
     row[0] = i;
@@ -114,8 +127,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 Status Config::Load(const EnvLookup& env, Config* out) {
   Config c;
   std::string text;
-#define WEFT_CONFIG(NAME, field, Type, def, help)                          \
-  WEFT_CHECK(ParseField("WEFT_" #NAME, def, &c.field));                    \
+#define WEFT_CONFIG(NAME, field, Type, def, help)       \
+  WEFT_CHECK(ParseField("WEFT_" #NAME, def, &c.field)); \
   if (env("WEFT_" #NAME, &text)) WEFT_CHECK(ParseField("WEFT_" #NAME, text, &c.field));
 #include "common/config.def"
 #undef WEFT_CONFIG

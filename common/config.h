@@ -44,7 +44,9 @@ struct Config {
 
   // Defaults, then every set variable; a value that does not parse is an error naming it.
   static Status Load(const EnvLookup& env, Config* out);
-  static Status FromProcess(Config* out) { return Load(ProcessEnv, out); }
+  static Status FromProcess(Config* out) {
+    return Load(ProcessEnv, out);
+  }
 
   // The current value of a variable as text (for weft-info).
   std::string ValueText(const std::string& name) const;

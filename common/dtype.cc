@@ -2,13 +2,15 @@
 
 namespace weft {
 namespace {
-const char* const kTypeNames[weftNumTypes] = {"int8",  "uint8", "int32",    "uint32",
-                                              "int64", "uint64", "half",    "float",
+const char* const kTypeNames[weftNumTypes] = {"int8",   "uint8",    "int32",  "uint32",
+                                              "int64",  "uint64",   "half",   "float",
                                               "double", "bfloat16", "f8e4m3", "f8e5m2"};
 const char* const kOpNames[weftNumOps] = {"sum", "prod", "max", "min", "avg"};
 }  // namespace
 
-const char* TypeName(weftDataType_t t) { return ValidType(t) ? kTypeNames[t] : "invalid"; }
+const char* TypeName(weftDataType_t t) {
+  return ValidType(t) ? kTypeNames[t] : "invalid";
+}
 
 bool ParseTypeName(const std::string& name, weftDataType_t* out) {
   for (int t = 0; t < weftNumTypes; ++t) {
@@ -22,7 +24,9 @@ bool ParseTypeName(const std::string& name, weftDataType_t* out) {
   return false;
 }
 
-const char* OpName(weftRedOp_t op) { return ValidOp(op) ? kOpNames[op] : "invalid"; }
+const char* OpName(weftRedOp_t op) {
+  return ValidOp(op) ? kOpNames[op] : "invalid";
+}
 
 bool ParseOpName(const std::string& name, weftRedOp_t* out) {
   for (int op = 0; op < weftNumOps; ++op) {

@@ -8,16 +8,33 @@
 
 namespace weft {
 
-inline bool ValidType(int t) { return t >= 0 && t < weftNumTypes; }
-inline bool ValidOp(int op) { return op >= 0 && op < weftNumOps; }
+inline bool ValidType(int t) {
+  return t >= 0 && t < weftNumTypes;
+}
+inline bool ValidOp(int op) {
+  return op >= 0 && op < weftNumOps;
+}
 
 inline size_t TypeSize(weftDataType_t t) {
   switch (t) {
-    case weftInt8: case weftUint8: case weftFloat8e4m3: case weftFloat8e5m2: return 1;
-    case weftFloat16: case weftBfloat16: return 2;
-    case weftInt32: case weftUint32: case weftFloat32: return 4;
-    case weftInt64: case weftUint64: case weftFloat64: return 8;
-    default: return 0;
+    case weftInt8:
+    case weftUint8:
+    case weftFloat8e4m3:
+    case weftFloat8e5m2:
+      return 1;
+    case weftFloat16:
+    case weftBfloat16:
+      return 2;
+    case weftInt32:
+    case weftUint32:
+    case weftFloat32:
+      return 4;
+    case weftInt64:
+    case weftUint64:
+    case weftFloat64:
+      return 8;
+    default:
+      return 0;
   }
 }
 

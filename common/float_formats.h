@@ -33,7 +33,7 @@ inline uint16_t FloatToHalf(float f) {
   uint32_t x = FloatBits(f);
   uint32_t sign = (x >> 16) & 0x8000u;
   x &= 0x7fffffffu;
-  const uint32_t kF16MaxPlus = (127u + 16u) << 23;         // 65536: overflows to inf
+  const uint32_t kF16MaxPlus = (127u + 16u) << 23;  // 65536: overflows to inf
   const uint32_t kDenormMagic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
   uint32_t overflow = x > 0x7f800000u ? 0x7e00u : 0x7c00u;
   uint32_t denorm = FloatBits(BitsFloat(x) + BitsFloat(kDenormMagic)) - kDenormMagic;
@@ -44,7 +44,9 @@ inline uint16_t FloatToHalf(float f) {
 }
 
 // bfloat16: the top half of a float32.
-inline float Bf16ToFloat(uint16_t b) { return BitsFloat(static_cast<uint32_t>(b) << 16); }
+inline float Bf16ToFloat(uint16_t b) {
+  return BitsFloat(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t FloatToBf16(float f) {
   uint32_t x = FloatBits(f);
@@ -78,9 +80,13 @@ inline uint8_t FloatToFp8(float f, uint32_t max_code, uint32_t nan_code, float m
 }
 
 // OCP fp8 E4M3: bias 7, no infinity, NaN = 0x7f, max 448.
-inline uint8_t FloatToE4m3(float f) { return FloatToFp8<3, 7>(f, 0x7eu, 0x7fu, 448.0f); }
+inline uint8_t FloatToE4m3(float f) {
+  return FloatToFp8<3, 7>(f, 0x7eu, 0x7fu, 448.0f);
+}
 // OCP fp8 E5M2: bias 15, has infinity (0x7c), NaN 0x7f, max 57344.
-inline uint8_t FloatToE5m2(float f) { return FloatToFp8<2, 15>(f, 0x7bu, 0x7fu, 57344.0f); }
+inline uint8_t FloatToE5m2(float f) {
+  return FloatToFp8<2, 15>(f, 0x7bu, 0x7fu, 57344.0f);
+}
 
 // Decoding is exact; a 256-entry table built once.
 struct Fp8Tables {
@@ -90,7 +96,11 @@ struct Fp8Tables {
 };
 const Fp8Tables& TheFp8Tables();
 
-inline float E4m3ToFloat(uint8_t v) { return TheFp8Tables().e4m3[v]; }
-inline float E5m2ToFloat(uint8_t v) { return TheFp8Tables().e5m2[v]; }
+inline float E4m3ToFloat(uint8_t v) {
+  return TheFp8Tables().e4m3[v];
+}
+inline float E5m2ToFloat(uint8_t v) {
+  return TheFp8Tables().e5m2[v];
+}
 
 }  // namespace weft

@@ -29,9 +29,12 @@ struct Logger {
     Config config;
     if (!Config::FromProcess(&config).ok()) return;  // the communicator reports the error
     const std::string& l = config.debug;
-    if (l == "NONE") level = LogLevel::kNone;
-    else if (l == "INFO") level = LogLevel::kInfo;
-    else if (l == "TRACE") level = LogLevel::kTrace;
+    if (l == "NONE")
+      level = LogLevel::kNone;
+    else if (l == "INFO")
+      level = LogLevel::kInfo;
+    else if (l == "TRACE")
+      level = LogLevel::kTrace;
     subsys = ParseSubsys(config.debug_subsys);
     if (!config.debug_file.empty()) OpenFile(config.debug_file);
   }
@@ -43,12 +46,18 @@ struct Logger {
       size_t end = list.find(',', start);
       if (end == std::string::npos) end = list.size();
       std::string s = list.substr(start, end - start);
-      if (s == "INIT") mask |= kLogInit;
-      else if (s == "TOPO") mask |= kLogTopo;
-      else if (s == "TUNE") mask |= kLogTune;
-      else if (s == "NET") mask |= kLogNet;
-      else if (s == "COLL") mask |= kLogColl;
-      else if (s == "ALL") mask |= kLogAll;
+      if (s == "INIT")
+        mask |= kLogInit;
+      else if (s == "TOPO")
+        mask |= kLogTopo;
+      else if (s == "TUNE")
+        mask |= kLogTune;
+      else if (s == "NET")
+        mask |= kLogNet;
+      else if (s == "COLL")
+        mask |= kLogColl;
+      else if (s == "ALL")
+        mask |= kLogAll;
       start = end + 1;
     }
     return mask == 0 ? static_cast<uint32_t>(kLogAll) : mask;
@@ -77,12 +86,18 @@ Logger& TheLogger() {
 
 const char* SubsysName(LogSubsys s) {
   switch (s) {
-    case kLogInit: return "INIT";
-    case kLogTopo: return "TOPO";
-    case kLogTune: return "TUNE";
-    case kLogNet: return "NET";
-    case kLogColl: return "COLL";
-    default: return "ALL";
+    case kLogInit:
+      return "INIT";
+    case kLogTopo:
+      return "TOPO";
+    case kLogTune:
+      return "TUNE";
+    case kLogNet:
+      return "NET";
+    case kLogColl:
+      return "COLL";
+    default:
+      return "ALL";
   }
 }
 
@@ -93,7 +108,9 @@ bool LogEnabled(LogLevel level, LogSubsys subsys) {
   return level <= l.level && (l.subsys & subsys) != 0;
 }
 
-void SetLogRank(int rank) { tls_rank = rank; }
+void SetLogRank(int rank) {
+  tls_rank = rank;
+}
 
 void LogWrite(LogLevel level, LogSubsys subsys, const char* fmt, ...) {
   Logger& l = TheLogger();
@@ -107,8 +124,8 @@ void LogWrite(LogLevel level, LogSubsys subsys, const char* fmt, ...) {
   const char* lvl = level == LogLevel::kWarn ? "WARN" : level == LogLevel::kInfo ? "INFO" : "TRACE";
   std::lock_guard<std::mutex> lock(l.mutex);
   std::fprintf(l.out, "%ld.%06ld %s:%d [%d] weft %s %s %s\n", static_cast<long>(tv.tv_sec),
-               static_cast<long>(tv.tv_usec), l.host, static_cast<int>(getpid()), tls_rank,
-               lvl, SubsysName(subsys), message);
+               static_cast<long>(tv.tv_usec), l.host, static_cast<int>(getpid()), tls_rank, lvl,
+               SubsysName(subsys), message);
   std::fflush(l.out);
 }
 

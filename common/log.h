@@ -29,10 +29,10 @@ void SetLogRank(int rank);
 
 }  // namespace weft
 
-#define WEFT_LOG(level, subsys, ...)                                                  \
-  do {                                                                                \
-    if (::weft::LogEnabled(::weft::LogLevel::level, ::weft::subsys))                  \
-      ::weft::LogWrite(::weft::LogLevel::level, ::weft::subsys, __VA_ARGS__);         \
+#define WEFT_LOG(level, subsys, ...)                                          \
+  do {                                                                        \
+    if (::weft::LogEnabled(::weft::LogLevel::level, ::weft::subsys))          \
+      ::weft::LogWrite(::weft::LogLevel::level, ::weft::subsys, __VA_ARGS__); \
   } while (0)
 
 #define WEFT_WARN(subsys, ...) WEFT_LOG(kWarn, subsys, __VA_ARGS__)

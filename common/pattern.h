@@ -11,8 +11,8 @@
 namespace weft {
 
 // Writes `count` elements of rank `rank`'s contribution, for element indices first.. .
-void FillPattern(void* buf, size_t count, weftDataType_t type, weftRedOp_t op, int nranks,
-                 int rank, size_t first);
+void FillPattern(void* buf, size_t count, weftDataType_t type, weftRedOp_t op, int nranks, int rank,
+                 size_t first);
 
 // Writes the expected reduction over ranks 0..nranks-1 of FillPattern's values.
 void FillExpected(void* buf, size_t count, weftDataType_t type, weftRedOp_t op, int nranks,

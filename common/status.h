@@ -34,12 +34,24 @@ class [[nodiscard]] Status {
 // Formats like printf into a std::string (used to build error messages).
 std::string Format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
-inline Status InvalidArgument(std::string m) { return Status(weftInvalidArgument, std::move(m)); }
-inline Status InvalidUsage(std::string m) { return Status(weftInvalidUsage, std::move(m)); }
-inline Status SystemError(std::string m) { return Status(weftSystemError, std::move(m)); }
-inline Status InternalError(std::string m) { return Status(weftInternalError, std::move(m)); }
-inline Status RemoteError(std::string m) { return Status(weftRemoteError, std::move(m)); }
-inline Status TimeoutError(std::string m) { return Status(weftTimeout, std::move(m)); }
+inline Status InvalidArgument(std::string m) {
+  return Status(weftInvalidArgument, std::move(m));
+}
+inline Status InvalidUsage(std::string m) {
+  return Status(weftInvalidUsage, std::move(m));
+}
+inline Status SystemError(std::string m) {
+  return Status(weftSystemError, std::move(m));
+}
+inline Status InternalError(std::string m) {
+  return Status(weftInternalError, std::move(m));
+}
+inline Status RemoteError(std::string m) {
+  return Status(weftRemoteError, std::move(m));
+}
+inline Status TimeoutError(std::string m) {
+  return Status(weftTimeout, std::move(m));
+}
 
 // Status from errno with the call that failed.
 Status ErrnoStatus(const char* what);
@@ -48,14 +60,14 @@ Status ErrnoStatus(const char* what);
 
 // Returns early with the failed status. Messages are for users: callers add context that
 // means something to them (which collective, which peer) with WithContext, not file:line.
-#define WEFT_CHECK(expr)                        \
-  do {                                          \
-    ::weft::Status weft_status_ = (expr);       \
+#define WEFT_CHECK(expr)                         \
+  do {                                           \
+    ::weft::Status weft_status_ = (expr);        \
     if (!weft_status_.ok()) return weft_status_; \
   } while (0)
 
 // Returns early with an error of `code` if `cond` is false.
-#define WEFT_REQUIRE(cond, code, ...)                                 \
-  do {                                                                \
+#define WEFT_REQUIRE(cond, code, ...)                                        \
+  do {                                                                       \
     if (!(cond)) return ::weft::Status((code), ::weft::Format(__VA_ARGS__)); \
   } while (0)

@@ -13,7 +13,8 @@ int main(void) {
   weftCommCount(comm, &nranks);
 
   float data[1024];
-  for (int i = 0; i < 1024; ++i) data[i] = (float)rank;
+  for (int i = 0; i < 1024; ++i)
+    data[i] = (float)rank;
   /* In place; host memory and a NULL stream: returns when the result is in `data`. */
   weftResult_t r = weftAllReduce(data, data, 1024, weftFloat32, weftSum, comm, NULL);
   if (r != weftSuccess) {

@@ -17,9 +17,10 @@ int main(int argc, char** argv) {
   if (markdown) {
     std::printf("| Variable | Type | Default | Meaning |\n|---|---|---|---|\n");
     for (const auto& v : table) {
-      std::printf("| `%s` | %s | %s | %s |\n", v.name, v.type,
-                  v.default_value[0] ? (std::string("`") + v.default_value + "`").c_str() : "(empty)",
-                  v.help);
+      std::printf(
+          "| `%s` | %s | %s | %s |\n", v.name, v.type,
+          v.default_value[0] ? (std::string("`") + v.default_value + "`").c_str() : "(empty)",
+          v.help);
     }
     return 0;
   }
@@ -34,8 +35,8 @@ int main(int argc, char** argv) {
   if (!s.ok()) std::printf("configuration error: %s\n", s.message().c_str());
   std::printf("\n%-18s %-10s %-10s %s\n", "variable", "value", "default", "meaning");
   for (const auto& v : table) {
-    std::printf("%-18s %-10s %-10s %s\n", v.name, config.ValueText(v.name).c_str(),
-                v.default_value, v.help);
+    std::printf("%-18s %-10s %-10s %s\n", v.name, config.ValueText(v.name).c_str(), v.default_value,
+                v.help);
   }
   for (const std::string& w : weft::UnknownVariableWarnings(weft::ProcessWeftVariables()))
     std::printf("warning: %s\n", w.c_str());

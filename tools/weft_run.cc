@@ -32,7 +32,9 @@ struct Rank {
 };
 
 volatile sig_atomic_t g_interrupted = 0;
-void OnSignal(int) { g_interrupted = 1; }
+void OnSignal(int) {
+  g_interrupted = 1;
+}
 
 // A free TCP port on the loopback interface for rank 0's bootstrap listener.
 int FreePort() {
@@ -53,7 +55,8 @@ int FreePort() {
 std::string RandomHex() {
   unsigned char b[16] = {};
   if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
-    for (auto& x : b) x = static_cast<unsigned char>(std::rand());
+    for (auto& x : b)
+      x = static_cast<unsigned char>(std::rand());
   }
   std::string s;
   char tmp[3];
@@ -147,7 +150,8 @@ int main(int argc, char** argv) {
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       std::vector<char*> args;
-      for (auto& a : command) args.push_back(a.data());
+      for (auto& a : command)
+        args.push_back(a.data());
       args.push_back(nullptr);
       execvp(args[0], args.data());
       std::fprintf(stderr, "weft-run: cannot run %s: %s\n", args[0], std::strerror(errno));
@@ -182,15 +186,19 @@ int main(int argc, char** argv) {
     std::vector<pollfd> fds;
     std::vector<std::pair<int, bool>> who;  // rank, is_stderr
     for (int r = 0; r < nranks; ++r) {
-      if (ranks[r].out_fd >= 0) fds.push_back({ranks[r].out_fd, POLLIN, 0}), who.push_back({r, false});
-      if (ranks[r].err_fd >= 0) fds.push_back({ranks[r].err_fd, POLLIN, 0}), who.push_back({r, true});
+      if (ranks[r].out_fd >= 0)
+        fds.push_back({ranks[r].out_fd, POLLIN, 0}), who.push_back({r, false});
+      if (ranks[r].err_fd >= 0)
+        fds.push_back({ranks[r].err_fd, POLLIN, 0}), who.push_back({r, true});
     }
     poll(fds.data(), fds.size(), 50);
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       Rank& rk = ranks[who[i].first];
-      if (who[i].second) Drain(who[i].first, &rk.err_fd, &rk.err_partial, stderr);
-      else Drain(who[i].first, &rk.out_fd, &rk.out_partial, stdout);
+      if (who[i].second)
+        Drain(who[i].first, &rk.err_fd, &rk.err_partial, stderr);
+      else
+        Drain(who[i].first, &rk.out_fd, &rk.out_partial, stdout);
     }
     bool all_exited = true;
     for (int r = 0; r < nranks; ++r) {
@@ -201,7 +209,8 @@ int main(int argc, char** argv) {
         if (code != 0 && first_failed < 0 && !terminating) {
           first_failed = r;
           result = code;
-          std::string why = "rank " + std::to_string(r) + " failed with status " + std::to_string(code);
+          std::string why =
+              "rank " + std::to_string(r) + " failed with status " + std::to_string(code);
           terminate_all(why.c_str());
         }
       }
@@ -209,7 +218,8 @@ int main(int argc, char** argv) {
     }
     if (all_exited) {
       bool open_fds = false;
-      for (Rank& rk : ranks) open_fds = open_fds || rk.out_fd >= 0 || rk.err_fd >= 0;
+      for (Rank& rk : ranks)
+        open_fds = open_fds || rk.out_fd >= 0 || rk.err_fd >= 0;
       if (!open_fds) break;
       // A rank's own children may hold its pipes open: read for one more second at most.
       if (all_exited_at == Clock::time_point{}) all_exited_at = Clock::now();

@@ -3,8 +3,8 @@
 namespace weft {
 
 Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out) {
-  WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument,
-               "rank %d of %d", rank, nranks);
+  WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d of %d",
+               rank, nranks);
   Plan plan;
   plan.coll = CollType::kAllReduce;
   plan.rank = rank;
@@ -26,7 +26,8 @@ Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out)
   };
   if (count > 0) {
     int p2 = 1;
-    while (p2 * 2 <= nranks) p2 *= 2;
+    while (p2 * 2 <= nranks)
+      p2 *= 2;
     const int extra = nranks - p2;
     if (nranks == 1) {
       step(StepKind::kCopy, -1, -1, in, out_region)->finalize = true;

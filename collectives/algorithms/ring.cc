@@ -30,8 +30,7 @@ namespace {
 class ChannelBuilder {
  public:
   ChannelBuilder(const std::vector<int>& ring, int pos, size_t chunk_elems, ChannelPlan* out)
-      : ring_(ring), n_(static_cast<int>(ring.size())), pos_(pos), chunk_(chunk_elems),
-        out_(out) {}
+      : ring_(ring), n_(static_cast<int>(ring.size())), pos_(pos), chunk_(chunk_elems), out_(out) {}
 
   int Next() const { return ring_[(pos_ + 1) % n_]; }
   int Prev() const { return ring_[(pos_ + n_ - 1) % n_]; }
@@ -106,8 +105,7 @@ void ReduceScatterChannel(ChannelBuilder& b, size_t count, size_t off, size_t le
   for (size_t done = 0; done < len; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
     auto block = [&](int q) {
-      return Region{BufferId::kInput, static_cast<size_t>(b.RankAt(q)) * count + off + done,
-                    piece};
+      return Region{BufferId::kInput, static_cast<size_t>(b.RankAt(q)) * count + off + done, piece};
     };
     Region out{BufferId::kOutput, off + done, piece};
     if (n == 1) {
@@ -146,9 +144,12 @@ void BroadcastChannel(ChannelBuilder& b, int root_pos, size_t off, size_t len) {
   for (size_t done = 0; done < len && n > 1; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
     Region in{BufferId::kInput, off + done, piece}, out{BufferId::kOutput, off + done, piece};
-    if (d == 0) b.Emit(StepKind::kSend, in, kNoRegion);
-    else if (d < n - 1) b.Emit(StepKind::kRecvCopySend, kNoRegion, out);
-    else b.Emit(StepKind::kRecv, kNoRegion, out);
+    if (d == 0)
+      b.Emit(StepKind::kSend, in, kNoRegion);
+    else if (d < n - 1)
+      b.Emit(StepKind::kRecvCopySend, kNoRegion, out);
+    else
+      b.Emit(StepKind::kRecv, kNoRegion, out);
   }
   // The root's own copy last, off the chain's critical path.
   if (d == 0) b.Emit(StepKind::kCopy, {BufferId::kInput, off, len}, {BufferId::kOutput, off, len});
@@ -161,10 +162,14 @@ void ReduceChannel(ChannelBuilder& b, int root_pos, size_t off, size_t len) {
   for (size_t done = 0; done < len; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
     Region in{BufferId::kInput, off + done, piece}, out{BufferId::kOutput, off + done, piece};
-    if (n == 1) b.Emit(StepKind::kCopy, in, out, true);
-    else if (d == 1) b.Emit(StepKind::kSend, in, kNoRegion);
-    else if (d > 1) b.Emit(StepKind::kRecvReduceSend, in, kNoRegion);
-    else b.Emit(StepKind::kRecvReduceCopy, in, out, true);
+    if (n == 1)
+      b.Emit(StepKind::kCopy, in, out, true);
+    else if (d == 1)
+      b.Emit(StepKind::kSend, in, kNoRegion);
+    else if (d > 1)
+      b.Emit(StepKind::kRecvReduceSend, in, kNoRegion);
+    else
+      b.Emit(StepKind::kRecvReduceCopy, in, out, true);
   }
 }
 
@@ -176,8 +181,8 @@ int PositionOf(const std::vector<int>& ring, int rank) {
 
 }  // namespace
 
-Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size_t count,
-                     int root, const Chunking& chunking, Plan* out) {
+Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size_t count, int root,
+                     const Chunking& chunking, Plan* out) {
   const int n = static_cast<int>(ring.size());
   WEFT_CHECK(ValidateRing(ring, n));
   WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d out of range", rank);
@@ -212,13 +217,21 @@ Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size
     ChannelBuilder b(ring, pos, chunking.chunk_elems, &plan.channels[c]);
     Piece slice = SplitEven(count, chunking.nchannels, c);
     switch (coll) {
-      case CollType::kAllReduce: AllReduceChannel(b, slice.offset, slice.size); break;
+      case CollType::kAllReduce:
+        AllReduceChannel(b, slice.offset, slice.size);
+        break;
       case CollType::kReduceScatter:
         ReduceScatterChannel(b, count, slice.offset, slice.size);
         break;
-      case CollType::kAllGather: AllGatherChannel(b, count, slice.offset, slice.size); break;
-      case CollType::kBroadcast: BroadcastChannel(b, root_pos, slice.offset, slice.size); break;
-      case CollType::kReduce: ReduceChannel(b, root_pos, slice.offset, slice.size); break;
+      case CollType::kAllGather:
+        AllGatherChannel(b, count, slice.offset, slice.size);
+        break;
+      case CollType::kBroadcast:
+        BroadcastChannel(b, root_pos, slice.offset, slice.size);
+        break;
+      case CollType::kReduce:
+        ReduceChannel(b, root_pos, slice.offset, slice.size);
+        break;
     }
   }
   WEFT_CHECK(NumberMessages(&plan));

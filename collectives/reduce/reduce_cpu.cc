@@ -66,8 +66,7 @@ template <typename C>
 C Mul(C a, C b) {
   if constexpr (std::is_integral_v<C>) {
     // Promote to at least unsigned int so that uint8 * uint8 does not become signed int.
-    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned,
-                                 std::make_unsigned_t<C>>;
+    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned, std::make_unsigned_t<C>>;
     return static_cast<C>(static_cast<U>(a) * static_cast<U>(b));
   } else {
     return a * b;
@@ -76,25 +75,34 @@ C Mul(C a, C b) {
 
 struct SumOp {
   template <typename C>
-  static C Apply(C a, C b) { return Add(a, b); }
+  static C Apply(C a, C b) {
+    return Add(a, b);
+  }
 };
 struct ProdOp {
   template <typename C>
-  static C Apply(C a, C b) { return Mul(a, b); }
+  static C Apply(C a, C b) {
+    return Mul(a, b);
+  }
 };
 struct MaxOp {
   template <typename C>
-  static C Apply(C a, C b) { return a > b ? a : b; }
+  static C Apply(C a, C b) {
+    return a > b ? a : b;
+  }
 };
 struct MinOp {
   template <typename C>
-  static C Apply(C a, C b) { return a < b ? a : b; }
+  static C Apply(C a, C b) {
+    return a < b ? a : b;
+  }
 };
 
 template <typename F, typename Op>
 void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restrict a,
            const typename F::Stored* __restrict b, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
+  for (size_t i = 0; i < n; ++i)
+    dst[i] = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
 }
 
 // dst[i] = dst[i] op b[i], or with swap dst[i] = b[i] op dst[i]: operand order is kept so
@@ -134,11 +142,16 @@ template <typename F>
 void ReduceFormat(void* dst, const void* a, const void* b, size_t n, weftRedOp_t op) {
   switch (op) {
     case weftSum:
-    case weftAvg: return ReduceTyped<F, SumOp>(dst, a, b, n);
-    case weftProd: return ReduceTyped<F, ProdOp>(dst, a, b, n);
-    case weftMax: return ReduceTyped<F, MaxOp>(dst, a, b, n);
-    case weftMin: return ReduceTyped<F, MinOp>(dst, a, b, n);
-    default: return;
+    case weftAvg:
+      return ReduceTyped<F, SumOp>(dst, a, b, n);
+    case weftProd:
+      return ReduceTyped<F, ProdOp>(dst, a, b, n);
+    case weftMax:
+      return ReduceTyped<F, MaxOp>(dst, a, b, n);
+    case weftMin:
+      return ReduceTyped<F, MinOp>(dst, a, b, n);
+    default:
+      return;
   }
 }
 
@@ -152,11 +165,16 @@ void ReduceTwiceFormat(void* dst, void* dst2, const void* a, const void* b, size
   const auto* y = static_cast<const S*>(b);
   switch (op) {
     case weftSum:
-    case weftAvg: return LoopTwice<F, SumOp>(d, d2, x, y, n);
-    case weftProd: return LoopTwice<F, ProdOp>(d, d2, x, y, n);
-    case weftMax: return LoopTwice<F, MaxOp>(d, d2, x, y, n);
-    case weftMin: return LoopTwice<F, MinOp>(d, d2, x, y, n);
-    default: return;
+    case weftAvg:
+      return LoopTwice<F, SumOp>(d, d2, x, y, n);
+    case weftProd:
+      return LoopTwice<F, ProdOp>(d, d2, x, y, n);
+    case weftMax:
+      return LoopTwice<F, MaxOp>(d, d2, x, y, n);
+    case weftMin:
+      return LoopTwice<F, MinOp>(d, d2, x, y, n);
+    default:
+      return;
   }
 }
 
@@ -165,25 +183,39 @@ void DivideFormat(void* buf, size_t n, int divisor) {
   auto* p = static_cast<typename F::Stored*>(buf);
   // Integer division truncates toward zero, as NCCL's SumPostDiv does.
   const auto d = static_cast<typename F::Compute>(divisor);
-  for (size_t i = 0; i < n; ++i) p[i] = F::Store(F::Load(p[i]) / d);
+  for (size_t i = 0; i < n; ++i)
+    p[i] = F::Store(F::Load(p[i]) / d);
 }
 
 template <template <typename> class Visit, typename... Args>
 void Dispatch(weftDataType_t type, Args&&... args) {
   switch (type) {
-    case weftInt8: return Visit<WrappingInt<int8_t>>::Run(args...);
-    case weftUint8: return Visit<Native<uint8_t>>::Run(args...);
-    case weftInt32: return Visit<WrappingInt<int32_t>>::Run(args...);
-    case weftUint32: return Visit<Native<uint32_t>>::Run(args...);
-    case weftInt64: return Visit<WrappingInt<int64_t>>::Run(args...);
-    case weftUint64: return Visit<Native<uint64_t>>::Run(args...);
-    case weftFloat16: return Visit<Half>::Run(args...);
-    case weftFloat32: return Visit<Native<float>>::Run(args...);
-    case weftFloat64: return Visit<Native<double>>::Run(args...);
-    case weftBfloat16: return Visit<Bf16>::Run(args...);
-    case weftFloat8e4m3: return Visit<E4m3>::Run(args...);
-    case weftFloat8e5m2: return Visit<E5m2>::Run(args...);
-    default: return;
+    case weftInt8:
+      return Visit<WrappingInt<int8_t>>::Run(args...);
+    case weftUint8:
+      return Visit<Native<uint8_t>>::Run(args...);
+    case weftInt32:
+      return Visit<WrappingInt<int32_t>>::Run(args...);
+    case weftUint32:
+      return Visit<Native<uint32_t>>::Run(args...);
+    case weftInt64:
+      return Visit<WrappingInt<int64_t>>::Run(args...);
+    case weftUint64:
+      return Visit<Native<uint64_t>>::Run(args...);
+    case weftFloat16:
+      return Visit<Half>::Run(args...);
+    case weftFloat32:
+      return Visit<Native<float>>::Run(args...);
+    case weftFloat64:
+      return Visit<Native<double>>::Run(args...);
+    case weftBfloat16:
+      return Visit<Bf16>::Run(args...);
+    case weftFloat8e4m3:
+      return Visit<E4m3>::Run(args...);
+    case weftFloat8e5m2:
+      return Visit<E5m2>::Run(args...);
+    default:
+      return;
   }
 }
 

@@ -111,8 +111,7 @@ weftResult_t weftCommUserRank(const weftComm_t comm, int* rank);
 
 /* Collectives. `stream` is a cudaStream_t for device buffers, NULL for host buffers. */
 weftResult_t weftAllReduce(const void* sendbuff, void* recvbuff, size_t count,
-                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm,
-                           void* stream);
+                           weftDataType_t datatype, weftRedOp_t op, weftComm_t comm, void* stream);
 weftResult_t weftAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
                            weftDataType_t datatype, weftComm_t comm, void* stream);
 weftResult_t weftReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
@@ -120,9 +119,8 @@ weftResult_t weftReduceScatter(const void* sendbuff, void* recvbuff, size_t recv
                                void* stream);
 weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
                            weftDataType_t datatype, int root, weftComm_t comm, void* stream);
-weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count,
-                        weftDataType_t datatype, weftRedOp_t op, int root, weftComm_t comm,
-                        void* stream);
+weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count, weftDataType_t datatype,
+                        weftRedOp_t op, int root, weftComm_t comm, void* stream);
 
 /* Operations between GroupStart and GroupEnd are issued together at GroupEnd. Groups nest. */
 weftResult_t weftGroupStart(void);

@@ -69,11 +69,11 @@ TEST_F(Bootstrap, GarbageClientsDoNotDisturbTheRoot) {
     EXPECT_EQ(0, connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)));
     return fd;
   };
-  int silent = connect_raw();                 // never speaks
-  int garbage = connect_raw();                // random bytes
+  int silent = connect_raw();   // never speaks
+  int garbage = connect_raw();  // random bytes
   const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_GT(write(garbage, junk, sizeof(junk)), 0);
-  int huge = connect_raw();                   // a valid magic with an absurd length
+  int huge = connect_raw();  // a valid magic with an absurd length
   uint32_t header[3] = {0x57465442, 2, 0xfffffff0u};
   ASSERT_GT(write(huge, header, sizeof(header)), 0);
   weftComm_t comm = nullptr;
@@ -96,8 +96,8 @@ TEST(InitFromEnv, WithoutRendezvousIsAClearError) {
 }
 
 TEST(InitFromEnv, BadConfigValueIsAnErrorAtInit) {
-  std::string cmd = "env WEFT_CHUNK_SIZE=huge timeout 60 " + BinDir() + "/weft-run -n 2 --timeout 30 -- " +
-                    BinDir() + "/coll_check --counts 1";
+  std::string cmd = "env WEFT_CHUNK_SIZE=huge timeout 60 " + BinDir() +
+                    "/weft-run -n 2 --timeout 30 -- " + BinDir() + "/coll_check --counts 1";
   CommandResult r = RunCommand(cmd);
   EXPECT_NE(0, r.exit_code);
   EXPECT_NE(std::string::npos, r.output.find("WEFT_CHUNK_SIZE='huge'")) << r.output;

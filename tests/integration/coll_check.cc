@@ -20,7 +20,8 @@ std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(item);
+  while (std::getline(ss, item, ','))
+    out.push_back(item);
   return out;
 }
 
@@ -33,18 +34,21 @@ struct Checker {
               bool in_place, int root, const std::string& why) {
     // Every rank's verdict counts: agree on the worst one.
     int32_t bad = ok ? 0 : 1, any_bad = 0;
-    if (weftAllReduce(&bad, &any_bad, 1, weftInt32, weftMax, comm, nullptr) != weftSuccess) any_bad = 1;
+    if (weftAllReduce(&bad, &any_bad, 1, weftInt32, weftMax, comm, nullptr) != weftSuccess)
+      any_bad = 1;
     if (!ok)
       std::fprintf(stderr, "FAIL rank %d: %s %s %s count=%zu %s root=%d: %s\n", rank, coll,
-                   weft::TypeName(t), weft::OpName(op), count, in_place ? "in-place" : "out-of-place",
-                   root, why.c_str());
-    if (any_bad) ++failed;
-    else ++passed;
+                   weft::TypeName(t), weft::OpName(op), count,
+                   in_place ? "in-place" : "out-of-place", root, why.c_str());
+    if (any_bad)
+      ++failed;
+    else
+      ++passed;
   }
 
   // Runs one collective with fresh buffers (guard bytes around the output) and checks it.
-  void Run(const std::string& coll, weftDataType_t t, weftRedOp_t op, size_t count,
-           bool in_place, int root) {
+  void Run(const std::string& coll, weftDataType_t t, weftRedOp_t op, size_t count, bool in_place,
+           int root) {
     const size_t esz = weft::TypeSize(t);
     const size_t N = static_cast<size_t>(n);
     size_t in_n = count, out_n = count;
@@ -58,8 +62,10 @@ struct Checker {
     // Inputs.
     char* in = sendbuf.data();
     if (in_place) {
-      if (coll == "allgather") in = out + rank * count * esz;
-      else in = out;
+      if (coll == "allgather")
+        in = out + rank * count * esz;
+      else
+        in = out;
     }
     if (coll == "broadcast") {
       if (rank == root) weft::FillPattern(in, in_n, t, pop, n, root, 0);
@@ -69,11 +75,16 @@ struct Checker {
     char* result = out;
     if (in_place && coll == "reducescatter") result = out + rank * count * esz;
     weftResult_t r;
-    if (coll == "allreduce") r = weftAllReduce(in, result, count, t, op, comm, nullptr);
-    else if (coll == "allgather") r = weftAllGather(in, out, count, t, comm, nullptr);
-    else if (coll == "reducescatter") r = weftReduceScatter(in, result, count, t, op, comm, nullptr);
-    else if (coll == "broadcast") r = weftBroadcast(in, out, count, t, root, comm, nullptr);
-    else r = weftReduce(in, out, count, t, op, root, comm, nullptr);
+    if (coll == "allreduce")
+      r = weftAllReduce(in, result, count, t, op, comm, nullptr);
+    else if (coll == "allgather")
+      r = weftAllGather(in, out, count, t, comm, nullptr);
+    else if (coll == "reducescatter")
+      r = weftReduceScatter(in, result, count, t, op, comm, nullptr);
+    else if (coll == "broadcast")
+      r = weftBroadcast(in, out, count, t, root, comm, nullptr);
+    else
+      r = weftReduce(in, out, count, t, op, root, comm, nullptr);
     if (r != weftSuccess) {
       Report(false, coll.c_str(), t, op, count, in_place, root,
              std::string(weftGetErrorString(r)) + ": " + weftGetLastError(comm));
@@ -82,12 +93,17 @@ struct Checker {
     // Expected.
     std::vector<char> want(std::max<size_t>(out_n, 1) * esz);
     bool check = true;
-    if (coll == "allreduce") weft::FillExpected(want.data(), out_n, t, op, n, 0);
-    else if (coll == "reduce") check = rank == root, weft::FillExpected(want.data(), out_n, t, op, n, 0);
-    else if (coll == "reducescatter") weft::FillExpected(want.data(), out_n, t, op, n, rank * count);
-    else if (coll == "broadcast") weft::FillPattern(want.data(), out_n, t, pop, n, root, 0);
+    if (coll == "allreduce")
+      weft::FillExpected(want.data(), out_n, t, op, n, 0);
+    else if (coll == "reduce")
+      check = rank == root, weft::FillExpected(want.data(), out_n, t, op, n, 0);
+    else if (coll == "reducescatter")
+      weft::FillExpected(want.data(), out_n, t, op, n, rank * count);
+    else if (coll == "broadcast")
+      weft::FillPattern(want.data(), out_n, t, pop, n, root, 0);
     else
-      for (int k = 0; k < n; ++k) weft::FillPattern(want.data() + k * count * esz, count, t, pop, n, k, 0);
+      for (int k = 0; k < n; ++k)
+        weft::FillPattern(want.data() + k * count * esz, count, t, pop, n, k, 0);
     std::string why;
     if (check) {
       size_t wrong = weft::CountMismatches(result, want.data(), out_n, t);
@@ -96,7 +112,8 @@ struct Checker {
     // Nothing outside the output may change (out of place: the whole guarded area).
     if (!in_place || coll != "reducescatter") {
       for (size_t g = 0; g < guard && why.empty(); ++g) {
-        if (recvbuf[g] != '\x5a' || recvbuf[guard + big + g] != '\x5a') why = "wrote outside the buffer";
+        if (recvbuf[g] != '\x5a' || recvbuf[guard + big + g] != '\x5a')
+          why = "wrote outside the buffer";
       }
     }
     Report(why.empty(), coll.c_str(), t, op, count, in_place, root, why);
@@ -112,11 +129,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--types") types = next();
-    else if (a == "--ops") ops = next();
-    else if (a == "--counts") counts = next();
-    else if (a == "--colls") colls = next();
-    else if (a == "--group") group = true;
+    if (a == "--types")
+      types = next();
+    else if (a == "--ops")
+      ops = next();
+    else if (a == "--counts")
+      counts = next();
+    else if (a == "--colls")
+      colls = next();
+    else if (a == "--group")
+      group = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -135,7 +157,8 @@ int main(int argc, char** argv) {
   std::vector<weftDataType_t> tv;
   std::vector<weftRedOp_t> ov;
   if (types == "all") {
-    for (int t = 0; t < weftNumTypes; ++t) tv.push_back(static_cast<weftDataType_t>(t));
+    for (int t = 0; t < weftNumTypes; ++t)
+      tv.push_back(static_cast<weftDataType_t>(t));
   } else {
     for (auto& s : Split(types)) {
       weftDataType_t t;
@@ -144,7 +167,8 @@ int main(int argc, char** argv) {
     }
   }
   if (ops == "all") {
-    for (int o = 0; o < weftNumOps; ++o) ov.push_back(static_cast<weftRedOp_t>(o));
+    for (int o = 0; o < weftNumOps; ++o)
+      ov.push_back(static_cast<weftRedOp_t>(o));
   } else {
     for (auto& s : Split(ops)) {
       weftRedOp_t o;
@@ -153,7 +177,8 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<size_t> cv;
-  for (auto& s : Split(counts)) cv.push_back(std::stoull(s));
+  for (auto& s : Split(counts))
+    cv.push_back(std::stoull(s));
 
   if (group) {
     // Broadcasts from every root in one group: they must all be in flight together.
@@ -161,7 +186,8 @@ int main(int argc, char** argv) {
     std::vector<std::vector<int32_t>> bufs(c.n, std::vector<int32_t>(count));
     weftGroupStart();
     for (int root = 0; root < c.n; ++root) {
-      if (c.rank == root) weft::FillPattern(bufs[root].data(), count, weftInt32, weftSum, c.n, root, 0);
+      if (c.rank == root)
+        weft::FillPattern(bufs[root].data(), count, weftInt32, weftSum, c.n, root, 0);
       weftBroadcast(bufs[root].data(), bufs[root].data(), count, weftInt32, root, comm, nullptr);
     }
     r = weftGroupEnd();

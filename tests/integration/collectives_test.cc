@@ -17,8 +17,8 @@ class Collectives : public ::testing::TestWithParam<Config> {
   void Check(const std::string& args) {
     const Config c = GetParam();
     std::string cmd = "env UCX_TLS=" + std::string(c.tls) + " WEFT_TIMEOUT_MS=60000 " + BinDir() +
-                      "/weft-run -n " + std::to_string(c.nranks) + " --timeout 240 -- " +
-                      BinDir() + "/coll_check " + args;
+                      "/weft-run -n " + std::to_string(c.nranks) + " --timeout 240 -- " + BinDir() +
+                      "/coll_check " + args;
     CommandResult r = RunCommand(cmd);
     EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
     EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
@@ -26,7 +26,9 @@ class Collectives : public ::testing::TestWithParam<Config> {
   }
 };
 
-TEST_P(Collectives, EveryTypeForSum) { Check("--types all --ops sum --counts 0,1,2,7,1000,100003"); }
+TEST_P(Collectives, EveryTypeForSum) {
+  Check("--types all --ops sum --counts 0,1,2,7,1000,100003");
+}
 
 TEST_P(Collectives, EveryOpForFloatAndInt32) {
   Check("--types float,int32 --ops all --counts 1,3,13,4097,65537");

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     // the failing call started no earlier than the death or the call's own start.
     const auto call_start = Clock::now();
     if (iter == 3) died = call_start;
-    weftResult_t r = weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
+    weftResult_t r =
+        weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
     if (r == weftSuccess) continue;
     const auto since = iter >= 3 ? died : call_start;
     const double took = std::chrono::duration<double>(Clock::now() - since).count();
@@ -44,8 +45,8 @@ int main(int argc, char** argv) {
     const auto abort_start = Clock::now();
     weftCommAbort(comm);
     const double abort_s = std::chrono::duration<double>(Clock::now() - abort_start).count();
-    const bool ok = r == weftRemoteError && took < within_s && abort_s < 2.0 &&
-                    async == weftRemoteError;
+    const bool ok =
+        r == weftRemoteError && took < within_s && abort_s < 2.0 && async == weftRemoteError;
     std::printf("survivor %d: %s%s: %s after %.2f s (abort %.3f s): %s\n", rank,
                 ok ? "OK" : "WRONG", names_victim ? " names-victim" : "", weftGetErrorString(r),
                 took, abort_s, why.c_str());

@@ -12,12 +12,15 @@ CommandResult RunCommand(const std::string& command) {
   if (p == nullptr) return r;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+    r.output.append(buf, n);
   int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
 
-std::string BinDir() { return WEFT_TEST_BIN_DIR; }
+std::string BinDir() {
+  return WEFT_TEST_BIN_DIR;
+}
 
 }  // namespace weft::testing

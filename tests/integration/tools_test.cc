@@ -17,8 +17,10 @@ TEST(WeftRun, PrefixesOutputAndPropagatesFailure) {
   CommandResult ok = RunCommand(WeftRun(3, "sh -c 'echo hi $WEFT_RANK/$WEFT_NRANKS'"));
   EXPECT_EQ(0, ok.exit_code);
   for (int r = 0; r < 3; ++r)
-    EXPECT_NE(std::string::npos, ok.output.find("[" + std::to_string(r) + "] hi " + std::to_string(r) + "/3"));
-  CommandResult bad = RunCommand(WeftRun(3, "sh -c 'if [ $WEFT_RANK = 2 ]; then exit 7; fi; sleep 60'"));
+    EXPECT_NE(std::string::npos,
+              ok.output.find("[" + std::to_string(r) + "] hi " + std::to_string(r) + "/3"));
+  CommandResult bad =
+      RunCommand(WeftRun(3, "sh -c 'if [ $WEFT_RANK = 2 ]; then exit 7; fi; sleep 60'"));
   EXPECT_EQ(7, bad.exit_code) << bad.output;
   EXPECT_NE(std::string::npos, bad.output.find("rank 2 failed with status 7"));
 }
@@ -31,8 +33,8 @@ TEST(WeftRun, TimeoutKillsTheJob) {
 TEST(WeftPerf, EveryCollectiveChecksAndWritesJson) {
   for (const char* coll : {"allreduce", "allgather", "reducescatter", "broadcast", "reduce"}) {
     const std::string json = ::testing::TempDir() + "/perf_" + coll + ".json";
-    CommandResult r = RunCommand(WeftRun(3, BinDir() + "/weft-perf " + coll +
-                                                " -b 8 -e 256K -f 8 -n 2 -w 1 -r 1 -J " + json));
+    CommandResult r = RunCommand(WeftRun(
+        3, BinDir() + "/weft-perf " + coll + " -b 8 -e 256K -f 8 -n 2 -w 1 -r 1 -J " + json));
     ASSERT_EQ(0, r.exit_code) << r.output;
     EXPECT_NE(std::string::npos, r.output.find("# Out of bounds values : 0 OK")) << r.output;
     std::ifstream f(json);
@@ -49,7 +51,8 @@ TEST(WeftPerf, EveryCollectiveChecksAndWritesJson) {
 }
 
 TEST(WeftPerf, AllTypesAndOps) {
-  CommandResult r = RunCommand(WeftRun(2, BinDir() + "/weft-perf allreduce -b 1K -e 1K -n 1 -w 0 -d all -o all"));
+  CommandResult r =
+      RunCommand(WeftRun(2, BinDir() + "/weft-perf allreduce -b 1K -e 1K -n 1 -w 0 -d all -o all"));
   ASSERT_EQ(0, r.exit_code) << r.output;
   EXPECT_NE(std::string::npos, r.output.find("f8e5m2"));
   EXPECT_NE(std::string::npos, r.output.find("# Out of bounds values : 0 OK"));
@@ -64,7 +67,8 @@ TEST(WeftPerf, BadFlagsAreRejected) {
 }
 
 TEST(WeftInfo, ListsEveryVariable) {
-  CommandResult r = RunCommand("env WEFT_TIMEOUT_MS=1234 WEFT_TIMEOTU_MS=1 " + BinDir() + "/weft-info");
+  CommandResult r =
+      RunCommand("env WEFT_TIMEOUT_MS=1234 WEFT_TIMEOTU_MS=1 " + BinDir() + "/weft-info");
   EXPECT_EQ(0, r.exit_code) << r.output;
   EXPECT_NE(std::string::npos, r.output.find("WEFT_CHUNK_SIZE"));
   EXPECT_NE(std::string::npos, r.output.find("1234"));

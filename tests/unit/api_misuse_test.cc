@@ -62,8 +62,10 @@ class SingleRank : public ::testing::Test {
 
 TEST_F(SingleRank, BadBuffersTypesOpsAndRoots) {
   float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8] = {};
-  EXPECT_EQ(weftInvalidArgument, weftAllReduce(nullptr, b, 8, weftFloat32, weftSum, comm_, nullptr));
-  EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, nullptr, 8, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(nullptr, b, 8, weftFloat32, weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, nullptr, 8, weftFloat32, weftSum, comm_, nullptr));
   EXPECT_EQ(weftSuccess, weftAllReduce(nullptr, nullptr, 0, weftFloat32, weftSum, comm_, nullptr));
   EXPECT_EQ(weftInvalidArgument,
             weftAllReduce(a, b, 8, static_cast<weftDataType_t>(12), weftSum, comm_, nullptr));
@@ -85,7 +87,8 @@ TEST_F(SingleRank, BadBuffersTypesOpsAndRoots) {
 TEST_F(SingleRank, OneRankCollectivesCopyAndAverage) {
   int32_t a[5] = {1, 2, 3, 4, 5}, b[5] = {};
   ASSERT_EQ(weftSuccess, weftAllReduce(a, b, 5, weftInt32, weftAvg, comm_, nullptr));
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(a[i], b[i]);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(a[i], b[i]);
   int count = 0, rank = -1;
   ASSERT_EQ(weftSuccess, weftCommCount(comm_, &count));
   ASSERT_EQ(weftSuccess, weftCommUserRank(comm_, &rank));

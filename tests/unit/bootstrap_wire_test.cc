@@ -41,7 +41,8 @@ TEST(Wire, RandomBytesNeverCrashTheParsers) {
   std::mt19937 gen(3);
   for (int i = 0; i < 20000; ++i) {
     std::vector<uint8_t> bytes(gen() % 64);
-    for (auto& b : bytes) b = static_cast<uint8_t>(gen());
+    for (auto& b : bytes)
+      b = static_cast<uint8_t>(gen());
     if (i % 2 == 0 && bytes.size() >= 4) bytes[0] = 2, bytes[1] = bytes[2] = bytes[3] = 0;
     std::vector<std::vector<uint8_t>> parts;
     (void)DecodeGathered(bytes, 2, &parts);

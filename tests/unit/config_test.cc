@@ -26,7 +26,8 @@ TEST(Config, DefaultsComeFromTheTable) {
 
 TEST(Config, ParsesSizesAndIntegers) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({{"WEFT_CHUNK_SIZE", "64K"}, {"WEFT_TIMEOUT_MS", "1500"},
+  ASSERT_TRUE(Config::Load(MapEnv({{"WEFT_CHUNK_SIZE", "64K"},
+                                   {"WEFT_TIMEOUT_MS", "1500"},
                                    {"WEFT_BUFFSIZE", "2M"}}),
                            &c)
                   .ok());

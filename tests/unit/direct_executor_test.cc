@@ -15,8 +15,8 @@ namespace {
 
 using testing::HarnessCase;
 
-const CollType kAllColls[] = {CollType::kAllReduce, CollType::kAllGather,
-                              CollType::kReduceScatter, CollType::kBroadcast, CollType::kReduce};
+const CollType kAllColls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
+                              CollType::kBroadcast, CollType::kReduce};
 
 TEST(DirectExecutor, EveryCollectiveEveryRankCount) {
   for (int n = 2; n <= 16; ++n) {
@@ -47,7 +47,8 @@ TEST(DirectExecutor, EveryTypeAndOpAnyRing) {
   std::mt19937 gen(11);
   for (int n : {2, 3, 5}) {
     std::vector<int> ring(n);
-    for (int i = 0; i < n; ++i) ring[i] = i;
+    for (int i = 0; i < n; ++i)
+      ring[i] = i;
     std::shuffle(ring.begin(), ring.end(), gen);
     for (int t = 0; t < weftNumTypes; ++t) {
       for (int op = 0; op < weftNumOps; ++op) {

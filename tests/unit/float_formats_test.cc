@@ -70,7 +70,9 @@ TEST(Fp8E4m3, DecodesTheOcpTableAndSaturates) {
   EXPECT_EQ(0x01, FloatToE4m3(std::ldexp(1.5f, -10)));  // 0.75 of the smallest: rounds up
   for (int v = 0; v < 256; ++v) {
     float f = E4m3ToFloat(static_cast<uint8_t>(v));
-    if (!std::isnan(f)) ASSERT_EQ(v, FloatToE4m3(f)) << v;
+    if (!std::isnan(f)) {
+      ASSERT_EQ(v, FloatToE4m3(f)) << v;
+    }
   }
 }
 
@@ -83,7 +85,9 @@ TEST(Fp8E5m2, DecodesTheOcpTableAndSaturates) {
   EXPECT_EQ(0x7b, FloatToE5m2(INFINITY));
   for (int v = 0; v < 256; ++v) {
     float f = E5m2ToFloat(static_cast<uint8_t>(v));
-    if (!std::isnan(f) && !std::isinf(f)) ASSERT_EQ(v, FloatToE5m2(f)) << v;
+    if (!std::isnan(f) && !std::isinf(f)) {
+      ASSERT_EQ(v, FloatToE5m2(f)) << v;
+    }
   }
   // e5m2 is the top byte of fp16 rounded to nearest even: check against that on every half.
   for (uint32_t h = 0; h < 65536; ++h) {

@@ -18,10 +18,9 @@ namespace weft::testing {
 std::string CaseName(const HarnessCase& c) {
   return Format("%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
                 c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
-                : c.direct                                  ? " (shared FIFOs)"
-                                                            : "",
-                c.nranks,
-                c.count, TypeName(c.type), OpName(c.op), c.root,
+                : c.direct                                   ? " (shared FIFOs)"
+                                                             : "",
+                c.nranks, c.count, TypeName(c.type), OpName(c.op), c.root,
                 c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
                 c.chunking.chunk_elems);
 }
@@ -41,7 +40,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
   const size_t esz = TypeSize(c.type);
   std::vector<int> ring = c.ring;
   if (ring.empty())
-    for (int r = 0; r < n; ++r) ring.push_back(r);
+    for (int r = 0; r < n; ++r)
+      ring.push_back(r);
 
   LoopbackFabric fabric(n, c.eager_limit);
   std::vector<Plan> plans(n);
@@ -57,7 +57,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
   if (c.direct) {
     for (int r = 0; r < n; ++r) {
       fifo_mem[r].resize(c.chunking.nchannels);
-      for (auto& m : fifo_mem[r]) m.assign(fifo_bytes + 64, std::byte{0});
+      for (auto& m : fifo_mem[r])
+        m.assign(fifo_bytes + 64, std::byte{0});
     }
   }
   auto aligned = [](std::vector<std::byte>& m) {
@@ -145,7 +146,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
     }
     if (c.direct) {
       int pos = 0;
-      while (ring[pos] != r) ++pos;
+      while (ring[pos] != r)
+        ++pos;
       const int next = ring[(pos + 1) % n], prev = ring[(pos + n - 1) % n];
       if (!DirectExecutor::CanRun(plans[r], prev, next, fifo_slot_bytes, c.type))
         return "DirectExecutor cannot run this plan";
@@ -213,7 +215,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
     size_t wrong = CountMismatches(out, b.expected.data(), b.expected_count, c.type);
     if (wrong != 0) {
       size_t first = 0;
-      while (std::memcmp(out + first * esz, b.expected.data() + first * esz, esz) == 0) ++first;
+      while (std::memcmp(out + first * esz, b.expected.data() + first * esz, esz) == 0)
+        ++first;
       return Format("rank %d: %zu of %zu elements wrong (first at %zu)\n%s", r, wrong,
                     b.expected_count, first, plans[r].Describe().c_str());
     }

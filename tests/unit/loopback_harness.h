@@ -21,9 +21,9 @@ struct HarnessCase {
   int root = 0;
   bool in_place = false;
   Chunking chunking;
-  std::vector<int> ring;       // empty: 0..N-1
-  size_t eager_limit = 256;    // larger messages use the rendezvous path
-  size_t staging_bytes = 4096; // per channel
+  std::vector<int> ring;        // empty: 0..N-1
+  size_t eager_limit = 256;     // larger messages use the rendezvous path
+  size_t staging_bytes = 4096;  // per channel
   // Run ring plans on the shared-FIFO DirectExecutor (FIFOs in this process's memory)
   // instead of the transport Executor over loopback.
   bool direct = false;

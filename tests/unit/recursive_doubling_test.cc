@@ -49,7 +49,7 @@ TEST(RecursiveDoubling, EveryTypeAndOp) {
 TEST(RecursiveDoubling, RoundsAreLogarithmic) {
   Plan p;
   ASSERT_TRUE(BuildRecursiveDoublingPlan(0, 8, 10, &p).ok());
-  EXPECT_EQ(6u, p.channels[0].steps.size());  // 3 rounds of send + receive-reduce
+  EXPECT_EQ(6u, p.channels[0].steps.size());                   // 3 rounds of send + receive-reduce
   ASSERT_TRUE(BuildRecursiveDoublingPlan(5, 6, 10, &p).ok());  // beyond the power of two
   EXPECT_EQ(2u, p.channels[0].steps.size());  // hand over the input, get the result
   ASSERT_TRUE(BuildRecursiveDoublingPlan(1, 6, 10, &p).ok());  // partner of rank 5

@@ -17,17 +17,46 @@ namespace {
 // Reference value of element bytes as a double (integers exactly).
 double AsDouble(weftDataType_t t, const char* p) {
   switch (t) {
-    case weftInt8: return *reinterpret_cast<const int8_t*>(p);
-    case weftUint8: return *reinterpret_cast<const uint8_t*>(p);
-    case weftInt32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case weftUint32: { uint32_t v; std::memcpy(&v, p, 4); return v; }
-    case weftFloat32: { float v; std::memcpy(&v, p, 4); return v; }
-    case weftFloat64: { double v; std::memcpy(&v, p, 8); return v; }
-    case weftFloat16: { uint16_t v; std::memcpy(&v, p, 2); return HalfToFloat(v); }
-    case weftBfloat16: { uint16_t v; std::memcpy(&v, p, 2); return Bf16ToFloat(v); }
-    case weftFloat8e4m3: return E4m3ToFloat(static_cast<uint8_t>(*p));
-    case weftFloat8e5m2: return E5m2ToFloat(static_cast<uint8_t>(*p));
-    default: return 0;
+    case weftInt8:
+      return *reinterpret_cast<const int8_t*>(p);
+    case weftUint8:
+      return *reinterpret_cast<const uint8_t*>(p);
+    case weftInt32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case weftUint32: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case weftFloat32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case weftFloat64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    case weftFloat16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return HalfToFloat(v);
+    }
+    case weftBfloat16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return Bf16ToFloat(v);
+    }
+    case weftFloat8e4m3:
+      return E4m3ToFloat(static_cast<uint8_t>(*p));
+    case weftFloat8e5m2:
+      return E5m2ToFloat(static_cast<uint8_t>(*p));
+    default:
+      return 0;
   }
 }
 
@@ -41,11 +70,21 @@ void Reference(weftDataType_t t, weftRedOp_t op, const char* a, const char* b, c
     bool is_signed = t == weftInt64;
     auto sx = static_cast<int64_t>(x), sy = static_cast<int64_t>(y);
     switch (op) {
-      case weftSum: case weftAvg: r = x + y; break;
-      case weftProd: r = x * y; break;
-      case weftMax: r = is_signed ? static_cast<uint64_t>(std::max(sx, sy)) : std::max(x, y); break;
-      case weftMin: r = is_signed ? static_cast<uint64_t>(std::min(sx, sy)) : std::min(x, y); break;
-      default: break;
+      case weftSum:
+      case weftAvg:
+        r = x + y;
+        break;
+      case weftProd:
+        r = x * y;
+        break;
+      case weftMax:
+        r = is_signed ? static_cast<uint64_t>(std::max(sx, sy)) : std::max(x, y);
+        break;
+      case weftMin:
+        r = is_signed ? static_cast<uint64_t>(std::min(sx, sy)) : std::min(x, y);
+        break;
+      default:
+        break;
     }
     std::memcpy(out, &r, 8);
     return;
@@ -54,11 +93,21 @@ void Reference(weftDataType_t t, weftRedOp_t op, const char* a, const char* b, c
     int64_t x = static_cast<int64_t>(AsDouble(t, a)), y = static_cast<int64_t>(AsDouble(t, b));
     int64_t r = 0;
     switch (op) {
-      case weftSum: case weftAvg: r = x + y; break;
-      case weftProd: r = x * y; break;
-      case weftMax: r = std::max(x, y); break;
-      case weftMin: r = std::min(x, y); break;
-      default: break;
+      case weftSum:
+      case weftAvg:
+        r = x + y;
+        break;
+      case weftProd:
+        r = x * y;
+        break;
+      case weftMax:
+        r = std::max(x, y);
+        break;
+      case weftMin:
+        r = std::min(x, y);
+        break;
+      default:
+        break;
     }
     // Wrap to the type's width (two's complement), as the library does.
     uint64_t u = static_cast<uint64_t>(r);
@@ -67,22 +116,51 @@ void Reference(weftDataType_t t, weftRedOp_t op, const char* a, const char* b, c
   }
   double x = AsDouble(t, a), y = AsDouble(t, b), r = 0;
   switch (op) {
-    case weftSum: case weftAvg: r = x + y; break;
-    case weftProd: r = x * y; break;
-    case weftMax: r = x > y ? x : y; break;
-    case weftMin: r = x < y ? x : y; break;
-    default: break;
+    case weftSum:
+    case weftAvg:
+      r = x + y;
+      break;
+    case weftProd:
+      r = x * y;
+      break;
+    case weftMax:
+      r = x > y ? x : y;
+      break;
+    case weftMin:
+      r = x < y ? x : y;
+      break;
+    default:
+      break;
   }
   // For the narrow types the double result rounds to float exactly enough: float has more
   // than 2p+2 bits of every narrow format, so double -> float -> narrow rounds correctly.
   switch (t) {
-    case weftFloat32: { float f = static_cast<float>(r); std::memcpy(out, &f, 4); break; }
-    case weftFloat64: std::memcpy(out, &r, 8); break;
-    case weftFloat16: { uint16_t h = FloatToHalf(static_cast<float>(r)); std::memcpy(out, &h, 2); break; }
-    case weftBfloat16: { uint16_t h = FloatToBf16(static_cast<float>(r)); std::memcpy(out, &h, 2); break; }
-    case weftFloat8e4m3: *out = static_cast<char>(FloatToE4m3(static_cast<float>(r))); break;
-    case weftFloat8e5m2: *out = static_cast<char>(FloatToE5m2(static_cast<float>(r))); break;
-    default: break;
+    case weftFloat32: {
+      float f = static_cast<float>(r);
+      std::memcpy(out, &f, 4);
+      break;
+    }
+    case weftFloat64:
+      std::memcpy(out, &r, 8);
+      break;
+    case weftFloat16: {
+      uint16_t h = FloatToHalf(static_cast<float>(r));
+      std::memcpy(out, &h, 2);
+      break;
+    }
+    case weftBfloat16: {
+      uint16_t h = FloatToBf16(static_cast<float>(r));
+      std::memcpy(out, &h, 2);
+      break;
+    }
+    case weftFloat8e4m3:
+      *out = static_cast<char>(FloatToE4m3(static_cast<float>(r)));
+      break;
+    case weftFloat8e5m2:
+      *out = static_cast<char>(FloatToE5m2(static_cast<float>(r)));
+      break;
+    default:
+      break;
   }
 }
 
@@ -91,13 +169,20 @@ std::vector<char> RandomElements(weftDataType_t t, size_t n, uint32_t seed) {
   std::mt19937 gen(seed);
   const size_t esz = TypeSize(t);
   std::vector<char> v(n * esz);
-  for (auto& c : v) c = static_cast<char>(gen());
+  for (auto& c : v)
+    c = static_cast<char>(gen());
   for (size_t i = 0; i < n; ++i) {
     char* p = v.data() + i * esz;
     if (IsFloatType(t) && std::isnan(AsDouble(t, p))) std::memset(p, 0, esz);
     // Keep float32/64 products and sums finite-ish and exercise rounding: small magnitudes.
-    if (t == weftFloat32) { float f = static_cast<float>(static_cast<int32_t>(gen()) % 100000) / 37.0f; std::memcpy(p, &f, 4); }
-    if (t == weftFloat64) { double d = static_cast<double>(static_cast<int32_t>(gen()) % 100000) / 37.0; std::memcpy(p, &d, 8); }
+    if (t == weftFloat32) {
+      float f = static_cast<float>(static_cast<int32_t>(gen()) % 100000) / 37.0f;
+      std::memcpy(p, &f, 4);
+    }
+    if (t == weftFloat64) {
+      double d = static_cast<double>(static_cast<int32_t>(gen()) % 100000) / 37.0;
+      std::memcpy(p, &d, 8);
+    }
   }
   return v;
 }
@@ -112,9 +197,11 @@ TEST_P(ReduceTest, MatchesScalarReferenceOutOfPlaceAndInPlace) {
     std::vector<char> a = RandomElements(t, n, 1 + static_cast<uint32_t>(n));
     std::vector<char> b = RandomElements(t, n, 1000 + static_cast<uint32_t>(n));
     std::vector<char> want(n * esz + 1), got(n * esz + 1, '\x7f');
-    for (size_t i = 0; i < n; ++i) Reference(t, op, &a[i * esz], &b[i * esz], &want[i * esz]);
+    for (size_t i = 0; i < n; ++i)
+      Reference(t, op, &a[i * esz], &b[i * esz], &want[i * esz]);
     ReduceHost(got.data(), a.data(), b.data(), n, t, op);
-    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * esz)) << TypeName(t) << " " << OpName(op) << " n=" << n;
+    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * esz))
+        << TypeName(t) << " " << OpName(op) << " n=" << n;
     ASSERT_EQ('\x7f', got[n * esz]) << "wrote past the end";
     std::vector<char> twice(n * esz + 1, '\x7f'), copy(n * esz + 1, '\x7f');
     ReduceHostTwice(twice.data(), copy.data(), a.data(), b.data(), n, t, op);
@@ -133,7 +220,8 @@ INSTANTIATE_TEST_SUITE_P(AllTypesAllOps, ReduceTest,
                          ::testing::Combine(::testing::Range(0, static_cast<int>(weftNumTypes)),
                                             ::testing::Range(0, static_cast<int>(weftNumOps))),
                          [](const auto& info) {
-                           return std::string(TypeName(static_cast<weftDataType_t>(std::get<0>(info.param)))) +
+                           return std::string(TypeName(
+                                      static_cast<weftDataType_t>(std::get<0>(info.param)))) +
                                   "_" + OpName(static_cast<weftRedOp_t>(std::get<1>(info.param)));
                          });
 

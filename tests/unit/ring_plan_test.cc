@@ -15,12 +15,12 @@ namespace {
 using testing::HarnessCase;
 using testing::RunOnLoopback;
 
-const CollType kAllColls[] = {CollType::kAllReduce, CollType::kAllGather,
-                              CollType::kReduceScatter, CollType::kBroadcast, CollType::kReduce};
+const CollType kAllColls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
+                              CollType::kBroadcast, CollType::kReduce};
 
 std::vector<size_t> CountsFor(int n) {
-  std::vector<size_t> counts = {0, 1, static_cast<size_t>(n - 1 > 0 ? n - 1 : 2),
-                                static_cast<size_t>(n + 1), 13, 97, 1000};
+  std::vector<size_t> counts = {
+      0, 1, static_cast<size_t>(n - 1 > 0 ? n - 1 : 2), static_cast<size_t>(n + 1), 13, 97, 1000};
   return counts;
 }
 
@@ -74,13 +74,14 @@ TEST(RingPlan, LargeCountsWithRendezvousAndTightStaging) {
       HarnessCase c;
       c.coll = coll;
       c.nranks = n;
-      c.count = coll == CollType::kAllGather || coll == CollType::kReduceScatter ? 150001 : (1u << 20) + 3;
+      c.count = coll == CollType::kAllGather || coll == CollType::kReduceScatter ? 150001
+                                                                                 : (1u << 20) + 3;
       c.type = weftFloat32;
       c.op = weftSum;
       c.root = 1 % n;
       c.chunking.nchannels = 3;
       c.chunking.chunk_elems = 8191;
-      c.eager_limit = 1024;           // most messages take the rendezvous path
+      c.eager_limit = 1024;            // most messages take the rendezvous path
       c.staging_bytes = 2 * 8191 * 4;  // two slots: the tightest the executor allows
       ASSERT_EQ("", RunOnLoopback(c)) << testing::CaseName(c);
     }
@@ -91,7 +92,8 @@ TEST(RingPlan, AnyRingOrderGivesTheSameResult) {
   std::mt19937 gen(7);
   for (int n : {3, 6, 9}) {
     std::vector<int> ring(n);
-    for (int i = 0; i < n; ++i) ring[i] = i;
+    for (int i = 0; i < n; ++i)
+      ring[i] = i;
     for (int trial = 0; trial < 4; ++trial) {
       std::shuffle(ring.begin(), ring.end(), gen);
       for (CollType coll : kAllColls) {
@@ -133,9 +135,11 @@ TEST(RingPlan, RejectsBadInput) {
   Plan p;
   Chunking ch;
   EXPECT_EQ(weftInternalError, BuildRingPlan(CollType::kAllReduce, 0, {0, 0}, 4, 0, ch, &p).code());
-  EXPECT_EQ(weftInvalidArgument, BuildRingPlan(CollType::kBroadcast, 0, {0, 1}, 4, 2, ch, &p).code());
+  EXPECT_EQ(weftInvalidArgument,
+            BuildRingPlan(CollType::kBroadcast, 0, {0, 1}, 4, 2, ch, &p).code());
   ch.nchannels = 0;
-  EXPECT_EQ(weftInvalidArgument, BuildRingPlan(CollType::kAllReduce, 0, {0, 1}, 4, 0, ch, &p).code());
+  EXPECT_EQ(weftInvalidArgument,
+            BuildRingPlan(CollType::kAllReduce, 0, {0, 1}, 4, 0, ch, &p).code());
   ch.nchannels = 1;
   ch.chunk_elems = 1;
   // More messages on one link than a tag can number.

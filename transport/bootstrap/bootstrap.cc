@@ -24,7 +24,9 @@ Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t 
   return Status::Ok();
 }
 
-Bootstrap::~Bootstrap() { Leave(); }
+Bootstrap::~Bootstrap() {
+  Leave();
+}
 
 void Bootstrap::Leave() {
   if (left_ || !sock_.valid()) return;
@@ -41,17 +43,18 @@ Status Bootstrap::WriteMessage(MsgType type, const std::vector<uint8_t>& payload
   return Status::Ok();
 }
 
-Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload,
-                              Deadline deadline) {
+Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline) {
   WireHeader h;
   Status s = sock_.RecvAll(&h, sizeof(h), deadline);
   if (!s.ok()) {
     if (s.code() == weftRemoteError)
-      return RemoteError("the bootstrap root closed the connection (a unique id of another "
-                         "job, or the job failed): " + s.message());
+      return RemoteError(
+          "the bootstrap root closed the connection (a unique id of another "
+          "job, or the job failed): " +
+          s.message());
     return s.code() == weftTimeout
-               ? TimeoutError(Format("rank %d: bootstrap waited %lld ms for the other ranks",
-                                     rank_, static_cast<long long>(timeout_ms_)))
+               ? TimeoutError(Format("rank %d: bootstrap waited %lld ms for the other ranks", rank_,
+                                     static_cast<long long>(timeout_ms_)))
                : s;
   }
   WEFT_CHECK(CheckHeader(h));

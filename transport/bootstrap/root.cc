@@ -28,7 +28,8 @@ struct Connection {
 // Secrets compared without an early exit.
 bool SameSecret(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b) {
   uint8_t diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i];
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= a[i] ^ b[i];
   return diff == 0;
 }
 
@@ -84,7 +85,8 @@ void RootServer::Run() {
     WEFT_WARN(kLogInit, "bootstrap root: %s", why.c_str());
     std::vector<uint8_t> text(why.begin(), why.end());
     for (Connection& c : conns) {
-      if (c.rank >= 0 && c.sock.valid()) (void)SendMessage(c.sock, MsgType::kError, text, DeadlineIn(1000));
+      if (c.rank >= 0 && c.sock.valid())
+        (void)SendMessage(c.sock, MsgType::kError, text, DeadlineIn(1000));
     }
   };
   auto try_finish_round = [&]() {
@@ -92,7 +94,8 @@ void RootServer::Run() {
     for (const auto& part : round)
       if (!part) return;
     std::vector<std::vector<uint8_t>> parts;
-    for (auto& part : round) parts.push_back(std::move(*part)), part.reset();
+    for (auto& part : round)
+      parts.push_back(std::move(*part)), part.reset();
     std::vector<uint8_t> payload = EncodeGathered(parts);
     for (Connection& c : conns) {
       if (c.rank < 0 || !c.sock.valid()) continue;
@@ -114,14 +117,16 @@ void RootServer::Run() {
         return false;
       }
       std::string problem;
-      if (hello.nranks < 1) problem = Format("nranks %d", hello.nranks);
+      if (hello.nranks < 1)
+        problem = Format("nranks %d", hello.nranks);
       else if (nranks >= 0 && hello.nranks != nranks)
         problem = Format("rank %d says nranks=%d, others %d", hello.rank, hello.nranks, nranks);
       else if (hello.rank < 0 || hello.rank >= hello.nranks)
         problem = Format("rank %d out of range for nranks=%d", hello.rank, hello.nranks);
       if (problem.empty()) {
         for (const Connection& o : conns)
-          if (o.rank == hello.rank && o.sock.valid()) problem = Format("rank %d joined twice", hello.rank);
+          if (o.rank == hello.rank && o.sock.valid())
+            problem = Format("rank %d joined twice", hello.rank);
       }
       if (!problem.empty()) {
         std::vector<uint8_t> text(problem.begin(), problem.end());
@@ -155,7 +160,8 @@ void RootServer::Run() {
     std::vector<pollfd> fds;
     fds.push_back({stop_pipe_[0], POLLIN, 0});
     fds.push_back({listener_.fd(), POLLIN, 0});
-    for (const Connection& c : conns) fds.push_back({c.sock.fd(), POLLIN, 0});
+    for (const Connection& c : conns)
+      fds.push_back({c.sock.fd(), POLLIN, 0});
     // Wake for the earliest deadline: unfinished hellos and, before everyone has arrived,
     // the gathering deadline.
     Deadline wake = Clock::now() + std::chrono::seconds(3600);
@@ -214,14 +220,15 @@ void RootServer::Run() {
     for (size_t i = conns.size(); i-- > 0;)
       if (!conns[i].sock.valid() && conns[i].rank < 0) conns.erase(conns.begin() + i);
     if ((nranks < 0 || members < nranks) && Clock::now() >= gather_deadline) {
-      fail_all(Format("only %d of %d ranks arrived within WEFT_TIMEOUT_MS=%lld", members,
-                      nranks, static_cast<long long>(timeout_ms_)));
+      fail_all(Format("only %d of %d ranks arrived within WEFT_TIMEOUT_MS=%lld", members, nranks,
+                      static_cast<long long>(timeout_ms_)));
       break;
     }
     if (nranks > 0 && left == nranks) break;  // everyone left cleanly
     if (!failure.empty()) {
       bool any = false;
-      for (const Connection& c : conns) any = any || c.sock.valid();
+      for (const Connection& c : conns)
+        any = any || c.sock.valid();
       if (!any) break;
     }
   }

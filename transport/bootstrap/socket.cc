@@ -62,7 +62,8 @@ Status Socket::Connect(const sockaddr_in& addr, Deadline deadline, Socket* out) 
                            std::strerror(err)));
     }
     // The root may not be listening yet: back off, bounded by the deadline.
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(delay_ms, RemainingMs(deadline))));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(delay_ms, RemainingMs(deadline))));
     delay_ms = std::min(delay_ms * 2, 100);
   }
 }

@@ -14,7 +14,9 @@ namespace weft {
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
-inline Deadline DeadlineIn(int64_t ms) { return Clock::now() + std::chrono::milliseconds(ms); }
+inline Deadline DeadlineIn(int64_t ms) {
+  return Clock::now() + std::chrono::milliseconds(ms);
+}
 int RemainingMs(Deadline d);  // >= 0
 
 class Socket {

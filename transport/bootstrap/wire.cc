@@ -9,16 +9,26 @@ Status CheckHeader(const WireHeader& h) {
                h.magic);
   uint32_t limit = 0;
   switch (static_cast<MsgType>(h.type)) {
-    case MsgType::kHello: limit = 28; break;
-    case MsgType::kContribute: limit = kMaxContribution; break;
-    case MsgType::kGathered: limit = kMaxPayload; break;
-    case MsgType::kBye: limit = 0; break;
-    case MsgType::kError: limit = 4096; break;
-    default: return RemoteError(Format("bootstrap message has unknown type %u", h.type));
+    case MsgType::kHello:
+      limit = 28;
+      break;
+    case MsgType::kContribute:
+      limit = kMaxContribution;
+      break;
+    case MsgType::kGathered:
+      limit = kMaxPayload;
+      break;
+    case MsgType::kBye:
+      limit = 0;
+      break;
+    case MsgType::kError:
+      limit = 4096;
+      break;
+    default:
+      return RemoteError(Format("bootstrap message has unknown type %u", h.type));
   }
   WEFT_REQUIRE(h.length <= limit, weftRemoteError,
-               "bootstrap message of type %u claims %u bytes (limit %u)", h.type, h.length,
-               limit);
+               "bootstrap message of type %u claims %u bytes (limit %u)", h.type, h.length, limit);
   return Status::Ok();
 }
 
@@ -43,7 +53,8 @@ Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out) {
 
 std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts) {
   size_t total = 4;
-  for (const auto& p : parts) total += 4 + p.size();
+  for (const auto& p : parts)
+    total += 4 + p.size();
   std::vector<uint8_t> out(total);
   uint32_t n = static_cast<uint32_t>(parts.size());
   std::memcpy(out.data(), &n, 4);

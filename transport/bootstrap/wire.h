@@ -12,11 +12,11 @@
 namespace weft {
 
 enum class MsgType : uint16_t {
-  kHello = 1,      // client -> root: secret, rank, nranks, version
+  kHello = 1,       // client -> root: secret, rank, nranks, version
   kContribute = 2,  // client -> root: this rank's bytes for an allgather round
-  kGathered = 3,   // root -> client: every rank's bytes of the round
-  kBye = 4,        // client -> root: leaving cleanly
-  kError = 5,      // root -> client: text; the job cannot continue
+  kGathered = 3,    // root -> client: every rank's bytes of the round
+  kBye = 4,         // client -> root: leaving cleanly
+  kError = 5,       // root -> client: text; the job cannot continue
 };
 
 constexpr uint32_t kWireMagic = 0x57465442;  // "WFTB"

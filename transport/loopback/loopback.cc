@@ -39,8 +39,7 @@ class LoopbackTransport : public Transport {
     return Status::Ok();
   }
 
-  Status Recv(int peer, void* buf, size_t bytes, MemoryType, uint64_t tag,
-              Completion* c) override {
+  Status Recv(int peer, void* buf, size_t bytes, MemoryType, uint64_t tag, Completion* c) override {
     *c = Completion();
     LoopbackFabric::Mailbox& box = fabric_->boxes_[rank_];
     LoopbackFabric::PostedRecv r{peer, tag, static_cast<std::byte*>(buf), bytes, c};
@@ -80,8 +79,7 @@ class LoopbackTransport : public Transport {
   Status Health() const override { return Status::Ok(); }
 
  private:
-  static void Deliver(const LoopbackFabric::PostedRecv& r, const std::byte* data,
-                      size_t bytes) {
+  static void Deliver(const LoopbackFabric::PostedRecv& r, const std::byte* data, size_t bytes) {
     r.c->done = true;
     if (bytes > r.bytes) {
       r.c->status = InternalError(Format("message of %zu bytes truncated to %zu", bytes, r.bytes));
@@ -97,12 +95,14 @@ class LoopbackTransport : public Transport {
 
 LoopbackFabric::LoopbackFabric(int nranks, size_t eager_limit)
     : eager_limit_(eager_limit), boxes_(nranks) {
-  for (int r = 0; r < nranks; ++r) transports_.push_back(std::make_unique<LoopbackTransport>(this, r));
+  for (int r = 0; r < nranks; ++r)
+    transports_.push_back(std::make_unique<LoopbackTransport>(this, r));
 }
 
 size_t LoopbackFabric::PendingMessages() const {
   size_t n = 0;
-  for (const Mailbox& b : boxes_) n += b.unexpected.size() + b.posted.size();
+  for (const Mailbox& b : boxes_)
+    n += b.unexpected.size() + b.posted.size();
   return n;
 }
 

@@ -28,10 +28,10 @@ class LoopbackFabric {
   struct Message {
     int src;
     uint64_t tag;
-    std::vector<std::byte> eager;         // copied payload (eager)
+    std::vector<std::byte> eager;           // copied payload (eager)
     const std::byte* rendezvous = nullptr;  // sender's buffer (rendezvous)
     size_t bytes = 0;
-    Completion* send = nullptr;             // completed when matched (rendezvous)
+    Completion* send = nullptr;  // completed when matched (rendezvous)
   };
   struct PostedRecv {
     int src;

@@ -84,9 +84,11 @@ Status UcxTransport::Create(int rank, int nranks, bool all_local,
 }
 
 UcxTransport::~UcxTransport() {
-  for (ucp_rkey_h k : rkeys_) ucp_rkey_destroy(k);
+  for (ucp_rkey_h k : rkeys_)
+    ucp_rkey_destroy(k);
   CloseEndpoints(0);
-  for (ucp_mem_h m : mapped_) ucp_mem_unmap(context_, m);
+  for (ucp_mem_h m : mapped_)
+    ucp_mem_unmap(context_, m);
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
 }
@@ -108,8 +110,8 @@ void UcxTransport::OnEndpointError(void* arg, ucp_ep_h, ucs_status_t status) {
   auto* a = static_cast<ErrorArg*>(arg);
   if (a->self->closing_ || !a->self->health_.ok()) return;
   a->self->health_ = RemoteError(
-      Format("connection to rank %d failed: %s (the process died or the network failed)",
-             a->peer, ucs_status_string(status)));
+      Format("connection to rank %d failed: %s (the process died or the network failed)", a->peer,
+             ucs_status_string(status)));
   WEFT_WARN(kLogNet, "%s", a->self->health_.message().c_str());
 }
 
@@ -167,8 +169,7 @@ Status UcxTransport::AllocateShared(size_t bytes, SharedRegion* out) {
   return Status::Ok();
 }
 
-Status UcxTransport::AttachShared(int peer, const std::vector<uint8_t>& descriptor,
-                                  void** local) {
+Status UcxTransport::AttachShared(int peer, const std::vector<uint8_t>& descriptor, void** local) {
   WEFT_REQUIRE(descriptor.size() > 8, weftRemoteError, "shared region descriptor too short");
   ucp_ep_h ep;
   WEFT_CHECK(Endpoint(peer, &ep));
@@ -183,15 +184,15 @@ Status UcxTransport::AttachShared(int peer, const std::vector<uint8_t>& descript
   return Status::Ok();
 }
 
-Status UcxTransport::Send(int peer, const void* buf, size_t bytes, MemoryType mem,
-                          uint64_t tag, Completion* c) {
+Status UcxTransport::Send(int peer, const void* buf, size_t bytes, MemoryType mem, uint64_t tag,
+                          Completion* c) {
   WEFT_CHECK(health_);
   ucp_ep_h ep;
   WEFT_CHECK(Endpoint(peer, &ep));
   *c = Completion();
   ucp_request_param_t p{};
-  p.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                   UCP_OP_ATTR_FIELD_MEMORY_TYPE;
+  p.op_attr_mask =
+      UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE;
   p.cb.send = OnSendDone;
   p.user_data = c;
   p.memory_type = UcsMemoryType(mem);
@@ -199,8 +200,8 @@ Status UcxTransport::Send(int peer, const void* buf, size_t bytes, MemoryType me
   if (r == nullptr) {
     c->done = true;
   } else if (UCS_PTR_IS_ERR(r)) {
-    return RemoteError(Format("send to rank %d failed: %s", peer,
-                              ucs_status_string(UCS_PTR_STATUS(r))));
+    return RemoteError(
+        Format("send to rank %d failed: %s", peer, ucs_status_string(UCS_PTR_STATUS(r))));
   } else {
     c->handle = r;
   }
@@ -228,7 +229,9 @@ void UcxTransport::Cancel(Completion* c) {
   if (!c->done && c->handle != nullptr) ucp_request_cancel(worker_, c->handle);
 }
 
-bool UcxTransport::Progress() { return ucp_worker_progress(worker_) != 0; }
+bool UcxTransport::Progress() {
+  return ucp_worker_progress(worker_) != 0;
+}
 
 void UcxTransport::WaitForEvent(int timeout_ms) {
   if (event_fd_ < 0) {
