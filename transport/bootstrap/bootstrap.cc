@@ -82,7 +82,9 @@ Status Bootstrap::AllGather(const std::vector<uint8_t>& mine,
                             std::vector<std::vector<uint8_t>>* all) {
   WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,
                "bootstrap contribution of %zu bytes is too large", mine.size());
-  Deadline deadline = DeadlineIn(timeout_ms_);
+  // A second more than the root's own bound: when ranks are missing, the root's report
+  // (which says how many arrived) comes before this rank gives up on its own.
+  Deadline deadline = DeadlineIn(timeout_ms_ + 1000);
   std::vector<uint8_t> payload;
   Status sent = WriteMessage(MsgType::kContribute, mine, deadline);
   if (!sent.ok()) {
