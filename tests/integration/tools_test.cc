@@ -77,3 +77,49 @@ TEST(WeftInfo, ListsEveryVariable) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+TEST(WeftTopo, JsonDescribesTheMachine) {
+  const std::string file = std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/mpibind-coral-lassen.xml";
+  CommandResult r = RunCommand(BinDir() + "/weft-topo --json --topo-file " + file);
+  if (r.output.find("cannot open the file") != std::string::npos) GTEST_SKIP() << "no fixtures";
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  nlohmann::json doc = nlohmann::json::parse(r.output);
+  ASSERT_EQ(4u, doc["gpus"].size());
+  EXPECT_EQ("0004:04:00.0", doc["gpus"][0]["pci"]);
+  EXPECT_EQ("mlx5_0", doc["gpus"][0]["nic"]);
+  EXPECT_TRUE(doc["gpus"][0]["nvlink_gbps"].is_null());
+  EXPECT_EQ("ib", doc["nics"][0]["link_layer"]);
+  EXPECT_TRUE(doc["nics"][0]["speed_gbps"].is_null());
+  EXPECT_EQ("active", doc["nics"][0]["state"]);
+  EXPECT_EQ("LOC", doc["gpu_paths"][0][0]);
+  EXPECT_EQ("SYS", doc["gpu_paths"][0][2]);
+  EXPECT_EQ(4u, doc["rings"][0].size());
+}
+
+TEST(WeftTopo, TextReportAndDotAndErrors) {
+  const std::string file = std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/hwloc-nvidiaDGX2.xml";
+  CommandResult r = RunCommand("env WEFT_TOPO_FILE=" + file + " " + BinDir() + "/weft-topo");
+  if (r.output.find("cannot open the file") != std::string::npos) GTEST_SKIP() << "no fixtures";
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("16 GPUs"));
+  EXPECT_NE(std::string::npos, r.output.find("NV6"));
+  r = RunCommand(BinDir() + "/weft-topo --dot --topo-file " + file);
+  EXPECT_EQ(0, r.exit_code);
+  EXPECT_EQ(0u, r.output.find("graph weft {"));
+  r = RunCommand(BinDir() + "/weft-topo --topo-file /nonexistent.xml");
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("/nonexistent.xml: cannot open the file"));
+}
+
+TEST(WeftTopo, LiveHostWithoutGpus) {
+  CommandResult r = RunCommand("env -u WEFT_TOPO_FILE " + BinDir() + "/weft-topo --json");
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  nlohmann::json doc = nlohmann::json::parse(r.output);
+  EXPECT_TRUE(doc["gpus"].is_array());
+}
+
+}  // namespace
+}  // namespace weft::testing

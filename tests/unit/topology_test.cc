@@ -1,0 +1,244 @@
+// Topology from the real machine files in ../shared/topologies (see its SOURCES.md): GPU
+// and NIC counts, NUMA placement, NVLink presence and bandwidth, path classes and the
+// GPU -> NIC assignment; bad files give clear errors; live discovery works without GPUs.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "topology/hwloc_loader.h"
+#include "topology/nccl_xml_loader.h"
+#include "topology/paths.h"
+
+namespace weft {
+namespace {
+
+std::string Fixture(const std::string& name) {
+  return std::string(WEFT_TOPOLOGY_FIXTURES) + "/" + name;
+}
+
+class Topology : public ::testing::Test {
+ protected:
+  void Load(const std::string& name) {
+    const std::string path = Fixture(name);
+    if (!std::ifstream(path)) GTEST_SKIP() << "fixture not found: " << path;
+    Status s = LoadTopologyFile(path, &g_);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  const TopoNode& Gpu(int i) const { return g_.nodes[g_.gpus[i]]; }
+  const TopoNode& Nic(int i) const { return g_.nodes[g_.nics[i]]; }
+  PathClass Cls(int a, int b) const { return ComputePath(g_, a, b).cls; }
+  SystemGraph g_;
+};
+
+TEST_F(Topology, PascalPcieSwitchHoldsBothGpusAndTheHca) {
+  Load("mpibind-cts1-pascal.xml");
+  ASSERT_EQ(2u, g_.gpus.size());
+  EXPECT_EQ("0000:04:00.0", Gpu(0).pci);
+  EXPECT_EQ("Tesla P100-PCIE-16GB", Gpu(0).name);
+  EXPECT_EQ(0, Gpu(0).numa);
+  EXPECT_TRUE(g_.nvlinks.empty());
+  ASSERT_EQ(3u, g_.nics.size());  // mlx5_0 and two Ethernet ports
+  EXPECT_EQ("mlx5_0", Nic(0).name);
+  EXPECT_EQ("ib", Nic(0).link_layer);
+  EXPECT_EQ("active", Nic(0).state);
+  EXPECT_EQ(PathClass::kPix, Cls(g_.gpus[0], g_.gpus[1]));
+  EXPECT_EQ(PathClass::kPix, Cls(g_.gpus[0], g_.nics[0]));
+  EXPECT_EQ(PathClass::kPhb, Cls(g_.gpus[0], g_.nics[1]));
+  EXPECT_EQ((std::vector<int>{0, 0}), AssignNics(g_));
+}
+
+TEST_F(Topology, LassenTwoGpusAndOneHcaPerSocket) {
+  Load("mpibind-coral-lassen.xml");
+  ASSERT_EQ(4u, g_.gpus.size());
+  EXPECT_EQ(Gpu(0).numa, Gpu(1).numa);
+  EXPECT_EQ(Gpu(2).numa, Gpu(3).numa);
+  EXPECT_NE(Gpu(0).numa, Gpu(2).numa);
+  EXPECT_TRUE(g_.nvlinks.empty());  // written by hwloc 2.2, before the NVLink matrix
+  int ib = 0;
+  for (int id : g_.nics)
+    ib += g_.nodes[id].link_layer == "ib" && g_.nodes[id].state == "active";
+  EXPECT_EQ(4, ib);
+  EXPECT_EQ(PathClass::kSys, Cls(g_.gpus[0], g_.gpus[2]));
+  // Each GPU gets an HCA of its own socket, none shared (rail-aligned).
+  std::vector<int> nic = AssignNics(g_);
+  std::vector<std::string> names;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_GE(nic[i], 0);
+    EXPECT_EQ(Gpu(i).numa, Nic(nic[i]).numa);
+    EXPECT_EQ("ib", Nic(nic[i]).link_layer);
+    names.push_back(Nic(nic[i]).name);
+  }
+  EXPECT_EQ((std::vector<std::string>{"mlx5_0", "mlx5_1", "mlx5_2", "mlx5_3"}), names);
+}
+
+TEST_F(Topology, Dgx2SixteenGpusOnTheNvSwitchFabric) {
+  Load("hwloc-nvidiaDGX2.xml");
+  ASSERT_EQ(16u, g_.gpus.size());
+  int switches = 0;
+  for (const TopoNode& n : g_.nodes)
+    switches += n.kind == NodeKind::kNvSwitch;
+  EXPECT_EQ(12, switches);
+  for (int i = 0; i < 16; ++i)
+    EXPECT_DOUBLE_EQ(150.0, NvLinkGbps(g_, g_.gpus[i])) << i;
+  for (int i = 0; i < 16; ++i) {
+    for (int j = 0; j < 16; ++j) {
+      if (i == j) continue;
+      Path p = ComputePath(g_, g_.gpus[i], g_.gpus[j]);
+      ASSERT_EQ(PathClass::kNvl, p.cls) << i << "," << j;
+      EXPECT_EQ(6, p.nvlinks);
+    }
+  }
+  Path bottleneck;
+  GreedyGpuRing(g_, &bottleneck);
+  EXPECT_EQ(PathClass::kNvl, bottleneck.cls);
+  EXPECT_TRUE(g_.nics.empty());
+}
+
+TEST_F(Topology, Power8GpuPairsAndCpuOverNvLink) {
+  Load("hwloc-power8gpudistances.xml");
+  ASSERT_EQ(4u, g_.gpus.size());
+  Path p = ComputePath(g_, g_.gpus[0], g_.gpus[1]);
+  EXPECT_EQ(PathClass::kNvl, p.cls);
+  EXPECT_DOUBLE_EQ(40.0, p.gbps);
+  EXPECT_EQ(2, p.nvlinks);  // P100: 20 GB/s per NVLink1
+  EXPECT_EQ(PathClass::kSys, Cls(g_.gpus[0], g_.gpus[2]));
+  bool gpu_cpu = false;
+  for (const NvLink& l : g_.nvlinks)
+    gpu_cpu =
+        gpu_cpu || g_.nodes[l.a].kind == NodeKind::kNuma || g_.nodes[l.b].kind == NodeKind::kNuma;
+  EXPECT_TRUE(gpu_cpu);
+  Path bottleneck;
+  std::vector<int> ring = GreedyGpuRing(g_, &bottleneck);
+  EXPECT_EQ(1, ring[1]);  // the NVLink partner first
+}
+
+TEST_F(Topology, AzureNdv4TwoGpusAndTwoHcasPerBridge) {
+  Load("azure-ndv4-topo.xml");
+  ASSERT_EQ(8u, g_.gpus.size());
+  ASSERT_EQ(8u, g_.nics.size());
+  for (int id : g_.nics)
+    EXPECT_EQ("ib", g_.nodes[id].link_layer);
+  EXPECT_EQ(PathClass::kPix, Cls(g_.gpus[0], g_.gpus[1]));
+  EXPECT_EQ(PathClass::kSys, Cls(g_.gpus[0], g_.gpus[2]));
+  std::vector<int> nic = AssignNics(g_);
+  std::vector<bool> used(8, false);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_GE(nic[i], 0);
+    EXPECT_EQ(PathClass::kPix, Cls(g_.gpus[i], g_.nics[nic[i]]));
+    EXPECT_FALSE(used[nic[i]]) << "NIC shared";
+    used[nic[i]] = true;
+  }
+}
+
+TEST_F(Topology, AzureNdv5OneHcaPerGpu) {
+  Load("azure-ndv5-topo.xml");
+  ASSERT_EQ(8u, g_.gpus.size());
+  ASSERT_EQ(8u, g_.nics.size());
+  std::vector<int> nic = AssignNics(g_);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(i, nic[i]);
+  EXPECT_EQ(PathClass::kPhb, Cls(g_.gpus[0], g_.gpus[1]));
+  EXPECT_EQ(PathClass::kSys, Cls(g_.gpus[0], g_.gpus[4]));
+  EXPECT_GT(ComputePath(g_, g_.gpus[0], g_.nics[0]).gbps, 60.0);  // 32 GT/s x16
+}
+
+TEST_F(Topology, AzureNcv4SelfNvLinksIgnoredEthernetNic) {
+  Load("azure-ncv4-topo.xml");
+  ASSERT_EQ(4u, g_.gpus.size());
+  EXPECT_TRUE(g_.nvlinks.empty());  // each GPU's <nvlink> targets itself
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(i, Gpu(i).numa);
+  ASSERT_EQ(1u, g_.nics.size());
+  EXPECT_EQ("eth0", Nic(0).name);
+  EXPECT_EQ("ethernet", Nic(0).link_layer);
+  EXPECT_DOUBLE_EQ(100.0, Nic(0).speed_gbps);
+  EXPECT_EQ(0, Nic(0).numa);
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(TopologyErrors, BadFilesNameTheFileAndTheProblem) {
+  SystemGraph g;
+  Status s = LoadTopologyFile("/nonexistent/topo.xml", &g);
+  EXPECT_EQ(weftInvalidArgument, s.code());
+  EXPECT_NE(std::string::npos, s.message().find("/nonexistent/topo.xml: cannot open"));
+
+  s = LoadTopologyFile(WriteTemp("garbage.xml", "\x01\x02 not xml at all <<<"), &g);
+  EXPECT_EQ(weftInvalidArgument, s.code());
+  EXPECT_NE(std::string::npos, s.message().find("garbage.xml: XML error"));
+
+  s = LoadTopologyFile(WriteTemp("v3.xml",
+                                 "<?xml version=\"1.0\"?>\n<topology version=\"3.0\">"
+                                 "<object type=\"Machine\"/></topology>\n"),
+                       &g);
+  EXPECT_EQ(weftInvalidArgument, s.code());
+  EXPECT_NE(std::string::npos, s.message().find("version 3.0"));
+
+  s = LoadTopologyFile(WriteTemp("other.xml", "<html><body/></html>"), &g);
+  EXPECT_NE(std::string::npos, s.message().find("neither an hwloc topology"));
+
+  s = LoadTopologyFile(WriteTemp("badbus.xml",
+                                 "<system version=\"1\"><cpu numaid=\"0\">"
+                                 "<pci busid=\"zz\" class=\"0x030200\"/></cpu></system>"),
+                       &g);
+  EXPECT_NE(std::string::npos, s.message().find("not a PCI address"));
+
+  const std::string pascal = Fixture("mpibind-cts1-pascal.xml");
+  std::ifstream in(pascal);
+  if (!in) GTEST_SKIP() << "fixture not found";
+  std::stringstream all;
+  all << in.rdbuf();
+  const std::string text = all.str();
+  s = LoadTopologyFile(WriteTemp("truncated.xml", text.substr(0, text.size() / 2)), &g);
+  EXPECT_EQ(weftInvalidArgument, s.code());
+  EXPECT_NE(std::string::npos, s.message().find("truncated.xml"));
+}
+
+TEST(TopologyErrors, NicWithoutPciParent) {
+  // An OpenFabrics device hanging off a package, not a PCI device.
+  const std::string xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+      "<topology version=\"2.0\">\n"
+      " <object type=\"Machine\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" "
+      "allowed_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" allowed_nodeset=\"0x1\">\n"
+      "  <object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" "
+      "nodeset=\"0x1\" complete_nodeset=\"0x1\" local_memory=\"1000000\"/>\n"
+      "  <object type=\"PU\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" "
+      "nodeset=\"0x1\" complete_nodeset=\"0x1\"/>\n"
+      "  <object type=\"OSDev\" name=\"mlx5_9\" osdev_type=\"3\"/>\n"
+      " </object>\n</topology>\n";
+  SystemGraph g;
+  Status s = LoadTopologyFile(WriteTemp("orphan_nic.xml", xml), &g);
+  EXPECT_EQ(weftInvalidArgument, s.code()) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("mlx5_9 has no PCI device")) << s.message();
+}
+
+TEST(TopologyLive, ThisHostWithoutGpusIsACpuOnlyView) {
+  SystemGraph g;
+  Status s = LoadHwlocTopology("", &g);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(NodeKind::kMachine, g.nodes[0].kind);
+  int numa = 0;
+  for (const TopoNode& n : g.nodes)
+    numa += n.kind == NodeKind::kNuma;
+  EXPECT_GE(numa, 1);
+  Path bottleneck;
+  EXPECT_EQ(g.gpus.size(), GreedyGpuRing(g, &bottleneck).size());
+}
+
+TEST(PciIds, Normalize) {
+  EXPECT_EQ("0000:04:00.0", NormalizePciId("04:00.0"));
+  EXPECT_EQ("ffff:ff:01.0", NormalizePciId("FFFF:FF:01.0"));
+  EXPECT_EQ("0001:00:00.0", NormalizePciId("0001:00:00.0"));
+  EXPECT_EQ("", NormalizePciId("fffffff:ffff:ff"));
+  EXPECT_EQ("", NormalizePciId(""));
+}
+
+}  // namespace
+}  // namespace weft

@@ -1,0 +1,200 @@
+// weft-topo: how this machine (or a topology file) is wired and how Weft will use it.
+//   weft-topo [--topo-file F] [--json] [--dot]
+// Text: GPUs (PCI id, name, NUMA node, NVLink bandwidth, NIC), NICs (link layer, rate,
+// state), a GPUxGPU and GPUxNIC matrix of path classes (like `nvidia-smi topo -m`), and
+// the GPU ring with its bottleneck. --json: the same as data. --dot: a Graphviz picture.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/config.h"
+#include "topology/hwloc_loader.h"
+#include "topology/nccl_xml_loader.h"
+#include "topology/paths.h"
+
+using namespace weft;
+
+namespace {
+
+std::string Cell(const Path& p) {
+  if (p.cls == PathClass::kNvl) return "NV" + std::to_string(p.nvlinks);
+  return PathClassName(p.cls);
+}
+
+nlohmann::json NullIfUnknown(double v) {
+  return v > 0 ? nlohmann::json(v) : nlohmann::json();
+}
+nlohmann::json NullIfEmpty(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
+nlohmann::json Numa(int n) {
+  return n >= 0 ? nlohmann::json(n) : nlohmann::json();
+}
+
+nlohmann::json ToJson(const SystemGraph& g) {
+  using nlohmann::json;
+  const std::vector<int> nic_of = AssignNics(g);
+  json gpus = json::array(), nics = json::array();
+  for (size_t i = 0; i < g.gpus.size(); ++i) {
+    const TopoNode& n = g.nodes[g.gpus[i]];
+    gpus.push_back(
+        {{"index", i},
+         {"pci", NullIfEmpty(n.pci)},
+         {"name", NullIfEmpty(n.name)},
+         {"numa", Numa(n.numa)},
+         {"nvlink_gbps", NullIfUnknown(NvLinkGbps(g, g.gpus[i]))},
+         {"nic", nic_of[i] >= 0 ? NullIfEmpty(g.nodes[g.nics[nic_of[i]]].name) : json()}});
+  }
+  for (int id : g.nics) {
+    const TopoNode& n = g.nodes[id];
+    nics.push_back({{"name", NullIfEmpty(n.name)},
+                    {"pci", NullIfEmpty(n.pci)},
+                    {"numa", Numa(n.numa)},
+                    {"link_layer", n.link_layer},
+                    {"speed_gbps", n.speed_gbps > 0 ? json(n.speed_gbps) : json()},
+                    {"state", NullIfEmpty(n.state)}});
+  }
+  json gpu_paths = json::array(), gpu_nic_paths = json::array();
+  for (const auto& row : GpuPaths(g)) {
+    json r = json::array();
+    for (const Path& p : row)
+      r.push_back(PathClassName(p.cls));
+    gpu_paths.push_back(r);
+  }
+  for (const auto& row : GpuNicPaths(g)) {
+    json r = json::array();
+    for (const Path& p : row)
+      r.push_back(PathClassName(p.cls));
+    gpu_nic_paths.push_back(r);
+  }
+  Path bottleneck;
+  std::vector<int> ring = GreedyGpuRing(g, &bottleneck);
+  json rings = json::array();
+  if (!ring.empty()) rings.push_back(ring);
+  return {{"source", g.source},
+          {"gpus", gpus},
+          {"nics", nics},
+          {"gpu_paths", gpu_paths},
+          {"gpu_nic_paths", gpu_nic_paths},
+          {"rings", rings},
+          {"ring_bottleneck",
+           {{"class", PathClassName(bottleneck.cls)}, {"gbps", NullIfUnknown(bottleneck.gbps)}}},
+          {"trees", json::array()}};
+}
+
+void PrintText(const SystemGraph& g) {
+  const std::vector<int> nic_of = AssignNics(g);
+  std::printf("Topology from %s: %zu GPUs, %zu NICs\n\n", g.source.c_str(), g.gpus.size(),
+              g.nics.size());
+  if (!g.gpus.empty()) std::printf("GPUs\n");
+  for (size_t i = 0; i < g.gpus.size(); ++i) {
+    const TopoNode& n = g.nodes[g.gpus[i]];
+    const double nvl = NvLinkGbps(g, g.gpus[i]);
+    std::printf("  GPU%-2zu %s  %-28s NUMA %-2d NVLink %s  NIC %s\n", i, n.pci.c_str(),
+                n.name.empty() ? "(model unknown)" : n.name.c_str(), n.numa,
+                nvl > 0 ? Format("%.0f GB/s", nvl).c_str() : "none",
+                nic_of[i] < 0 ? "-"
+                : g.nodes[g.nics[nic_of[i]]].name.empty()
+                    ? g.nodes[g.nics[nic_of[i]]].pci.c_str()
+                    : g.nodes[g.nics[nic_of[i]]].name.c_str());
+  }
+  if (!g.nics.empty()) std::printf("\nNICs\n");
+  for (int id : g.nics) {
+    const TopoNode& n = g.nodes[id];
+    std::printf("  %-10s %s  NUMA %-2d %-9s %s %s\n", n.name.empty() ? "(unnamed)" : n.name.c_str(),
+                n.pci.empty() ? "(no PCI)     " : n.pci.c_str(), n.numa, n.link_layer.c_str(),
+                n.speed_gbps > 0 ? Format("%.0f Gb/s", n.speed_gbps).c_str() : "rate ?",
+                n.state.empty() ? "" : n.state.c_str());
+  }
+  if (g.gpus.empty()) {
+    std::printf("No GPU: Weft runs on host memory; rings order ranks by host and NUMA node.\n");
+    return;
+  }
+  const auto gp = GpuPaths(g), np = GpuNicPaths(g);
+  std::printf(
+      "\nPaths (NV#: NVLinks, PIX: one PCIe switch, PXB: several, PHB: host bridge, "
+      "SYS: across CPUs)\n%8s",
+      "");
+  for (size_t j = 0; j < g.gpus.size(); ++j)
+    std::printf(" %5s", Format("GPU%zu", j).c_str());
+  for (int id : g.nics) {
+    const TopoNode& nic = g.nodes[id];
+    std::printf(" %7s", (nic.name.empty() ? nic.pci.substr(0, 7) : nic.name.substr(0, 7)).c_str());
+  }
+  std::printf("\n");
+  for (size_t i = 0; i < g.gpus.size(); ++i) {
+    std::printf("%8s", Format("GPU%zu", i).c_str());
+    for (size_t j = 0; j < g.gpus.size(); ++j)
+      std::printf(" %5s", i == j ? "X" : Cell(gp[i][j]).c_str());
+    for (size_t j = 0; j < g.nics.size(); ++j)
+      std::printf(" %7s", Cell(np[i][j]).c_str());
+    std::printf("\n");
+  }
+  Path bottleneck;
+  std::vector<int> ring = GreedyGpuRing(g, &bottleneck);
+  std::printf("\nRing:");
+  for (int r : ring)
+    std::printf(" GPU%d", r);
+  std::printf("  (bottleneck %s%s)\n", PathClassName(bottleneck.cls),
+              bottleneck.gbps > 0 ? Format(", %.1f GB/s", bottleneck.gbps).c_str() : "");
+}
+
+void PrintDot(const SystemGraph& g) {
+  std::printf("graph weft {\n  node [shape=box, fontname=\"Helvetica\"];\n");
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const TopoNode& n = g.nodes[i];
+    std::string label = n.kind == NodeKind::kNuma      ? "NUMA " + std::to_string(n.numa)
+                        : n.kind == NodeKind::kMachine ? "machine"
+                                                       : std::string(NodeKindName(n.kind));
+    if (!n.name.empty()) label += "\\n" + n.name;
+    if (!n.pci.empty()) label += "\\n" + n.pci;
+    const char* color = n.kind == NodeKind::kGpu        ? "palegreen"
+                        : n.kind == NodeKind::kNic      ? "lightblue"
+                        : n.kind == NodeKind::kNvSwitch ? "khaki"
+                                                        : "white";
+    std::printf("  n%zu [label=\"%s\", style=filled, fillcolor=%s];\n", i, label.c_str(), color);
+    if (n.parent >= 0)
+      std::printf("  n%d -- n%zu%s;\n", n.parent, i,
+                  n.link_gbps > 0 ? Format(" [label=\"%.0f GB/s\"]", n.link_gbps).c_str() : "");
+  }
+  for (const NvLink& l : g.nvlinks)
+    std::printf("  n%d -- n%d [color=green, penwidth=2, label=\"NV%d\"];\n", l.a, l.b, l.count);
+  std::printf("}\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-topo: how the machine is wired and how Weft will use it"};
+  std::string file;
+  bool json = false, dot = false;
+  app.add_option("--topo-file", file,
+                 "hwloc XML or NCCL topology XML (default: WEFT_TOPO_FILE, "
+                 "else this host)");
+  app.add_flag("--json", json, "print JSON");
+  app.add_flag("--dot", dot, "print a Graphviz graph");
+  CLI11_PARSE(app, argc, argv);
+  if (file.empty()) {
+    Config config;
+    Status s = Config::FromProcess(&config);
+    if (!s.ok()) {
+      std::fprintf(stderr, "weft-topo: %s\n", s.message().c_str());
+      return 2;
+    }
+    file = config.topo_file;
+  }
+  SystemGraph g;
+  Status s = file.empty() ? LoadHwlocTopology("", &g) : LoadTopologyFile(file, &g);
+  if (!s.ok()) {
+    std::fprintf(stderr, "weft-topo: %s\n", s.message().c_str());
+    return 1;
+  }
+  if (json)
+    std::printf("%s\n", ToJson(g).dump(2).c_str());
+  else if (dot)
+    PrintDot(g);
+  else
+    PrintText(g);
+  return 0;
+}

@@ -1,0 +1,201 @@
+#include "topology/nccl_xml_loader.h"
+
+#include <pugixml.hpp>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "topology/hwloc_loader.h"
+
+namespace weft {
+namespace {
+
+uint32_t Hex(const pugi::xml_node& n, const char* attr) {
+  return static_cast<uint32_t>(std::strtoul(n.attribute(attr).value(), nullptr, 16));
+}
+
+// "16.0 GT/s PCIe" or "16 GT/s" per lane, times the width, in GB/s after line encoding.
+double PcieGbps(const char* speed, int width) {
+  const double gts = std::atof(speed);
+  if (gts <= 0 || width <= 0) return 0;
+  const double efficiency = gts < 8 ? 0.8 : 128.0 / 130.0;  // 8b/10b, then 128b/130b
+  return gts * efficiency / 8.0 * width;
+}
+
+NodeKind KindOfClass(uint32_t cls) {
+  if (cls == 0x060400) return NodeKind::kBridge;
+  if (cls == 0x068000) return NodeKind::kNvSwitch;
+  if ((cls >> 16) == 0x03) return NodeKind::kGpu;
+  if ((cls >> 16) == 0x02) return NodeKind::kNic;
+  return NodeKind::kOtherPci;
+}
+
+struct PendingNvLink {
+  int gpu;
+  std::string target;
+  int count;
+  uint32_t tclass;
+  int sm;
+};
+
+class Reader {
+ public:
+  explicit Reader(SystemGraph* g) : g_(g) {}
+
+  Status Read(const pugi::xml_node& system) {
+    TopoNode machine;
+    machine.kind = NodeKind::kMachine;
+    g_->Add(machine);
+    for (pugi::xml_node cpu : system.children("cpu")) {
+      TopoNode n;
+      n.kind = NodeKind::kNuma;
+      n.parent = 0;
+      n.numa = cpu.attribute("numaid").as_int(-1);
+      const int id = g_->Add(n);
+      WEFT_CHECK(Children(cpu, id));
+    }
+    ResolveNvLinks();
+    g_->Finish();
+    return Status::Ok();
+  }
+
+ private:
+  Status Children(const pugi::xml_node& parent_xml, int parent) {
+    for (pugi::xml_node c : parent_xml.children()) {
+      if (std::strcmp(c.name(), "pci") == 0) {
+        WEFT_CHECK(Pci(c, parent));
+      } else if (std::strcmp(c.name(), "nic") == 0) {
+        Nic(c, parent);
+      } else if (std::strcmp(c.name(), "gpu") == 0) {
+        Gpu(c, parent);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Pci(const pugi::xml_node& x, int parent) {
+    TopoNode n;
+    n.parent = parent;
+    n.pci = NormalizePciId(x.attribute("busid").value());
+    WEFT_REQUIRE(!n.pci.empty(), weftInvalidArgument, "<pci busid=\"%s\"> is not a PCI address",
+                 x.attribute("busid").value());
+    n.pci_class = Hex(x, "class");
+    n.vendor = static_cast<uint16_t>(Hex(x, "vendor"));
+    n.device = static_cast<uint16_t>(Hex(x, "device"));
+    n.kind = KindOfClass(n.pci_class);
+    n.link_gbps = PcieGbps(x.attribute("link_speed").value(), x.attribute("link_width").as_int(0));
+    if (n.kind == NodeKind::kGpu && n.device != 0) n.name = Format("NVIDIA 10de:%04x", n.device);
+    if (n.kind == NodeKind::kNic && (n.pci_class >> 8) == 0x0207) n.link_layer = "ib";
+    const int id = g_->Add(n);
+    return Children(x, id);
+  }
+
+  // <nic> under a <pci> describes that device; under a <cpu>, a NIC without PCI details.
+  void Nic(const pugi::xml_node& x, int parent) {
+    for (pugi::xml_node net : x.children("net")) {
+      int target = parent;
+      if (g_->nodes[parent].kind != NodeKind::kNic || !g_->nodes[parent].name.empty()) {
+        TopoNode n;
+        n.kind = NodeKind::kNic;
+        n.parent = parent;
+        target = g_->Add(n);
+      }
+      TopoNode& nic = g_->nodes[target];
+      nic.kind = NodeKind::kNic;
+      nic.name = net.attribute("name").value();
+      const double mbps = net.attribute("speed").as_double(-1);
+      nic.speed_gbps = mbps > 0 ? mbps / 1000.0 : -1;
+      if (nic.name.rfind("eth", 0) == 0 || nic.name.rfind("en", 0) == 0)
+        nic.link_layer = "ethernet";
+      if (nic.name.rfind("efa", 0) == 0 || nic.name.rfind("rdmap", 0) == 0) nic.link_layer = "efa";
+    }
+  }
+
+  void Gpu(const pugi::xml_node& x, int parent) {
+    TopoNode& gpu = g_->nodes[parent];
+    gpu.kind = NodeKind::kGpu;
+    const int sm = x.attribute("sm").as_int(0);
+    for (pugi::xml_node l : x.children("nvlink")) {
+      pending_.push_back({parent, NormalizePciId(l.attribute("target").value()),
+                          l.attribute("count").as_int(0), Hex(l, "tclass"), sm});
+    }
+  }
+
+  // NVLink targets: another GPU, an NVSwitch (one node stands for all of them), or the
+  // CPU. A link to the GPU itself (seen in Azure's NC A100 v4 file) is ignored.
+  void ResolveNvLinks() {
+    int nvswitch = -1;
+    for (const PendingNvLink& p : pending_) {
+      if (p.count <= 0 || p.target == g_->nodes[p.gpu].pci) continue;
+      int other = g_->FindPci(p.target);
+      if (other < 0 || p.tclass == 0x068000) {
+        if (nvswitch < 0) {
+          TopoNode s;
+          s.kind = NodeKind::kNvSwitch;
+          s.parent = 0;
+          s.name = "NVSwitch";
+          nvswitch = g_->Add(s);
+        }
+        other = nvswitch;
+      }
+      // Per-link GB/s by compute capability, as NCCL does.
+      const double per_link = p.sm >= 100  ? 40.1
+                              : p.sm >= 90 ? 20.6
+                              : p.sm == 86 ? 12.0
+                              : p.sm >= 70 ? 20.0
+                                           : 18.0;
+      bool merged = false;
+      for (NvLink& l : g_->nvlinks) {
+        if ((l.a == p.gpu && l.b == other) || (l.a == other && l.b == p.gpu)) merged = true;
+      }
+      if (!merged) g_->nvlinks.push_back({p.gpu, other, p.count, p.count * per_link});
+    }
+  }
+
+  SystemGraph* g_;
+  std::vector<PendingNvLink> pending_;
+};
+
+}  // namespace
+
+Status LoadNcclTopology(const std::string& path, SystemGraph* out) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result r = doc.load_file(path.c_str());
+  if (r.status == pugi::status_file_not_found || r.status == pugi::status_io_error)
+    return InvalidArgument(Format("%s: cannot open the file", path.c_str()));
+  if (!r)
+    return InvalidArgument(
+        Format("%s: XML error at byte %td: %s", path.c_str(), r.offset, r.description()));
+  pugi::xml_node system = doc.child("system");
+  WEFT_REQUIRE(system, weftInvalidArgument, "%s: no <system> element (not an NCCL topology)",
+               path.c_str());
+  SystemGraph g;
+  g.source = "NCCL XML " + path;
+  WEFT_CHECK(Reader(&g).Read(system).WithContext(path));
+  *out = std::move(g);
+  return Status::Ok();
+}
+
+Status LoadTopologyFile(const std::string& path, SystemGraph* out) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result r = doc.load_file(path.c_str());
+  if (r.status == pugi::status_file_not_found || r.status == pugi::status_io_error)
+    return InvalidArgument(Format("%s: cannot open the file", path.c_str()));
+  if (!r)
+    return InvalidArgument(
+        Format("%s: XML error at byte %td: %s", path.c_str(), r.offset, r.description()));
+  if (doc.child("system")) return LoadNcclTopology(path, out);
+  pugi::xml_node topo = doc.child("topology");
+  WEFT_REQUIRE(topo, weftInvalidArgument,
+               "%s: neither an hwloc topology (<topology>) nor an NCCL one (<system>)",
+               path.c_str());
+  const std::string version = topo.attribute("version").value();
+  WEFT_REQUIRE(version.empty() || version[0] == '1' || version[0] == '2', weftInvalidArgument,
+               "%s: hwloc XML version %s; this hwloc reads 1.x and 2.x (export with "
+               "lstopo --of xml --export-xml-flags v2, or hwloc_topology_export_xml "
+               "with HWLOC_TOPOLOGY_EXPORT_XML_FLAG_V2)",
+               path.c_str(), version.c_str());
+  return LoadHwlocTopology(path, out);
+}
+
+}  // namespace weft

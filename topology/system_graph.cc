@@ -1,0 +1,83 @@
+#include "topology/system_graph.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace weft {
+
+const char* NodeKindName(NodeKind k) {
+  switch (k) {
+    case NodeKind::kMachine:
+      return "machine";
+    case NodeKind::kNuma:
+      return "numa";
+    case NodeKind::kHostBridge:
+      return "hostbridge";
+    case NodeKind::kBridge:
+      return "bridge";
+    case NodeKind::kGpu:
+      return "gpu";
+    case NodeKind::kNic:
+      return "nic";
+    case NodeKind::kNvSwitch:
+      return "nvswitch";
+    case NodeKind::kOtherPci:
+      return "pci";
+  }
+  return "?";
+}
+
+int SystemGraph::Add(TopoNode node) {
+  const int id = static_cast<int>(nodes.size());
+  const int parent = node.parent;
+  nodes.push_back(std::move(node));
+  if (parent >= 0) nodes[parent].children.push_back(id);
+  return id;
+}
+
+int SystemGraph::FindPci(const std::string& pci) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!pci.empty() && nodes[i].pci == pci) return static_cast<int>(i);
+  return -1;
+}
+
+int SystemGraph::NumaOf(int node) const {
+  for (int n = node; n >= 0; n = nodes[n].parent)
+    if (nodes[n].kind == NodeKind::kNuma) return nodes[n].numa;
+  return -1;
+}
+
+void SystemGraph::Finish() {
+  gpus.clear();
+  nics.clear();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const int id = static_cast<int>(i);
+    if (nodes[i].kind != NodeKind::kNuma) nodes[i].numa = NumaOf(id);
+    if (nodes[i].kind == NodeKind::kGpu) gpus.push_back(id);
+    if (nodes[i].kind == NodeKind::kNic) nics.push_back(id);
+  }
+  auto by_pci_then_name = [&](int a, int b) {
+    if (nodes[a].pci != nodes[b].pci) return nodes[a].pci < nodes[b].pci;
+    return nodes[a].name < nodes[b].name;
+  };
+  std::stable_sort(gpus.begin(), gpus.end(), by_pci_then_name);
+  std::stable_sort(nics.begin(), nics.end(), by_pci_then_name);
+}
+
+std::string PciId(uint32_t domain, uint32_t bus, uint32_t dev, uint32_t func) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%04x:%02x:%02x.%x", domain, bus, dev, func);
+  return buf;
+}
+
+std::string NormalizePciId(const std::string& text) {
+  unsigned domain = 0, bus = 0, dev = 0, func = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%x:%x:%x.%x%c", &domain, &bus, &dev, &func, &tail) == 4)
+    return PciId(domain, bus, dev, func);
+  if (std::sscanf(text.c_str(), "%x:%x.%x%c", &bus, &dev, &func, &tail) == 3)
+    return PciId(0, bus, dev, func);
+  return "";
+}
+
+}  // namespace weft

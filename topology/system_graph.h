@@ -1,0 +1,60 @@
+// SystemGraph: one host's hardware as Weft sees it, whatever the source (live hwloc, an
+// hwloc XML file, an NCCL topology XML file). A tree (machine > NUMA nodes > PCI host
+// bridges > bridges > devices) plus NVLink edges. Pure data: paths, classes and rings are
+// computed from it by functions (topology/paths.h), testable without hardware.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace weft {
+
+enum class NodeKind { kMachine, kNuma, kHostBridge, kBridge, kGpu, kNic, kNvSwitch, kOtherPci };
+const char* NodeKindName(NodeKind k);
+
+struct TopoNode {
+  NodeKind kind = NodeKind::kOtherPci;
+  int parent = -1;
+  std::vector<int> children;
+  std::string pci;         // "dddd:bb:dd.f", lowercase, for PCI objects
+  int numa = -1;           // NUMA node (os index) the object is attached to
+  double link_gbps = 0;    // bandwidth of the link to the parent, GB/s (0: unknown)
+  uint32_t pci_class = 0;  // e.g. 0x030200
+  uint16_t vendor = 0, device = 0;
+  std::string name;  // GPU model, NIC device name (mlx5_0), ...
+  // NICs
+  std::string link_layer = "unknown";  // ib, ethernet, efa, unknown
+  double speed_gbps = -1;              // -1: unknown
+  std::string state;                   // "active", "down", "" (unknown)
+  std::vector<std::string> netdevs;    // IP interfaces on the NIC (hsi0, eth0)
+};
+
+// `count` NVLinks between two nodes (GPUs, NVSwitches, or a NUMA node for CPU links).
+struct NvLink {
+  int a = -1, b = -1;
+  int count = 0;
+  double gbps = 0;  // total over the links
+};
+
+struct SystemGraph {
+  std::vector<TopoNode> nodes;  // nodes[0] is the machine
+  std::vector<NvLink> nvlinks;
+  std::vector<int> gpus;  // node indices, in PCI order
+  std::vector<int> nics;
+  std::string source;  // "hwloc", "hwloc XML FILE", "NCCL XML FILE"
+
+  int Add(TopoNode node);                     // links it under node.parent
+  int FindPci(const std::string& pci) const;  // -1 if absent
+  // The NUMA node ancestor's os index, or -1.
+  int NumaOf(int node) const;
+  // Fills gpus/nics (PCI order) and every node's numa from its ancestors.
+  void Finish();
+};
+
+// "dddd:bb:dd.f" from parts; parses any of "d:b:d.f" spellings (NCCL's "ffff:ff:01.0"),
+// returning "" if it is not a PCI address.
+std::string PciId(uint32_t domain, uint32_t bus, uint32_t dev, uint32_t func);
+std::string NormalizePciId(const std::string& text);
+
+}  // namespace weft
