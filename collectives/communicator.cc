@@ -14,6 +14,10 @@
 #include "collectives/algorithms/ring.h"
 #include "common/dtype.h"
 #include "common/log.h"
+#include "topology/hwloc_loader.h"
+#include "topology/nccl_xml_loader.h"
+#include "topology/nccl_xml_writer.h"
+#include "topology/placement.h"
 
 namespace weft {
 namespace {
@@ -67,29 +71,20 @@ int AutoChannels(size_t /*bytes*/) {
 }  // namespace
 
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
-  std::vector<uint8_t> out(12);
+  std::vector<uint8_t> out(16);
   std::memcpy(out.data(), &info.host_hash, 8);
   std::memcpy(out.data() + 8, &info.pid, 4);
+  std::memcpy(out.data() + 12, &info.numa, 4);
   return out;
 }
 
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
-  WEFT_REQUIRE(bytes.size() == 12, weftRemoteError, "peer info of %zu bytes (expected 12)",
+  WEFT_REQUIRE(bytes.size() == 16, weftRemoteError, "peer info of %zu bytes (expected 16)",
                bytes.size());
   std::memcpy(&out->host_hash, bytes.data(), 8);
   std::memcpy(&out->pid, bytes.data() + 8, 4);
+  std::memcpy(&out->numa, bytes.data() + 12, 4);
   return Status::Ok();
-}
-
-std::vector<int> HostGroupedRing(const std::vector<uint64_t>& host_of_rank) {
-  std::vector<uint64_t> hosts;  // in order of first appearance
-  for (uint64_t h : host_of_rank)
-    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
-  std::vector<int> ring;
-  for (uint64_t h : hosts)
-    for (size_t r = 0; r < host_of_rank.size(); ++r)
-      if (host_of_rank[r] == h) ring.push_back(static_cast<int>(r));
-  return ring;
 }
 
 Status Communicator::Create(const Config& config, const UniqueIdData& id, int nranks, int rank,
@@ -111,16 +106,23 @@ Status Communicator::Init(const UniqueIdData& id) {
   PeerInfo mine;
   mine.host_hash = HostHash();
   mine.pid = static_cast<int32_t>(getpid());
+  mine.numa = CurrentNumaNode();
   std::vector<std::vector<uint8_t>> all;
   WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
   std::vector<uint64_t> hosts(nranks_);
   std::vector<int32_t> pids(nranks_);
+  std::vector<int> numas(nranks_);
   for (int r = 0; r < nranks_; ++r) {
     PeerInfo info;
     WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
     hosts[r] = info.host_hash;
     pids[r] = info.pid;
+    numas[r] = info.numa;
   }
+  int first_on_host = rank_;
+  for (int r = nranks_ - 1; r >= 0; --r)
+    if (hosts[r] == hosts[rank_]) first_on_host = r;
+  WEFT_CHECK(DiscoverTopology(first_on_host == rank_));
   std::vector<bool> same_host(nranks_);
   local_pids_.assign(nranks_, 0);
   bool all_local = true;
@@ -133,13 +135,14 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
-  ring_ = HostGroupedRing(hosts);
+  // Host memory: ranks by host, then NUMA node. (GPU rings come with device buffers.)
+  ring_ = LocalityRing(hosts, numas);
   WEFT_CHECK(SetUpDirect(all_local));
-  if (LogEnabled(LogLevel::kInfo, kLogInit)) {
+  if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
     for (int r : ring_)
-      order += Format(" %d", r);
-    WEFT_INFO(kLogInit, "communicator ready: rank %d of %d, ring%s", rank_, nranks_, order.c_str());
+      order += Format(" %d(numa %d)", r, numas[r]);
+    WEFT_INFO(kLogTopo, "rank %d of %d: ring%s", rank_, nranks_, order.c_str());
   }
   StartProgressThread();
   return Status::Ok();
@@ -182,6 +185,31 @@ void Communicator::ProgressThreadMain() {
       if (!health.ok()) SetError(health);
     }
   }
+}
+
+Status Communicator::DiscoverTopology(bool first_on_host) {
+  Status s = config_.topo_file.empty() ? LoadHwlocTopology("", &host_graph_)
+                                       : LoadTopologyFile(config_.topo_file, &host_graph_);
+  WEFT_CHECK(s.WithContext(config_.topo_file.empty() ? "topology discovery" : "WEFT_TOPO_FILE"));
+  WEFT_INFO(kLogTopo, "host topology from %s: %zu GPUs, %zu NICs", host_graph_.source.c_str(),
+            host_graph_.gpus.size(), host_graph_.nics.size());
+  if (first_on_host && !config_.topo_dump_file.empty()) {
+    std::string path;
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    const std::string& pattern = config_.topo_dump_file;
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'h')
+        path += host, ++i;
+      else if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p')
+        path += std::to_string(getpid()), ++i;
+      else
+        path += pattern[i];
+    }
+    WEFT_CHECK(WriteNcclTopology(host_graph_, path).WithContext("WEFT_TOPO_DUMP_FILE"));
+    WEFT_INFO(kLogTopo, "topology written to %s", path.c_str());
+  }
+  return Status::Ok();
 }
 
 int Communicator::RingNext() const {

@@ -15,6 +15,7 @@
 #include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "common/config.h"
+#include "topology/system_graph.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/root.h"
 #include "transport/ucx/ucx_transport.h"
@@ -25,13 +26,10 @@ namespace weft {
 struct PeerInfo {
   uint64_t host_hash = 0;
   int32_t pid = 0;
+  int32_t numa = -1;  // NUMA node the rank runs on (-1: unknown)
 };
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);
-
-// Ring order for ranks without topology: ranks of one host next to each other (in rank
-// order), hosts in order of their lowest rank, so the ring crosses each host boundary once.
-std::vector<int> HostGroupedRing(const std::vector<uint64_t>& host_of_rank);
 
 class Communicator {
  public:
@@ -59,6 +57,8 @@ class Communicator {
  private:
   Communicator() = default;
   Status Init(const UniqueIdData& id);
+  // This host's hardware (hwloc, or WEFT_TOPO_FILE), logged and dumped at init.
+  Status DiscoverTopology(bool first_on_host);
   struct CachedPlan {
     Plan plan;
     bool direct = false;  // runs on the shared-memory FIFOs
@@ -89,6 +89,7 @@ class Communicator {
   std::unique_ptr<RootServer> root_;
   std::unique_ptr<Bootstrap> bootstrap_;
   std::unique_ptr<UcxTransport> transport_;
+  SystemGraph host_graph_;
   std::vector<int> ring_;
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;

@@ -22,10 +22,12 @@ double PcieGbps(const char* speed, int width) {
   return gts * efficiency / 8.0 * width;
 }
 
-NodeKind KindOfClass(uint32_t cls) {
+NodeKind KindOfClass(uint32_t cls, uint16_t vendor) {
   if (cls == 0x060400) return NodeKind::kBridge;
   if (cls == 0x068000) return NodeKind::kNvSwitch;
-  if ((cls >> 16) == 0x03) return NodeKind::kGpu;
+  // Display controllers: NVIDIA's, or unknown vendor (cloud files often omit it). A BMC's
+  // VGA (ASPEED, Matrox) is not a GPU to compute on.
+  if ((cls >> 16) == 0x03 && (vendor == 0x10de || vendor == 0)) return NodeKind::kGpu;
   if ((cls >> 16) == 0x02) return NodeKind::kNic;
   return NodeKind::kOtherPci;
 }
@@ -36,6 +38,7 @@ struct PendingNvLink {
   int count;
   uint32_t tclass;
   int sm;
+  double gbps;  // Weft's dumps: the total; else from count and sm
 };
 
 class Reader {
@@ -47,10 +50,15 @@ class Reader {
     machine.kind = NodeKind::kMachine;
     g_->Add(machine);
     for (pugi::xml_node cpu : system.children("cpu")) {
+      const int numa = cpu.attribute("numaid").as_int(-1);
+      if (numa < 0) {  // devices of no NUMA node (Weft's dumps write them so)
+        WEFT_CHECK(Children(cpu, 0));
+        continue;
+      }
       TopoNode n;
       n.kind = NodeKind::kNuma;
       n.parent = 0;
-      n.numa = cpu.attribute("numaid").as_int(-1);
+      n.numa = numa;
       const int id = g_->Add(n);
       WEFT_CHECK(Children(cpu, id));
     }
@@ -82,8 +90,9 @@ class Reader {
     n.pci_class = Hex(x, "class");
     n.vendor = static_cast<uint16_t>(Hex(x, "vendor"));
     n.device = static_cast<uint16_t>(Hex(x, "device"));
-    n.kind = KindOfClass(n.pci_class);
+    n.kind = KindOfClass(n.pci_class, n.vendor);
     n.link_gbps = PcieGbps(x.attribute("link_speed").value(), x.attribute("link_width").as_int(0));
+    if (x.attribute("gbps")) n.link_gbps = x.attribute("gbps").as_double();  // Weft's dumps
     if (n.kind == NodeKind::kGpu && n.device != 0) n.name = Format("NVIDIA 10de:%04x", n.device);
     if (n.kind == NodeKind::kNic && (n.pci_class >> 8) == 0x0207) n.link_layer = "ib";
     const int id = g_->Add(n);
@@ -108,16 +117,29 @@ class Reader {
       if (nic.name.rfind("eth", 0) == 0 || nic.name.rfind("en", 0) == 0)
         nic.link_layer = "ethernet";
       if (nic.name.rfind("efa", 0) == 0 || nic.name.rfind("rdmap", 0) == 0) nic.link_layer = "efa";
+      // Weft's dumps carry what NCCL's format has no place for.
+      if (net.attribute("link_layer")) nic.link_layer = net.attribute("link_layer").value();
+      if (net.attribute("state")) nic.state = net.attribute("state").value();
+      const std::string devs = net.attribute("netdevs").value();
+      for (size_t at = 0; at < devs.size();) {
+        size_t comma = devs.find(',', at);
+        if (comma == std::string::npos) comma = devs.size();
+        nic.netdevs.push_back(devs.substr(at, comma - at));
+        at = comma + 1;
+      }
     }
   }
 
   void Gpu(const pugi::xml_node& x, int parent) {
     TopoNode& gpu = g_->nodes[parent];
     gpu.kind = NodeKind::kGpu;
+    if (x.attribute("name")) gpu.name = x.attribute("name").value();
     const int sm = x.attribute("sm").as_int(0);
     for (pugi::xml_node l : x.children("nvlink")) {
-      pending_.push_back({parent, NormalizePciId(l.attribute("target").value()),
-                          l.attribute("count").as_int(0), Hex(l, "tclass"), sm});
+      const std::string target = l.attribute("target").value();
+      pending_.push_back({parent, target.rfind("numa", 0) == 0 ? target : NormalizePciId(target),
+                          l.attribute("count").as_int(0), Hex(l, "tclass"), sm,
+                          l.attribute("bw").as_double(0)});
     }
   }
 
@@ -128,7 +150,14 @@ class Reader {
     for (const PendingNvLink& p : pending_) {
       if (p.count <= 0 || p.target == g_->nodes[p.gpu].pci) continue;
       int other = g_->FindPci(p.target);
-      if (other < 0 || p.tclass == 0x068000) {
+      if (p.tclass == 0x068001) {  // the CPU: the GPU's NUMA node
+        other = -1;
+        for (size_t i = 0; i < g_->nodes.size(); ++i)
+          if (g_->nodes[i].kind == NodeKind::kNuma && g_->NumaOf(p.gpu) == g_->nodes[i].numa)
+            other = static_cast<int>(i);
+        if (other < 0) continue;
+      } else if (other < 0 ||
+                 (p.tclass == 0x068000 && g_->nodes[other].kind != NodeKind::kNvSwitch)) {
         if (nvswitch < 0) {
           TopoNode s;
           s.kind = NodeKind::kNvSwitch;
@@ -148,7 +177,8 @@ class Reader {
       for (NvLink& l : g_->nvlinks) {
         if ((l.a == p.gpu && l.b == other) || (l.a == other && l.b == p.gpu)) merged = true;
       }
-      if (!merged) g_->nvlinks.push_back({p.gpu, other, p.count, p.count * per_link});
+      if (!merged)
+        g_->nvlinks.push_back({p.gpu, other, p.count, p.gbps > 0 ? p.gbps : p.count * per_link});
     }
   }
 

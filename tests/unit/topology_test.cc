@@ -9,7 +9,9 @@
 
 #include "topology/hwloc_loader.h"
 #include "topology/nccl_xml_loader.h"
+#include "topology/nccl_xml_writer.h"
 #include "topology/paths.h"
+#include "topology/placement.h"
 
 namespace weft {
 namespace {
@@ -238,6 +240,74 @@ TEST(PciIds, Normalize) {
   EXPECT_EQ("0001:00:00.0", NormalizePciId("0001:00:00.0"));
   EXPECT_EQ("", NormalizePciId("fffffff:ffff:ff"));
   EXPECT_EQ("", NormalizePciId(""));
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// What a person or the ring search reads from a graph; equal before and after a round trip.
+std::string Summary(const SystemGraph& g) {
+  std::string s;
+  for (int id : g.gpus) {
+    const TopoNode& n = g.nodes[id];
+    s += Format("gpu %s %s numa %d nvl %.1f\n", n.pci.c_str(), n.name.c_str(), n.numa,
+                NvLinkGbps(g, id));
+  }
+  for (int id : g.nics) {
+    const TopoNode& n = g.nodes[id];
+    s += Format("nic %s %s numa %d %s %.0f %s\n", n.pci.c_str(), n.name.c_str(), n.numa,
+                n.link_layer.c_str(), n.speed_gbps, n.state.c_str());
+  }
+  for (const auto& row : GpuPaths(g)) {
+    for (const Path& p : row)
+      s += Format("%s/%d/%.1f ", PathClassName(p.cls), p.nvlinks, p.gbps);
+    s += "\n";
+  }
+  for (const auto& row : GpuNicPaths(g)) {
+    for (const Path& p : row)
+      s += Format("%s/%.1f ", PathClassName(p.cls), p.gbps);
+    s += "\n";
+  }
+  for (int n : AssignNics(g))
+    s += Format("%d ", n);
+  return s;
+}
+
+TEST(TopologyDump, EveryFixtureRoundTripsThroughNcclXml) {
+  for (const char* name : {"mpibind-cts1-pascal.xml", "mpibind-coral-lassen.xml",
+                           "hwloc-nvidiaDGX2.xml", "hwloc-power8gpudistances.xml",
+                           "azure-ndv4-topo.xml", "azure-ndv5-topo.xml", "azure-ncv4-topo.xml"}) {
+    const std::string path = Fixture(name);
+    if (!std::ifstream(path)) GTEST_SKIP() << "fixture not found: " << path;
+    SystemGraph first, second;
+    ASSERT_TRUE(LoadTopologyFile(path, &first).ok()) << name;
+    const std::string dump = ::testing::TempDir() + "/dump_" + name;
+    ASSERT_TRUE(WriteNcclTopology(first, dump).ok());
+    Status s = LoadTopologyFile(dump, &second);
+    ASSERT_TRUE(s.ok()) << name << ": " << s.message();
+    EXPECT_EQ(Summary(first), Summary(second)) << name << "\n" << NcclTopologyXml(first);
+  }
+}
+
+TEST(TopologyDump, LiveHostRoundTrips) {
+  SystemGraph first, second;
+  ASSERT_TRUE(LoadHwlocTopology("", &first).ok());
+  const std::string dump = ::testing::TempDir() + "/dump_live.xml";
+  ASSERT_TRUE(WriteNcclTopology(first, dump).ok());
+  ASSERT_TRUE(LoadTopologyFile(dump, &second).ok());
+  EXPECT_EQ(Summary(first), Summary(second));
+}
+
+TEST(Placement, LocalityRingGroupsHostsThenNumaNodes) {
+  // Ranks 0..5: hosts A B A B A B, NUMA 1 0 0 1 0 0.
+  const std::vector<uint64_t> host = {7, 9, 7, 9, 7, 9};
+  const std::vector<int> numa = {1, 0, 0, 1, 0, 0};
+  EXPECT_EQ((std::vector<int>{2, 4, 0, 1, 5, 3}), LocalityRing(host, numa));
+  EXPECT_EQ((std::vector<int>{0}), LocalityRing({1}, {-1}));
+  EXPECT_GE(CurrentNumaNode(), -1);
 }
 
 }  // namespace
