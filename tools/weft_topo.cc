@@ -1,5 +1,5 @@
 // weft-topo: how this machine (or a topology file) is wired and how Weft will use it.
-//   weft-topo [--topo-file F] [--json] [--dot]
+//   weft-topo [--topo-file F] [--json] [--dot] [--ranks-per-host N --hosts H] [--channels C]
 // Text: GPUs (PCI id, name, NUMA node, NVLink bandwidth, NIC), NICs (link layer, rate,
 // state), a GPUxGPU and GPUxNIC matrix of path classes (like `nvidia-smi topo -m`), and
 // the GPU ring with its bottleneck. --json: the same as data. --dot: a Graphviz picture.
@@ -12,6 +12,8 @@
 #include "topology/hwloc_loader.h"
 #include "topology/nccl_xml_loader.h"
 #include "topology/paths.h"
+#include "topology/rings.h"
+#include "topology/trees.h"
 
 using namespace weft;
 
@@ -32,7 +34,17 @@ nlohmann::json Numa(int n) {
   return n >= 0 ? nlohmann::json(n) : nlohmann::json();
 }
 
-nlohmann::json ToJson(const SystemGraph& g) {
+// The job a report describes: this host's shape, H hosts, N ranks per host.
+struct Job {
+  int hosts = 1;
+  int ranks_per_host = 0;  // 0: one per GPU (or 1 without GPUs)
+  int channels = 2;
+  int RanksPerHost(const SystemGraph& g) const {
+    return ranks_per_host > 0 ? ranks_per_host : std::max<int>(1, static_cast<int>(g.gpus.size()));
+  }
+};
+
+nlohmann::json ToJson(const SystemGraph& g, const Job& job) {
   using nlohmann::json;
   const std::vector<int> nic_of = AssignNics(g);
   json gpus = json::array(), nics = json::array();
@@ -68,10 +80,12 @@ nlohmann::json ToJson(const SystemGraph& g) {
       r.push_back(PathClassName(p.cls));
     gpu_nic_paths.push_back(r);
   }
-  Path bottleneck;
-  std::vector<int> ring = GreedyGpuRing(g, &bottleneck);
-  json rings = json::array();
-  if (!ring.empty()) rings.push_back(ring);
+  const GpuRing best = SearchGpuRing(g);
+  json rings = json::array(), trees = json::array();
+  for (const auto& r : JobRings(g, job.hosts, job.RanksPerHost(g), job.channels))
+    rings.push_back(r);
+  for (const Tree& t : HostTrees(job.hosts, job.RanksPerHost(g)))
+    trees.push_back(t.parent);
   return {{"source", g.source},
           {"gpus", gpus},
           {"nics", nics},
@@ -79,11 +93,28 @@ nlohmann::json ToJson(const SystemGraph& g) {
           {"gpu_nic_paths", gpu_nic_paths},
           {"rings", rings},
           {"ring_bottleneck",
-           {{"class", PathClassName(bottleneck.cls)}, {"gbps", NullIfUnknown(bottleneck.gbps)}}},
-          {"trees", json::array()}};
+           {{"class", PathClassName(best.bottleneck.cls)},
+            {"gbps", NullIfUnknown(best.bottleneck.gbps)}}},
+          {"trees", trees}};
 }
 
-void PrintText(const SystemGraph& g) {
+void PrintJob(const SystemGraph& g, const Job& job) {
+  const int per_host = job.RanksPerHost(g);
+  std::printf("\nA job of %d host%s x %d rank%s (rank = host * %d + local):\n", job.hosts,
+              job.hosts == 1 ? "" : "s", per_host, per_host == 1 ? "" : "s", per_host);
+  const auto rings = JobRings(g, job.hosts, per_host, job.channels);
+  for (size_t c = 0; c < rings.size(); ++c) {
+    std::printf("  ring %zu:", c);
+    for (size_t i = 0; i < rings[c].size() && i < 64; ++i)
+      std::printf(" %d", rings[c][i]);
+    std::printf("%s\n", rings[c].size() > 64 ? " ..." : "");
+  }
+  const auto trees = HostTrees(job.hosts, per_host);
+  for (size_t t = 0; t < trees.size(); ++t)
+    std::printf("  tree %zu: %s\n", t, DescribeTree(trees[t]).c_str());
+}
+
+void PrintText(const SystemGraph& g, const Job& job) {
   const std::vector<int> nic_of = AssignNics(g);
   std::printf("Topology from %s: %zu GPUs, %zu NICs\n\n", g.source.c_str(), g.gpus.size(),
               g.nics.size());
@@ -109,6 +140,7 @@ void PrintText(const SystemGraph& g) {
   }
   if (g.gpus.empty()) {
     std::printf("No GPU: Weft runs on host memory; rings order ranks by host and NUMA node.\n");
+    PrintJob(g, job);
     return;
   }
   const auto gp = GpuPaths(g), np = GpuNicPaths(g);
@@ -131,13 +163,15 @@ void PrintText(const SystemGraph& g) {
       std::printf(" %7s", Cell(np[i][j]).c_str());
     std::printf("\n");
   }
-  Path bottleneck;
-  std::vector<int> ring = GreedyGpuRing(g, &bottleneck);
-  std::printf("\nRing:");
-  for (int r : ring)
-    std::printf(" GPU%d", r);
-  std::printf("  (bottleneck %s%s)\n", PathClassName(bottleneck.cls),
-              bottleneck.gbps > 0 ? Format(", %.1f GB/s", bottleneck.gbps).c_str() : "");
+  std::printf("\nRings over this host's GPUs (channels):\n");
+  for (const GpuRing& r : SearchGpuRings(g, job.channels)) {
+    std::printf("  ");
+    for (int i : r.order)
+      std::printf(" GPU%d", i);
+    std::printf("  (bottleneck %s%s)\n", PathClassName(r.bottleneck.cls),
+                r.bottleneck.gbps > 0 ? Format(", %.1f GB/s", r.bottleneck.gbps).c_str() : "");
+  }
+  PrintJob(g, job);
 }
 
 void PrintDot(const SystemGraph& g) {
@@ -169,11 +203,17 @@ int main(int argc, char** argv) {
   CLI::App app{"weft-topo: how the machine is wired and how Weft will use it"};
   std::string file;
   bool json = false, dot = false;
+  Job job;
   app.add_option("--topo-file", file,
                  "hwloc XML or NCCL topology XML (default: WEFT_TOPO_FILE, "
                  "else this host)");
   app.add_flag("--json", json, "print JSON");
   app.add_flag("--dot", dot, "print a Graphviz graph");
+  app.add_option("--hosts", job.hosts, "hosts of the job to show rings and trees for")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--ranks-per-host", job.ranks_per_host, "ranks per host (default: one per GPU)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--channels", job.channels, "rings to show (default 2)")->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   if (file.empty()) {
     Config config;
@@ -191,10 +231,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (json)
-    std::printf("%s\n", ToJson(g).dump(2).c_str());
+    std::printf("%s\n", ToJson(g, job).dump(2).c_str());
   else if (dot)
     PrintDot(g);
   else
-    PrintText(g);
+    PrintText(g, job);
   return 0;
 }

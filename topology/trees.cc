@@ -8,13 +8,14 @@ namespace {
 // Parent position (1-based) of position q in a tree of positions 1..n, or 0 for the root.
 int ParentPosition(int q, int n) {
   int root = 1;
-  while (root * 2 <= n) root *= 2;
+  while (root * 2 <= n)
+    root *= 2;
   if (q == root) return 0;
   // Walk up the implicit infinite tree until the ancestor exists (is <= n).
   int b = q & -q;
   int p = q;
   do {
-    const int k = p / b;             // p = b * k, k odd
+    const int k = p / b;                 // p = b * k, k odd
     p = ((k >> 1) & 1) ? p - b : p + b;  // the neighbour whose lowest set bit is 2b
     b *= 2;
   } while (p > n);
@@ -26,8 +27,10 @@ Tree TreeFromParents(std::vector<int> parent) {
   t.parent = std::move(parent);
   t.children.assign(t.parent.size(), {});
   for (size_t i = 0; i < t.parent.size(); ++i) {
-    if (t.parent[i] < 0) t.root = static_cast<int>(i);
-    else t.children[t.parent[i]].push_back(static_cast<int>(i));
+    if (t.parent[i] < 0)
+      t.root = static_cast<int>(i);
+    else
+      t.children[t.parent[i]].push_back(static_cast<int>(i));
   }
   return t;
 }
@@ -55,7 +58,8 @@ std::vector<Tree> HostTrees(int nhosts, int ranks_per_host) {
     for (int h = 0; h < nhosts; ++h) {
       const int leader = h * ranks_per_host;
       parent[leader] = hosts.parent[h] < 0 ? -1 : hosts.parent[h] * ranks_per_host;
-      for (int l = 1; l < ranks_per_host; ++l) parent[leader + l] = leader + l - 1;
+      for (int l = 1; l < ranks_per_host; ++l)
+        parent[leader + l] = leader + l - 1;
     }
     out.push_back(TreeFromParents(std::move(parent)));
   }

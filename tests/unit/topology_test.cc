@@ -3,6 +3,7 @@
 // GPU -> NIC assignment; bad files give clear errors; live discovery works without GPUs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "topology/nccl_xml_writer.h"
 #include "topology/paths.h"
 #include "topology/placement.h"
+#include "topology/rings.h"
 
 namespace weft {
 namespace {
@@ -308,6 +310,74 @@ TEST(Placement, LocalityRingGroupsHostsThenNumaNodes) {
   EXPECT_EQ((std::vector<int>{2, 4, 0, 1, 5, 3}), LocalityRing(host, numa));
   EXPECT_EQ((std::vector<int>{0}), LocalityRing({1}, {-1}));
   EXPECT_GE(CurrentNumaNode(), -1);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+int CountLinks(const SystemGraph& g, const std::vector<int>& order, PathClass cls) {
+  const auto paths = GpuPaths(g);
+  int n = 0;
+  for (size_t i = 0; i < order.size() && order.size() > 1; ++i)
+    n += paths[order[i]][order[(i + 1) % order.size()]].cls == cls;
+  return n;
+}
+
+TEST_F(Topology, RingsOnNvSwitchAreNvLinkOnly) {
+  Load("hwloc-nvidiaDGX2.xml");
+  for (const GpuRing& r : SearchGpuRings(g_, 4)) {
+    ASSERT_EQ(16u, r.order.size());
+    EXPECT_EQ(PathClass::kNvl, r.bottleneck.cls);
+    EXPECT_EQ(16, CountLinks(g_, r.order, PathClass::kNvl));
+  }
+}
+
+TEST_F(Topology, PcieRingsStayInsideASwitchBeforeCrossing) {
+  Load("azure-ndv4-topo.xml");
+  GpuRing r = SearchGpuRing(g_);
+  ASSERT_EQ(8u, r.order.size());
+  // Four PCIe switches of two GPUs: each visited in one go (4 PIX hops), crossing 4 times.
+  EXPECT_EQ(4, CountLinks(g_, r.order, PathClass::kPix));
+  EXPECT_EQ(4, CountLinks(g_, r.order, PathClass::kSys));
+  Load("azure-ndv5-topo.xml");
+  r = SearchGpuRing(g_);
+  // Two sockets of four GPUs: cross between them only twice.
+  EXPECT_EQ(2, CountLinks(g_, r.order, PathClass::kSys));
+  EXPECT_EQ(6, CountLinks(g_, r.order, PathClass::kPhb));
+}
+
+TEST_F(Topology, NvLinkPairsStayAdjacent) {
+  Load("hwloc-power8gpudistances.xml");
+  GpuRing r = SearchGpuRing(g_);
+  EXPECT_EQ(2, CountLinks(g_, r.order, PathClass::kNvl));
+  EXPECT_EQ(2, CountLinks(g_, r.order, PathClass::kSys));
+}
+
+TEST_F(Topology, OneGpuRingIsTrivial) {
+  Load("azure-ncv4-topo.xml");
+  SystemGraph one = g_;
+  one.gpus.resize(1);
+  GpuRing r = SearchGpuRing(one);
+  EXPECT_EQ((std::vector<int>{0}), r.order);
+  EXPECT_EQ(PathClass::kLoc, r.bottleneck.cls);
+}
+
+TEST_F(Topology, JobRingsEnterEachHostThroughANicOwner) {
+  Load("azure-ndv5-topo.xml");
+  auto rings = JobRings(g_, 4, 8, 8);
+  ASSERT_EQ(8u, rings.size());
+  const std::vector<int> nic_of = AssignNics(g_);
+  for (size_t c = 0; c < rings.size(); ++c) {
+    ASSERT_EQ(32u, rings[c].size());
+    EXPECT_EQ(static_cast<int>(c), nic_of[rings[c][0]]) << "channel " << c;
+    std::vector<int> sorted = rings[c];
+    std::sort(sorted.begin(), sorted.end());
+    for (int r = 0; r < 32; ++r)
+      ASSERT_EQ(r, sorted[r]);
+  }
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ std::string CheckTree(const Tree& t, int n, size_t max_children = 2) {
   int roots = 0;
   for (int i = 0; i < n; ++i) {
     roots += t.parent[i] < 0;
-    if (t.children[i].size() > max_children) return "more than two children at " + std::to_string(i);
+    if (t.children[i].size() > max_children)
+      return "more than two children at " + std::to_string(i);
     int steps = 0;
     for (int x = i; t.parent[x] >= 0; x = t.parent[x]) {
       if (++steps > n) return "cycle through " + std::to_string(i);
@@ -27,7 +28,8 @@ TEST(DoubleBinaryTrees, ValidAndComplementaryFor1To64) {
   for (int n = 1; n <= 64; ++n) {
     std::vector<Tree> trees = DoubleBinaryTrees(n);
     ASSERT_EQ(2u, trees.size());
-    for (const Tree& t : trees) ASSERT_EQ("", CheckTree(t, n)) << "n=" << n;
+    for (const Tree& t : trees)
+      ASSERT_EQ("", CheckTree(t, n)) << "n=" << n;
     for (int i = 0; i < n; ++i) {
       const bool interior0 = !trees[0].children[i].empty();
       const bool interior1 = !trees[1].children[i].empty();

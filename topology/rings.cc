@@ -1,0 +1,121 @@
+#include "topology/rings.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace weft {
+namespace {
+
+// Ring quality, compared lexicographically: worst class, worst bandwidth, count of links
+// of the worst class (fewer is better), sum of bandwidths.
+struct Score {
+  PathClass worst = PathClass::kLoc;
+  double worst_gbps = std::numeric_limits<double>::infinity();
+  int worst_links = 0;
+  double total_gbps = 0;
+  bool BetterThan(const Score& o) const {
+    if (worst != o.worst) return worst < o.worst;
+    if (worst_gbps != o.worst_gbps) return worst_gbps > o.worst_gbps;
+    if (worst_links != o.worst_links) return worst_links < o.worst_links;
+    return total_gbps > o.total_gbps;
+  }
+};
+
+Score ScoreRing(const std::vector<std::vector<Path>>& paths, const std::vector<int>& order,
+                Path* bottleneck) {
+  Score s;
+  Path worst;
+  worst.cls = PathClass::kLoc;
+  const size_t n = order.size();
+  for (size_t i = 0; i < n && n > 1; ++i) {
+    const Path& p = paths[order[i]][order[(i + 1) % n]];
+    s.total_gbps += p.gbps;
+    if (p.cls > s.worst || (p.cls == s.worst && p.gbps < s.worst_gbps)) {
+      if (p.cls > s.worst) s.worst_links = 0;
+      s.worst = p.cls;
+      s.worst_gbps = p.gbps;
+      worst = p;
+    }
+    if (p.cls == s.worst) ++s.worst_links;
+  }
+  if (bottleneck) *bottleneck = worst;
+  return s;
+}
+
+}  // namespace
+
+GpuRing SearchGpuRing(const SystemGraph& g) {
+  GpuRing best;
+  const int n = static_cast<int>(g.gpus.size());
+  if (n == 0) return best;
+  const auto paths = GpuPaths(g);
+  if (n > 9) {
+    best.order = GreedyGpuRing(g, &best.bottleneck);
+    return best;
+  }
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i)
+    order[i] = i;
+  Score best_score;
+  bool have = false;
+  // GPU 0 first: rotations of a ring are the same ring.
+  do {
+    Path bottleneck;
+    Score s = ScoreRing(paths, order, &bottleneck);
+    if (!have || s.BetterThan(best_score)) {
+      best_score = s;
+      best.order = order;
+      best.bottleneck = bottleneck;
+      have = true;
+    }
+  } while (std::next_permutation(order.begin() + 1, order.end()));
+  return best;
+}
+
+std::vector<GpuRing> SearchGpuRings(const SystemGraph& g, int nchannels) {
+  std::vector<GpuRing> rings;
+  GpuRing best = SearchGpuRing(g);
+  if (best.order.empty() || nchannels < 1) return rings;
+  rings.push_back(best);
+  const size_t n = best.order.size();
+  for (int c = 1; c < nchannels && n > 2; ++c) {
+    GpuRing r = best;
+    if (c % 2 == 1) std::reverse(r.order.begin() + 1, r.order.end());  // opposite direction
+    std::rotate(r.order.begin(), r.order.begin() + (c / 2) % n, r.order.end());
+    rings.push_back(r);
+  }
+  return rings;
+}
+
+std::vector<std::vector<int>> JobRings(const SystemGraph& g, int nhosts, int ranks_per_host,
+                                       int nchannels) {
+  std::vector<std::vector<int>> out;
+  const int ngpus = static_cast<int>(g.gpus.size());
+  const bool by_gpu = ngpus == ranks_per_host && ngpus > 0;
+  std::vector<int> local(ranks_per_host);
+  for (int l = 0; l < ranks_per_host; ++l)
+    local[l] = l;
+  std::vector<GpuRing> host_rings = by_gpu ? SearchGpuRings(g, nchannels) : std::vector<GpuRing>{};
+  const std::vector<int> nic_of = AssignNics(g);
+  for (int c = 0; c < std::max(1, nchannels); ++c) {
+    std::vector<int> order = local;
+    if (by_gpu && !host_rings.empty()) {
+      order = host_rings[c % host_rings.size()].order;
+      // Enter at the GPU that owns NIC c, so that channels spread over the NICs.
+      if (!g.nics.empty()) {
+        const int nic = c % static_cast<int>(g.nics.size());
+        auto it =
+            std::find_if(order.begin(), order.end(), [&](int gpu) { return nic_of[gpu] == nic; });
+        if (it != order.end()) std::rotate(order.begin(), it, order.end());
+      }
+    }
+    std::vector<int> ring;
+    for (int h = 0; h < nhosts; ++h)
+      for (int l : order)
+        ring.push_back(h * ranks_per_host + l);
+    out.push_back(ring);
+  }
+  return out;
+}
+
+}  // namespace weft
