@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/log.h"
+#include "topology/nvml.h"
 
 namespace weft {
 namespace {
@@ -254,6 +255,8 @@ Status LoadHwlocTopology(const std::string& xml_path, SystemGraph* out) {
   g.source = live ? "hwloc" : "hwloc XML " + xml_path;
   Status s = Builder(topo.get(), &g, live).Build();
   if (!s.ok()) return s.WithContext(live ? "this host" : xml_path);
+  // hwloc's NVLink matrix needs its NVML plugin, which Debian lacks: ask NVML ourselves.
+  if (live && g.nvlinks.empty()) WEFT_CHECK(AddNvmlNvLinks(&g));
   if (live && g.gpus.empty())
     WEFT_INFO(kLogTopo, "no NVIDIA GPU found: host memory only (%zu NICs)", g.nics.size());
   *out = std::move(g);
