@@ -105,3 +105,27 @@ TEST(InitFromEnv, BadConfigValueIsAnErrorAtInit) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+TEST(InitFromEnv, TopologyFromWeftTopoFile) {
+  const std::string file = std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/mpibind-cts1-pascal.xml";
+  CommandResult ok =
+      RunCommand("env WEFT_TOPO_FILE=" + file + " WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=TOPO " +
+                 BinDir() + "/weft-run -n 2 --timeout 60 -- " + BinDir() +
+                 "/coll_check --types float --ops sum --counts 7");
+  if (ok.output.find("cannot open the file") != std::string::npos) GTEST_SKIP() << "no fixtures";
+  EXPECT_EQ(0, ok.exit_code) << ok.output;
+  EXPECT_NE(std::string::npos, ok.output.find("2 GPUs, 3 NICs")) << ok.output;
+  CommandResult bad =
+      RunCommand("env WEFT_TOPO_FILE=/nonexistent.xml " + BinDir() +
+                 "/weft-run -n 2 --timeout 60 -- " + BinDir() + "/coll_check --counts 7");
+  EXPECT_NE(0, bad.exit_code);
+  EXPECT_NE(std::string::npos,
+            bad.output.find("WEFT_TOPO_FILE: /nonexistent.xml: cannot open the file"))
+      << bad.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
