@@ -25,11 +25,13 @@ def main():
     ap.add_argument("-n", default="10")
     ap.add_argument("-d", default="float")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--bind", default="default", help="mpirun --bind-to: core, none, or default")
     a = ap.parse_args()
     rows = {}
     for rep in range(a.repeat):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(a.np),
+            bind = [] if a.bind == "default" else ["--bind-to", a.bind]
+            cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", *bind, "-np", str(a.np),
                    os.path.join(a.bin, "weft-perf"), a.coll, "-b", a.b, "-e", a.e, "-f", a.f,
                    "-n", a.n, "-w", "2", "-d", a.d, "--compare", "mpi", "-J", out.name]
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
@@ -43,7 +45,7 @@ def main():
                 if "mpi" in row:
                     d["mpi"].append(row["mpi"]["busbw"])
                     d["t_mpi"].append(row["mpi"]["time_us"])
-    print(f"# {a.coll}, {a.np} ranks, {a.d}, median of {a.repeat} runs (busbw GB/s; time us)")
+    print(f"# {a.coll}, {a.np} ranks, {a.d}, binding {a.bind}, median of {a.repeat} runs (busbw GB/s; time us)")
     print(f"# {'size':>10} {'weft oop':>9} {'weft ip':>8} {'mpi':>8} {'ratio':>6} {'weft us':>9} {'mpi us':>9}")
     for size in sorted(rows):
         d = rows[size]

@@ -98,8 +98,16 @@ struct MinOp {
   }
 };
 
+// Each loop is compiled twice, for AVX2 and for the x86-64 baseline, and the loader picks
+// per machine (GCC's target_clones): twice the lanes where the CPU has them.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WEFT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WEFT_VECTOR_CLONES
+#endif
+
 template <typename F, typename Op>
-void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restrict a,
+WEFT_VECTOR_CLONES void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restrict a,
            const typename F::Stored* __restrict b, size_t n) {
   for (size_t i = 0; i < n; ++i)
     dst[i] = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
@@ -108,7 +116,7 @@ void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restr
 // dst[i] = dst[i] op b[i], or with swap dst[i] = b[i] op dst[i]: operand order is kept so
 // that ties (max of +0 and -0) give the same bits in place and out of place.
 template <typename F, typename Op, bool kSwap>
-void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restrict b, size_t n) {
+WEFT_VECTOR_CLONES void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restrict b, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     auto x = F::Load(dst[i]), y = F::Load(b[i]);
     dst[i] = F::Store(kSwap ? Op::Apply(y, x) : Op::Apply(x, y));
@@ -118,7 +126,7 @@ void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restr
 // Reads each input once, writes both outputs. The copy target is written from registers,
 // so forwarding a result costs no second read of it.
 template <typename F, typename Op>
-void LoopTwice(typename F::Stored* dst, typename F::Stored* __restrict dst2,
+WEFT_VECTOR_CLONES void LoopTwice(typename F::Stored* dst, typename F::Stored* __restrict dst2,
                const typename F::Stored* a, const typename F::Stored* b, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     auto v = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
