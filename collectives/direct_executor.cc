@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -81,6 +82,10 @@ void DirectExecutor::Reset(const Plan* plan, const ExecArgs& args, DirectChannel
   elem_size_ = TypeSize(args.type);
   channels_ = channels;
   next_.assign(plan->channels.size(), 0);
+  anytime_cursor_.assign(plan->channels.size(), 0);
+  ran_early_.resize(plan->channels.size());
+  for (size_t c = 0; c < ran_early_.size(); ++c)
+    ran_early_[c].assign(plan->channels[c].steps.size(), false);
   finished_ = false;
   steps_run_ = 0;
 }
@@ -154,9 +159,17 @@ Status DirectExecutor::Advance(bool* done) {
   bool all = true;
   for (size_t c = 0; c < next_.size(); ++c) {
     const std::vector<Step>& steps = plan_->channels[c].steps;
-    while (next_[c] < steps.size() && RunStep(static_cast<int>(c), steps[next_[c]])) {
-      ++next_[c];
-      ++steps_run_;
+    while (next_[c] < steps.size()) {
+      if (ran_early_[c][next_[c]]) {
+        ++next_[c];
+        continue;
+      }
+      if (RunStep(static_cast<int>(c), steps[next_[c]])) {
+        ++next_[c];
+        ++steps_run_;
+      } else if (!RunAnytimeAhead(static_cast<int>(c))) {
+        break;
+      }
     }
     all = all && next_[c] == steps.size();
   }
@@ -175,6 +188,20 @@ Status DirectExecutor::Advance(bool* done) {
   }
   *done = all;
   return Status::Ok();
+}
+
+bool DirectExecutor::RunAnytimeAhead(int c) {
+  const std::vector<Step>& steps = plan_->channels[c].steps;
+  size_t& j = anytime_cursor_[c];
+  j = std::max(j, next_[c] + 1);
+  for (; j < steps.size(); ++j) {
+    if (!steps[j].anytime || ran_early_[c][j]) continue;
+    RunStep(c, steps[j]);  // a local copy: always ready
+    ran_early_[c][j] = true;
+    ++steps_run_;
+    return true;
+  }
+  return false;
 }
 
 void DirectExecutor::WaitForWork(int timeout_us) {

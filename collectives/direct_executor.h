@@ -68,12 +68,16 @@ class DirectExecutor : public PlanRunner {
  private:
   std::byte* Ptr(const Region& r) const;
   bool RunStep(int c, const Step& st);  // false: not ready yet
+  // Runs the next `anytime` step after the blocked one, if any; true if it ran one.
+  bool RunAnytimeAhead(int c);
 
   const Plan* plan_ = nullptr;
   ExecArgs args_;
   size_t elem_size_ = 0;
   DirectChannel* channels_ = nullptr;
   std::vector<size_t> next_;  // per channel: the next step to run
+  std::vector<std::vector<bool>> ran_early_;  // per channel and step: anytime steps done
+  std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
   bool finished_ = false;
   size_t steps_run_ = 0;
 };

@@ -28,6 +28,7 @@ void Executor::Reset(Transport* transport, const Plan* plan, const ExecArgs& arg
   for (size_t c = 0; c < channels_.size(); ++c) {
     ChannelState& ch = channels_[c];
     ch.next_post = ch.next_exec = 0;
+    ch.anytime_cursor = 0;
     ch.sends_in_flight.clear();
     ch.steps.assign(plan_->channels[c].steps.size(), StepState());
     ch.free_slots.clear();
@@ -65,8 +66,15 @@ Status Executor::AdvanceChannel(int c) {
   while (ch.next_exec < ch.next_post) {
     const Step& st = plan_->channels[c].steps[ch.next_exec];
     StepState& ss = ch.steps[ch.next_exec];
+    if (ss.ran_early) {
+      ++ch.next_exec;
+      continue;
+    }
     if (StepReceives(st.kind)) {
-      if (!ss.recv.done) break;
+      if (!ss.recv.done) {
+        if (RunAnytimeAhead(c)) continue;
+        break;
+      }
       if (!ss.recv.status.ok()) return ss.recv.status;
       WEFT_REQUIRE(ss.recv.bytes == st.count * elem_size_, weftInternalError,
                    "channel %d step %zu: received %zu bytes from rank %d, expected %zu", c,
@@ -161,6 +169,21 @@ Status Executor::RunStep(int c, size_t index) {
     }
   }
   return InternalError("unknown step kind");
+}
+
+bool Executor::RunAnytimeAhead(int c) {
+  ChannelState& ch = channels_[c];
+  const std::vector<Step>& steps = plan_->channels[c].steps;
+  size_t& j = ch.anytime_cursor;
+  j = std::max(j, ch.next_exec + 1);
+  for (; j < steps.size(); ++j) {
+    if (!steps[j].anytime || ch.steps[j].ran_early) continue;
+    (void)RunStep(c, j);  // a local copy: cannot fail
+    ch.steps[j].ran_early = true;
+    ++steps_run_;
+    return true;
+  }
+  return false;
 }
 
 Status Executor::ReapSends(int c) {

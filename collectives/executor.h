@@ -71,6 +71,7 @@ class Executor : public PlanRunner {
     int slot = -1;
     bool recv_posted = false;
     bool send_posted = false;
+    bool ran_early = false;
   };
   struct ChannelState {
     size_t next_post = 0;
@@ -78,12 +79,15 @@ class Executor : public PlanRunner {
     std::vector<int> free_slots;
     std::vector<size_t> sends_in_flight;
     std::vector<StepState> steps;
+    size_t anytime_cursor = 0;  // no unrun anytime step before it
   };
 
   Status AdvanceChannel(int c);
   Status PostReceives(int c);
   Status RunStep(int c, size_t index);
   Status ReapSends(int c);
+  // Runs the next `anytime` step after the blocked one, if any; true if it ran one.
+  bool RunAnytimeAhead(int c);
   Status PostSend(int c, size_t index, const void* data);
   std::byte* Ptr(const Region& r) const;
   std::byte* SlotPtr(int c, int slot) const;

@@ -59,6 +59,8 @@ struct Step {
   uint32_t send_msg = 0;  // index of this message among those to send_peer (channel-wide)
   uint32_t recv_msg = 0;  // index among those from recv_peer
   bool finalize = false;  // dst now holds the final reduced value: apply weftAvg's divide
+  bool anytime = false;   // a local copy nothing else touches: the runner may do it early,
+                          // while the ring keeps it waiting
   bool fence = false;     // run only after every earlier send of the channel completed
                           // (the step overwrites memory an earlier send reads)
 };

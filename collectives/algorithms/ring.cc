@@ -40,6 +40,11 @@ class ChannelBuilder {
 
   size_t Chunk() const { return chunk_; }
 
+  void EmitAnytimeCopy(Region src, Region dst) {
+    Emit(StepKind::kCopy, src, dst);
+    if (!out_->steps.empty() && src.count > 0) out_->steps.back().anytime = true;
+  }
+
   // Emits one step (none if the region is empty: both sides of a link see the same sizes,
   // so they skip the same messages).
   void Emit(StepKind kind, Region src, Region dst, bool finalize = false) {
@@ -121,7 +126,6 @@ void ReduceScatterChannel(ChannelBuilder& b, size_t count, size_t off, size_t le
 
 void AllGatherChannel(ChannelBuilder& b, size_t count, size_t off, size_t len) {
   const int n = b.N(), p = b.Pos();
-  Region in{BufferId::kInput, off, len};
   auto block = [&](int q, size_t at, size_t piece) {
     return Region{BufferId::kOutput, static_cast<size_t>(b.RankAt(q)) * count + off + at, piece};
   };
@@ -132,9 +136,12 @@ void AllGatherChannel(ChannelBuilder& b, size_t count, size_t off, size_t len) {
       b.Emit(StepKind::kRecvCopySend, kNoRegion, block(p - t, done, piece));
     b.Emit(StepKind::kRecv, kNoRegion, block(p - (n - 1), done, piece));
   }
-  // The own block last: nothing waits for it, while the ring waits for the sends above.
-  // (The executor skips it when in place.)
-  b.Emit(StepKind::kCopy, in, block(p, 0, len));
+  // The own block: nothing waits for it, so it goes last, in chunks the runner may copy
+  // early while it waits for the ring. (Skipped when in place.)
+  for (size_t done = 0; done < len; done += b.Chunk()) {
+    const size_t piece = std::min(b.Chunk(), len - done);
+    b.EmitAnytimeCopy(Region{BufferId::kInput, off + done, piece}, block(p, done, piece));
+  }
 }
 
 // A chain from the root along the ring.
@@ -151,8 +158,11 @@ void BroadcastChannel(ChannelBuilder& b, int root_pos, size_t off, size_t len) {
     else
       b.Emit(StepKind::kRecv, kNoRegion, out);
   }
-  // The root's own copy last, off the chain's critical path.
-  if (d == 0) b.Emit(StepKind::kCopy, {BufferId::kInput, off, len}, {BufferId::kOutput, off, len});
+  // The root's own copy last, off the chain's critical path (done early while it waits).
+  for (size_t done = 0; d == 0 && done < len; done += b.Chunk()) {
+    const size_t piece = std::min(b.Chunk(), len - done);
+    b.EmitAnytimeCopy({BufferId::kInput, off + done, piece}, {BufferId::kOutput, off + done, piece});
+  }
 }
 
 // A chain along the ring that ends at the root.
