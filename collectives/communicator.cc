@@ -12,6 +12,7 @@
 
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
+#include "collectives/algorithms/tree.h"
 #include "common/dtype.h"
 #include "common/log.h"
 #include "topology/hwloc_loader.h"
@@ -91,6 +92,7 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
                             std::unique_ptr<RootServer> root, std::unique_ptr<Communicator>* out) {
   std::unique_ptr<Communicator> c(new Communicator());
   c->config_ = config;
+  WEFT_CHECK(ParseAlgoSpec(config.algo, &c->algos_));
   c->rank_ = rank;
   c->nranks_ = nranks;
   c->root_ = std::move(root);
@@ -137,6 +139,20 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
   // Host memory: ranks by host, then NUMA node. (GPU rings come with device buffers.)
   ring_ = LocalityRing(hosts, numas);
+  // Double binary trees over the ring order (neighbours in the ring are neighbours in the
+  // trees' in-order layout, so tree edges stay mostly inside a host).
+  trees_ = DoubleBinaryTrees(nranks_);
+  for (Tree& t : trees_) {
+    Tree by_rank = t;
+    for (int pos = 0; pos < nranks_; ++pos) {
+      by_rank.parent[ring_[pos]] = t.parent[pos] < 0 ? -1 : ring_[t.parent[pos]];
+      by_rank.children[ring_[pos]].clear();
+      for (int c : t.children[pos])
+        by_rank.children[ring_[pos]].push_back(ring_[c]);
+    }
+    by_rank.root = ring_[t.root];
+    t = std::move(by_rank);
+  }
   WEFT_CHECK(SetUpDirect(all_local));
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
@@ -305,6 +321,17 @@ Status Communicator::AsyncError() {
   return error_;
 }
 
+Algo Communicator::ChooseAlgo(CollType coll, size_t bytes) const {
+  // Fixed preferences until the cost-model tuner: small all-reduces take log2(N) exchanges
+  // (recursive doubling), then the tree, then the ring; large ones the ring first.
+  static const Algo kSmall[] = {Algo::kRecursiveDoubling, Algo::kTree, Algo::kRing};
+  static const Algo kLarge[] = {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling};
+  const bool small = coll == CollType::kAllReduce && bytes <= kSmallAllReduceBytes;
+  for (Algo a : small ? kSmall : kLarge)
+    if (algos_.Allows(coll, a)) return a;
+  return Algo::kRing;
+}
+
 Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   const size_t esz = TypeSize(a.type);
   const size_t bytes = a.count * esz *
@@ -318,26 +345,30 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   // Huge messages get bigger chunks rather than more messages than a tag can number.
   const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
   chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
-  // Small all-reduces take log2(N) exchanges instead of the ring's 2(N-1) hops. (The
-  // cost-model tuner replaces this fixed rule.)
-  const bool recursive_doubling = a.coll == CollType::kAllReduce && bytes <= kSmallAllReduceBytes;
-  if (recursive_doubling) chunking = Chunking{};
-  PlanKey key{static_cast<int>(a.coll),
-              a.count,
-              static_cast<int>(esz),
-              a.root,
-              recursive_doubling ? -1 : chunking.nchannels,
+  const Algo algo = ChooseAlgo(a.coll, bytes);
+  if (algo == Algo::kRecursiveDoubling) chunking = Chunking{};
+  PlanKey key{static_cast<int>(a.coll), a.count,
+              static_cast<int>(esz),    a.root,
+              static_cast<int>(algo),   chunking.nchannels,
               chunking.chunk_elems};
   auto it = plans_.find(key);
   if (it == plans_.end()) {
     auto p = std::make_unique<CachedPlan>();
-    if (recursive_doubling) {
-      WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
-    } else {
-      WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
-      p->direct = direct_ && DirectExecutor::CanRun(p->plan, RingPrev(), RingNext(),
-                                                    direct_slot_bytes_, a.type);
+    switch (algo) {
+      case Algo::kRecursiveDoubling:
+        WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
+        break;
+      case Algo::kTree:
+        WEFT_CHECK(BuildTreeAllReducePlan(rank_, trees_, a.count, chunking, &p->plan));
+        break;
+      case Algo::kRing:
+        WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
+        p->direct = direct_ && DirectExecutor::CanRun(p->plan, RingPrev(), RingNext(),
+                                                      direct_slot_bytes_, a.type);
+        break;
     }
+    WEFT_INFO(kLogTune, "%s of %zu bytes: %s%s", CollName(a.coll), bytes, AlgoName(algo),
+              p->direct ? " (shared FIFOs)" : "");
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
     WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",

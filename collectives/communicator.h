@@ -11,11 +11,13 @@
 #include <tuple>
 #include <vector>
 
+#include "collectives/algo_spec.h"
 #include "collectives/coll_args.h"
 #include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "common/config.h"
 #include "topology/system_graph.h"
+#include "topology/trees.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/root.h"
 #include "transport/ucx/ucx_transport.h"
@@ -64,6 +66,7 @@ class Communicator {
     bool direct = false;  // runs on the shared-memory FIFOs
   };
   Status GetPlan(const CollArgs& a, const CachedPlan** plan);
+  Algo ChooseAlgo(CollType coll, size_t bytes) const;
   // Sets up the shared-memory FIFOs between ring neighbours when every rank is on this
   // host; collective (every rank calls it); leaves direct_ false where UCX cannot map them.
   Status SetUpDirect(bool all_local);
@@ -91,6 +94,8 @@ class Communicator {
   std::unique_ptr<UcxTransport> transport_;
   SystemGraph host_graph_;
   std::vector<int> ring_;
+  std::vector<Tree> trees_;  // double binary trees over the ring order, indexed by rank
+  AlgoSpec algos_;
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 
@@ -117,7 +122,7 @@ class Communicator {
   size_t direct_slot_bytes_ = 0;
   std::vector<DirectChannel> direct_channels_;
 
-  using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
+  using PlanKey = std::tuple<int, size_t, int, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
 };
 

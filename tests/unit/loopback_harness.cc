@@ -6,6 +6,7 @@
 
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
+#include "collectives/algorithms/tree.h"
 #include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "common/dtype.h"
@@ -18,6 +19,7 @@ namespace weft::testing {
 std::string CaseName(const HarnessCase& c) {
   return Format("%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
                 c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
+                : c.algorithm == Algorithm::kTree            ? " (tree)"
                 : c.direct                                   ? " (shared FIFOs)"
                                                              : "",
                 c.nranks, c.count, TypeName(c.type), OpName(c.op), c.root,
@@ -70,9 +72,17 @@ std::string RunOnLoopback(const HarnessCase& c) {
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
 
   for (int r = 0; r < n; ++r) {
-    Status s = c.algorithm == Algorithm::kRecursiveDoubling
-                   ? BuildRecursiveDoublingPlan(r, n, c.count, &plans[r])
-                   : BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
+    Status s;
+    if (c.algorithm == Algorithm::kRecursiveDoubling) {
+      s = BuildRecursiveDoublingPlan(r, n, c.count, &plans[r]);
+    } else if (c.algorithm == Algorithm::kTree) {
+      const auto trees = c.tree_ranks_per_host > 0
+                             ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
+                             : DoubleBinaryTrees(n);
+      s = BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
+    } else {
+      s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
+    }
     if (!s.ok()) return "plan: " + s.message();
     RankBuffers& b = bufs[r];
     const size_t in_n = plans[r].input_count, out_n = plans[r].output_count;

@@ -9,7 +9,7 @@
 
 namespace weft::testing {
 
-enum class Algorithm { kRing, kRecursiveDoubling };
+enum class Algorithm { kRing, kRecursiveDoubling, kTree };
 
 struct HarnessCase {
   Algorithm algorithm = Algorithm::kRing;
@@ -27,6 +27,7 @@ struct HarnessCase {
   // Run ring plans on the shared-FIFO DirectExecutor (FIFOs in this process's memory)
   // instead of the transport Executor over loopback.
   bool direct = false;
+  int tree_ranks_per_host = 0;  // kTree: 0 = DoubleBinaryTrees(n), else HostTrees
   int fifo_slots = 2;
 };
 

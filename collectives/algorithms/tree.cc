@@ -1,0 +1,114 @@
+#include "collectives/algorithms/tree.h"
+
+#include <algorithm>
+
+#include "collectives/algorithms/ring.h"
+
+namespace weft {
+namespace {
+
+// Chunks of a tree's half in flight upward before the first comes back down: enough to
+// keep the pipeline busy, few enough to bound staging.
+constexpr size_t kUpAhead = 2;
+
+class TreeChannelBuilder {
+ public:
+  TreeChannelBuilder(int rank, const Tree& tree, ChannelPlan* out)
+      : rank_(rank), tree_(tree), out_(out) {}
+
+  // Reduce chunk [off, off+n) up to the root (the root keeps the final value in the output).
+  void Up(size_t off, size_t n) {
+    const Region in{BufferId::kInput, off, n}, acc{BufferId::kOutput, off, n};
+    const std::vector<int>& kids = tree_.children[rank_];
+    const int parent = tree_.parent[rank_];
+    if (kids.empty()) {
+      if (parent >= 0)
+        Add(StepKind::kSend, parent, -1, in, {});
+      else
+        Add(StepKind::kCopy, -1, -1, in, acc)->finalize = true;  // a tree of one
+      return;
+    }
+    // All children but the last reduce into the output (the accumulator); the last child's
+    // data is reduced with it and goes up (or, at the root, is final).
+    Region src = in;
+    for (size_t k = 0; k + 1 < kids.size(); ++k) {
+      Add(StepKind::kRecvReduceCopy, -1, kids[k], src, acc);
+      src = acc;
+    }
+    if (parent >= 0)
+      Add(StepKind::kRecvReduceSend, parent, kids.back(), src, {});
+    else
+      Add(StepKind::kRecvReduceCopy, -1, kids.back(), src, acc)->finalize = true;
+  }
+
+  // Broadcast chunk [off, off+n) from the root down.
+  void Down(size_t off, size_t n) {
+    const Region out{BufferId::kOutput, off, n};
+    const std::vector<int>& kids = tree_.children[rank_];
+    const int parent = tree_.parent[rank_];
+    size_t first = 0;
+    if (parent >= 0) {
+      if (kids.empty()) {
+        Add(StepKind::kRecv, -1, parent, {}, out);
+        return;
+      }
+      Add(StepKind::kRecvCopySend, kids[0], parent, {}, out);
+      first = 1;
+    }
+    for (size_t k = first; k < kids.size(); ++k)
+      Add(StepKind::kSend, kids[k], -1, out, {});
+  }
+
+ private:
+  Step* Add(StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
+    Step st;
+    st.kind = kind;
+    st.send_peer = send_peer;
+    st.recv_peer = recv_peer;
+    st.src = src;
+    st.dst = dst;
+    st.count = src.buf != BufferId::kNone ? src.count : dst.count;
+    out_->steps.push_back(st);
+    return &out_->steps.back();
+  }
+
+  int rank_;
+  const Tree& tree_;
+  ChannelPlan* out_;
+};
+
+}  // namespace
+
+Status BuildTreeAllReducePlan(int rank, const std::vector<Tree>& trees, size_t count,
+                              const Chunking& chunking, Plan* out) {
+  WEFT_REQUIRE(!trees.empty(), weftInternalError, "no tree");
+  const int n = static_cast<int>(trees[0].parent.size());
+  WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
+  WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
+  Plan plan;
+  plan.coll = CollType::kAllReduce;
+  plan.rank = rank;
+  plan.nranks = n;
+  plan.input_count = plan.output_count = count;
+  plan.channels.resize(trees.size());
+  for (size_t t = 0; t < trees.size(); ++t) {
+    const Piece half = SplitEven(count, trees.size(), t);
+    TreeChannelBuilder b(rank, trees[t], &plan.channels[t]);
+    std::vector<Piece> chunks;
+    for (size_t done = 0; done < half.size; done += chunking.chunk_elems)
+      chunks.push_back({half.offset + done, std::min(chunking.chunk_elems, half.size - done)});
+    // Up(0..k-1), then Down(c) / Up(c+k): chunks keep flowing up while earlier ones come down.
+    for (size_t c = 0; c < std::min(kUpAhead, chunks.size()); ++c)
+      b.Up(chunks[c].offset, chunks[c].size);
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      b.Down(chunks[c].offset, chunks[c].size);
+      if (c + kUpAhead < chunks.size())
+        b.Up(chunks[c + kUpAhead].offset, chunks[c + kUpAhead].size);
+    }
+  }
+  WEFT_CHECK(NumberMessages(&plan));
+  *out = std::move(plan);
+  return Status::Ok();
+}
+
+}  // namespace weft

@@ -1,0 +1,21 @@
+// Double-binary-tree all-reduce as a Plan (NCCL's "tree" algorithm): the data is split in
+// two halves, one per tree of topology/trees.h (each on its own channel); in each tree,
+// chunks are reduced up to the root and broadcast back down, pipelined: while chunk c comes
+// back down, chunks c+1.. go up. Every rank is an interior node in at most one tree, so
+// each rank's links carry about the same load. Latency: 2 log2(N) message times; bandwidth:
+// each rank sends the whole buffer about twice.
+#pragma once
+
+#include <vector>
+
+#include "collectives/plan.h"
+#include "topology/trees.h"
+
+namespace weft {
+
+// `trees` are over ranks (topology/trees.h, DoubleBinaryTrees or HostTrees); chunking's
+// nchannels is ignored (one channel per tree), its chunk_elems is the pipeline unit.
+Status BuildTreeAllReducePlan(int rank, const std::vector<Tree>& trees, size_t count,
+                              const Chunking& chunking, Plan* out);
+
+}  // namespace weft
