@@ -75,7 +75,7 @@ class DirectExecutor : public PlanRunner {
   ExecArgs args_;
   size_t elem_size_ = 0;
   DirectChannel* channels_ = nullptr;
-  std::vector<size_t> next_;  // per channel: the next step to run
+  std::vector<size_t> next_;                  // per channel: the next step to run
   std::vector<std::vector<bool>> ran_early_;  // per channel and step: anytime steps done
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
   bool finished_ = false;

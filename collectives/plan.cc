@@ -42,6 +42,17 @@ const char* StepKindName(StepKind k) {
   return "?";
 }
 
+Step MakeStep(StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
+  Step st;
+  st.kind = kind;
+  st.send_peer = send_peer;
+  st.recv_peer = recv_peer;
+  st.src = src;
+  st.dst = dst;
+  st.count = src.buf != BufferId::kNone ? src.count : dst.count;
+  return st;
+}
+
 size_t Plan::StepCount() const {
   size_t n = 0;
   for (const ChannelPlan& c : channels)

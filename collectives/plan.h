@@ -65,8 +65,16 @@ struct Step {
                           // (the step overwrites memory an earlier send reads)
 };
 
+// A step moving src.count (or, without src, dst.count) elements.
+Step MakeStep(StepKind kind, int send_peer, int recv_peer, Region src, Region dst);
+
 struct ChannelPlan {
   std::vector<Step> steps;
+  // Appends MakeStep(...) and returns it, for the builder to set flags on.
+  Step* Add(StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
+    steps.push_back(MakeStep(kind, send_peer, recv_peer, src, dst));
+    return &steps.back();
+  }
 };
 
 struct Plan {

@@ -146,7 +146,6 @@ class Reader {
   // NVLink targets: another GPU, an NVSwitch (one node stands for all of them), or the
   // CPU. A link to the GPU itself (seen in Azure's NC A100 v4 file) is ignored.
   void ResolveNvLinks() {
-    int nvswitch = -1;
     for (const PendingNvLink& p : pending_) {
       if (p.count <= 0 || p.target == g_->nodes[p.gpu].pci) continue;
       int other = g_->FindPci(p.target);
@@ -158,14 +157,7 @@ class Reader {
         if (other < 0) continue;
       } else if (other < 0 ||
                  (p.tclass == 0x068000 && g_->nodes[other].kind != NodeKind::kNvSwitch)) {
-        if (nvswitch < 0) {
-          TopoNode s;
-          s.kind = NodeKind::kNvSwitch;
-          s.parent = 0;
-          s.name = "NVSwitch";
-          nvswitch = g_->Add(s);
-        }
-        other = nvswitch;
+        other = g_->NvSwitchFabric();
       }
       // Per-link GB/s by compute capability, as NCCL does.
       const double per_link = p.sm >= 100  ? 40.1
@@ -188,14 +180,19 @@ class Reader {
 
 }  // namespace
 
-Status LoadNcclTopology(const std::string& path, SystemGraph* out) {
-  pugi::xml_document doc;
-  pugi::xml_parse_result r = doc.load_file(path.c_str());
+static Status ParseXmlFile(const std::string& path, pugi::xml_document* doc) {
+  pugi::xml_parse_result r = doc->load_file(path.c_str());
   if (r.status == pugi::status_file_not_found || r.status == pugi::status_io_error)
     return InvalidArgument(Format("%s: cannot open the file", path.c_str()));
   if (!r)
     return InvalidArgument(
         Format("%s: XML error at byte %td: %s", path.c_str(), r.offset, r.description()));
+  return Status::Ok();
+}
+
+Status LoadNcclTopology(const std::string& path, SystemGraph* out) {
+  pugi::xml_document doc;
+  WEFT_CHECK(ParseXmlFile(path, &doc));
   pugi::xml_node system = doc.child("system");
   WEFT_REQUIRE(system, weftInvalidArgument, "%s: no <system> element (not an NCCL topology)",
                path.c_str());
@@ -208,12 +205,7 @@ Status LoadNcclTopology(const std::string& path, SystemGraph* out) {
 
 Status LoadTopologyFile(const std::string& path, SystemGraph* out) {
   pugi::xml_document doc;
-  pugi::xml_parse_result r = doc.load_file(path.c_str());
-  if (r.status == pugi::status_file_not_found || r.status == pugi::status_io_error)
-    return InvalidArgument(Format("%s: cannot open the file", path.c_str()));
-  if (!r)
-    return InvalidArgument(
-        Format("%s: XML error at byte %td: %s", path.c_str(), r.offset, r.description()));
+  WEFT_CHECK(ParseXmlFile(path, &doc));
   if (doc.child("system")) return LoadNcclTopology(path, out);
   pugi::xml_node topo = doc.child("topology");
   WEFT_REQUIRE(topo, weftInvalidArgument,

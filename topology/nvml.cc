@@ -97,7 +97,6 @@ Status AddNvmlNvLinks(SystemGraph* g) {
   }
   unsigned int count = 0;
   if (nvml.count_(&count) != kNvmlSuccess) return Status::Ok();
-  int nvswitch = -1;
   for (unsigned int d = 0; d < count; ++d) {
     nvmlDevice_t dev;
     nvmlPciInfo_t pci{};
@@ -121,16 +120,7 @@ Status AddNvmlNvLinks(SystemGraph* g) {
       int other = g->FindPci(NormalizePciId(remote.busId));
       if (other == gpu) continue;
       if (other < 0 || g->nodes[other].kind != NodeKind::kGpu) {
-        if (other < 0 || g->nodes[other].kind != NodeKind::kNvSwitch) {
-          if (nvswitch < 0) {
-            TopoNode s;
-            s.kind = NodeKind::kNvSwitch;
-            s.parent = 0;
-            s.name = "NVSwitch";
-            nvswitch = g->Add(s);
-          }
-          other = nvswitch;
-        }
+        if (other < 0 || g->nodes[other].kind != NodeKind::kNvSwitch) other = g->NvSwitchFabric();
       }
       ++links[other];
     }

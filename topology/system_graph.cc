@@ -41,6 +41,16 @@ int SystemGraph::FindPci(const std::string& pci) const {
   return -1;
 }
 
+int SystemGraph::NvSwitchFabric() {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].kind == NodeKind::kNvSwitch && nodes[i].pci.empty()) return static_cast<int>(i);
+  TopoNode s;
+  s.kind = NodeKind::kNvSwitch;
+  s.parent = 0;
+  s.name = "NVSwitch";
+  return Add(s);
+}
+
 int SystemGraph::NumaOf(int node) const {
   for (int n = node; n >= 0; n = nodes[n].parent)
     if (nodes[n].kind == NodeKind::kNuma) return nodes[n].numa;

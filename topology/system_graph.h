@@ -46,6 +46,8 @@ struct SystemGraph {
 
   int Add(TopoNode node);                     // links it under node.parent
   int FindPci(const std::string& pci) const;  // -1 if absent
+  // The node standing for NVSwitches not otherwise in the graph (created on first use).
+  int NvSwitchFabric();
   // The NUMA node ancestor's os index, or -1.
   int NumaOf(int node) const;
   // Fills gpus/nics (PCI order) and every node's numa from its ancestors.

@@ -11,18 +11,11 @@ Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out)
   plan.nranks = nranks;
   plan.input_count = plan.output_count = count;
   plan.channels.resize(1);
-  std::vector<Step>& steps = plan.channels[0].steps;
+  ChannelPlan& channel = plan.channels[0];
+  std::vector<Step>& steps = channel.steps;
   const Region in{BufferId::kInput, 0, count}, out_region{BufferId::kOutput, 0, count};
   auto step = [&](StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
-    Step st;
-    st.kind = kind;
-    st.send_peer = send_peer;
-    st.recv_peer = recv_peer;
-    st.src = src;
-    st.dst = dst;
-    st.count = count;
-    steps.push_back(st);
-    return &steps.back();
+    return channel.Add(kind, send_peer, recv_peer, src, dst);
   };
   if (count > 0) {
     int p2 = 1;

@@ -161,7 +161,8 @@ void BroadcastChannel(ChannelBuilder& b, int root_pos, size_t off, size_t len) {
   // The root's own copy last, off the chain's critical path (done early while it waits).
   for (size_t done = 0; d == 0 && done < len; done += b.Chunk()) {
     const size_t piece = std::min(b.Chunk(), len - done);
-    b.EmitAnytimeCopy({BufferId::kInput, off + done, piece}, {BufferId::kOutput, off + done, piece});
+    b.EmitAnytimeCopy({BufferId::kInput, off + done, piece},
+                      {BufferId::kOutput, off + done, piece});
   }
 }
 

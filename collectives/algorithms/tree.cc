@@ -61,15 +61,7 @@ class TreeChannelBuilder {
 
  private:
   Step* Add(StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
-    Step st;
-    st.kind = kind;
-    st.send_peer = send_peer;
-    st.recv_peer = recv_peer;
-    st.src = src;
-    st.dst = dst;
-    st.count = src.buf != BufferId::kNone ? src.count : dst.count;
-    out_->steps.push_back(st);
-    return &out_->steps.back();
+    return out_->Add(kind, send_peer, recv_peer, src, dst);
   }
 
   int rank_;

@@ -107,8 +107,9 @@ struct MinOp {
 #endif
 
 template <typename F, typename Op>
-WEFT_VECTOR_CLONES void Loop3(typename F::Stored* __restrict dst, const typename F::Stored* __restrict a,
-           const typename F::Stored* __restrict b, size_t n) {
+WEFT_VECTOR_CLONES void Loop3(typename F::Stored* __restrict dst,
+                              const typename F::Stored* __restrict a,
+                              const typename F::Stored* __restrict b, size_t n) {
   for (size_t i = 0; i < n; ++i)
     dst[i] = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
 }
@@ -116,7 +117,8 @@ WEFT_VECTOR_CLONES void Loop3(typename F::Stored* __restrict dst, const typename
 // dst[i] = dst[i] op b[i], or with swap dst[i] = b[i] op dst[i]: operand order is kept so
 // that ties (max of +0 and -0) give the same bits in place and out of place.
 template <typename F, typename Op, bool kSwap>
-WEFT_VECTOR_CLONES void Loop2(typename F::Stored* __restrict dst, const typename F::Stored* __restrict b, size_t n) {
+WEFT_VECTOR_CLONES void Loop2(typename F::Stored* __restrict dst,
+                              const typename F::Stored* __restrict b, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     auto x = F::Load(dst[i]), y = F::Load(b[i]);
     dst[i] = F::Store(kSwap ? Op::Apply(y, x) : Op::Apply(x, y));
@@ -127,7 +129,8 @@ WEFT_VECTOR_CLONES void Loop2(typename F::Stored* __restrict dst, const typename
 // so forwarding a result costs no second read of it.
 template <typename F, typename Op>
 WEFT_VECTOR_CLONES void LoopTwice(typename F::Stored* dst, typename F::Stored* __restrict dst2,
-               const typename F::Stored* a, const typename F::Stored* b, size_t n) {
+                                  const typename F::Stored* a, const typename F::Stored* b,
+                                  size_t n) {
   for (size_t i = 0; i < n; ++i) {
     auto v = F::Store(Op::Apply(F::Load(a[i]), F::Load(b[i])));
     dst[i] = v;
