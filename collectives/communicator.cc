@@ -59,10 +59,6 @@ bool ProcessAlive(int32_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-// All-reduces up to this size use recursive doubling: measured here (2 cores, 2-8 ranks
-// over shared memory) it wins below about 64 KiB; see docs/performance.md.
-constexpr size_t kSmallAllReduceBytes = 16 << 10;
-
 // Channels for a message. Host memory: one; a second ring measured no faster on 2 cores
 // (the reduction and the copies already keep memory busy) and doubles staging.
 int AutoChannels(size_t /*bytes*/) {
@@ -154,6 +150,23 @@ Status Communicator::Init(const UniqueIdData& id) {
     t = std::move(by_rank);
   }
   WEFT_CHECK(SetUpDirect(all_local));
+  TunerInput tune;
+  tune.nranks = nranks_;
+  tune.transport = TransportKind::kTcp;
+  if (all_local) tune.transport = TransportKind::kSharedMemory;
+  for (int nic : host_graph_.nics)
+    if (!all_local && host_graph_.nodes[nic].link_layer == "ib")
+      tune.transport = TransportKind::kInfiniBand;
+  // Measured here (docs/performance.md): a ring step over the shared FIFOs hands off in
+  // about 0.3 us, a UCX tag message in about 1 us; with more ranks on the host than cores,
+  // every dependent hop waits for the scheduler, about 2 us, whatever the path.
+  if (direct_) tune.ring_latency_us = 0.3;
+  int local_ranks = 0;
+  for (int r = 0; r < nranks_; ++r)
+    local_ranks += hosts[r] == hosts[rank_];
+  if (local_ranks > static_cast<int>(std::thread::hardware_concurrency()))
+    tune.latency_us = tune.ring_latency_us = 2.0;
+  tuner_ = std::make_unique<Tuner>(tune, algos_);
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
     for (int r : ring_)
@@ -322,14 +335,16 @@ Status Communicator::AsyncError() {
 }
 
 Algo Communicator::ChooseAlgo(CollType coll, size_t bytes) const {
-  // Fixed preferences until the cost-model tuner: small all-reduces take log2(N) exchanges
-  // (recursive doubling), then the tree, then the ring; large ones the ring first.
-  static const Algo kSmall[] = {Algo::kRecursiveDoubling, Algo::kTree, Algo::kRing};
-  static const Algo kLarge[] = {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling};
-  const bool small = coll == CollType::kAllReduce && bytes <= kSmallAllReduceBytes;
-  for (Algo a : small ? kSmall : kLarge)
-    if (algos_.Allows(coll, a)) return a;
-  return Algo::kRing;
+  std::vector<Prediction> candidates;
+  const Algo algo = tuner_->Choose(coll, bytes, &candidates);
+  if (LogEnabled(LogLevel::kInfo, kLogTune)) {
+    std::string text;
+    for (const Prediction& p : candidates)
+      text += Format(" %s %.1f us", AlgoName(p.algo), p.time_us);
+    WEFT_INFO(kLogTune, "%s of %zu bytes: %s (predicted:%s)", CollName(coll), bytes, AlgoName(algo),
+              text.c_str());
+  }
+  return algo;
 }
 
 Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
@@ -345,15 +360,14 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   // Huge messages get bigger chunks rather than more messages than a tag can number.
   const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
   chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
-  const Algo algo = ChooseAlgo(a.coll, bytes);
-  if (algo == Algo::kRecursiveDoubling) chunking = Chunking{};
-  PlanKey key{static_cast<int>(a.coll), a.count,
-              static_cast<int>(esz),    a.root,
-              static_cast<int>(algo),   chunking.nchannels,
+  // The algorithm is a function of (collective, size) for a given communicator, so the
+  // plan cache needs no algorithm in its key, and the tuner runs once per new plan.
+  PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root, chunking.nchannels,
               chunking.chunk_elems};
   auto it = plans_.find(key);
   if (it == plans_.end()) {
     auto p = std::make_unique<CachedPlan>();
+    const Algo algo = ChooseAlgo(a.coll, bytes);
     switch (algo) {
       case Algo::kRecursiveDoubling:
         WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
@@ -367,8 +381,6 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
                                                       direct_slot_bytes_, a.type);
         break;
     }
-    WEFT_INFO(kLogTune, "%s of %zu bytes: %s%s", CollName(a.coll), bytes, AlgoName(algo),
-              p->direct ? " (shared FIFOs)" : "");
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
     WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",

@@ -15,6 +15,7 @@
 #include "collectives/coll_args.h"
 #include "collectives/direct_executor.h"
 #include "collectives/executor.h"
+#include "collectives/tuner.h"
 #include "common/config.h"
 #include "topology/system_graph.h"
 #include "topology/trees.h"
@@ -96,6 +97,7 @@ class Communicator {
   std::vector<int> ring_;
   std::vector<Tree> trees_;  // double binary trees over the ring order, indexed by rank
   AlgoSpec algos_;
+  std::unique_ptr<Tuner> tuner_;
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 
@@ -122,7 +124,7 @@ class Communicator {
   size_t direct_slot_bytes_ = 0;
   std::vector<DirectChannel> direct_channels_;
 
-  using PlanKey = std::tuple<int, size_t, int, int, int, int, size_t>;
+  using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
 };
 

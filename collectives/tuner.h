@@ -1,0 +1,57 @@
+// Tuner: picks the algorithm for each call from a cost model, NCCL-style:
+//   time(algorithm) = steps(N) x latency(transport) + bytes x traffic(N) / bandwidth,
+// over the algorithms WEFT_ALGO allows. The latency and bandwidth of each transport are
+// in one table (kTransportCosts); the bandwidth of a job's bottleneck link, when the
+// topology knows it, replaces the table's.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "collectives/algo_spec.h"
+#include "collectives/plan.h"
+
+namespace weft {
+
+enum class TransportKind { kSharedMemory = 0, kTcp = 1, kInfiniBand = 2 };
+const char* TransportKindName(TransportKind t);
+
+struct TransportCost {
+  double latency_us;  // one message between neighbours, end to end
+  double gbps;        // sustained bandwidth of one link, GB/s
+};
+
+struct TunerInput {
+  int nranks = 1;
+  TransportKind transport = TransportKind::kSharedMemory;
+  double link_gbps = 0;        // 0: the table's
+  double latency_us = 0;       // 0: the table's
+  double ring_latency_us = 0;  // rings on shared FIFOs hand off faster (0: as latency_us)
+};
+
+struct Prediction {
+  Algo algo;
+  double time_us;
+};
+
+class Tuner {
+ public:
+  Tuner(const TunerInput& input, const AlgoSpec& allowed);
+
+  // The allowed algorithm with the smallest predicted time (the ring where nothing else
+  // applies), and every candidate's prediction for logs.
+  Algo Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates = nullptr) const;
+  double Predict(Algo algo, CollType coll, size_t bytes) const;
+
+ private:
+  TunerInput input_;
+  AlgoSpec allowed_;
+  TransportCost cost_;
+};
+
+// The table, per transport: measured here for shared memory (docs/performance.md), typical
+// values for TCP and InfiniBand HDR.
+TransportCost CostOf(TransportKind t);
+
+}  // namespace weft
