@@ -25,6 +25,7 @@ struct Options {
   std::vector<weftRedOp_t> ops = {weftSum};           // -o
   std::vector<int> roots = {0};                       // -r
   std::string json_file;                              // -J
+  std::string tune_file;                              // --tune: measure algorithms, write a table
   bool compare_mpi = false;                           // --compare mpi
 };
 

@@ -11,6 +11,7 @@
 #include "bench/perf_options.h"
 #include "bench/perf_report.h"
 #include "bench/perf_runner.h"
+#include "bench/perf_tune.h"
 #include "common/dtype.h"
 #include "weft/weft.h"
 
@@ -89,6 +90,16 @@ int main(int argc, char** argv) {
                        options.coll == CollType::kReduceScatter ||
                        options.coll == CollType::kReduce;
   std::vector<weftRedOp_t> ops = reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
+
+  if (!options.tune_file.empty()) {
+    const bool tuned = RunTuning(comm, options);
+    if (tuned)
+      weftCommDestroy(comm);
+    else
+      weftCommAbort(comm);
+    if (use_mpi) MpiFinalize();
+    return tuned ? 0 : 1;
+  }
 
   Report report(options, nranks, stdout);
   if (rank == 0) report.Header(rank_lines);

@@ -166,7 +166,9 @@ Status Communicator::Init(const UniqueIdData& id) {
     local_ranks += hosts[r] == hosts[rank_];
   if (local_ranks > static_cast<int>(std::thread::hardware_concurrency()))
     tune.latency_us = tune.ring_latency_us = 2.0;
-  tuner_ = std::make_unique<Tuner>(tune, algos_);
+  TuneTable measured;
+  if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
+  tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
     for (int r : ring_)
@@ -336,13 +338,14 @@ Status Communicator::AsyncError() {
 
 Algo Communicator::ChooseAlgo(CollType coll, size_t bytes) const {
   std::vector<Prediction> candidates;
-  const Algo algo = tuner_->Choose(coll, bytes, &candidates);
+  bool from_table = false;
+  const Algo algo = tuner_->Choose(coll, bytes, &candidates, &from_table);
   if (LogEnabled(LogLevel::kInfo, kLogTune)) {
     std::string text;
     for (const Prediction& p : candidates)
       text += Format(" %s %.1f us", AlgoName(p.algo), p.time_us);
-    WEFT_INFO(kLogTune, "%s of %zu bytes: %s (predicted:%s)", CollName(coll), bytes, AlgoName(algo),
-              text.c_str());
+    WEFT_INFO(kLogTune, "%s of %zu bytes: %s%s (predicted:%s)", CollName(coll), bytes,
+              AlgoName(algo), from_table ? " from WEFT_TUNE_FILE" : "", text.c_str());
   }
   return algo;
 }

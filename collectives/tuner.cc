@@ -46,8 +46,11 @@ TransportCost CostOf(TransportKind t) {
   return kTransportCosts[static_cast<int>(t)];
 }
 
-Tuner::Tuner(const TunerInput& input, const AlgoSpec& allowed)
-    : input_(input), allowed_(allowed), cost_(CostOf(input.transport)) {
+Tuner::Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measured)
+    : input_(input),
+      allowed_(allowed),
+      cost_(CostOf(input.transport)),
+      measured_(std::move(measured)) {
   if (input.link_gbps > 0) cost_.gbps = input.link_gbps;
   if (input.latency_us > 0) cost_.latency_us = input.latency_us;
 }
@@ -78,7 +81,9 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
   return 0;
 }
 
-Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates) const {
+Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates,
+                   bool* from_table) const {
+  if (from_table) *from_table = false;
   Algo best = Algo::kRing;
   double best_time = -1;
   for (int a = 0; a < kNumAlgos; ++a) {
@@ -87,6 +92,11 @@ Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candida
     const double t = Predict(algo, coll, bytes);
     if (candidates) candidates->push_back({algo, t});
     if (best_time < 0 || t < best_time) best = algo, best_time = t;
+  }
+  Algo measured;
+  if (measured_.Lookup(coll, input_.nranks, bytes, &measured) && allowed_.Allows(coll, measured)) {
+    if (from_table) *from_table = true;
+    return measured;
   }
   return best;
 }

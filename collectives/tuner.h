@@ -11,6 +11,7 @@
 
 #include "collectives/algo_spec.h"
 #include "collectives/plan.h"
+#include "collectives/tune_table.h"
 
 namespace weft {
 
@@ -37,17 +38,21 @@ struct Prediction {
 
 class Tuner {
  public:
-  Tuner(const TunerInput& input, const AlgoSpec& allowed);
+  // `measured` (WEFT_TUNE_FILE) wins over the model wherever it has a line for the call.
+  Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measured = {});
 
-  // The allowed algorithm with the smallest predicted time (the ring where nothing else
-  // applies), and every candidate's prediction for logs.
-  Algo Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates = nullptr) const;
+  // The measured table's algorithm if it has one (and WEFT_ALGO allows it), else the
+  // allowed algorithm with the smallest predicted time; every candidate's prediction for
+  // logs, and whether the table decided.
+  Algo Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates = nullptr,
+              bool* from_table = nullptr) const;
   double Predict(Algo algo, CollType coll, size_t bytes) const;
 
  private:
   TunerInput input_;
   AlgoSpec allowed_;
   TransportCost cost_;
+  TuneTable measured_;
 };
 
 // The table, per transport: measured here for shared memory (docs/performance.md), typical

@@ -123,3 +123,25 @@ TEST(WeftTopo, LiveHostWithoutGpus) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+TEST(WeftPerf, TuneWritesATableTheLibraryReads) {
+  const std::string file = ::testing::TempDir() + "/tune.txt";
+  CommandResult r = RunCommand(BinDir() + "/weft-run -n 3 --timeout 120 -- " + BinDir() +
+                               "/weft-perf allreduce -b 8 -e 64K -f 8 -n 3 -w 1 --tune " + file);
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("best"));
+  std::ifstream f(file);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(std::string::npos, text.find("allreduce"));
+  EXPECT_NE(std::string::npos, text.find("-inf"));
+  CommandResult use = RunCommand(
+      "env WEFT_TUNE_FILE=" + file + " " + BinDir() + "/weft-run -n 3 --timeout 120 -- " +
+      BinDir() + "/coll_check --colls allreduce --types float --ops sum --counts 1,5000");
+  EXPECT_EQ(0, use.exit_code) << use.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
