@@ -43,12 +43,13 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
   const bool mpi = options_.compare_mpi;
   std::fprintf(out_, "#\n# %10s  %12s  %8s  %6s  %6s  %30s  %30s%s\n", "", "", "", "", "",
                "out-of-place", "in-place", mpi ? "  MPI baseline (out-of-place)" : "");
-  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n",
+  // nccl-tests' columns, then Weft's: the algorithm used (out of place), then MPI's.
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %5s%s\n",
                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
-               "algbw", "busbw", "#wrong", mpi ? "     time   algbw   busbw" : "");
-  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s%s\n",
+               "algbw", "busbw", "#wrong", "algo", mpi ? "     time   algbw   busbw" : "");
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %5s%s\n",
                "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
-               "(GB/s)", "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
+               "(GB/s)", "", "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
   std::fflush(out_);
 }
 
@@ -64,6 +65,7 @@ void Report::Line(const Row& r) {
     std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw, m->busbw,
                  wrong.c_str());
   }
+  std::fprintf(out_, "  %5s", r.algo.empty() ? "-" : r.algo.c_str());
   if (options_.compare_mpi) {
     if (r.mpi.valid)
       std::fprintf(out_, "  %7s  %6.2f  %6.2f", TimeText(r.mpi.time_us).c_str(), r.mpi.algbw,
@@ -105,6 +107,7 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
                 {"redop", OpName(r.op)},  {"root", r.root},   {"oop", measurement(r.oop)},
                 {"ip", measurement(r.ip)}};
     if (options_.compare_mpi && r.mpi.valid) row["mpi"] = measurement(r.mpi);
+    if (!r.algo.empty()) row["algo"] = r.algo;
     results.push_back(row);
   }
   json doc = {{"collective", CollName(options_.coll)}, {"nranks", nranks_}, {"results", results}};

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "bench/perf_mpi.h"
+#include "collectives/communicator.h"
 #include "common/dtype.h"
 #include "common/pattern.h"
 
@@ -184,6 +185,7 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
         ok = false;
         wrong = static_cast<int64_t>(l.out_elems);
       } else {
+        if (!in_place) row->algo = AlgoName(comm_->impl->last_algo());
         bool check = FillExpectedOutput(expected_.data(), l, type, op, root);
         wrong =
             check ? static_cast<int64_t>(CountMismatches(recv, expected_.data(), l.out_elems, type))

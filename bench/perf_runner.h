@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "bench/perf_options.h"
@@ -24,6 +25,7 @@ struct Row {
   weftRedOp_t op = weftSum;
   int root = -1;
   Measurement oop, ip, mpi;
+  std::string algo;  // the algorithm Weft used (out of place)
 };
 
 class Runner {

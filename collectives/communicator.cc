@@ -371,6 +371,7 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   if (it == plans_.end()) {
     auto p = std::make_unique<CachedPlan>();
     const Algo algo = ChooseAlgo(a.coll, bytes);
+    p->algo = algo;
     switch (algo) {
       case Algo::kRecursiveDoubling:
         WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
@@ -437,6 +438,7 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
     const CachedPlan* cached;
     WEFT_CHECK(GetPlan(a, &cached));
     const Plan* plan = &cached->plan;
+    last_algo_ = cached->algo;
     ExecArgs ea;
     ea.input = a.send;
     ea.output = a.recv;

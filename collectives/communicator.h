@@ -52,6 +52,9 @@ class Communicator {
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
+  // The algorithm of the last collective run (for weft-perf's report).
+  Algo last_algo() const { return last_algo_; }
+
   // Frees everything without waiting for peers.
   void Abort();
   // The error that put the communicator in error, or Ok.
@@ -65,6 +68,7 @@ class Communicator {
   struct CachedPlan {
     Plan plan;
     bool direct = false;  // runs on the shared-memory FIFOs
+    Algo algo = Algo::kRing;
   };
   Status GetPlan(const CollArgs& a, const CachedPlan** plan);
   Algo ChooseAlgo(CollType coll, size_t bytes) const;
@@ -98,6 +102,7 @@ class Communicator {
   std::vector<Tree> trees_;  // double binary trees over the ring order, indexed by rank
   AlgoSpec algos_;
   std::unique_ptr<Tuner> tuner_;
+  Algo last_algo_ = Algo::kRing;
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 

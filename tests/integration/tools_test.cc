@@ -46,6 +46,7 @@ TEST(WeftPerf, EveryCollectiveChecksAndWritesJson) {
       EXPECT_EQ(0, row["oop"]["wrong"]);
       EXPECT_EQ(0, row["ip"]["wrong"]);
       EXPECT_GT(row["oop"]["time_us"].get<double>(), 0);
+      EXPECT_TRUE(row.contains("algo"));  // Weft's column: the algorithm it used
     }
   }
 }
