@@ -1,0 +1,153 @@
+// The drive loop: runs a batch of plan runners to completion, failure or timeout, spinning
+// briefly and then sleeping on the transport's events or the shared FIFOs' futexes.
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "collectives/communicator.h"
+#include "common/dtype.h"
+#include "common/log.h"
+
+namespace weft {
+
+bool Communicator::NeedsPolling(size_t n) const {
+  for (size_t i = 0; i < n; ++i)
+    if (runners_[i]->NeedsPolling()) return true;
+  return false;
+}
+
+size_t Communicator::StepsRun(size_t n) const {
+  size_t steps = 0;
+  for (size_t i = 0; i < n; ++i)
+    steps += runners_[i]->StepsRun();
+  return steps;
+}
+
+Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq) {
+  const size_t n = ops.size();
+  auto& executors = runners_;
+  const auto start = Clock::now();
+  const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
+  const auto spin = std::chrono::microseconds(config_.spin_us);
+  auto spin_until = start + spin;
+  auto next_peer_check = start + std::chrono::milliseconds(100);
+  Status failure;
+  unsigned iter = 0, idle = 0;
+  bool progressed_since_check = true;
+  size_t steps_seen = 0;
+  while (true) {
+    bool progressed = false;
+    for (int i = 0; i < 64 && transport_->Progress(); ++i)
+      progressed = true;
+    bool all_done = true;
+    bool sequential_pending = false;  // an earlier sequential runner has not finished
+    for (size_t i = 0; i < n && failure.ok(); ++i) {
+      bool done = false;
+      if (executors[i]->Sequential() && sequential_pending) {
+        all_done = false;
+        continue;
+      }
+      Status s = executors[i]->Advance(&done);
+      sequential_pending = sequential_pending || (executors[i]->Sequential() && !done);
+      if (!s.ok()) {
+        failure =
+            s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d", CollName(ops[i].coll),
+                                 static_cast<unsigned long long>(first_seq + i), ops[i].count,
+                                 TypeName(ops[i].type), rank_));
+      }
+      all_done = all_done && done;
+    }
+    if (!failure.ok()) break;
+    if (all_done) return Status::Ok();
+    const size_t steps = StepsRun(n);
+    if (steps != steps_seen) {
+      steps_seen = steps;
+      progressed = true;
+    }
+    if (progressed) {
+      idle = 0;
+      progressed_since_check = true;
+    } else {
+      ++idle;
+    }
+    // Poll a few times before reading the clock or yielding: the next message is often a
+    // fraction of a microsecond away.
+    if (idle < 16 && (++iter % 64) != 0) continue;
+    idle = 0;
+    const auto now = Clock::now();
+    Status health = transport_->Health();
+    if (health.ok() && now >= next_peer_check) {
+      // Waiting long for a peer: is it still there?
+      health = CheckPeers();
+      next_peer_check = now + std::chrono::milliseconds(100);
+    }
+    if (!health.ok()) {
+      failure = health.WithContext(Format("rank %d", rank_));
+      break;
+    }
+    if (now >= deadline) {
+      for (size_t i = 0; i < n; ++i) {
+        bool done = false;
+        (void)executors[i]->Advance(&done);
+        if (done) continue;
+        failure = TimeoutError(Format(
+            "%s (seq %llu, count %zu, %s) timed out after WEFT_TIMEOUT_MS=%lld ms on rank %d, "
+            "waiting for %s",
+            CollName(ops[i].coll), static_cast<unsigned long long>(first_seq + i), ops[i].count,
+            TypeName(ops[i].type), static_cast<long long>(config_.timeout_ms), rank_,
+            executors[i]->Waiting().c_str()));
+        break;
+      }
+      break;
+    }
+    if (progressed_since_check) {
+      spin_until = now + spin;
+      progressed_since_check = false;
+    } else if (now < spin_until) {
+      sched_yield();
+    } else if (!NeedsPolling(n)) {
+      // Sleep on the transport's events so that ranks sharing cores can run.
+      transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));
+    } else {
+      // Polled work (shared FIFOs, pending sends): the first runner that is stuck waits
+      // for its neighbour (a futex for the FIFOs), a millisecond at most, so that time
+      // and peers are checked regularly.
+      for (size_t i = 0; i < n; ++i) {
+        if (!runners_[i]->NeedsPolling()) continue;
+        runners_[i]->WaitForWork(1000);
+        break;
+      }
+    }
+  }
+  // Take back every buffer from the transport before returning to the user. The
+  // communicator is unusable from here on (only abort or destroy may follow), so its
+  // endpoints are closed at once: that ends sends a dead peer will never take.
+  transport_->CloseEndpoints(0);
+  for (size_t i = 0; i < n; ++i)
+    executors[i]->CancelOutstanding();
+  // Receives must end (they write into user buffers); they cancel at once. Sends only read,
+  // and those to a dead peer may never end: they get a short grace, then are abandoned.
+  auto quiet = [&](bool receives_only) {
+    for (size_t i = 0; i < n; ++i)
+      if (!executors[i]->Quiescent(receives_only)) return false;
+    return true;
+  };
+  for (auto [receives_only, ms] : {std::pair{true, 1000}, std::pair{false, 20}}) {
+    const Deadline drain = DeadlineIn(ms);
+    while (!quiet(receives_only) && Clock::now() < drain) {
+      if (!transport_->Progress()) transport_->WaitForEvent(1);
+    }
+  }
+
+  if (!quiet(false)) {
+    // The transport still owns some requests: keep their completions alive for good.
+    WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
+    for (auto& e : executors_)
+      (void)e.release();
+    executors_.clear();
+  }
+  return failure;
+}
+
+}  // namespace weft

@@ -1,0 +1,227 @@
+// Communicator set-up: who runs where (peer info), the host's topology, the transport,
+// the ring and trees, the shared FIFOs between ring neighbours, and the tuner.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "collectives/communicator.h"
+#include "common/log.h"
+#include "topology/hwloc_loader.h"
+#include "topology/nccl_xml_loader.h"
+#include "topology/nccl_xml_writer.h"
+#include "topology/placement.h"
+
+namespace weft {
+namespace {
+
+uint64_t Fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Host identity for "can use shared memory and see each other's processes": host name,
+// boot id (containers with one name on two machines differ) and the IPC and PID namespaces
+// (containers on one machine that cannot share memory or signal each other differ).
+uint64_t HostHash() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string id = host;
+  std::ifstream boot("/proc/sys/kernel/random/boot_id");
+  std::string boot_id;
+  if (boot >> boot_id) id += boot_id;
+  for (const char* ns : {"/proc/self/ns/ipc", "/proc/self/ns/pid"}) {
+    char link[128] = {};
+    if (readlink(ns, link, sizeof(link) - 1) > 0) id += link;
+  }
+  return Fnv1a(id);
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
+  std::vector<uint8_t> out(16);
+  std::memcpy(out.data(), &info.host_hash, 8);
+  std::memcpy(out.data() + 8, &info.pid, 4);
+  std::memcpy(out.data() + 12, &info.numa, 4);
+  return out;
+}
+
+Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
+  WEFT_REQUIRE(bytes.size() == 16, weftRemoteError, "peer info of %zu bytes (expected 16)",
+               bytes.size());
+  std::memcpy(&out->host_hash, bytes.data(), 8);
+  std::memcpy(&out->pid, bytes.data() + 8, 4);
+  std::memcpy(&out->numa, bytes.data() + 12, 4);
+  return Status::Ok();
+}
+
+Status Communicator::Init(const UniqueIdData& id) {
+  WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
+  // Round 1: where everyone runs (the transport is configured from it).
+  PeerInfo mine;
+  mine.host_hash = HostHash();
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.numa = CurrentNumaNode();
+  std::vector<std::vector<uint8_t>> all;
+  WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
+  std::vector<uint64_t> hosts(nranks_);
+  std::vector<int32_t> pids(nranks_);
+  std::vector<int> numas(nranks_);
+  for (int r = 0; r < nranks_; ++r) {
+    PeerInfo info;
+    WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
+    hosts[r] = info.host_hash;
+    pids[r] = info.pid;
+    numas[r] = info.numa;
+  }
+  int first_on_host = rank_;
+  for (int r = nranks_ - 1; r >= 0; --r)
+    if (hosts[r] == hosts[rank_]) first_on_host = r;
+  WEFT_CHECK(DiscoverTopology(first_on_host == rank_));
+  std::vector<bool> same_host(nranks_);
+  local_pids_.assign(nranks_, 0);
+  bool all_local = true;
+  for (int r = 0; r < nranks_; ++r) {
+    same_host[r] = hosts[r] == hosts[rank_];
+    all_local = all_local && same_host[r];
+    if (r != rank_ && same_host[r]) local_pids_[r] = pids[r];
+  }
+  // Round 2: transport addresses.
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
+  WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
+  WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
+  // Host memory: ranks by host, then NUMA node. (GPU rings come with device buffers.)
+  ring_ = LocalityRing(hosts, numas);
+  // Double binary trees over the ring order (neighbours in the ring are neighbours in the
+  // trees' in-order layout, so tree edges stay mostly inside a host).
+  trees_ = DoubleBinaryTrees(nranks_);
+  for (Tree& t : trees_) {
+    Tree by_rank = t;
+    for (int pos = 0; pos < nranks_; ++pos) {
+      by_rank.parent[ring_[pos]] = t.parent[pos] < 0 ? -1 : ring_[t.parent[pos]];
+      by_rank.children[ring_[pos]].clear();
+      for (int c : t.children[pos])
+        by_rank.children[ring_[pos]].push_back(ring_[c]);
+    }
+    by_rank.root = ring_[t.root];
+    t = std::move(by_rank);
+  }
+  WEFT_CHECK(SetUpDirect(all_local));
+  TunerInput tune;
+  tune.nranks = nranks_;
+  tune.transport = TransportKind::kTcp;
+  if (all_local) tune.transport = TransportKind::kSharedMemory;
+  for (int nic : host_graph_.nics)
+    if (!all_local && host_graph_.nodes[nic].link_layer == "ib")
+      tune.transport = TransportKind::kInfiniBand;
+  // Measured here (docs/performance.md): a ring step over the shared FIFOs hands off in
+  // about 0.3 us, a UCX tag message in about 1 us; with more ranks on the host than cores,
+  // every dependent hop waits for the scheduler, about 2 us, whatever the path.
+  if (direct_) tune.ring_latency_us = 0.3;
+  int local_ranks = 0;
+  for (int r = 0; r < nranks_; ++r)
+    local_ranks += hosts[r] == hosts[rank_];
+  if (local_ranks > static_cast<int>(std::thread::hardware_concurrency()))
+    tune.latency_us = tune.ring_latency_us = 2.0;
+  TuneTable measured;
+  if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
+  tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
+  if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
+    std::string order;
+    for (int r : ring_)
+      order += Format(" %d(numa %d)", r, numas[r]);
+    WEFT_INFO(kLogTopo, "rank %d of %d: ring%s", rank_, nranks_, order.c_str());
+  }
+  StartProgressThread();
+  return Status::Ok();
+}
+
+Status Communicator::DiscoverTopology(bool first_on_host) {
+  Status s = config_.topo_file.empty() ? LoadHwlocTopology("", &host_graph_)
+                                       : LoadTopologyFile(config_.topo_file, &host_graph_);
+  WEFT_CHECK(s.WithContext(config_.topo_file.empty() ? "topology discovery" : "WEFT_TOPO_FILE"));
+  WEFT_INFO(kLogTopo, "host topology from %s: %zu GPUs, %zu NICs", host_graph_.source.c_str(),
+            host_graph_.gpus.size(), host_graph_.nics.size());
+  if (first_on_host && !config_.topo_dump_file.empty()) {
+    std::string path;
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    const std::string& pattern = config_.topo_dump_file;
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'h')
+        path += host, ++i;
+      else if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p')
+        path += std::to_string(getpid()), ++i;
+      else
+        path += pattern[i];
+    }
+    WEFT_CHECK(WriteNcclTopology(host_graph_, path).WithContext("WEFT_TOPO_DUMP_FILE"));
+    WEFT_INFO(kLogTopo, "topology written to %s", path.c_str());
+  }
+  return Status::Ok();
+}
+
+int Communicator::RingNext() const {
+  for (int p = 0; p < nranks_; ++p)
+    if (ring_[p] == rank_) return ring_[(p + 1) % nranks_];
+  return rank_;
+}
+
+int Communicator::RingPrev() const {
+  for (int p = 0; p < nranks_; ++p)
+    if (ring_[p] == rank_) return ring_[(p + nranks_ - 1) % nranks_];
+  return rank_;
+}
+
+Status Communicator::SetUpDirect(bool all_local) {
+  // Every rank takes part in both exchanges, so that they all agree on the outcome.
+  const int nchannels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
+  const size_t slot_bytes = config_.chunk_size;
+  const int nslots = static_cast<int>(std::clamp<size_t>(config_.buffsize / slot_bytes, 2, 64));
+  const size_t fifo_bytes = FifoBytes(slot_bytes, nslots);
+  bool want = all_local && nranks_ > 1 && config_.shm_direct;
+  UcxTransport::SharedRegion region;
+  if (want) {
+    Status s = transport_->AllocateShared(fifo_bytes * nchannels, &region);
+    if (!s.ok()) {
+      WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+      want = false;
+    } else {
+      std::memset(region.local, 0, fifo_bytes * nchannels);
+    }
+  }
+  std::vector<std::vector<uint8_t>> descriptors;
+  WEFT_CHECK(
+      bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{}, &descriptors));
+  void* next_region = nullptr;
+  const int next = RingNext();
+  if (want && !descriptors[next].empty()) {
+    Status s = transport_->AttachShared(next, descriptors[next], &next_region);
+    if (!s.ok()) WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+  }
+  const uint8_t ok = next_region != nullptr ? 1 : 0;
+  std::vector<std::vector<uint8_t>> oks;
+  WEFT_CHECK(bootstrap_->AllGather({ok}, &oks));
+  direct_ = true;
+  for (const auto& o : oks)
+    direct_ = direct_ && o.size() == 1 && o[0] == 1;
+  if (!direct_) return Status::Ok();
+  direct_slot_bytes_ = slot_bytes;
+  direct_channels_.assign(nchannels, DirectChannel{});
+  for (int c = 0; c < nchannels; ++c) {
+    direct_channels_[c].in =
+        FifoAt(static_cast<std::byte*>(region.local) + c * fifo_bytes, slot_bytes, nslots);
+    direct_channels_[c].out =
+        FifoAt(static_cast<std::byte*>(next_region) + c * fifo_bytes, slot_bytes, nslots);
+  }
+  WEFT_INFO(kLogInit, "ring neighbours share FIFOs: %d channels x %d slots x %zu bytes", nchannels,
+            nslots, slot_bytes);
+  return Status::Ok();
+}
+
+}  // namespace weft
