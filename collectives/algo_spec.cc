@@ -39,7 +39,11 @@ const char* AlgoName(Algo a) {
 }
 
 uint32_t SupportedAlgos(CollType c) {
-  return c == CollType::kAllReduce ? 0x7u : 1u << static_cast<int>(Algo::kRing);
+  const uint32_t ring = 1u << static_cast<int>(Algo::kRing);
+  const uint32_t tree = 1u << static_cast<int>(Algo::kTree);
+  if (c == CollType::kAllReduce) return 0x7u;
+  if (c == CollType::kBroadcast) return ring | tree;
+  return ring;
 }
 
 Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {

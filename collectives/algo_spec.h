@@ -18,7 +18,8 @@ enum class Algo { kRing = 0, kTree = 1, kRecursiveDoubling = 2 };
 constexpr int kNumAlgos = 3;
 const char* AlgoName(Algo a);
 
-// Algorithms a collective has: all-reduce all three, the others the ring (chain).
+// Algorithms a collective has: all-reduce all three, broadcast the chain and the tree, the
+// others the ring (chain).
 uint32_t SupportedAlgos(CollType c);
 
 struct AlgoSpec {

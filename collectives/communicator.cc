@@ -168,7 +168,12 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
         WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
         break;
       case Algo::kTree:
-        WEFT_CHECK(BuildTreeAllReducePlan(rank_, trees_, a.count, chunking, &p->plan));
+        if (a.coll == CollType::kBroadcast) {
+          WEFT_CHECK(BuildTreeBroadcastPlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
+                                            chunking, &p->plan));
+        } else {
+          WEFT_CHECK(BuildTreeAllReducePlan(rank_, trees_, a.count, chunking, &p->plan));
+        }
         break;
       case Algo::kRing:
         WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));

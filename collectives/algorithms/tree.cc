@@ -41,8 +41,9 @@ class TreeChannelBuilder {
       Add(StepKind::kRecvReduceCopy, -1, kids.back(), src, acc)->finalize = true;
   }
 
-  // Broadcast chunk [off, off+n) from the root down.
-  void Down(size_t off, size_t n) {
+  // Broadcast chunk [off, off+n) from the root down. The root sends from `root_source`
+  // (the output after an all-reduce's reduction, the input for a broadcast).
+  void Down(size_t off, size_t n, BufferId root_source = BufferId::kOutput) {
     const Region out{BufferId::kOutput, off, n};
     const std::vector<int>& kids = tree_.children[rank_];
     const int parent = tree_.parent[rank_];
@@ -55,8 +56,16 @@ class TreeChannelBuilder {
       Add(StepKind::kRecvCopySend, kids[0], parent, {}, out);
       first = 1;
     }
+    const Region from = parent >= 0 ? out : Region{root_source, off, n};
     for (size_t k = first; k < kids.size(); ++k)
-      Add(StepKind::kSend, kids[k], -1, out, {});
+      Add(StepKind::kSend, kids[k], -1, from, {});
+  }
+
+  // The root's copy of its input into its output, done whenever it would wait.
+  void RootCopy(size_t off, size_t n) {
+    if (tree_.parent[rank_] >= 0) return;
+    Add(StepKind::kCopy, -1, -1, {BufferId::kInput, off, n}, {BufferId::kOutput, off, n})->anytime =
+        n > 0;
   }
 
  private:
@@ -98,6 +107,48 @@ Status BuildTreeAllReducePlan(int rank, const std::vector<Tree>& trees, size_t c
         b.Up(chunks[c + kUpAhead].offset, chunks[c + kUpAhead].size);
     }
   }
+  WEFT_CHECK(NumberMessages(&plan));
+  *out = std::move(plan);
+  return Status::Ok();
+}
+
+Tree RerootTree(const Tree& tree, const std::vector<int>& ring, int root) {
+  const int n = static_cast<int>(ring.size());
+  std::vector<int> pos(n);
+  for (int p = 0; p < n; ++p)
+    pos[ring[p]] = p;
+  const int shift = pos[root] - pos[tree.root];
+  auto map = [&](int rank) { return ring[((pos[rank] + shift) % n + n) % n]; };
+  Tree out;
+  out.parent.assign(n, -1);
+  out.children.assign(n, {});
+  for (int r = 0; r < n; ++r) {
+    out.parent[map(r)] = tree.parent[r] < 0 ? -1 : map(tree.parent[r]);
+    for (int c : tree.children[r])
+      out.children[map(r)].push_back(map(c));
+  }
+  out.root = map(tree.root);
+  return out;
+}
+
+Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
+                              Plan* out) {
+  const int n = static_cast<int>(tree.parent.size());
+  WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
+  WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
+  Plan plan;
+  plan.coll = CollType::kBroadcast;
+  plan.rank = rank;
+  plan.nranks = n;
+  plan.input_count = plan.output_count = count;
+  plan.channels.resize(1);
+  TreeChannelBuilder b(rank, tree, &plan.channels[0]);
+  for (size_t done = 0; done < count; done += chunking.chunk_elems) {
+    const size_t piece = std::min(chunking.chunk_elems, count - done);
+    b.Down(done, piece, BufferId::kInput);
+  }
+  for (size_t done = 0; done < count; done += chunking.chunk_elems)
+    b.RootCopy(done, std::min(chunking.chunk_elems, count - done));
   WEFT_CHECK(NumberMessages(&plan));
   *out = std::move(plan);
   return Status::Ok();

@@ -18,4 +18,13 @@ namespace weft {
 Status BuildTreeAllReducePlan(int rank, const std::vector<Tree>& trees, size_t count,
                               const Chunking& chunking, Plan* out);
 
+// The same tree shape moved along the ring so that `root` is its root (trees are built
+// over ring positions; broadcast roots are the caller's).
+Tree RerootTree(const Tree& tree, const std::vector<int>& ring, int root);
+
+// Broadcast down one tree rooted at the broadcast's root, pipelined by chunk: latency
+// log2(N) message times, but an interior rank sends the buffer to two children.
+Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
+                              Plan* out);
+
 }  // namespace weft

@@ -59,7 +59,7 @@ TEST_P(Algorithms, AllReduceIsExact) {
   const int n = std::get<1>(GetParam());
   std::string cmd = "env WEFT_ALGO=" + algo + " WEFT_TIMEOUT_MS=60000 " + BinDir() +
                     "/weft-run -n " + std::to_string(n) + " --timeout 240 -- " + BinDir() +
-                    "/coll_check --colls allreduce --types float,int32,bfloat16 --ops sum,max,avg "
+                    "/coll_check --colls allreduce,broadcast --types float,int32,bfloat16 --ops sum,max,avg "
                     "--counts 0,1,7,1000,100003";
   CommandResult r = RunCommand(cmd);
   EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;

@@ -12,6 +12,7 @@ TEST(AlgoSpec, EmptyAllowsEverythingACollectiveHas) {
   EXPECT_TRUE(s.Allows(CollType::kAllReduce, Algo::kRecursiveDoubling));
   EXPECT_TRUE(s.Allows(CollType::kAllGather, Algo::kRing));
   EXPECT_FALSE(s.Allows(CollType::kAllGather, Algo::kTree));
+  EXPECT_TRUE(s.Allows(CollType::kBroadcast, Algo::kTree));
 }
 
 TEST(AlgoSpec, OnlyExcludeAndPerCollective) {

@@ -79,7 +79,10 @@ std::string RunOnLoopback(const HarnessCase& c) {
       const auto trees = c.tree_ranks_per_host > 0
                              ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
                              : DoubleBinaryTrees(n);
-      s = BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
+      s = c.coll == CollType::kBroadcast
+              ? BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
+                                       &plans[r])
+              : BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
     } else {
       s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
     }

@@ -68,6 +68,40 @@ TEST(TreePlan, AcrossHostsWithChains) {
   }
 }
 
+TEST(TreePlan, BroadcastFromEveryRoot) {
+  for (int n = 1; n <= 17; ++n) {
+    for (int root = 0; root < n; ++root) {
+      for (bool in_place : {false, true}) {
+        HarnessCase c;
+        c.algorithm = Algorithm::kTree;
+        c.coll = CollType::kBroadcast;
+        c.nranks = n;
+        c.root = root;
+        c.count = 1000 + static_cast<size_t>(root);
+        c.type = weftInt32;
+        c.in_place = in_place;
+        c.chunking.chunk_elems = 97;
+        c.eager_limit = 64;
+        ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+      }
+    }
+  }
+}
+
+TEST(TreePlan, RerootKeepsTheShape) {
+  const std::vector<int> ring = {3, 0, 2, 1, 4};
+  const Tree t = DoubleBinaryTrees(5)[0];
+  for (int root = 0; root < 5; ++root) {
+    Tree r = RerootTree(t, ring, root);
+    EXPECT_EQ(root, r.root);
+    EXPECT_EQ(-1, r.parent[root]);
+    size_t edges = 0;
+    for (const auto& kids : r.children)
+      edges += kids.size();
+    EXPECT_EQ(4u, edges);
+  }
+}
+
 TEST(TreePlan, LatencyIsLogarithmic) {
   // One chunk, 32 ranks: the root's channel does at most 2 receives up and 2 sends down.
   Plan p;
