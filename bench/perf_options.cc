@@ -51,8 +51,9 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   app.add_option("-z,--blocking", o->blocking, "blocking collectives (host buffers always block)");
   app.add_option("-a,--average", o->average, "report the average over ranks (1) or rank 0 (0)");
   app.add_option("-J,--output_file", o->json_file, "write the results as JSON to this file");
-  app.add_option("--tune", o->tune_file,
-                 "measure every algorithm over the sizes and write a tuning table (WEFT_TUNE_FILE)");
+  app.add_option(
+      "--tune", o->tune_file,
+      "measure every algorithm over the sizes and write a tuning table (WEFT_TUNE_FILE)");
   app.add_option("--compare", compare, "measure a baseline on the same buffers: mpi")
       ->check(CLI::IsMember({"mpi"}));
   try {
