@@ -4,8 +4,13 @@
 //
 //   coll_check [--types all|float,int32,...] [--ops all|sum,...] [--counts 0,1,7,...]
 //              [--colls allreduce,allgather,reducescatter,broadcast,reduce] [--group]
+//              [--soak N [--seed S]]   N random collectives (type, op, size up to 4 MiB,
+//                                      layout, root, algorithm) instead of the matrix
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -126,6 +131,8 @@ int main(int argc, char** argv) {
   std::string types = "all", ops = "all", counts = "0,1,2,3,7,64,1000,100003";
   std::string colls = "allreduce,allgather,reducescatter,broadcast,reduce";
   bool group = false;
+  long soak = 0;
+  uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -139,6 +146,10 @@ int main(int argc, char** argv) {
       colls = next();
     else if (a == "--group")
       group = true;
+    else if (a == "--soak")
+      soak = std::stol(next());
+    else if (a == "--seed")
+      seed = std::stoull(next());
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -199,6 +210,42 @@ int main(int argc, char** argv) {
     }
     c.Report(ok, "group-broadcast", weftInt32, weftSum, count, true, -1,
              r == weftSuccess ? "wrong data" : weftGetLastError(comm));
+  }
+  if (soak > 0) {
+    // One communicator per algorithm choice over the same ranks; each iteration draws one.
+    std::vector<weftComm_t> comms = {comm};
+    for (const char* algo : {"tree", "rd", "ring"}) {
+      weftUniqueId id{};
+      if (c.rank == 0 && weftGetUniqueId(&id) != weftSuccess) return 1;
+      if (weftBroadcast(&id, &id, sizeof(id), weftInt8, 0, comm, nullptr) != weftSuccess) return 1;
+      setenv("WEFT_ALGO", algo, 1);
+      weftComm_t extra = nullptr;
+      r = weftCommInitRank(&extra, c.n, id, c.rank);
+      unsetenv("WEFT_ALGO");
+      if (r != weftSuccess)
+        return std::fprintf(stderr, "init %s: %s\n", algo, weftGetLastError(nullptr)), 1;
+      comms.push_back(extra);
+    }
+    const char* const kColls[] = {"allreduce", "allgather", "reducescatter", "broadcast", "reduce"};
+    std::mt19937_64 rng(seed);  // the same draws on every rank
+    for (long i = 0; i < soak; ++i) {
+      c.comm = comms[rng() % comms.size()];
+      const std::string coll = kColls[rng() % 5];
+      const auto t = static_cast<weftDataType_t>(rng() % weftNumTypes);
+      const auto op = static_cast<weftRedOp_t>(rng() % weftNumOps);
+      // Sizes up to 4 MiB, most of them small: log-uniform bytes.
+      const size_t bytes =
+          rng() % 8 == 0 ? 0 : static_cast<size_t>(std::exp2((rng() % 2200) / 100.0));
+      size_t count = bytes / weft::TypeSize(t);
+      if (coll == "allgather" || coll == "reducescatter") count /= static_cast<size_t>(c.n);
+      const bool in_place = rng() % 2 == 0;
+      const int root = static_cast<int>(rng() % static_cast<uint64_t>(c.n));
+      c.Run(coll, t, op, count, in_place, root);
+    }
+    c.comm = comm;
+    for (size_t k = 1; k < comms.size(); ++k)
+      if (weftCommDestroy(comms[k]) != weftSuccess) return 1;
+    colls.clear();
   }
   for (const std::string& coll : Split(colls)) {
     const bool reduces = coll == "allreduce" || coll == "reducescatter" || coll == "reduce";

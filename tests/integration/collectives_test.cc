@@ -77,3 +77,20 @@ INSTANTIATE_TEST_SUITE_P(ForcedAlgorithms, Algorithms,
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// 2000 collectives of random collective, type, op, size (0 to 4 MiB), layout, root and
+// algorithm (three communicators with WEFT_ALGO tree, rd, ring, plus the tuner's), 4 ranks,
+// every result checked exactly.
+TEST(Soak, TwoThousandRandomCollectivesOnFourRanks) {
+  CommandResult r =
+      RunCommand("env WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n 4 --timeout 500 -- " +
+                 BinDir() + "/coll_check --soak 2000 --seed 7");
+  EXPECT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("coll_check: 2000 passed, 0 failed")) << r.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
