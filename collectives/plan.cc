@@ -53,6 +53,18 @@ Step MakeStep(StepKind kind, int send_peer, int recv_peer, Region src, Region ds
   return st;
 }
 
+Plan Plan::Empty(CollType coll, int rank, int nranks, size_t input_count, size_t output_count,
+                 int nchannels) {
+  Plan plan;
+  plan.coll = coll;
+  plan.rank = rank;
+  plan.nranks = nranks;
+  plan.input_count = input_count;
+  plan.output_count = output_count;
+  plan.channels.resize(static_cast<size_t>(nchannels));
+  return plan;
+}
+
 size_t Plan::StepCount() const {
   size_t n = 0;
   for (const ChannelPlan& c : channels)

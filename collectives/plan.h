@@ -85,6 +85,10 @@ struct Plan {
   size_t output_count = 0;  // elements the output buffer must hold
   std::vector<ChannelPlan> channels;
 
+  // A plan with its header filled and `nchannels` empty channels, for the builders.
+  static Plan Empty(CollType coll, int rank, int nranks, size_t input_count, size_t output_count,
+                    int nchannels);
+
   size_t StepCount() const;
   std::string Describe() const;  // one line per step, for logs and test failures
 };

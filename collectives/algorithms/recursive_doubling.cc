@@ -5,12 +5,7 @@ namespace weft {
 Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out) {
   WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d of %d",
                rank, nranks);
-  Plan plan;
-  plan.coll = CollType::kAllReduce;
-  plan.rank = rank;
-  plan.nranks = nranks;
-  plan.input_count = plan.output_count = count;
-  plan.channels.resize(1);
+  Plan plan = Plan::Empty(CollType::kAllReduce, rank, nranks, count, count, 1);
   ChannelPlan& channel = plan.channels[0];
   std::vector<Step>& steps = channel.steps;
   const Region in{BufferId::kInput, 0, count}, out_region{BufferId::kOutput, 0, count};

@@ -215,13 +215,8 @@ Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size
                "%u): raise WEFT_CHUNK_SIZE",
                CollName(coll), count, chunking.chunk_elems, messages, kMaxMessagesPerLink);
 
-  Plan plan;
-  plan.coll = coll;
-  plan.rank = rank;
-  plan.nranks = n;
-  plan.input_count = coll == CollType::kReduceScatter ? count * n : count;
-  plan.output_count = coll == CollType::kAllGather ? count * n : count;
-  plan.channels.resize(chunking.nchannels);
+  Plan plan = Plan::Empty(coll, rank, n, coll == CollType::kReduceScatter ? count * n : count,
+                          coll == CollType::kAllGather ? count * n : count, chunking.nchannels);
   const int pos = PositionOf(ring, rank);
   const int root_pos = rooted ? PositionOf(ring, root) : 0;
   for (int c = 0; c < chunking.nchannels; ++c) {

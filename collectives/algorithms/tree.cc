@@ -86,12 +86,8 @@ Status BuildTreeAllReducePlan(int rank, const std::vector<Tree>& trees, size_t c
   const int n = static_cast<int>(trees[0].parent.size());
   WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
   WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
-  Plan plan;
-  plan.coll = CollType::kAllReduce;
-  plan.rank = rank;
-  plan.nranks = n;
-  plan.input_count = plan.output_count = count;
-  plan.channels.resize(trees.size());
+  Plan plan =
+      Plan::Empty(CollType::kAllReduce, rank, n, count, count, static_cast<int>(trees.size()));
   for (size_t t = 0; t < trees.size(); ++t) {
     const Piece half = SplitEven(count, trees.size(), t);
     TreeChannelBuilder b(rank, trees[t], &plan.channels[t]);
@@ -136,12 +132,7 @@ Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Ch
   const int n = static_cast<int>(tree.parent.size());
   WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
   WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
-  Plan plan;
-  plan.coll = CollType::kBroadcast;
-  plan.rank = rank;
-  plan.nranks = n;
-  plan.input_count = plan.output_count = count;
-  plan.channels.resize(1);
+  Plan plan = Plan::Empty(CollType::kBroadcast, rank, n, count, count, 1);
   TreeChannelBuilder b(rank, tree, &plan.channels[0]);
   for (size_t done = 0; done < count; done += chunking.chunk_elems) {
     const size_t piece = std::min(chunking.chunk_elems, count - done);
