@@ -32,7 +32,7 @@ size_t SizeOrThrow(const std::string& text) {
 
 bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   CLI::App app{"weft-perf: nccl-tests-style bandwidth benchmark for Weft collectives"};
-  std::string coll = "allreduce", b, e, i, d = "float", op = "sum", r = "0", compare;
+  std::string coll = "allreduce", b, e, i, d = "float", op = "sum", r = "0", compare, mem = "host";
   app.add_option("collective", coll, "allreduce, allgather, reducescatter, broadcast or reduce");
   app.add_option("-b,--minbytes", b, "minimum size to start with (default 32M)");
   app.add_option("-e,--maxbytes", e, "maximum size to end at (default 32M)");
@@ -56,6 +56,10 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       "measure every algorithm over the sizes and write a tuning table (WEFT_TUNE_FILE)");
   app.add_option("--compare", compare, "measure a baseline on the same buffers: mpi")
       ->check(CLI::IsMember({"mpi"}));
+  app.add_option("-M,--mem", mem,
+                 "where the buffers live: host, or device (cudaMalloc on the current GPU, "
+                 "with a stream, as nccl-tests)")
+      ->check(CLI::IsMember({"host", "device"}));
   try {
     app.parse(argc, argv);
     if (!ParseCollective(coll, &o->coll))
@@ -93,6 +97,7 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       o->roots.push_back(static_cast<int>(v));
     }
     o->compare_mpi = compare == "mpi";
+    o->device = mem == "device";
   } catch (const CLI::ParseError& err) {
     *exit_code = app.exit(err);
     return false;

@@ -27,6 +27,7 @@ struct Options {
   std::string json_file;                              // -J
   std::string tune_file;                              // --tune: measure algorithms, write a table
   bool compare_mpi = false;                           // --compare mpi
+  bool device = false;                                // --mem device: buffers on the GPU
 };
 
 // Parses argv; on error or --help prints and returns false with *exit_code set.

@@ -19,6 +19,17 @@ Runner::Runner(weftComm_t comm, const Options& options) : comm_(comm), options_(
   send_.assign(max, 0);
   recv_.assign(max, 0);
   expected_.assign(max, 0);
+  if (options.device && device_.Allocate(max, &device_error_)) device_error_.clear();
+  if (options.device && device_error_.empty()) {
+    // Touch device memory too, so first-use costs stay out of timings.
+    device_.ToDevice(device_.send(), send_.data(), max);
+    device_.ToDevice(device_.recv(), recv_.data(), max);
+  }
+}
+
+bool Runner::Ready(std::string* error) const {
+  *error = device_error_;
+  return device_error_.empty();
 }
 
 double Runner::BusFactor() const {
@@ -56,17 +67,18 @@ Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
 
 weftResult_t Runner::Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
                           weftRedOp_t op, int root) {
+  void* stream = options_.device ? device_.stream() : nullptr;
   switch (options_.coll) {
     case CollType::kAllReduce:
-      return weftAllReduce(send, recv, l.api_count, type, op, comm_, nullptr);
+      return weftAllReduce(send, recv, l.api_count, type, op, comm_, stream);
     case CollType::kAllGather:
-      return weftAllGather(send, recv, l.api_count, type, comm_, nullptr);
+      return weftAllGather(send, recv, l.api_count, type, comm_, stream);
     case CollType::kReduceScatter:
-      return weftReduceScatter(send, recv, l.api_count, type, op, comm_, nullptr);
+      return weftReduceScatter(send, recv, l.api_count, type, op, comm_, stream);
     case CollType::kBroadcast:
-      return weftBroadcast(send, recv, l.api_count, type, root, comm_, nullptr);
+      return weftBroadcast(send, recv, l.api_count, type, root, comm_, stream);
     case CollType::kReduce:
-      return weftReduce(send, recv, l.api_count, type, op, root, comm_, nullptr);
+      return weftReduce(send, recv, l.api_count, type, op, root, comm_, stream);
   }
   return weftInternalError;
 }
@@ -146,6 +158,8 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < options_.iters; ++i)
       run_once();
+    // Device collectives only enqueue: the time is until the stream has run them all.
+    if (options_.device && !device_.Synchronize()) ok = false;
     const double us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count() /
@@ -162,34 +176,51 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     // Buffers for this pass. In place: allreduce/broadcast/reduce share one buffer,
     // allgather sends from its block of the output, reducescatter receives into its block
     // of the input.
-    char* big = recv_.data();
-    const void* send = send_.data();
-    void* recv = recv_.data();
+    // The same offsets apply to the host mirrors of device buffers.
+    char* send_base = options_.device ? device_.send() : send_.data();
+    char* big = options_.device ? device_.recv() : recv_.data();
+    size_t send_off = 0, recv_off = 0;
+    bool send_in_big = false;
     if (in_place) {
+      send_in_big = true;
       if (options_.coll == CollType::kAllGather) {
-        send = big + static_cast<size_t>(rank_) * l.api_count * esz;
+        send_off = static_cast<size_t>(rank_) * l.api_count * esz;
       } else if (options_.coll == CollType::kReduceScatter) {
-        send = big;
-        recv = big + static_cast<size_t>(rank_) * l.api_count * esz;
-      } else {
-        send = big;
+        recv_off = static_cast<size_t>(rank_) * l.api_count * esz;
       }
     }
+    const void* send = (send_in_big ? big : send_base) + send_off;
+    void* recv = big + recv_off;
+    char* host_big = recv_.data();
+    char* host_send = (send_in_big ? host_big : send_.data()) + send_off;
+    char* host_recv = host_big + recv_off;
     int64_t wrong = -1;
     if (options_.check) {
       // Garbage first, so that a collective that writes nothing cannot pass.
-      std::memset(big, 0xa5, std::max(l.in_elems, l.out_elems) * esz);
+      const size_t big_bytes = std::max(l.in_elems, l.out_elems) * esz;
+      std::memset(host_big, 0xa5, big_bytes);
       if (!in_place) std::memset(send_.data(), 0xa5, l.in_elems * esz);
-      FillInput(const_cast<void*>(send), l, type, op, root);
-      if (Call(send, recv, l, type, op, root) != weftSuccess) {
+      FillInput(host_send, l, type, op, root);
+      if (options_.device) {
+        ok = device_.ToDevice(big, host_big, big_bytes) &&
+             (in_place || device_.ToDevice(send_base, send_.data(), l.in_elems * esz));
+      }
+      weftResult_t called = ok ? Call(send, recv, l, type, op, root) : weftUnhandledCudaError;
+      if (called == weftSuccess && options_.device) {
+        if (!device_.Synchronize() || !device_.ToHost(host_big, big, big_bytes))
+          called = weftUnhandledCudaError;
+      }
+      if (called != weftSuccess) {
         ok = false;
         wrong = static_cast<int64_t>(l.out_elems);
       } else {
-        if (!in_place) row->algo = AlgoName(comm_->impl->last_algo());
+        if (!in_place)
+          row->algo =
+              options_.device ? comm_->impl->DevicePath() : AlgoName(comm_->impl->last_algo());
         bool check = FillExpectedOutput(expected_.data(), l, type, op, root);
-        wrong =
-            check ? static_cast<int64_t>(CountMismatches(recv, expected_.data(), l.out_elems, type))
-                  : 0;
+        wrong = check ? static_cast<int64_t>(
+                            CountMismatches(host_recv, expected_.data(), l.out_elems, type))
+                      : 0;
       }
       wrong = SumOverRanks(wrong);
     }
@@ -204,7 +235,7 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     if (!ok) return false;
   }
 
-  if (options_.compare_mpi && MpiLaunched()) {
+  if (options_.compare_mpi && MpiLaunched() && !options_.device) {
     if (MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root)) {
       row->mpi = timed([&] {
         MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root);

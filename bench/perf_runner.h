@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/perf_device.h"
 #include "bench/perf_options.h"
 
 namespace weft::perf {
@@ -31,6 +32,8 @@ struct Row {
 class Runner {
  public:
   Runner(weftComm_t comm, const Options& options);
+  // False (with *error) when --mem device buffers cannot be had.
+  bool Ready(std::string* error) const;
   // Returns false (with the row's `wrong` fields set) if a collective call failed.
   bool Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row);
   double BusFactor() const;
@@ -54,7 +57,9 @@ class Runner {
   weftComm_t comm_;
   Options options_;
   int rank_ = 0, nranks_ = 1;
-  std::vector<char> send_, recv_, expected_;
+  std::vector<char> send_, recv_, expected_;  // host buffers, or host mirrors of device ones
+  DeviceBuffers device_;
+  std::string device_error_;
 };
 
 }  // namespace weft::perf

@@ -104,6 +104,13 @@ int main(int argc, char** argv) {
   Report report(options, nranks, stdout);
   if (rank == 0) report.Header(rank_lines);
   Runner runner(comm, options);
+  std::string device_error;
+  if (!runner.Ready(&device_error)) {
+    std::fprintf(stderr, "weft-perf: rank %d: --mem device: %s\n", rank, device_error.c_str());
+    weftCommAbort(comm);
+    if (use_mpi) MpiFinalize();
+    return 1;
+  }
   bool ok = true;
   for (weftDataType_t type : options.types) {
     for (weftRedOp_t op : ops) {

@@ -48,8 +48,10 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   const bool rooted = a.coll == CollType::kBroadcast || a.coll == CollType::kReduce;
   WEFT_REQUIRE(!rooted || (a.root >= 0 && a.root < n), weftInvalidArgument,
                "%s: root %d out of range 0..%d", name, a.root, n - 1);
+#if !WEFT_HAVE_CUDA
   WEFT_REQUIRE(a.stream == nullptr, weftInvalidArgument,
                "%s: a stream was given but this build has no CUDA support", name);
+#endif
   const size_t esz = TypeSize(a.type);
   const size_t limit = std::numeric_limits<size_t>::max() / esz / static_cast<size_t>(n);
   WEFT_REQUIRE(a.count <= limit, weftInvalidArgument,
@@ -92,7 +94,7 @@ weftResult_t Issue(const char* name, weftComm_t comm, const CollArgs& a) {
     return weftSuccess;
   }
   if (a.count == 0) return weftSuccess;
-  return Report(comm->impl->Run({a}));
+  return Report(comm->impl->Submit({a}));
 }
 
 }  // namespace

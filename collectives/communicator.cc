@@ -54,6 +54,7 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
 }
 
 Communicator::~Communicator() {
+  device_.reset();
   StopProgressThread();
   // Members are destroyed in reverse order: transport (endpoints, worker), bootstrap, root.
 }
@@ -119,6 +120,7 @@ void Communicator::SetError(const Status& s) {
 }
 
 Status Communicator::AsyncError() {
+  if (device_ && !device_->error().ok()) return device_->error();
   std::lock_guard<std::mutex> lock(mutex_);
   if (error_.ok()) {
     Status health = CheckPeers();
@@ -254,7 +256,66 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
   return s;
 }
 
+Status Communicator::Submit(const std::vector<CollArgs>& ops) {
+  bool any_device = false, any_host = false;
+  int device = -1;
+  if (cuda_present_) {
+    for (const CollArgs& a : ops) {
+      for (const void* p : {a.send, static_cast<const void*>(a.recv)}) {
+        if (p == nullptr || a.count == 0) continue;
+        const BufferLocation loc = LocateBuffer(p);
+        any_device = any_device || loc.device;
+        any_host = any_host || !loc.device;
+        if (loc.device && device < 0) device = loc.device_id;
+        if (loc.device && loc.device_id != device)
+          return InvalidArgument(Format("%s: buffers on GPUs %d and %d in one call",
+                                        CollName(a.coll), device, loc.device_id));
+      }
+    }
+  }
+  if (any_device && any_host)
+    return InvalidArgument(
+        "a call mixes host and device buffers; each call (and each group) must use one kind");
+  if (any_device) return SubmitDevice(ops, device);
+  // Host collectives run after the device collectives queued before them, on every rank,
+  // so that both take their sequence numbers in call order.
+  if (device_) WEFT_CHECK(device_->Drain());
+  return Run(ops);
+}
+
+Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
+  if (!device_) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_.ok())
+        return InvalidUsage("the communicator is in error (" + error_.message() +
+                            "); only weftCommAbort or weftCommDestroy may follow");
+    }
+    DeviceEngineOptions o;
+    o.device = device;
+    o.ipc = all_local_ && config_.cuda_ipc && nranks_ <= kMaxDeviceRanksIpc;
+    o.timeout_ms = config_.timeout_ms;
+    o.rank = rank_;
+    o.nranks = nranks_;
+    WEFT_CHECK(CreateDeviceEngine(this, o, &device_));
+  } else if (device != device_->device()) {
+    return InvalidArgument(
+        Format("device buffers on GPU %d, but this communicator's device "
+               "collectives run on GPU %d",
+               device, device_->device()));
+  }
+  for (const CollArgs& a : ops)
+    WEFT_CHECK(device_->Enqueue(a));
+  return Status::Ok();
+}
+
 Status Communicator::Destroy() {
+  Status device_status;
+  if (device_) {
+    device_status = device_->Drain();
+    if (!device_status.ok()) device_->Abort(device_status);
+    device_.reset();
+  }
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);
   Status s;
@@ -266,10 +327,15 @@ Status Communicator::Destroy() {
     transport_->CloseEndpoints(0);
   }
   bootstrap_->Leave();
-  return s;
+  return device_status.ok() ? s : device_status;
 }
 
 void Communicator::Abort() {
+  abort_requested_ = true;
+  if (device_) {
+    device_->Abort(InvalidUsage("weftCommAbort was called"));
+    device_.reset();
+  }
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);
   transport_->CloseEndpoints(0);

@@ -13,6 +13,7 @@
 
 #include "collectives/algo_spec.h"
 #include "collectives/coll_args.h"
+#include "collectives/device/device_engine.h"
 #include "collectives/direct_executor.h"
 #include "collectives/executor.h"
 #include "collectives/tuner.h"
@@ -47,6 +48,9 @@ class Communicator {
   int nranks() const { return nranks_; }
   const std::vector<int>& ring() const { return ring_; }
 
+  // The API's entry: collectives on device buffers are queued on their stream (the device
+  // engine); collectives on host buffers run now, after every queued device collective.
+  Status Submit(const std::vector<CollArgs>& ops);
   // Runs the collectives together and returns when all are complete (host buffers).
   Status Run(const std::vector<CollArgs>& ops);
 
@@ -54,6 +58,8 @@ class Communicator {
   Status Destroy();
   // The algorithm of the last collective run (for weft-perf's report).
   Algo last_algo() const { return last_algo_; }
+  // How device collectives run ("cuda-ipc", "staged"), or "" before the first one.
+  const char* DevicePath() const { return device_ ? device_->path() : ""; }
 
   // Frees everything without waiting for peers.
   void Abort();
@@ -87,6 +93,7 @@ class Communicator {
   // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
   Status CheckPeers();
+  Status SubmitDevice(const std::vector<CollArgs>& ops, int device);
   void StartProgressThread();
   void StopProgressThread();
   void ProgressThreadMain();
@@ -131,6 +138,13 @@ class Communicator {
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
+
+  bool all_local_ = false;     // every rank on this host
+  bool cuda_present_ = false;  // this process sees a GPU: buffers are located per call
+  std::atomic<bool> abort_requested_{false};  // weftCommAbort: running collectives stop
+  // Collectives on device buffers; created by the first one. Destroyed first (its thread
+  // runs host collectives on this communicator).
+  std::unique_ptr<DeviceEngine> device_;
 };
 
 }  // namespace weft

@@ -77,6 +77,8 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
     idle = 0;
     const auto now = Clock::now();
     Status health = transport_->Health();
+    if (health.ok() && abort_requested_.load(std::memory_order_relaxed))
+      health = InvalidUsage("weftCommAbort was called");
     if (health.ok() && now >= next_peer_check) {
       // Waiting long for a peer: is it still there?
       health = CheckPeers();

@@ -92,6 +92,8 @@ Status Communicator::Init(const UniqueIdData& id) {
     if (r != rank_ && same_host[r]) local_pids_[r] = pids[r];
   }
   // Round 2: transport addresses.
+  all_local_ = all_local;
+  cuda_present_ = CudaDevicePresent();
   WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));

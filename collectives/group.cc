@@ -49,7 +49,7 @@ extern "C" weftResult_t weftGroupEnd(void) {
       batch.push_back(ops[j].args);
       taken[j] = true;
     }
-    weft::Status s = ops[i].comm->impl->Run(batch);
+    weft::Status s = ops[i].comm->impl->Submit(batch);
     if (!s.ok() && result.ok()) result = s;
   }
   return weft::Report(result);

@@ -52,6 +52,9 @@ inline Status RemoteError(std::string m) {
 inline Status TimeoutError(std::string m) {
   return Status(weftTimeout, std::move(m));
 }
+inline Status CudaError(std::string m) {
+  return Status(weftUnhandledCudaError, std::move(m));
+}
 
 // Status from errno with the call that failed.
 Status ErrnoStatus(const char* what);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/build_info.h"
 #include "common/config.h"
 #include "weft/weft.h"
 
@@ -27,9 +28,7 @@ int main(int argc, char** argv) {
   int version = 0;
   weftGetVersion(&version);
   std::printf("Weft %d.%d.%d\n", version / 10000, version / 100 % 100, version % 100);
-#ifdef WEFT_UCX_VERSION
-  std::printf("UCX %s\n", WEFT_UCX_VERSION);
-#endif
+  std::printf("build: %s\n", weft::BuildDescription().c_str());
   weft::Config config;
   weft::Status s = weft::Config::FromProcess(&config);
   if (!s.ok()) std::printf("configuration error: %s\n", s.message().c_str());

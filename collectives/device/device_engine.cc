@@ -1,0 +1,485 @@
+// The CUDA implementation of DeviceEngine: builds each collective's stream work and the
+// host stages the device queue runs (device_engine.h explains the two paths).
+#include "collectives/device/device_engine.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "collectives/communicator.h"
+#include "collectives/device/cuda_device.h"
+#include "collectives/device/device_phase.h"
+#include "collectives/device/device_queue.h"
+#include "collectives/reduce/reduce_cuda.h"
+#include "common/dtype.h"
+#include "common/log.h"
+#include "transport/cuda_ipc/cuda_ipc.h"
+
+namespace weft {
+namespace {
+
+constexpr int kSlots = 64;  // device collectives in flight per communicator
+
+// The descriptors one collective's kernels read: two phases at most.
+struct OpDesc {
+  DevicePhase phase[2];
+};
+
+// What each rank tells the others about one collective on the CUDA IPC path.
+struct IpcRecord {
+  IpcBuffer send;
+  IpcBuffer recv;
+  int32_t status = 0;  // weftResult_t of exporting the buffers
+  int32_t reserved = 0;
+};
+
+Status Cuda(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return Status::Ok();
+  return CudaError(Format("%s: %s", what, cudaGetErrorString(err)));
+}
+
+const std::byte* At(const void* p, size_t offset) {
+  return static_cast<const std::byte*>(p) + offset;
+}
+std::byte* At(void* p, size_t offset) {
+  return static_cast<std::byte*>(p) + offset;
+}
+
+class CudaDeviceEngine : public DeviceEngine {
+ public:
+  CudaDeviceEngine(Communicator* comm, const DeviceEngineOptions& o) : comm_(comm), o_(o) {}
+  ~CudaDeviceEngine() override;
+  Status Init();
+
+  Status Enqueue(const CollArgs& a) override;
+  Status Drain() override;
+  void Abort(const Status& why) override;
+  Status error() const override { return queue_->error(); }
+  int device() const override { return o_.device; }
+  const char* path() const override { return o_.ipc ? "cuda-ipc" : "staged"; }
+
+ private:
+  // A collective's stream work under construction: each stage's event and gate, queued
+  // on the stream as they are added. On a failure midway the partial op is pushed and the
+  // queue failed, so whatever was queued on the stream is released.
+  struct Builder {
+    DeviceOp op;
+    Status status;
+  };
+  Status AddStage(Builder* b, void* stream, std::function<Status()> host_work);
+  Status Submit(Builder* b, void* stream);
+  Status AcquireSlot(int* slot);
+  OpDesc* Desc(int slot) { return static_cast<OpDesc*>(descs_.data()) + slot; }
+  Status EnqueueIpc(const CollArgs& a, int slot, Builder* b);
+  Status EnqueueStaged(const CollArgs& a, int slot, Builder* b);
+  // Host stages.
+  Status ExchangeAndFill(const CollArgs& a, OpDesc* desc);
+  Status Barrier();
+  Status GetStaging(size_t bytes, PinnedBuffer* out);
+  void PutStaging(PinnedBuffer buf);
+  void WorkerMain();
+  void StopWorker();
+
+  Communicator* comm_;
+  DeviceEngineOptions o_;
+  std::unique_ptr<CudaDevice> dev_;
+  std::unique_ptr<DeviceQueue> queue_;
+  PinnedBuffer descs_;
+  std::atomic<bool> slot_busy_[kSlots] = {};
+  int next_slot_ = 0;
+  uint32_t next_gate_ = 0;
+  std::mutex enqueue_mutex_;
+  IpcImporter importer_;  // used by the worker thread only
+  uint64_t ops_ = 0;
+
+  std::mutex staging_mutex_;
+  std::vector<PinnedBuffer> staging_free_;
+
+  std::thread worker_;
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  std::condition_variable idle_cv_;
+  bool stop_ = false;
+  bool pushed_ = false;
+};
+
+Status CudaDeviceEngine::Init() {
+  WEFT_CHECK(CudaDevice::Create(o_.device, &dev_));
+  queue_ = std::make_unique<DeviceQueue>(dev_.get(), o_.timeout_ms);
+  {
+    ScopedDevice scope(o_.device);
+    WEFT_CHECK(PinnedBuffer::Allocate(sizeof(OpDesc) * kSlots, &descs_));
+  }
+  worker_ = std::thread([this] { WorkerMain(); });
+  WEFT_INFO(kLogInit, "device collectives on GPU %d by %s", o_.device,
+            o_.ipc ? "CUDA IPC between the ranks of this host" : "pinned host staging");
+  return Status::Ok();
+}
+
+CudaDeviceEngine::~CudaDeviceEngine() {
+  StopWorker();
+  if (!queue_ || queue_->Idle()) return;
+  // Kernels may still read the descriptors (their stream never ran): keep the memory.
+  WEFT_WARN(kLogColl, "destroying a communicator with %zu device collectives still queued",
+            queue_->Pending());
+  new PinnedBuffer(std::move(descs_));  // deliberately leaked
+}
+
+void CudaDeviceEngine::StopWorker() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+    stop_ = true;
+  }
+  wake_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+// Polls the queue: events complete on the device's time, so when nothing moves the thread
+// yields a little, then sleeps in short steps; with nothing queued it sleeps until a Push.
+void CudaDeviceEngine::WorkerMain() {
+  SetLogRank(o_.rank);
+  (void)cudaSetDevice(o_.device);
+  unsigned idle = 0;
+  std::unique_lock<std::mutex> lock(wake_mutex_);
+  while (!stop_) {
+    lock.unlock();
+    const bool moved = queue_->Step();
+    const bool empty = queue_->Idle();
+    lock.lock();
+    if (empty) idle_cv_.notify_all();
+    if (moved) {
+      idle = 0;
+      continue;
+    }
+    if (empty) {
+      wake_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_ || pushed_; });
+      pushed_ = false;
+      continue;
+    }
+    lock.unlock();
+    if (++idle < 64)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(idle < 4096 ? 10 : 200));
+    lock.lock();
+  }
+}
+
+Status CudaDeviceEngine::Drain() {
+  std::unique_lock<std::mutex> lock(wake_mutex_);
+  const bool idle = idle_cv_.wait_for(lock, std::chrono::milliseconds(o_.timeout_ms),
+                                      [&] { return queue_->Idle(); });
+  if (!idle)
+    return TimeoutError(Format("%zu device collectives still pending after WEFT_TIMEOUT_MS=%lld",
+                               queue_->Pending(), static_cast<long long>(o_.timeout_ms)));
+  return queue_->error();
+}
+
+void CudaDeviceEngine::Abort(const Status& why) {
+  queue_->Fail(why);
+  // Skipped kernels finish at once unless the stream is stuck on earlier work.
+  std::unique_lock<std::mutex> lock(wake_mutex_);
+  idle_cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(o_.timeout_ms, 10000)),
+                    [&] { return queue_->Idle(); });
+}
+
+Status CudaDeviceEngine::AcquireSlot(int* slot) {
+  const int s = next_slot_;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o_.timeout_ms);
+  unsigned spins = 0;
+  while (slot_busy_[s].load(std::memory_order_acquire)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return TimeoutError(
+          Format("%d device collectives in flight did not finish within "
+                 "WEFT_TIMEOUT_MS=%lld",
+                 kSlots, static_cast<long long>(o_.timeout_ms)));
+    if (++spins < 64)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  slot_busy_[s].store(true, std::memory_order_relaxed);
+  next_slot_ = (s + 1) % kSlots;
+  *slot = s;
+  return Status::Ok();
+}
+
+Status CudaDeviceEngine::AddStage(Builder* b, void* stream, std::function<Status()> host_work) {
+  DeviceStage st;
+  Status s = dev_->RecordEvent(stream, &st.event);
+  if (s.ok()) {
+    st.gate = ++next_gate_;
+    if (st.gate == 0) st.gate = ++next_gate_;  // 0 means "no gate"
+    st.host_work = std::move(host_work);
+    s = dev_->WaitGate(stream, st.gate);
+    if (!s.ok()) st.host_work = nullptr;  // the gate was not queued: only its event
+    b->op.stages.push_back(std::move(st));
+  }
+  return s;
+}
+
+Status CudaDeviceEngine::Submit(Builder* b, void* stream) {
+  if (b->status.ok()) {
+    // The last stage: an event after the last kernel, so the op's descriptors and staging
+    // memory are freed only once nothing on the stream reads them.
+    DeviceStage last;
+    b->status = dev_->RecordEvent(stream, &last.event);
+    if (b->status.ok()) b->op.stages.push_back(std::move(last));
+  }
+  queue_->Push(std::move(b->op));
+  if (!b->status.ok()) queue_->Fail(b->status);
+  {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+    pushed_ = true;
+  }
+  wake_cv_.notify_one();
+  return b->status;
+}
+
+Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
+  std::lock_guard<std::mutex> enqueue_lock(enqueue_mutex_);
+  Status err = queue_->error();
+  if (!err.ok())
+    return InvalidUsage("the communicator is in error (" + err.message() +
+                        "); only weftCommAbort or weftCommDestroy may follow");
+  const size_t esz = TypeSize(a.type);
+  for (const void* p : {a.send, static_cast<const void*>(a.recv)}) {
+    WEFT_REQUIRE(reinterpret_cast<uintptr_t>(p) % esz == 0, weftInvalidArgument,
+                 "%s: device buffer %p is not aligned to its %zu-byte elements", CollName(a.coll),
+                 p, esz);
+  }
+  ScopedDevice scope(o_.device);
+  int slot = 0;
+  WEFT_CHECK(AcquireSlot(&slot));
+  OpDesc* desc = Desc(slot);
+  for (DevicePhase& p : desc->phase) {
+    p.skip = 1;  // until the host fills it in
+    p.ntasks = 0;
+    p.divisor = 0;
+  }
+  Builder b;
+  b.op.what = Format("%s (device op %llu, count %zu, %s) on rank %d", CollName(a.coll),
+                     static_cast<unsigned long long>(ops_++), a.count, TypeName(a.type), o_.rank);
+  b.op.skip = [desc] {
+    for (DevicePhase& p : desc->phase)
+      p.skip = 1;
+  };
+  b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
+  b.status = o_.ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, slot, &b);
+  return Submit(&b, a.stream);
+}
+
+// ---- CUDA IPC path ----
+
+Status CudaDeviceEngine::EnqueueIpc(const CollArgs& a, int slot, Builder* b) {
+  OpDesc* desc = Desc(slot);
+  const int n = o_.nranks;
+  const size_t chunk_max = (a.count + static_cast<size_t>(n) - 1) / static_cast<size_t>(n) + 16;
+  const bool allreduce = a.coll == CollType::kAllReduce;
+  const int tasks0 = a.coll == CollType::kAllGather ? n : 1;
+  const size_t count0 = allreduce ? std::min(a.count, chunk_max) : a.count;
+  const CollArgs args = a;
+  // Stage 1: once the stream reaches the call, exchange buffers and fill the descriptors.
+  WEFT_CHECK(AddStage(b, a.stream, [this, args, desc] { return ExchangeAndFill(args, desc); }));
+  WEFT_CHECK(
+      LaunchDevicePhase(&desc->phase[0], tasks0, count0, a.type, a.op, dev_->sm_count(), a.stream));
+  if (allreduce) {
+    // Stage 2: every rank's chunk is reduced before anyone copies it.
+    WEFT_CHECK(AddStage(b, a.stream, [this] { return Barrier(); }));
+    WEFT_CHECK(LaunchDevicePhase(&desc->phase[1], std::max(1, n - 1), std::min(a.count, chunk_max),
+                                 a.type, a.op, dev_->sm_count(), a.stream));
+  }
+  // Last: nobody's kernels read this rank's buffers any more before its stream goes on.
+  return AddStage(b, a.stream, [this] { return Barrier(); });
+}
+
+Status CudaDeviceEngine::Barrier() {
+  int32_t flag = 0, result = 0;
+  CollArgs b{CollType::kAllReduce, &flag, &result, 1, weftInt32, weftMax, 0, nullptr};
+  return comm_->Run({b});
+}
+
+Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
+  const int n = o_.nranks, r = o_.rank;
+  const CollBytes bytes = BytesOf(a, r, n);
+  IpcRecord mine;
+  Status local;
+  if (bytes.uses_send && a.count > 0) local = ExportIpcBuffer(a.send, &mine.send);
+  if (local.ok() && bytes.uses_recv && a.count > 0) local = ExportIpcBuffer(a.recv, &mine.recv);
+  mine.status = local.code();
+  std::vector<IpcRecord> all(static_cast<size_t>(n));
+  CollArgs g{
+      CollType::kAllGather, &mine, all.data(), sizeof(IpcRecord), weftUint8, weftSum, 0, nullptr};
+  WEFT_CHECK(comm_->Run({g}));
+  WEFT_CHECK(local);
+  for (int q = 0; q < n; ++q) {
+    if (all[q].status != weftSuccess)
+      return InvalidUsage(
+          Format("rank %d could not share its device buffer by CUDA IPC "
+                 "(see its log); set WEFT_CUDA_IPC=0 on every rank to stage "
+                 "through host memory",
+                 q));
+  }
+  // Every rank's buffers, mapped into this process.
+  std::vector<const void*> send(n, nullptr);
+  std::vector<void*> recv(n, nullptr);
+  for (int q = 0; q < n; ++q) {
+    if (a.count == 0) break;
+    const CollBytes bq = BytesOf(a, q, n);
+    if (q == r) {
+      send[q] = bq.uses_send ? a.send : nullptr;
+      recv[q] = bq.uses_recv ? a.recv : nullptr;
+      continue;
+    }
+    void* p = nullptr;
+    if (bq.uses_send) {
+      WEFT_CHECK(importer_.Map(q, all[q].send, &p));
+      send[q] = p;
+    }
+    if (bq.uses_recv) {
+      WEFT_CHECK(importer_.Map(q, all[q].recv, &p));
+      recv[q] = p;
+    }
+  }
+  const size_t esz = TypeSize(a.type);
+  const int32_t divisor = a.op == weftAvg ? n : 0;
+  DevicePhase& p0 = desc->phase[0];
+  DevicePhase& p1 = desc->phase[1];
+  p0.ntasks = p1.ntasks = 0;
+  auto reduce_task = [&](size_t offset, void* out, size_t count) {
+    DeviceTask& t = p0.task[p0.ntasks++];
+    t.ninputs = static_cast<uint32_t>(n);
+    t.count = count;
+    for (int q = 0; q < n; ++q)
+      t.in[q] = At(send[q], offset);
+    t.out = out;
+  };
+  auto copy_task = [](DevicePhase& p, const void* in, void* out, size_t count) {
+    if (in == out || count == 0) return;
+    DeviceTask& t = p.task[p.ntasks++];
+    t.ninputs = 1;
+    t.count = count;
+    t.in[0] = in;
+    t.out = out;
+  };
+  if (a.count > 0) {
+    switch (a.coll) {
+      case CollType::kAllReduce: {
+        size_t begin, end;
+        ChunkRange(a.count, esz, n, r, &begin, &end);
+        if (end > begin) reduce_task(begin * esz, At(a.recv, begin * esz), end - begin);
+        p0.divisor = divisor;
+        for (int q = 0; q < n; ++q) {
+          if (q == r) continue;
+          ChunkRange(a.count, esz, n, q, &begin, &end);
+          copy_task(p1, At(recv[q], begin * esz), At(a.recv, begin * esz), end - begin);
+        }
+        break;
+      }
+      case CollType::kReduceScatter:
+        reduce_task(static_cast<size_t>(r) * a.count * esz, a.recv, a.count);
+        p0.divisor = divisor;
+        break;
+      case CollType::kAllGather:
+        for (int q = 0; q < n; ++q)
+          copy_task(p0, send[q], At(a.recv, static_cast<size_t>(q) * a.count * esz), a.count);
+        break;
+      case CollType::kBroadcast:
+        copy_task(p0, send[a.root], a.recv, a.count);
+        break;
+      case CollType::kReduce:
+        if (r == a.root) reduce_task(0, a.recv, a.count);
+        p0.divisor = divisor;
+        break;
+    }
+  }
+  p0.skip = 0;
+  p1.skip = 0;
+  return Status::Ok();
+}
+
+// ---- host staging path ----
+
+Status CudaDeviceEngine::GetStaging(size_t bytes, PinnedBuffer* out) {
+  {
+    std::lock_guard<std::mutex> lock(staging_mutex_);
+    for (size_t i = 0; i < staging_free_.size(); ++i) {
+      const size_t have = staging_free_[i].size();
+      if (have >= bytes && have / 4 <= bytes) {
+        *out = std::move(staging_free_[i]);
+        staging_free_.erase(staging_free_.begin() + static_cast<long>(i));
+        return Status::Ok();
+      }
+    }
+  }
+  return PinnedBuffer::Allocate(bytes, out);
+}
+
+void CudaDeviceEngine::PutStaging(PinnedBuffer buf) {
+  std::lock_guard<std::mutex> lock(staging_mutex_);
+  if (staging_free_.size() < 8) staging_free_.push_back(std::move(buf));
+}
+
+Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, int slot, Builder* b) {
+  OpDesc* desc = Desc(slot);
+  const CollBytes bytes = BytesOf(a, o_.rank, o_.nranks);
+  const size_t send_region = (bytes.send + 255) / 256 * 256;
+  auto staging = std::make_shared<PinnedBuffer>();
+  WEFT_CHECK(GetStaging(send_region + bytes.recv, staging.get()));
+  std::byte* stage_send = static_cast<std::byte*>(staging->data());
+  std::byte* stage_recv = stage_send + send_region;
+  auto finish = std::move(b->op.finish);
+  b->op.finish = [this, finish, staging] {
+    PutStaging(std::move(*staging));
+    finish();
+  };
+  if (bytes.uses_send && bytes.send > 0)
+    WEFT_CHECK(Cuda(cudaMemcpyAsync(stage_send, a.send, bytes.send, cudaMemcpyDeviceToHost,
+                                    static_cast<cudaStream_t>(a.stream)),
+                    "cudaMemcpyAsync to the staging buffer"));
+  CollArgs host = a;
+  host.send = stage_send;
+  host.recv = stage_recv;
+  host.stream = nullptr;
+  const size_t recv_count = bytes.recv / TypeSize(a.type);
+  void* user_recv = bytes.uses_recv ? a.recv : nullptr;
+  WEFT_CHECK(AddStage(b, a.stream, [this, host, desc, stage_recv, user_recv, recv_count] {
+    WEFT_CHECK(comm_->Run({host}));
+    DevicePhase& p = desc->phase[0];
+    p.ntasks = 0;
+    if (user_recv != nullptr && recv_count > 0) {
+      DeviceTask& t = p.task[p.ntasks++];
+      t.ninputs = 1;
+      t.count = recv_count;
+      t.in[0] = stage_recv;  // mapped pinned memory: the same address on the device (UVA)
+      t.out = user_recv;
+    }
+    p.skip = 0;
+    return Status::Ok();
+  }));
+  // The copy back is a kernel rather than cudaMemcpyAsync so that a failed collective
+  // (skip) leaves the user's buffer untouched.
+  return LaunchDevicePhase(&desc->phase[0], 1, std::max<size_t>(recv_count, 1), a.type, weftSum,
+                           dev_->sm_count(), a.stream);
+}
+
+}  // namespace
+
+Status CreateDeviceEngine(Communicator* comm, const DeviceEngineOptions& options,
+                          std::unique_ptr<DeviceEngine>* out) {
+  if (options.ipc && options.nranks > kMaxDeviceInputs)
+    return InvalidArgument(Format("the CUDA IPC path serves at most %d ranks", kMaxDeviceInputs));
+  auto e = std::make_unique<CudaDeviceEngine>(comm, options);
+  WEFT_CHECK(e->Init());
+  *out = std::move(e);
+  return Status::Ok();
+}
+
+}  // namespace weft

@@ -1,0 +1,78 @@
+// Collectives on device buffers, ordered on the caller's CUDA stream. The communicator
+// hands every call whose buffers are on the GPU to its DeviceEngine, which queues the work
+// on the stream and returns; the engine's thread does the host side (see device_queue.h).
+//
+// Two paths, chosen at creation and the same on every rank:
+//  * CUDA IPC (every rank on one host): ranks exchange IPC handles of the call's buffers,
+//    and kernels read the peers' buffers directly: all-reduce is a reduce-scatter (each rank
+//    reduces its chunk from all N inputs in one pass) then an all-gather, both in place in
+//    the peers' memory, with host barriers between phases.
+//  * host staging (otherwise): device -> pinned host copy, the host collective (UCX, shared
+//    FIFOs), pinned host -> device copy.
+// Builds without CUDA compile device_engine_none.cc: every buffer is host memory there.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "collectives/coll_args.h"
+#include "common/status.h"
+
+namespace weft {
+
+class Communicator;
+
+// Where a buffer lives, from cudaPointerGetAttributes.
+struct BufferLocation {
+  bool device = false;  // device or managed memory: the collective is stream-ordered
+  int device_id = -1;
+};
+// Never fails: memory CUDA does not know (or no CUDA at all) is host memory.
+BufferLocation LocateBuffer(const void* ptr);
+// Whether this process sees a CUDA device (asked once per communicator, at init).
+bool CudaDevicePresent();
+
+// The CUDA IPC path reduces every rank's input in one kernel pass (kMaxDeviceInputs).
+constexpr int kMaxDeviceRanksIpc = 16;
+
+struct DeviceEngineOptions {
+  int device = 0;
+  bool ipc = false;  // the CUDA IPC path
+  int64_t timeout_ms = 300000;
+  int rank = 0;
+  int nranks = 1;
+};
+
+class DeviceEngine {
+ public:
+  virtual ~DeviceEngine() = default;
+  // Queues one collective on a.stream; returns without waiting for the device or peers.
+  virtual Status Enqueue(const CollArgs& a) = 0;
+  // Waits (bounded by WEFT_TIMEOUT_MS) until every queued collective has finished its host
+  // side; returns the engine's error, if any.
+  virtual Status Drain() = 0;
+  // Fails everything pending (kernels skip, streams are released) and stops the thread.
+  virtual void Abort(const Status& why) = 0;
+  virtual Status error() const = 0;
+  virtual int device() const = 0;
+  virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
+};
+
+// `comm` runs the host side (IPC handle exchange, barriers, staged collectives).
+Status CreateDeviceEngine(Communicator* comm, const DeviceEngineOptions& options,
+                          std::unique_ptr<DeviceEngine>* out);
+
+// Bytes each rank sends and receives for a collective, and which buffers it uses.
+struct CollBytes {
+  size_t send = 0;
+  size_t recv = 0;
+  bool uses_send = true;  // false: broadcast on a non-root rank
+  bool uses_recv = true;  // false: reduce on a non-root rank
+};
+CollBytes BytesOf(const CollArgs& a, int rank, int nranks);
+
+// Element range [begin, end) of rank q's chunk when `count` elements are split over n
+// ranks, with chunk boundaries on 16-byte multiples so every chunk vectorizes alike.
+void ChunkRange(size_t count, size_t elem_size, int n, int q, size_t* begin, size_t* end);
+
+}  // namespace weft

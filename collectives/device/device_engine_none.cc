@@ -1,0 +1,19 @@
+// Builds without CUDA: there is no device memory, so every buffer is host memory.
+#include "collectives/device/device_engine.h"
+
+namespace weft {
+
+BufferLocation LocateBuffer(const void*) {
+  return {};
+}
+
+bool CudaDevicePresent() {
+  return false;
+}
+
+Status CreateDeviceEngine(Communicator*, const DeviceEngineOptions&,
+                          std::unique_ptr<DeviceEngine>*) {
+  return InvalidUsage("this build of Weft has no CUDA support (configure with WEFT_CUDA=ON)");
+}
+
+}  // namespace weft

@@ -1,0 +1,286 @@
+// The device reduction kernel. Every (type, op) instantiates one kernel that reads a task
+// list (DevicePhase), reduces N inputs in one pass (each input read once, the output
+// written once), and moves the aligned body in 16-byte vectors with several loads in flight
+// per thread. fp16, bf16 and fp8 compute in float32 and round once to nearest even (fp8
+// saturating), as the host reductions do, so both give the same bits for two inputs.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "collectives/reduce/reduce_cuda.h"
+#include "collectives/reduce/vector_split.h"
+#include "common/dtype.h"
+
+namespace weft {
+namespace {
+
+template <typename T>
+struct Native {
+  using Stored = T;
+  using Compute = T;
+  __device__ static Compute Load(T v) { return v; }
+  __device__ static T Store(Compute v) { return v; }
+};
+struct Half {
+  using Stored = uint16_t;
+  using Compute = float;
+  __device__ static float Load(uint16_t v) { return __half2float(__ushort_as_half(v)); }
+  __device__ static uint16_t Store(float v) { return __half_as_ushort(__float2half_rn(v)); }
+};
+struct Bf16 {
+  using Stored = uint16_t;
+  using Compute = float;
+  __device__ static float Load(uint16_t v) { return __bfloat162float(__ushort_as_bfloat16(v)); }
+  __device__ static uint16_t Store(float v) { return __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
+};
+template <__nv_fp8_interpretation_t kKind>
+struct Fp8 {
+  using Stored = uint8_t;
+  using Compute = float;
+  __device__ static float Load(uint8_t v) {
+    return __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(v), kKind)));
+  }
+  __device__ static uint8_t Store(float v) {
+    return static_cast<uint8_t>(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, kKind));
+  }
+};
+
+// The operations, with the host's semantics: integers wrap (computed unsigned), max/min
+// keep the first operand on ties and compare with > and <.
+template <typename C>
+__device__ C Add(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    using U = std::make_unsigned_t<C>;
+    return static_cast<C>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
+}
+template <typename C>
+__device__ C Mul(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned, std::make_unsigned_t<C>>;
+    return static_cast<C>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return a * b;
+  }
+}
+struct SumOp {
+  template <typename C>
+  __device__ static C Apply(C a, C b) {
+    return Add(a, b);
+  }
+};
+struct ProdOp {
+  template <typename C>
+  __device__ static C Apply(C a, C b) {
+    return Mul(a, b);
+  }
+};
+struct MaxOp {
+  template <typename C>
+  __device__ static C Apply(C a, C b) {
+    return a > b ? a : b;
+  }
+};
+struct MinOp {
+  template <typename C>
+  __device__ static C Apply(C a, C b) {
+    return a < b ? a : b;
+  }
+};
+
+// One element: reduce the n inputs, round once, then divide for weftAvg.
+template <typename F, typename Op>
+__device__ typename F::Stored ReduceOne(const DeviceTask& t, size_t i, int divisor) {
+  using S = typename F::Stored;
+  if (t.ninputs == 1 && divisor <= 0) return static_cast<const S*>(t.in[0])[i];  // a copy: bits
+  auto acc = F::Load(static_cast<const S*>(t.in[0])[i]);
+  for (uint32_t k = 1; k < t.ninputs; ++k)
+    acc = Op::Apply(acc, F::Load(static_cast<const S*>(t.in[k])[i]));
+  S out = F::Store(acc);
+  if (divisor > 0) out = F::Store(F::Load(out) / static_cast<typename F::Compute>(divisor));
+  return out;
+}
+
+constexpr int kUnroll = 4;  // vectors each thread has in flight per input
+
+template <typename F, typename Op>
+__device__ void ReduceVectors(const DeviceTask& t, size_t first, size_t nvec, int divisor,
+                              size_t thread, size_t nthreads) {
+  using S = typename F::Stored;
+  constexpr int kPer = kVectorBytes / sizeof(S);
+  const auto* in0 = reinterpret_cast<const uint4*>(static_cast<const S*>(t.in[0]) + first);
+  auto* out = reinterpret_cast<uint4*>(static_cast<S*>(t.out) + first);
+  for (size_t base = thread; base < nvec; base += nthreads * kUnroll) {
+    uint4 acc[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const size_t v = base + u * nthreads;
+      if (v < nvec) acc[u] = in0[v];
+    }
+    if (t.ninputs == 1 && divisor <= 0) {  // a copy
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const size_t v = base + u * nthreads;
+        if (v < nvec) out[v] = acc[u];
+      }
+      continue;
+    }
+    // Reduce in the compute type, element by element of each vector.
+    typename F::Compute sum[kUnroll][kPer];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const S* e = reinterpret_cast<const S*>(&acc[u]);
+#pragma unroll
+      for (int j = 0; j < kPer; ++j)
+        sum[u][j] = F::Load(e[j]);
+    }
+    for (uint32_t k = 1; k < t.ninputs; ++k) {
+      const auto* ink = reinterpret_cast<const uint4*>(static_cast<const S*>(t.in[k]) + first);
+      uint4 x[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const size_t v = base + u * nthreads;
+        if (v < nvec) x[u] = ink[v];
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const S* e = reinterpret_cast<const S*>(&x[u]);
+#pragma unroll
+        for (int j = 0; j < kPer; ++j)
+          sum[u][j] = Op::Apply(sum[u][j], F::Load(e[j]));
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const size_t v = base + u * nthreads;
+      if (v >= nvec) continue;
+      uint4 r;
+      S* e = reinterpret_cast<S*>(&r);
+#pragma unroll
+      for (int j = 0; j < kPer; ++j) {
+        e[j] = F::Store(sum[u][j]);
+        if (divisor > 0) e[j] = F::Store(F::Load(e[j]) / static_cast<typename F::Compute>(divisor));
+      }
+      out[v] = r;
+    }
+  }
+}
+
+template <typename F, typename Op>
+__global__ void __launch_bounds__(512) PhaseKernel(const DevicePhase* phase) {
+  __shared__ DeviceTask task;
+  __shared__ int run;
+  __shared__ int divisor;
+  if (threadIdx.x == 0) {
+    run = phase->skip == 0 && blockIdx.y < phase->ntasks;
+    divisor = phase->divisor;
+    if (run) task = phase->task[blockIdx.y];
+  }
+  __syncthreads();
+  if (!run || task.count == 0) return;
+  using S = typename F::Stored;
+  uintptr_t addrs[kMaxDeviceInputs + 1];
+  for (uint32_t k = 0; k < task.ninputs; ++k)
+    addrs[k] = reinterpret_cast<uintptr_t>(task.in[k]);
+  addrs[task.ninputs] = reinterpret_cast<uintptr_t>(task.out);
+  const VectorSplit split =
+      SplitForVectors(addrs, static_cast<int>(task.ninputs) + 1, task.count, sizeof(S));
+  const size_t thread = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const size_t nthreads = static_cast<size_t>(gridDim.x) * blockDim.x;
+  S* out = static_cast<S*>(task.out);
+  // Head and tail are under 16 bytes each when vectorized; otherwise the head is everything.
+  for (size_t i = thread; i < split.head; i += nthreads)
+    out[i] = ReduceOne<F, Op>(task, i, divisor);
+  const size_t tail_start = split.head + split.vectors * (kVectorBytes / sizeof(S));
+  for (size_t i = tail_start + thread; i < task.count; i += nthreads)
+    out[i] = ReduceOne<F, Op>(task, i, divisor);
+  if (split.vectors > 0)
+    ReduceVectors<F, Op>(task, split.head, split.vectors, divisor, thread, nthreads);
+}
+
+template <typename F, typename Op>
+cudaError_t Launch(const DevicePhase* phase, dim3 grid, int threads, cudaStream_t stream) {
+  PhaseKernel<F, Op><<<grid, threads, 0, stream>>>(phase);
+  return cudaGetLastError();
+}
+
+template <typename F>
+cudaError_t LaunchFormat(const DevicePhase* phase, weftRedOp_t op, dim3 grid, int threads,
+                         cudaStream_t stream) {
+  switch (op) {
+    case weftSum:
+    case weftAvg:
+      return Launch<F, SumOp>(phase, grid, threads, stream);
+    case weftProd:
+      return Launch<F, ProdOp>(phase, grid, threads, stream);
+    case weftMax:
+      return Launch<F, MaxOp>(phase, grid, threads, stream);
+    case weftMin:
+      return Launch<F, MinOp>(phase, grid, threads, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace
+
+Status LaunchDevicePhase(const DevicePhase* phase, int ntasks, size_t max_count,
+                         weftDataType_t type, weftRedOp_t op, int sm_count, void* stream) {
+  if (ntasks < 1 || ntasks > kMaxDeviceTasks)
+    return InvalidArgument(Format("device phase with %d tasks (1..%d)", ntasks, kMaxDeviceTasks));
+  const LaunchShape shape = ChooseLaunch(sm_count, max_count * TypeSize(type), ntasks);
+  const dim3 grid(static_cast<unsigned>(shape.blocks_per_task), static_cast<unsigned>(ntasks));
+  auto s = static_cast<cudaStream_t>(stream);
+  cudaError_t err = cudaErrorInvalidValue;
+  switch (type) {
+    case weftInt8:
+      err = LaunchFormat<Native<int8_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftUint8:
+      err = LaunchFormat<Native<uint8_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftInt32:
+      err = LaunchFormat<Native<int32_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftUint32:
+      err = LaunchFormat<Native<uint32_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftInt64:
+      err = LaunchFormat<Native<int64_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftUint64:
+      err = LaunchFormat<Native<uint64_t>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftFloat16:
+      err = LaunchFormat<Half>(phase, op, grid, shape.threads, s);
+      break;
+    case weftFloat32:
+      err = LaunchFormat<Native<float>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftFloat64:
+      err = LaunchFormat<Native<double>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftBfloat16:
+      err = LaunchFormat<Bf16>(phase, op, grid, shape.threads, s);
+      break;
+    case weftFloat8e4m3:
+      err = LaunchFormat<Fp8<__NV_E4M3>>(phase, op, grid, shape.threads, s);
+      break;
+    case weftFloat8e5m2:
+      err = LaunchFormat<Fp8<__NV_E5M2>>(phase, op, grid, shape.threads, s);
+      break;
+    default:
+      break;
+  }
+  if (err != cudaSuccess)
+    return CudaError(Format("reduction kernel launch: %s", cudaGetErrorString(err)));
+  return Status::Ok();
+}
+
+}  // namespace weft

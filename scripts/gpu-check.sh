@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Every GPU check in one run, for a machine with a GPU (the GPU test host: Ubuntu 24.04,
+# CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
+#
+#   scripts/gpu-check.sh [--prebuilt DIR] [--out DIR] [--max-bytes 256M]
+#
+# Builds Weft with CUDA into build-gpu (or uses the binaries of a build made elsewhere with
+# --prebuilt DIR; libraries the host lacks are taken from DIR/fallback-lib), then runs:
+#   1. weft-kernels: every type x op against the host reduction (bit-exact), and kernel
+#      bandwidth against cudaMemcpy device-to-device measured in the same run;
+#   2. the GPU tests (ctest -L gpu): stream ordering without host sync, bad buffers, and
+#      4 ranks on GPU 0 with every collective and type on both device paths;
+#   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
+#      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
+# and prints one summary table at the end. Logs go to --out (default gpu-check-out).
+# Building needs the UCX headers: on that host unpack Debian's libucx-dev with dpkg -x and
+# point PKG_CONFIG_PATH at its pkgconfig folder.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+prebuilt="" out="gpu-check-out" max="256M"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prebuilt) prebuilt=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --max-bytes) max=$2; shift 2 ;;
+    *) echo "usage: $0 [--prebuilt DIR] [--out DIR] [--max-bytes N]" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+summary=()
+note() { summary+=("$(printf '%-44s %s' "$1" "$2")"); }
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$out/gpu.txt"
+
+if [ -n "$prebuilt" ]; then
+  build=$prebuilt
+  # Libraries of the build machine that this host lacks (pugixml, say) come along.
+  missing=$(ldd "$build/lib/libweft.so" "$build/bin/weft-perf" 2>/dev/null | awk '/not found/ {print $1}' | sort -u)
+  if [ -n "$missing" ] && [ -d "$build/fallback-lib" ]; then
+    mkdir -p /tmp/weft-fallback-lib
+    for m in $missing; do cp -a "$build/fallback-lib/$m"* /tmp/weft-fallback-lib/ 2>/dev/null; done
+    export LD_LIBRARY_PATH=/tmp/weft-fallback-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  fi
+  note "build" "prebuilt ($build); host lacked: ${missing:-nothing}"
+else
+  build=build-gpu
+  start=$(date +%s)
+  if cmake -S . -B "$build" -DCMAKE_CUDA_ARCHITECTURES=90 -DWEFT_CUDA=ON >"$out/build.log" 2>&1 &&
+     cmake --build "$build" -j"$(nproc)" >>"$out/build.log" 2>&1; then
+    note "build (sm_90, $(nproc) cores)" "ok in $(( $(date +%s) - start )) s"
+  else
+    tail -30 "$out/build.log"; note "build" "FAILED (see $out/build.log)"
+    printf '%s\n' "${summary[@]}"; exit 1
+  fi
+fi
+bin=$build/bin
+status=0
+
+echo "== 1. kernels"
+timeout 300 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
+cat "$out/kernels.txt"
+[ $rc -eq 0 ] || status=1
+note "kernels: every type x op bit-exact" "$(sed -n 's/^# mismatches: /mismatches /p' "$out/kernels.txt") (exit $rc)"
+for t in float bfloat16 half; do
+  note "kernel $t sum, 256 MiB (GB/s, vs copy)" "$(awk -v t=$t '$1==t && $2=="sum" {print $4 " GB/s, " $5}' "$out/kernels.txt")"
+done
+note "memcpy d2d" "$(awk '$1=="memcpy" {print $4 " GB/s"}' "$out/kernels.txt")"
+
+echo "== 2. GPU tests"
+if [ -z "$prebuilt" ] || [ -f "$build/CTestTestfile.cmake" ]; then
+  timeout 600 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
+else
+  rc=1; echo "no ctest files in $build" >"$out/ctest-gpu.txt"
+fi
+tail -15 "$out/ctest-gpu.txt"
+[ $rc -eq 0 ] || status=1
+note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
+
+echo "== 3. weft-perf, 4 ranks on GPU 0, device buffers"
+for coll in allreduce allgather reducescatter broadcast; do
+  timeout 600 "$bin/weft-run" -n 4 "$bin/weft-perf" "$coll" --mem device -b 8 -e "$max" -f 4 \
+    -d all -n 5 -w 2 >"$out/perf-$coll.txt" 2>&1; rc=$?
+  [ $rc -eq 0 ] || status=1
+  wrong=$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/perf-$coll.txt")
+  big=$(awk '$3=="float" {last=$0} END {print last}' "$out/perf-$coll.txt" |
+        awk '{print $1 " B: busbw " $8 " GB/s out of place, " $12 " in place, " $14}')
+  note "$coll -d all 8B..$max: #wrong" "${wrong:-?} (exit $rc)"
+  note "$coll largest float row" "$big"
+done
+grep -h " float " "$out/perf-allreduce.txt" | tail -5
+
+echo
+echo "==== gpu-check summary ===="
+printf '%s\n' "${summary[@]}"
+exit $status

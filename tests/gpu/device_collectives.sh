@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Device buffers across processes: 4 ranks on GPU 0 (several ranks per GPU is how Weft is
+# tested on a one-GPU machine), every collective, every type, checked exactly by
+# weft-perf (#wrong must be 0), on the CUDA IPC path and on the host-staging path.
+# Exit 77 (ctest: skipped) without a GPU.
+set -uo pipefail
+bin=${1:?usage: device_collectives.sh BUILD/bin [max bytes]}
+max=${2:-1M}
+"$bin/weft-kernels" --probe >/dev/null 2>&1
+[ $? -eq 77 ] && { echo "SKIPPED: no CUDA device"; exit 77; }
+export WEFT_TIMEOUT_MS=${WEFT_TIMEOUT_MS:-60000}
+status=0
+for ipc in 1 0; do
+  for coll in allreduce allgather reducescatter broadcast reduce; do
+    out=$(WEFT_CUDA_IPC=$ipc "$bin/weft-run" -n 4 "$bin/weft-perf" "$coll" --mem device \
+          -b 8 -e "$max" -f 8 -d all -n 2 -w 1 2>&1)
+    rc=$?
+    wrong=$(printf '%s\n' "$out" | sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p')
+    echo "WEFT_CUDA_IPC=$ipc $coll: exit $rc, wrong ${wrong:-?}"
+    if [ $rc -ne 0 ] || [ "${wrong:-1}" != 0 ]; then
+      printf '%s\n' "$out" | tail -30
+      status=1
+    fi
+  done
+done
+exit $status

@@ -1,0 +1,38 @@
+// CUDA IPC between the ranks of one host: a rank names the allocation behind a device
+// pointer by a handle and an offset; a peer maps the handle once and keeps the mapping
+// for the communicator's life (opening costs milliseconds; buffers are reused call after
+// call). Several ranks may share one GPU.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "common/status.h"
+
+namespace weft {
+
+struct IpcBuffer {
+  uint8_t handle[64] = {};  // cudaIpcMemHandle_t
+  uint64_t offset = 0;      // of the pointer within its allocation
+};
+
+// The handle of the allocation holding `ptr`. Fails (clearly) for memory legacy IPC cannot
+// share, such as cudaMallocAsync pools.
+Status ExportIpcBuffer(const void* ptr, IpcBuffer* out);
+
+class IpcImporter {
+ public:
+  IpcImporter() = default;
+  ~IpcImporter();  // unmaps everything it mapped
+  IpcImporter(const IpcImporter&) = delete;
+  IpcImporter& operator=(const IpcImporter&) = delete;
+  // The address in this process of `peer`'s buffer.
+  Status Map(int peer, const IpcBuffer& buf, void** ptr);
+
+ private:
+  std::map<std::pair<int, std::array<uint8_t, 64>>, void*> mapped_;
+};
+
+}  // namespace weft
