@@ -57,7 +57,7 @@ bin=$build/bin
 status=0
 
 echo "== 1. kernels"
-timeout 300 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
+timeout 120 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
 cat "$out/kernels.txt"
 [ $rc -eq 0 ] || status=1
 note "kernels: every type x op bit-exact" "$(sed -n 's/^# mismatches: /mismatches /p' "$out/kernels.txt") (exit $rc)"
@@ -68,7 +68,7 @@ note "memcpy d2d" "$(awk '$1=="memcpy" {print $4 " GB/s"}' "$out/kernels.txt")"
 
 echo "== 2. GPU tests"
 if [ -z "$prebuilt" ] || [ -f "$build/CTestTestfile.cmake" ]; then
-  timeout 600 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
+  timeout 200 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
 else
   rc=1; echo "no ctest files in $build" >"$out/ctest-gpu.txt"
 fi
@@ -78,7 +78,7 @@ note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" 
 
 echo "== 3. weft-perf, 4 ranks on GPU 0, device buffers"
 for coll in allreduce allgather reducescatter broadcast; do
-  timeout 600 "$bin/weft-run" -n 4 "$bin/weft-perf" "$coll" --mem device -b 8 -e "$max" -f 4 \
+  timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device -b 8 -e "$max" -f 4 \
     -d all -n 5 -w 2 >"$out/perf-$coll.txt" 2>&1; rc=$?
   [ $rc -eq 0 ] || status=1
   wrong=$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/perf-$coll.txt")

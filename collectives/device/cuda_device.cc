@@ -87,6 +87,7 @@ Status CudaDevice::Create(int device, std::unique_ptr<CudaDevice>* out) {
   ScopedDevice scope(device);
   WEFT_CHECK(Cuda(cudaDeviceGetAttribute(&d->sm_count_, cudaDevAttrMultiProcessorCount, device),
                   "cudaDeviceGetAttribute(multiprocessors)"));
+  WEFT_CHECK(Cuda(static_cast<cudaError_t>(PreloadGateKernel()), "loading the gate kernel"));
   WEFT_CHECK(PinnedBuffer::Allocate(64, &d->gate_memory_));
   d->gate_ = static_cast<volatile uint32_t*>(d->gate_memory_.data());
   *d->gate_ = 0;

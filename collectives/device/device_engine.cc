@@ -112,6 +112,10 @@ class CudaDeviceEngine : public DeviceEngine {
 
 Status CudaDeviceEngine::Init() {
   WEFT_CHECK(CudaDevice::Create(o_.device, &dev_));
+  {
+    ScopedDevice scope(o_.device);
+    WEFT_CHECK(PreloadDeviceKernels());
+  }
   queue_ = std::make_unique<DeviceQueue>(dev_.get(), o_.timeout_ms);
   {
     ScopedDevice scope(o_.device);
@@ -412,7 +416,7 @@ Status CudaDeviceEngine::GetStaging(size_t bytes, PinnedBuffer* out) {
     std::lock_guard<std::mutex> lock(staging_mutex_);
     for (size_t i = 0; i < staging_free_.size(); ++i) {
       const size_t have = staging_free_[i].size();
-      if (have >= bytes && have / 4 <= bytes) {
+      if (have >= bytes) {
         *out = std::move(staging_free_[i]);
         staging_free_.erase(staging_free_.begin() + static_cast<long>(i));
         return Status::Ok();
@@ -422,9 +426,11 @@ Status CudaDeviceEngine::GetStaging(size_t bytes, PinnedBuffer* out) {
   return PinnedBuffer::Allocate(bytes, out);
 }
 
+// Kept, never freed here: cudaFreeHost may wait for the device, and this runs on the thread
+// that opens the gates the device may be waiting on. At most kSlots buffers exist.
 void CudaDeviceEngine::PutStaging(PinnedBuffer buf) {
   std::lock_guard<std::mutex> lock(staging_mutex_);
-  if (staging_free_.size() < 8) staging_free_.push_back(std::move(buf));
+  staging_free_.push_back(std::move(buf));
 }
 
 Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, int slot, Builder* b) {

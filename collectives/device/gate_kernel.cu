@@ -22,4 +22,9 @@ int LaunchGateSpin(const volatile uint32_t* gate, uint32_t value, void* stream) 
   return static_cast<int>(cudaGetLastError());
 }
 
+int PreloadGateKernel() {
+  cudaFuncAttributes attr;
+  return static_cast<int>(cudaFuncGetAttributes(&attr, GateSpinKernel));
+}
+
 }  // namespace weft

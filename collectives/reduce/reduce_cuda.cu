@@ -228,7 +228,36 @@ cudaError_t LaunchFormat(const DevicePhase* phase, weftRedOp_t op, dim3 grid, in
   }
 }
 
+template <typename F>
+cudaError_t PreloadFormat() {
+  cudaFuncAttributes attr;
+  cudaError_t err = cudaFuncGetAttributes(&attr, PhaseKernel<F, SumOp>);
+  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, ProdOp>);
+  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, MaxOp>);
+  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, MinOp>);
+  return err;
+}
+
 }  // namespace
+
+Status PreloadDeviceKernels() {
+  const cudaError_t errs[] = {PreloadFormat<Native<int8_t>>(),
+                              PreloadFormat<Native<uint8_t>>(),
+                              PreloadFormat<Native<int32_t>>(),
+                              PreloadFormat<Native<uint32_t>>(),
+                              PreloadFormat<Native<int64_t>>(),
+                              PreloadFormat<Native<uint64_t>>(),
+                              PreloadFormat<Half>(),
+                              PreloadFormat<Native<float>>(),
+                              PreloadFormat<Native<double>>(),
+                              PreloadFormat<Bf16>(),
+                              PreloadFormat<Fp8<__NV_E4M3>>(),
+                              PreloadFormat<Fp8<__NV_E5M2>>()};
+  for (cudaError_t err : errs)
+    if (err != cudaSuccess)
+      return CudaError(Format("loading the reduction kernels: %s", cudaGetErrorString(err)));
+  return Status::Ok();
+}
 
 Status LaunchDevicePhase(const DevicePhase* phase, int ntasks, size_t max_count,
                          weftDataType_t type, weftRedOp_t op, int sm_count, void* stream) {

@@ -17,4 +17,10 @@ namespace weft {
 Status LaunchDevicePhase(const DevicePhase* phase, int ntasks, size_t max_count,
                          weftDataType_t type, weftRedOp_t op, int sm_count, void* stream);
 
+// Loads every reduction kernel now. CUDA loads modules lazily at first launch by default
+// (CUDA_MODULE_LOADING=LAZY), and a load can wait for the device: a first launch queued
+// behind a closed stream gate would wait for a gate that opens only after the launch
+// returns. Device collectives call this once, before queuing anything.
+Status PreloadDeviceKernels();
+
 }  // namespace weft

@@ -12,7 +12,7 @@ export WEFT_TIMEOUT_MS=${WEFT_TIMEOUT_MS:-60000}
 status=0
 for ipc in 1 0; do
   for coll in allreduce allgather reducescatter broadcast reduce; do
-    out=$(WEFT_CUDA_IPC=$ipc "$bin/weft-run" -n 4 "$bin/weft-perf" "$coll" --mem device \
+    out=$(WEFT_CUDA_IPC=$ipc "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device \
           -b 8 -e "$max" -f 8 -d all -n 2 -w 1 2>&1)
     rc=$?
     wrong=$(printf '%s\n' "$out" | sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p')
