@@ -277,6 +277,8 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
   };
   b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
   b.status = o_.ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, slot, &b);
+  WEFT_TRACE(kLogColl, "queued %s on stream %p: slot %d, gates up to %u", b.op.what.c_str(),
+             a.stream, slot, next_gate_);
   return Submit(&b, a.stream);
 }
 
@@ -291,7 +293,11 @@ Status CudaDeviceEngine::EnqueueIpc(const CollArgs& a, int slot, Builder* b) {
   const size_t count0 = allreduce ? std::min(a.count, chunk_max) : a.count;
   const CollArgs args = a;
   // Stage 1: once the stream reaches the call, exchange buffers and fill the descriptors.
-  WEFT_CHECK(AddStage(b, a.stream, [this, args, desc] { return ExchangeAndFill(args, desc); }));
+  WEFT_CHECK(AddStage(b, a.stream, [this, args, desc] {
+    WEFT_TRACE(kLogColl, "device %s: stream reached the call; exchanging buffers",
+               CollName(args.coll));
+    return ExchangeAndFill(args, desc);
+  }));
   WEFT_CHECK(
       LaunchDevicePhase(&desc->phase[0], tasks0, count0, a.type, a.op, dev_->sm_count(), a.stream));
   if (allreduce) {
@@ -305,6 +311,7 @@ Status CudaDeviceEngine::EnqueueIpc(const CollArgs& a, int slot, Builder* b) {
 }
 
 Status CudaDeviceEngine::Barrier() {
+  WEFT_TRACE(kLogColl, "device phase done; barrier");
   int32_t flag = 0, result = 0;
   CollArgs b{CollType::kAllReduce, &flag, &result, 1, weftInt32, weftMax, 0, nullptr};
   return comm_->Run({b});
@@ -406,6 +413,7 @@ Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
   }
   p0.skip = 0;
   p1.skip = 0;
+  WEFT_TRACE(kLogColl, "device %s: %u + %u tasks filled", CollName(a.coll), p0.ntasks, p1.ntasks);
   return Status::Ok();
 }
 
