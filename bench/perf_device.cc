@@ -23,11 +23,17 @@ bool DeviceBuffers::Allocate(size_t bytes, std::string* error) {
   return err == cudaSuccess;
 }
 
+// On our stream and waited for: cudaMemcpy from pageable memory returns before a small
+// copy has landed, and on the legacy stream, which a non-blocking stream does not wait for.
 bool DeviceBuffers::ToDevice(void* dst, const void* src, size_t bytes) {
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice) == cudaSuccess;
+  auto s = static_cast<cudaStream_t>(stream_);
+  return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s) == cudaSuccess &&
+         cudaStreamSynchronize(s) == cudaSuccess;
 }
 bool DeviceBuffers::ToHost(void* dst, const void* src, size_t bytes) {
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost) == cudaSuccess;
+  auto s = static_cast<cudaStream_t>(stream_);
+  return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s) == cudaSuccess &&
+         cudaStreamSynchronize(s) == cudaSuccess;
 }
 bool DeviceBuffers::Synchronize() {
   return cudaStreamSynchronize(static_cast<cudaStream_t>(stream_)) == cudaSuccess;

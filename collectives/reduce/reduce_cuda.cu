@@ -123,6 +123,32 @@ __device__ void ReduceVectors(const DeviceTask& t, size_t first, size_t nvec, in
       const size_t v = base + u * nthreads;
       if (v < nvec) acc[u] = in0[v];
     }
+    if (t.ninputs == 2) {  // the common case (a ring step, two ranks): no accumulator array
+      const auto* in1 = reinterpret_cast<const uint4*>(static_cast<const S*>(t.in[1]) + first);
+      uint4 y[kUnroll];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const size_t v = base + u * nthreads;
+        if (v < nvec) y[u] = in1[v];
+      }
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const size_t v = base + u * nthreads;
+        if (v >= nvec) continue;
+        uint4 r;
+        S* e = reinterpret_cast<S*>(&r);
+        const S* a = reinterpret_cast<const S*>(&acc[u]);
+        const S* b = reinterpret_cast<const S*>(&y[u]);
+#pragma unroll
+        for (int j = 0; j < kPer; ++j) {
+          e[j] = F::Store(Op::Apply(F::Load(a[j]), F::Load(b[j])));
+          if (divisor > 0)
+            e[j] = F::Store(F::Load(e[j]) / static_cast<typename F::Compute>(divisor));
+        }
+        out[v] = r;
+      }
+      continue;
+    }
     if (t.ninputs == 1 && divisor <= 0) {  // a copy
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
