@@ -3,6 +3,8 @@
 // alignment of inputs and output and every element size.
 #include "collectives/reduce/vector_split.h"
 
+#include "collectives/device/device_engine.h"
+
 #include <gtest/gtest.h>
 
 namespace weft {
@@ -59,6 +61,54 @@ TEST(LaunchShape, FillsTheDeviceForLargeTasksAndStaysSmallForSmallOnes) {
   EXPECT_EQ(ChooseLaunch(2, 1u << 30, 16).blocks_per_task, 1);
   EXPECT_EQ(ChooseLaunch(0, 1u << 30, 0).blocks_per_task, 4);
   EXPECT_EQ(ChooseLaunch(132, 1u << 20, 1).threads, 512);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+TEST(DeviceLayout, ChunksCoverTheBufferOnceOnVectorBoundaries) {
+  for (size_t esz : {1u, 2u, 4u, 8u}) {
+    for (int n : {1, 2, 3, 4, 7, 16}) {
+      for (size_t count : {0u, 1u, 5u, 16u, 17u, 100u, 4099u, 1000003u}) {
+        size_t expect_begin = 0;
+        for (int q = 0; q < n; ++q) {
+          size_t b, e;
+          ChunkRange(count, esz, n, q, &b, &e);
+          ASSERT_EQ(b, expect_begin) << esz << " " << n << " " << count << " " << q;
+          ASSERT_LE(b, e);
+          if (e < count) {
+            EXPECT_EQ(e * esz % 16, 0u);
+          }
+          expect_begin = e;
+        }
+        EXPECT_EQ(expect_begin, count);
+      }
+    }
+  }
+}
+
+TEST(DeviceLayout, BytesPerCollectiveAndWhichBuffersARankUses) {
+  CollArgs a;
+  a.count = 10;
+  a.type = weftFloat32;
+  a.coll = CollType::kAllGather;
+  CollBytes b = BytesOf(a, 1, 4);
+  EXPECT_EQ(b.send, 40u);
+  EXPECT_EQ(b.recv, 160u);
+  a.coll = CollType::kReduceScatter;
+  b = BytesOf(a, 1, 4);
+  EXPECT_EQ(b.send, 160u);
+  EXPECT_EQ(b.recv, 40u);
+  a.coll = CollType::kBroadcast;
+  a.root = 2;
+  EXPECT_FALSE(BytesOf(a, 1, 4).uses_send);
+  EXPECT_TRUE(BytesOf(a, 2, 4).uses_send);
+  a.coll = CollType::kReduce;
+  EXPECT_FALSE(BytesOf(a, 1, 4).uses_recv);
+  EXPECT_TRUE(BytesOf(a, 2, 4).uses_recv);
 }
 
 }  // namespace
