@@ -13,6 +13,7 @@
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
+#include "collectives/consistency.h"
 #include "common/dtype.h"
 #include "common/log.h"
 
@@ -276,11 +277,26 @@ Status Communicator::Submit(const std::vector<CollArgs>& ops) {
   if (any_device && any_host)
     return InvalidArgument(
         "a call mixes host and device buffers; each call (and each group) must use one kind");
+  if (config_.check) WEFT_CHECK(CheckConsistency(ops));
   if (any_device) return SubmitDevice(ops, device);
   // Host collectives run after the device collectives queued before them, on every rank,
   // so that both take their sequence numbers in call order.
   if (device_) WEFT_CHECK(device_->Drain());
   return Run(ops);
+}
+
+Status Communicator::CheckConsistency(const std::vector<CollArgs>& ops) {
+  std::lock_guard<std::mutex> lock(mutex_);  // the progress thread also talks to the bootstrap
+  if (!error_.ok())
+    return InvalidUsage("the communicator is in error (" + error_.message() +
+                        "); only weftCommAbort or weftCommDestroy may follow");
+  std::vector<std::vector<uint8_t>> all;
+  Status s = bootstrap_->AllGather(EncodeCallSignature(ops), &all);
+  if (!s.ok()) {
+    SetError(s);
+    return s;
+  }
+  return CompareCallSignatures(all, rank_);
 }
 
 Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {

@@ -94,6 +94,8 @@ class Communicator {
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
   Status CheckPeers();
   Status SubmitDevice(const std::vector<CollArgs>& ops, int device);
+  // WEFT_CHECK=1: every rank compares what every rank called (bootstrap round trip).
+  Status CheckConsistency(const std::vector<CollArgs>& ops);
   void StartProgressThread();
   void StopProgressThread();
   void ProgressThreadMain();

@@ -1,0 +1,30 @@
+// WEFT_CHECK=1: mismatched calls fail on every rank with both sides named, and the
+// communicator stays usable.
+#include <gtest/gtest.h>
+
+#include "tests/integration/process_runner.h"
+
+namespace weft::testing {
+namespace {
+
+class Mismatch : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Mismatch, EveryRankGetsInvalidUsageNamingBothCalls) {
+  const std::string mode = GetParam();
+  CommandResult r =
+      RunCommand("WEFT_CHECK=1 WEFT_TIMEOUT_MS=30000 " + BinDir() +
+                 "/weft-run -n 3 --timeout 60 -- " + BinDir() + "/mismatch_check " + mode + " 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (int rank = 0; rank < 3; ++rank)
+    EXPECT_NE(r.output.find("rank " + std::to_string(rank) + ": OK"), std::string::npos)
+        << r.output;
+  if (mode != "none") {
+    EXPECT_NE(r.output.find("invalid usage"), std::string::npos) << r.output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Mismatch,
+                         ::testing::Values("none", "count", "type", "op", "root", "coll"));
+
+}  // namespace
+}  // namespace weft::testing
