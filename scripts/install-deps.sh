@@ -11,6 +11,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin            # launching, MPI baseline in weft-perf
   libgtest-dev                          # tests
   nlohmann-json3-dev libcli11-dev       # JSON output, command-line flags
+  clang libclang-rt-14-dev              # libFuzzer target for the bootstrap parsers
 )
 
 missing=()
