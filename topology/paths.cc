@@ -11,6 +11,8 @@ const char* PathClassName(PathClass c) {
       return "LOC";
     case PathClass::kNvl:
       return "NVL";
+    case PathClass::kNvb:
+      return "NVB";
     case PathClass::kPix:
       return "PIX";
     case PathClass::kPxb:
@@ -91,6 +93,21 @@ Path ComputePath(const SystemGraph& g, int a, int b) {
     p.gbps = nvl;
     p.nvlinks = count;
     return p;
+  }
+  // NVLink through one intermediate GPU, as NCCL's NVB: the GPU forwards (P2P read/write
+  // through its NVLinks), at the smaller of the two hops; the best such GPU wins.
+  if (g.nodes[a].kind == NodeKind::kGpu && g.nodes[b].kind == NodeKind::kGpu) {
+    for (int k : g.gpus) {
+      if (k == a || k == b) continue;
+      const double hop = std::min(LinkGbps(g, a, k, nullptr), LinkGbps(g, k, b, nullptr));
+      if (hop > p.gbps) {
+        p.cls = PathClass::kNvb;
+        p.gbps = hop;
+        p.via = k;
+      }
+    }
+    if (p.cls == PathClass::kNvb) return p;
+    p.gbps = 0;
   }
   // PCIe: the lowest common ancestor in the tree, and what lies between.
   const std::vector<int> ua = Ancestors(g, a), ub = Ancestors(g, b);

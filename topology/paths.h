@@ -9,15 +9,17 @@
 
 namespace weft {
 
-// NCCL's names, best first: the same device, NVLink (direct or through NVSwitches), a
-// single PCIe switch, several PCIe bridges, the host bridge of one CPU, across CPUs.
-enum class PathClass { kLoc = 0, kNvl, kPix, kPxb, kPhb, kSys };
+// NCCL's names, best first: the same device, NVLink (direct or through NVSwitches),
+// NVLink through an intermediate GPU (NVB: DGX-1's hybrid cube-mesh), a single PCIe switch,
+// several PCIe bridges, the host bridge of one CPU, across CPUs.
+enum class PathClass { kLoc = 0, kNvl, kNvb, kPix, kPxb, kPhb, kSys };
 const char* PathClassName(PathClass c);
 
 struct Path {
   PathClass cls = PathClass::kSys;
   double gbps = 0;  // bottleneck bandwidth, GB/s (0: unknown)
   int nvlinks = 0;  // NVLinks between the two (NVL only)
+  int via = -1;     // NVB: the intermediate GPU (node index)
 };
 
 Path ComputePath(const SystemGraph& g, int a, int b);

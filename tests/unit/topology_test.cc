@@ -390,3 +390,63 @@ TEST_F(Topology, JobRingsEnterEachHostThroughANicOwner) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+// DGX-1 (V100) hybrid cube-mesh: two quads, each fully connected, plus 0-4, 1-5, 2-6, 3-7.
+// Each V100 link pair is 50 GB/s (2 NVLinks), single links 25 GB/s.
+SystemGraph HybridCubeMesh() {
+  SystemGraph g;
+  TopoNode machine;
+  machine.kind = NodeKind::kMachine;
+  g.Add(machine);
+  std::vector<int> gpu;
+  for (int i = 0; i < 8; ++i) {
+    TopoNode n;
+    n.kind = NodeKind::kGpu;
+    n.parent = 0;
+    n.pci = PciId(0, 0x10 + i, 0, 0);
+    gpu.push_back(g.Add(n));
+  }
+  auto link = [&](int a, int b, int count) {
+    g.nvlinks.push_back({gpu[a], gpu[b], count, 25.0 * count});
+  };
+  for (int q = 0; q < 8; q += 4) {
+    link(q + 0, q + 1, 1);
+    link(q + 0, q + 2, 1);
+    link(q + 0, q + 3, 2);
+    link(q + 1, q + 2, 2);
+    link(q + 1, q + 3, 1);
+    link(q + 2, q + 3, 1);
+  }
+  for (int i = 0; i < 4; ++i)
+    link(i, i + 4, i % 2 == 0 ? 2 : 1);
+  g.Finish();
+  return g;
+}
+
+TEST(Paths, HybridCubeMeshHasNvbBetweenGpusWithoutADirectLink) {
+  const SystemGraph g = HybridCubeMesh();
+  // 0-4 direct; 0-5 not: through GPU 1 (0-1 25, 1-5 25) or GPU 4 (0-4 50, 4-5 25).
+  EXPECT_EQ(PathClass::kNvl, ComputePath(g, g.gpus[0], g.gpus[4]).cls);
+  const Path p = ComputePath(g, g.gpus[0], g.gpus[5]);
+  EXPECT_EQ(PathClass::kNvb, p.cls);
+  EXPECT_DOUBLE_EQ(25.0, p.gbps);
+  EXPECT_STREQ("NVB", PathClassName(p.cls));
+  // 0-6 through GPU 2 (0-2 25, 2-6 50) or 4 (0-4 50, 4-6 25): 25 either way; 3-4 through 0.
+  EXPECT_EQ(PathClass::kNvb, ComputePath(g, g.gpus[0], g.gpus[6]).cls);
+  const Path p34 = ComputePath(g, g.gpus[3], g.gpus[4]);
+  EXPECT_EQ(PathClass::kNvb, p34.cls);
+  EXPECT_DOUBLE_EQ(50.0, p34.gbps);  // 3-0 (2 links) and 0-4 (2 links)
+  EXPECT_EQ(g.gpus[0], p34.via);
+  // The ring search finds a ring of direct NVLinks only (0-1-5-6-2-3-7-4 exists), where
+  // the greedy walk from GPU 0 closes over an NVB hop.
+  EXPECT_EQ(PathClass::kNvl, SearchGpuRing(g).bottleneck.cls);
+  Path greedy;
+  GreedyGpuRing(g, &greedy);
+  EXPECT_EQ(PathClass::kNvb, greedy.cls);
+}
+
+}  // namespace
+}  // namespace weft

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CI's sanitizer stages (CUDA off: the kernels are not what these check):
+#   1. ASan + UBSan build, every unit and integration test; LeakSanitizer is on, so the
+#      200 init/destroy cycles of the lifecycle test must leak nothing of Weft's
+#      (tests/sanitizers/lsan.supp lists the libraries' own process-lifetime allocations).
+#   2. TSan build, the threaded parts: device queue, bootstrap root and clients, progress
+#      thread and executors across processes, lifecycle, faults.
+# Usage: scripts/ci-sanitizers.sh [asan|tsan|all]   (run from anywhere)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+which=${1:-all}
+jobs=${JOBS:-2}
+
+configure() {  # dir, flags
+  cmake -S . -B "$1" -DWEFT_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS="$2" -DCMAKE_CXX_FLAGS="$2 -fno-omit-frame-pointer" \
+    -DCMAKE_EXE_LINKER_FLAGS="$2" -DCMAKE_SHARED_LINKER_FLAGS="$2" >/dev/null
+  cmake --build "$1" -j"$jobs"
+}
+
+if [ "$which" = asan ] || [ "$which" = all ]; then
+  echo "== ASan + UBSan"
+  configure build-asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0 \
+  LSAN_OPTIONS=suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE "gpu|fuzz" -E readme_is_current
+fi
+
+if [ "$which" = tsan ] || [ "$which" = all ]; then
+  echo "== TSan"
+  configure build-tsan "-fsanitize=thread"
+  TSAN_OPTIONS="suppressions=$root/tests/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build-tsan -j"$jobs" --output-on-failure \
+    -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group"
+fi
