@@ -42,7 +42,7 @@ uint32_t SupportedAlgos(CollType c) {
   const uint32_t ring = 1u << static_cast<int>(Algo::kRing);
   const uint32_t tree = 1u << static_cast<int>(Algo::kTree);
   if (c == CollType::kAllReduce) return 0x7u;
-  if (c == CollType::kBroadcast) return ring | tree;
+  if (c == CollType::kBroadcast || c == CollType::kReduce) return ring | tree;
   return ring;
 }
 

@@ -174,6 +174,9 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
         if (a.coll == CollType::kBroadcast) {
           WEFT_CHECK(BuildTreeBroadcastPlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
                                             chunking, &p->plan));
+        } else if (a.coll == CollType::kReduce) {
+          WEFT_CHECK(BuildTreeReducePlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
+                                         chunking, &p->plan));
         } else {
           WEFT_CHECK(BuildTreeAllReducePlan(rank_, trees_, a.count, chunking, &p->plan));
         }
@@ -221,6 +224,16 @@ const std::vector<StagingArea>& Communicator::Staging(size_t op_index, const Pla
   return areas;
 }
 
+void* Communicator::Scratch(size_t op_index, size_t bytes) {
+  if (scratch_.size() <= op_index) scratch_.resize(op_index + 1);
+  auto& [buf, size] = scratch_[op_index];
+  if (size < bytes) {
+    buf.reset(new std::byte[bytes]);
+    size = bytes;
+  }
+  return buf.get();
+}
+
 Status Communicator::Run(const std::vector<CollArgs>& ops) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!error_.ok())
@@ -241,6 +254,9 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
     ExecArgs ea;
     ea.input = a.send;
     ea.output = a.recv;
+    // A tree reduce accumulates in the output on interior ranks: scratch, off the root.
+    if (a.coll == CollType::kReduce && cached->algo == Algo::kTree && rank_ != a.root)
+      ea.output = Scratch(i, a.count * TypeSize(a.type));
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;

@@ -85,6 +85,8 @@ class Communicator {
   int RingPrev() const;
   // The staging areas (one per channel) for the op_index-th op of a batch.
   const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
+  // Scratch memory for the op_index-th op of a batch (a tree reduce off the root).
+  void* Scratch(size_t op_index, size_t bytes);
   bool NeedsPolling(size_t n) const;
   size_t StepsRun(size_t n) const;
   // Runs executors_[0 .. ops.size()) to completion, failure or timeout.
@@ -129,6 +131,7 @@ class Communicator {
   std::vector<std::vector<std::unique_ptr<std::byte[]>>> staging_;
   std::vector<std::vector<size_t>> staging_bytes_;
   std::vector<StagingArea> staging_areas_;
+  std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> scratch_;
   // One runner per op of a batch, reused from call to call.
   std::vector<std::unique_ptr<Executor>> executors_;
   std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;

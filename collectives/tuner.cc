@@ -70,7 +70,9 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
         return (n - 1) * alpha + s * us_per_byte;  // pipelined chain
       return (n - 1) * alpha + (n - 1) / n * s * us_per_byte;
     case Algo::kTree:
-      if (coll == CollType::kBroadcast)  // down one tree; interior ranks send to 2 children
+      // Down (broadcast) or up (reduce) one tree: interior ranks send to, or receive from,
+      // two children.
+      if (coll == CollType::kBroadcast || coll == CollType::kReduce)
         return Log2Ceil(input_.nranks) * alpha + 2 * s * us_per_byte;
       // Up and down two trees of depth log2(N), each carrying half.
       return 2 * Log2Ceil(input_.nranks) * alpha + kTreeTraffic * s * us_per_byte;

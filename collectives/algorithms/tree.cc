@@ -145,4 +145,18 @@ Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Ch
   return Status::Ok();
 }
 
+Status BuildTreeReducePlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
+                           Plan* out) {
+  const int n = static_cast<int>(tree.parent.size());
+  WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
+  WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
+  Plan plan = Plan::Empty(CollType::kReduce, rank, n, count, count, 1);
+  TreeChannelBuilder b(rank, tree, &plan.channels[0]);
+  for (size_t done = 0; done < count; done += chunking.chunk_elems)
+    b.Up(done, std::min(chunking.chunk_elems, count - done));
+  WEFT_CHECK(NumberMessages(&plan));
+  *out = std::move(plan);
+  return Status::Ok();
+}
+
 }  // namespace weft

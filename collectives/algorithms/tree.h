@@ -27,4 +27,11 @@ Tree RerootTree(const Tree& tree, const std::vector<int>& ring, int root);
 Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
                               Plan* out);
 
+// Reduce up one tree rooted at the reduce's root, pipelined by chunk: latency log2(N)
+// message times. Interior ranks accumulate their children's data in the plan's output,
+// which on ranks other than the root must be scratch memory (the caller's recvbuff is
+// not theirs to write).
+Status BuildTreeReducePlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
+                           Plan* out);
+
 }  // namespace weft

@@ -79,10 +79,14 @@ std::string RunOnLoopback(const HarnessCase& c) {
       const auto trees = c.tree_ranks_per_host > 0
                              ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
                              : DoubleBinaryTrees(n);
-      s = c.coll == CollType::kBroadcast
-              ? BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
-                                       &plans[r])
-              : BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
+      if (c.coll == CollType::kBroadcast)
+        s = BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
+                                   &plans[r]);
+      else if (c.coll == CollType::kReduce)
+        s = BuildTreeReducePlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
+                                &plans[r]);
+      else
+        s = BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
     } else {
       s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
     }

@@ -88,6 +88,28 @@ TEST(TreePlan, BroadcastFromEveryRoot) {
   }
 }
 
+TEST(TreePlan, ReduceToEveryRootEveryOp) {
+  for (int n = 1; n <= 17; ++n) {
+    for (int root = 0; root < n; ++root) {
+      for (int op = 0; op < weftNumOps; ++op) {
+        HarnessCase c;
+        c.algorithm = Algorithm::kTree;
+        c.coll = CollType::kReduce;
+        c.nranks = n;
+        c.root = root;
+        c.count = 700 + static_cast<size_t>(root);
+        c.type = op % 2 ? weftFloat32 : weftInt64;
+        c.op = static_cast<weftRedOp_t>(op);
+        c.in_place = (root + op) % 2 == 1;
+        c.chunking.chunk_elems = 97;
+        c.eager_limit = 64;
+        c.staging_bytes = 1;
+        ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+      }
+    }
+  }
+}
+
 TEST(TreePlan, RerootKeepsTheShape) {
   const std::vector<int> ring = {3, 0, 2, 1, 4};
   const Tree t = DoubleBinaryTrees(5)[0];
