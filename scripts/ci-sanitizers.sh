@@ -23,7 +23,7 @@ if [ "$which" = asan ] || [ "$which" = all ]; then
   echo "== ASan + UBSan"
   configure build-asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0 \
-  LSAN_OPTIONS=suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0 \
+  LSAN_OPTIONS=suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE "gpu|fuzz" -E readme_is_current
 fi
@@ -31,6 +31,8 @@ fi
 if [ "$which" = tsan ] || [ "$which" = all ]; then
   echo "== TSan"
   configure build-tsan "-fsanitize=thread"
+  # UCX's memory-event hooks patch mmap and munmap, which TSan intercepts too: off.
+  UCX_MEM_EVENTS=no \
   TSAN_OPTIONS="suppressions=$root/tests/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan -j"$jobs" --output-on-failure \
     -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group"

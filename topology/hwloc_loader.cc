@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 
 #include "common/log.h"
 #include "topology/nvml.h"
@@ -245,6 +246,12 @@ Status LoadHwlocTopology(const std::string& xml_path, SystemGraph* out) {
     if (hwloc_topology_set_xml(topo.get(), xml_path.c_str()) != 0)
       return InvalidArgument(Format("%s: hwloc cannot read it as XML", xml_path.c_str()));
   }
+  // Live discovery reads PCI devices through libudev, whose process-wide state is not
+  // thread-safe (ThreadSanitizer caught two communicators of one process racing in it):
+  // one live load at a time per process.
+  static std::mutex live_load_mutex;
+  std::unique_lock<std::mutex> live_lock(live_load_mutex, std::defer_lock);
+  if (live) live_lock.lock();
   if (hwloc_topology_load(topo.get()) != 0) {
     return InvalidArgument(
         Format("%s: hwloc cannot load it (not hwloc XML 1.x/2.x: hwloc %s refuses XML 3.0 and "

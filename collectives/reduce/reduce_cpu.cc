@@ -100,7 +100,9 @@ struct MinOp {
 
 // Each loop is compiled twice, for AVX2 and for the x86-64 baseline, and the loader picks
 // per machine (GCC's target_clones): twice the lanes where the CPU has them.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// (Not under ThreadSanitizer: the clones' IFUNC resolvers run during relocation, before the
+// TSan runtime is up, and crash there.)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define WEFT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define WEFT_VECTOR_CLONES

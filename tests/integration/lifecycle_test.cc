@@ -75,7 +75,13 @@ TEST(Lifecycle, ManyInitDestroyCyclesLeakNothing) {
   for (int i = 0; i < 200; ++i)
     ASSERT_TRUE(Cycle(i % 3 == 0 ? 1 : 2)) << "cycle " << i;
   EXPECT_LE(OpenFds(), fds + 2) << "file descriptors grew";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Sanitizers hold freed memory in quarantine, so resident memory grows by design; under
+  // ASan, LeakSanitizer checks at exit that these cycles leaked nothing instead.
+  (void)rss;
+#else
   EXPECT_LT(RssKb() - rss, 64 * 1024) << "resident memory grew by more than 64 MiB";
+#endif
   unsetenv("WEFT_TIMEOUT_MS");
 }
 
