@@ -2,9 +2,17 @@
 // (MODE: none, count, type, op, root, coll). With WEFT_CHECK=1 every rank must get
 // weftInvalidUsage naming both calls (MODE none: success), and the communicator must then
 // still run a correct all-reduce. Prints "rank R: OK" or "rank R: WRONG ...".
+//
+// MODE absent: rank ODD never calls. The others must get weftTimeout within
+// WEFT_TIMEOUT_MS + 1 s, with the collective, its sequence number and the awaited peer in
+// the message ("names-absent" when that peer is ODD), then abort. Rank ODD stays alive
+// until it sees the job fail (the others' abort), polling its asynchronous error.
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "weft/weft.h"
@@ -22,6 +30,35 @@ int main(int argc, char** argv) {
   weftCommCount(comm, &n);
   std::vector<float> a(4096, 1.0f), b(4096 * static_cast<size_t>(n));
   const bool me = rank == odd;
+  if (mode == "absent") {
+    using Clock = std::chrono::steady_clock;
+    if (me) {
+      // Never calls; leaves once the others have given up (bounded: 60 s).
+      weftResult_t async = weftSuccess;
+      const auto give_up = Clock::now() + std::chrono::seconds(60);
+      while (async == weftSuccess && Clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        weftCommGetAsyncError(comm, &async);
+      }
+      std::printf("rank %d: OK: absent, then saw %s\n", rank, weftGetErrorString(async));
+      weftCommAbort(comm);
+      return 0;
+    }
+    const char* env = std::getenv("WEFT_TIMEOUT_MS");
+    const double limit_s = (env ? std::atof(env) : 300000.0) / 1000.0 + 1.0;
+    const auto start = Clock::now();
+    weftResult_t r = weftAllReduce(a.data(), b.data(), 1024, weftFloat32, weftSum, comm, nullptr);
+    const double took = std::chrono::duration<double>(Clock::now() - start).count();
+    const std::string why = weftGetLastError(comm);
+    const bool ok =
+        r == weftTimeout && took < limit_s && why.find("allreduce") != std::string::npos &&
+        why.find("seq ") != std::string::npos && why.find("waiting for") != std::string::npos;
+    const bool names = why.find("rank " + std::to_string(odd)) != std::string::npos;
+    std::printf("rank %d: %s%s: after %.2f s: %s\n", rank, ok ? "OK" : "WRONG",
+                names ? " names-absent" : "", took, why.c_str());
+    weftCommAbort(comm);
+    return ok ? 0 : 1;
+  }
   weftResult_t r;
   if (mode == "root") {
     r = weftBroadcast(a.data(), b.data(), 1024, weftFloat32, me ? 1 : 0, comm, nullptr);
