@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "collectives/reduce/reduce.h"
+#include "collectives/reduce/reduce_ops.h"
 #include "common/float_formats.h"
 
 namespace weft {
@@ -51,51 +52,6 @@ struct E5m2 {
   using Compute = float;
   static float Load(uint8_t v) { return E5m2ToFloat(v); }
   static uint8_t Store(float v) { return FloatToE5m2(v); }
-};
-
-template <typename C>
-C Add(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    using U = std::make_unsigned_t<C>;
-    return static_cast<C>(static_cast<U>(a) + static_cast<U>(b));
-  } else {
-    return a + b;
-  }
-}
-template <typename C>
-C Mul(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    // Promote to at least unsigned int so that uint8 * uint8 does not become signed int.
-    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned, std::make_unsigned_t<C>>;
-    return static_cast<C>(static_cast<U>(a) * static_cast<U>(b));
-  } else {
-    return a * b;
-  }
-}
-
-struct SumOp {
-  template <typename C>
-  static C Apply(C a, C b) {
-    return Add(a, b);
-  }
-};
-struct ProdOp {
-  template <typename C>
-  static C Apply(C a, C b) {
-    return Mul(a, b);
-  }
-};
-struct MaxOp {
-  template <typename C>
-  static C Apply(C a, C b) {
-    return a > b ? a : b;
-  }
-};
-struct MinOp {
-  template <typename C>
-  static C Apply(C a, C b) {
-    return a < b ? a : b;
-  }
 };
 
 // Each loop is compiled twice, for AVX2 and for the x86-64 baseline, and the loader picks
@@ -153,42 +109,17 @@ void ReduceTyped(void* dst, const void* a, const void* b, size_t n) {
 
 template <typename F>
 void ReduceFormat(void* dst, const void* a, const void* b, size_t n, weftRedOp_t op) {
-  switch (op) {
-    case weftSum:
-    case weftAvg:
-      return ReduceTyped<F, SumOp>(dst, a, b, n);
-    case weftProd:
-      return ReduceTyped<F, ProdOp>(dst, a, b, n);
-    case weftMax:
-      return ReduceTyped<F, MaxOp>(dst, a, b, n);
-    case weftMin:
-      return ReduceTyped<F, MinOp>(dst, a, b, n);
-    default:
-      return;
-  }
+  VisitOp(op, [&](auto o) { ReduceTyped<F, typename decltype(o)::type>(dst, a, b, n); });
 }
 
 template <typename F>
 void ReduceTwiceFormat(void* dst, void* dst2, const void* a, const void* b, size_t n,
                        weftRedOp_t op) {
   using S = typename F::Stored;
-  auto* d = static_cast<S*>(dst);
-  auto* d2 = static_cast<S*>(dst2);
-  const auto* x = static_cast<const S*>(a);
-  const auto* y = static_cast<const S*>(b);
-  switch (op) {
-    case weftSum:
-    case weftAvg:
-      return LoopTwice<F, SumOp>(d, d2, x, y, n);
-    case weftProd:
-      return LoopTwice<F, ProdOp>(d, d2, x, y, n);
-    case weftMax:
-      return LoopTwice<F, MaxOp>(d, d2, x, y, n);
-    case weftMin:
-      return LoopTwice<F, MinOp>(d, d2, x, y, n);
-    default:
-      return;
-  }
+  VisitOp(op, [&](auto o) {
+    LoopTwice<F, typename decltype(o)::type>(static_cast<S*>(dst), static_cast<S*>(dst2),
+                                             static_cast<const S*>(a), static_cast<const S*>(b), n);
+  });
 }
 
 template <typename F>

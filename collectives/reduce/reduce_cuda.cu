@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "collectives/reduce/reduce_cuda.h"
+#include "collectives/reduce/reduce_ops.h"
 #include "collectives/reduce/vector_split.h"
 #include "common/dtype.h"
 
@@ -46,51 +47,6 @@ struct Fp8 {
   }
   __device__ static uint8_t Store(float v) {
     return static_cast<uint8_t>(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, kKind));
-  }
-};
-
-// The operations, with the host's semantics: integers wrap (computed unsigned), max/min
-// keep the first operand on ties and compare with > and <.
-template <typename C>
-__device__ C Add(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    using U = std::make_unsigned_t<C>;
-    return static_cast<C>(static_cast<U>(a) + static_cast<U>(b));
-  } else {
-    return a + b;
-  }
-}
-template <typename C>
-__device__ C Mul(C a, C b) {
-  if constexpr (std::is_integral_v<C>) {
-    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned, std::make_unsigned_t<C>>;
-    return static_cast<C>(static_cast<U>(a) * static_cast<U>(b));
-  } else {
-    return a * b;
-  }
-}
-struct SumOp {
-  template <typename C>
-  __device__ static C Apply(C a, C b) {
-    return Add(a, b);
-  }
-};
-struct ProdOp {
-  template <typename C>
-  __device__ static C Apply(C a, C b) {
-    return Mul(a, b);
-  }
-};
-struct MaxOp {
-  template <typename C>
-  __device__ static C Apply(C a, C b) {
-    return a > b ? a : b;
-  }
-};
-struct MinOp {
-  template <typename C>
-  __device__ static C Apply(C a, C b) {
-    return a < b ? a : b;
   }
 };
 
@@ -230,109 +186,78 @@ __global__ void __launch_bounds__(512) PhaseKernel(const DevicePhase* phase) {
     ReduceVectors<F, Op>(task, split.head, split.vectors, divisor, thread, nthreads);
 }
 
-template <typename F, typename Op>
-cudaError_t Launch(const DevicePhase* phase, dim3 grid, int threads, cudaStream_t stream) {
-  PhaseKernel<F, Op><<<grid, threads, 0, stream>>>(phase);
-  return cudaGetLastError();
-}
-
-template <typename F>
-cudaError_t LaunchFormat(const DevicePhase* phase, weftRedOp_t op, dim3 grid, int threads,
-                         cudaStream_t stream) {
-  switch (op) {
-    case weftSum:
-    case weftAvg:
-      return Launch<F, SumOp>(phase, grid, threads, stream);
-    case weftProd:
-      return Launch<F, ProdOp>(phase, grid, threads, stream);
-    case weftMax:
-      return Launch<F, MaxOp>(phase, grid, threads, stream);
-    case weftMin:
-      return Launch<F, MinOp>(phase, grid, threads, stream);
+// Calls fn(TypeTag<F>{}) with the storage/compute format of `type`.
+template <typename Fn>
+cudaError_t VisitFormat(weftDataType_t type, Fn&& fn) {
+  switch (type) {
+    case weftInt8:
+      return fn(TypeTag<Native<int8_t>>{});
+    case weftUint8:
+      return fn(TypeTag<Native<uint8_t>>{});
+    case weftInt32:
+      return fn(TypeTag<Native<int32_t>>{});
+    case weftUint32:
+      return fn(TypeTag<Native<uint32_t>>{});
+    case weftInt64:
+      return fn(TypeTag<Native<int64_t>>{});
+    case weftUint64:
+      return fn(TypeTag<Native<uint64_t>>{});
+    case weftFloat16:
+      return fn(TypeTag<Half>{});
+    case weftFloat32:
+      return fn(TypeTag<Native<float>>{});
+    case weftFloat64:
+      return fn(TypeTag<Native<double>>{});
+    case weftBfloat16:
+      return fn(TypeTag<Bf16>{});
+    case weftFloat8e4m3:
+      return fn(TypeTag<Fp8<__NV_E4M3>>{});
+    case weftFloat8e5m2:
+      return fn(TypeTag<Fp8<__NV_E5M2>>{});
     default:
       return cudaErrorInvalidValue;
   }
 }
 
-template <typename F>
-cudaError_t PreloadFormat() {
-  cudaFuncAttributes attr;
-  cudaError_t err = cudaFuncGetAttributes(&attr, PhaseKernel<F, SumOp>);
-  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, ProdOp>);
-  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, MaxOp>);
-  if (err == cudaSuccess) err = cudaFuncGetAttributes(&attr, PhaseKernel<F, MinOp>);
-  return err;
+// Calls fn(kernel) with the kernel of (type, op).
+template <typename Fn>
+cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
+  return VisitFormat(type, [&](auto f) {
+    return VisitOp(op, [&](auto o) {
+      return fn(PhaseKernel<typename decltype(f)::type, typename decltype(o)::type>);
+    });
+  });
 }
 
 }  // namespace
 
 Status PreloadDeviceKernels() {
-  const cudaError_t errs[] = {PreloadFormat<Native<int8_t>>(),
-                              PreloadFormat<Native<uint8_t>>(),
-                              PreloadFormat<Native<int32_t>>(),
-                              PreloadFormat<Native<uint32_t>>(),
-                              PreloadFormat<Native<int64_t>>(),
-                              PreloadFormat<Native<uint64_t>>(),
-                              PreloadFormat<Half>(),
-                              PreloadFormat<Native<float>>(),
-                              PreloadFormat<Native<double>>(),
-                              PreloadFormat<Bf16>(),
-                              PreloadFormat<Fp8<__NV_E4M3>>(),
-                              PreloadFormat<Fp8<__NV_E5M2>>()};
-  for (cudaError_t err : errs)
-    if (err != cudaSuccess)
-      return CudaError(Format("loading the reduction kernels: %s", cudaGetErrorString(err)));
+  for (int t = 0; t < weftNumTypes; ++t) {
+    for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin}) {
+      const cudaError_t err = WithKernel(static_cast<weftDataType_t>(t), op, [](auto kernel) {
+        cudaFuncAttributes attr;
+        return cudaFuncGetAttributes(&attr, kernel);
+      });
+      if (err != cudaSuccess)
+        return CudaError(Format("loading the reduction kernels: %s", cudaGetErrorString(err)));
+    }
+  }
   return Status::Ok();
 }
 
 Status LaunchDevicePhase(const DevicePhase* phase, int ntasks, size_t max_count,
                          weftDataType_t type, weftRedOp_t op, int sm_count, void* stream) {
+  if (!ValidType(type) || !ValidOp(op))
+    return InvalidArgument(Format("device reduction of type %d, op %d", type, op));
   if (ntasks < 1 || ntasks > kMaxDeviceTasks)
     return InvalidArgument(Format("device phase with %d tasks (1..%d)", ntasks, kMaxDeviceTasks));
   const LaunchShape shape = ChooseLaunch(sm_count, max_count * TypeSize(type), ntasks);
   const dim3 grid(static_cast<unsigned>(shape.blocks_per_task), static_cast<unsigned>(ntasks));
   auto s = static_cast<cudaStream_t>(stream);
-  cudaError_t err = cudaErrorInvalidValue;
-  switch (type) {
-    case weftInt8:
-      err = LaunchFormat<Native<int8_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftUint8:
-      err = LaunchFormat<Native<uint8_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftInt32:
-      err = LaunchFormat<Native<int32_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftUint32:
-      err = LaunchFormat<Native<uint32_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftInt64:
-      err = LaunchFormat<Native<int64_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftUint64:
-      err = LaunchFormat<Native<uint64_t>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftFloat16:
-      err = LaunchFormat<Half>(phase, op, grid, shape.threads, s);
-      break;
-    case weftFloat32:
-      err = LaunchFormat<Native<float>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftFloat64:
-      err = LaunchFormat<Native<double>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftBfloat16:
-      err = LaunchFormat<Bf16>(phase, op, grid, shape.threads, s);
-      break;
-    case weftFloat8e4m3:
-      err = LaunchFormat<Fp8<__NV_E4M3>>(phase, op, grid, shape.threads, s);
-      break;
-    case weftFloat8e5m2:
-      err = LaunchFormat<Fp8<__NV_E5M2>>(phase, op, grid, shape.threads, s);
-      break;
-    default:
-      break;
-  }
+  const cudaError_t err = WithKernel(type, op, [&](auto kernel) {
+    kernel<<<grid, shape.threads, 0, s>>>(phase);
+    return cudaGetLastError();
+  });
   if (err != cudaSuccess)
     return CudaError(Format("reduction kernel launch: %s", cudaGetErrorString(err)));
   return Status::Ok();
