@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -30,7 +31,8 @@ namespace weft {
 struct PeerInfo {
   uint64_t host_hash = 0;
   int32_t pid = 0;
-  int32_t numa = -1;  // NUMA node the rank runs on (-1: unknown)
+  int32_t numa = -1;    // NUMA node the rank runs on (-1: unknown)
+  std::string gpu_pci;  // PCI id of the rank's current CUDA device ("" without one)
 };
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);
@@ -71,6 +73,8 @@ class Communicator {
   Status Init(const UniqueIdData& id);
   // This host's hardware (hwloc, or WEFT_TOPO_FILE), logged and dumped at init.
   Status DiscoverTopology(bool first_on_host);
+  // Each rank's GPU's position in this host's best GPU ring (-1: no GPU, or not in it).
+  std::vector<int> GpuRingPositions(const std::vector<std::string>& gpu_pci) const;
   struct CachedPlan {
     Plan plan;
     bool direct = false;  // runs on the shared-memory FIFOs

@@ -13,6 +13,7 @@
 #include "topology/nccl_xml_loader.h"
 #include "topology/nccl_xml_writer.h"
 #include "topology/placement.h"
+#include "topology/rings.h"
 
 namespace weft {
 namespace {
@@ -43,20 +44,26 @@ uint64_t HostHash() {
 
 }  // namespace
 
+constexpr size_t kPciIdBytes = 16;  // "dddd:bb:dd.f", NUL-padded
+constexpr size_t kPeerInfoBytes = 16 + kPciIdBytes;
+
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
-  std::vector<uint8_t> out(16);
+  std::vector<uint8_t> out(kPeerInfoBytes, 0);
   std::memcpy(out.data(), &info.host_hash, 8);
   std::memcpy(out.data() + 8, &info.pid, 4);
   std::memcpy(out.data() + 12, &info.numa, 4);
+  std::memcpy(out.data() + 16, info.gpu_pci.data(), std::min(info.gpu_pci.size(), kPciIdBytes - 1));
   return out;
 }
 
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
-  WEFT_REQUIRE(bytes.size() == 16, weftRemoteError, "peer info of %zu bytes (expected 16)",
-               bytes.size());
+  WEFT_REQUIRE(bytes.size() == kPeerInfoBytes, weftRemoteError,
+               "peer info of %zu bytes (expected %zu)", bytes.size(), kPeerInfoBytes);
   std::memcpy(&out->host_hash, bytes.data(), 8);
   std::memcpy(&out->pid, bytes.data() + 8, 4);
   std::memcpy(&out->numa, bytes.data() + 12, 4);
+  const char* pci = reinterpret_cast<const char*>(bytes.data() + 16);
+  out->gpu_pci.assign(pci, strnlen(pci, kPciIdBytes - 1));
   return Status::Ok();
 }
 
@@ -67,17 +74,21 @@ Status Communicator::Init(const UniqueIdData& id) {
   mine.host_hash = HostHash();
   mine.pid = static_cast<int32_t>(getpid());
   mine.numa = CurrentNumaNode();
+  cuda_present_ = CudaDevicePresent();
+  if (cuda_present_) mine.gpu_pci = NormalizePciId(CurrentGpuPciId());
   std::vector<std::vector<uint8_t>> all;
   WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
   std::vector<uint64_t> hosts(nranks_);
   std::vector<int32_t> pids(nranks_);
   std::vector<int> numas(nranks_);
+  std::vector<std::string> gpus(nranks_);
   for (int r = 0; r < nranks_; ++r) {
     PeerInfo info;
     WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
     hosts[r] = info.host_hash;
     pids[r] = info.pid;
     numas[r] = info.numa;
+    gpus[r] = info.gpu_pci;
   }
   int first_on_host = rank_;
   for (int r = nranks_ - 1; r >= 0; --r)
@@ -93,12 +104,13 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   // Round 2: transport addresses.
   all_local_ = all_local;
-  cuda_present_ = CudaDevicePresent();
   WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
-  // Host memory: ranks by host, then NUMA node. (GPU rings come with device buffers.)
-  ring_ = LocalityRing(hosts, numas);
+  // Ranks by host; within a host, ranks with a GPU in the order of the host's best GPU
+  // ring (every host is taken to be shaped like this one, as in JobRings), the others by
+  // NUMA node.
+  ring_ = LocalityRing(hosts, numas, GpuRingPositions(gpus));
   // Double binary trees over the ring order (neighbours in the ring are neighbours in the
   // trees' in-order layout, so tree edges stay mostly inside a host).
   trees_ = DoubleBinaryTrees(nranks_);
@@ -136,11 +148,25 @@ Status Communicator::Init(const UniqueIdData& id) {
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
     for (int r : ring_)
-      order += Format(" %d(numa %d)", r, numas[r]);
+      order += gpus[r].empty() ? Format(" %d(numa %d)", r, numas[r])
+                               : Format(" %d(gpu %s)", r, gpus[r].c_str());
     WEFT_INFO(kLogTopo, "rank %d of %d: ring%s", rank_, nranks_, order.c_str());
   }
   StartProgressThread();
   return Status::Ok();
+}
+
+std::vector<int> Communicator::GpuRingPositions(const std::vector<std::string>& gpu_pci) const {
+  std::vector<int> pos(gpu_pci.size(), -1);
+  if (host_graph_.gpus.empty()) return pos;
+  const GpuRing ring = SearchGpuRing(host_graph_);
+  for (size_t r = 0; r < gpu_pci.size(); ++r) {
+    if (gpu_pci[r].empty()) continue;
+    for (size_t p = 0; p < ring.order.size(); ++p)
+      if (host_graph_.nodes[host_graph_.gpus[ring.order[p]]].pci == gpu_pci[r])
+        pos[r] = static_cast<int>(p);
+  }
+  return pos;
 }
 
 Status Communicator::DiscoverTopology(bool first_on_host) {

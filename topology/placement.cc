@@ -50,7 +50,8 @@ int CurrentNumaNode() {
 }
 
 std::vector<int> LocalityRing(const std::vector<uint64_t>& host_of_rank,
-                              const std::vector<int>& numa_of_rank) {
+                              const std::vector<int>& numa_of_rank,
+                              const std::vector<int>& gpu_pos_of_rank) {
   const int n = static_cast<int>(host_of_rank.size());
   std::map<uint64_t, int> first_rank;  // host -> its lowest rank
   for (int r = n - 1; r >= 0; --r)
@@ -61,6 +62,10 @@ std::vector<int> LocalityRing(const std::vector<uint64_t>& host_of_rank,
   std::stable_sort(ring.begin(), ring.end(), [&](int a, int b) {
     const int ha = first_rank[host_of_rank[a]], hb = first_rank[host_of_rank[b]];
     if (ha != hb) return ha < hb;
+    const int ga = gpu_pos_of_rank.empty() ? -1 : gpu_pos_of_rank[a];
+    const int gb = gpu_pos_of_rank.empty() ? -1 : gpu_pos_of_rank[b];
+    if ((ga < 0) != (gb < 0)) return ga >= 0;  // GPU ranks first
+    if (ga >= 0) return ga < gb;
     return numa_of_rank[a] < numa_of_rank[b];
   });
   return ring;

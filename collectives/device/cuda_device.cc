@@ -43,6 +43,17 @@ bool CudaDevicePresent() {
   return n > 0;
 }
 
+std::string CurrentGpuPciId() {
+  int device = -1;
+  char bus[32] = {};
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetPCIBusId(bus, sizeof(bus), device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return "";
+  }
+  return bus;
+}
+
 PinnedBuffer::~PinnedBuffer() {
   if (data_ != nullptr) (void)cudaFreeHost(data_);
 }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "collectives/coll_args.h"
 #include "common/status.h"
@@ -31,6 +32,8 @@ struct BufferLocation {
 BufferLocation LocateBuffer(const void* ptr);
 // Whether this process sees a CUDA device (asked once per communicator, at init).
 bool CudaDevicePresent();
+// The PCI id of the calling thread's current CUDA device, as CUDA spells it; "" if none.
+std::string CurrentGpuPciId();
 
 // The CUDA IPC path reduces every rank's input in one kernel pass (kMaxDeviceInputs).
 constexpr int kMaxDeviceRanksIpc = 16;

@@ -11,6 +11,10 @@ bool CudaDevicePresent() {
   return false;
 }
 
+std::string CurrentGpuPciId() {
+  return "";
+}
+
 Status CreateDeviceEngine(Communicator*, const DeviceEngineOptions&,
                           std::unique_ptr<DeviceEngine>*) {
   return InvalidUsage("this build of Weft has no CUDA support (configure with WEFT_CUDA=ON)");

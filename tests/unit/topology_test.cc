@@ -320,6 +320,17 @@ TEST(Placement, LocalityRingGroupsHostsThenNumaNodes) {
   EXPECT_GE(CurrentNumaNode(), -1);
 }
 
+TEST(Placement, RanksWithGpusFollowTheHostsGpuRing) {
+  // Host A: ranks 0..3 on GPU ring positions 2, 0, 3, 1; host B: ranks 4..7, two sharing
+  // position 1, one without a GPU (NUMA 0), one at position 0.
+  const std::vector<uint64_t> host = {7, 7, 7, 7, 9, 9, 9, 9};
+  const std::vector<int> numa = {0, 0, 1, 1, 0, 1, 0, 0};
+  const std::vector<int> gpu = {2, 0, 3, 1, 1, -1, 1, 0};
+  EXPECT_EQ((std::vector<int>{1, 3, 0, 2, 7, 4, 6, 5}), LocalityRing(host, numa, gpu));
+  // No GPU anywhere: the NUMA order, as without positions.
+  EXPECT_EQ(LocalityRing(host, numa), LocalityRing(host, numa, std::vector<int>(8, -1)));
+}
+
 }  // namespace
 }  // namespace weft
 
