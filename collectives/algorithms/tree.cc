@@ -127,36 +127,44 @@ Tree RerootTree(const Tree& tree, const std::vector<int>& ring, int root) {
   return out;
 }
 
-Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
-                              Plan* out) {
+namespace {
+
+// A one-tree plan (broadcast or reduce): `emit(builder, offset, size)` runs for each chunk,
+// then `then(builder, offset, size)` for each chunk again.
+template <typename Emit, typename Then>
+Status BuildOneTreePlan(CollType coll, int rank, const Tree& tree, size_t count,
+                        const Chunking& chunking, Plan* out, Emit emit, Then then) {
   const int n = static_cast<int>(tree.parent.size());
   WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
   WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
-  Plan plan = Plan::Empty(CollType::kBroadcast, rank, n, count, count, 1);
+  Plan plan = Plan::Empty(coll, rank, n, count, count, 1);
   TreeChannelBuilder b(rank, tree, &plan.channels[0]);
-  for (size_t done = 0; done < count; done += chunking.chunk_elems) {
-    const size_t piece = std::min(chunking.chunk_elems, count - done);
-    b.Down(done, piece, BufferId::kInput);
-  }
   for (size_t done = 0; done < count; done += chunking.chunk_elems)
-    b.RootCopy(done, std::min(chunking.chunk_elems, count - done));
+    emit(b, done, std::min(chunking.chunk_elems, count - done));
+  for (size_t done = 0; done < count; done += chunking.chunk_elems)
+    then(b, done, std::min(chunking.chunk_elems, count - done));
   WEFT_CHECK(NumberMessages(&plan));
   *out = std::move(plan);
   return Status::Ok();
 }
 
+}  // namespace
+
+Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
+                              Plan* out) {
+  // Every chunk goes down first; the root's own copy is done whenever it would wait.
+  return BuildOneTreePlan(
+      CollType::kBroadcast, rank, tree, count, chunking, out,
+      [](TreeChannelBuilder& b, size_t off, size_t n) { b.Down(off, n, BufferId::kInput); },
+      [](TreeChannelBuilder& b, size_t off, size_t n) { b.RootCopy(off, n); });
+}
+
 Status BuildTreeReducePlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
                            Plan* out) {
-  const int n = static_cast<int>(tree.parent.size());
-  WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d of %d", rank, n);
-  WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
-  Plan plan = Plan::Empty(CollType::kReduce, rank, n, count, count, 1);
-  TreeChannelBuilder b(rank, tree, &plan.channels[0]);
-  for (size_t done = 0; done < count; done += chunking.chunk_elems)
-    b.Up(done, std::min(chunking.chunk_elems, count - done));
-  WEFT_CHECK(NumberMessages(&plan));
-  *out = std::move(plan);
-  return Status::Ok();
+  return BuildOneTreePlan(
+      CollType::kReduce, rank, tree, count, chunking, out,
+      [](TreeChannelBuilder& b, size_t off, size_t n) { b.Up(off, n); },
+      [](TreeChannelBuilder&, size_t, size_t) {});
 }
 
 }  // namespace weft
