@@ -54,8 +54,13 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   app.add_option(
       "--tune", o->tune_file,
       "measure every algorithm over the sizes and write a tuning table (WEFT_TUNE_FILE)");
-  app.add_option("--compare", compare, "measure a baseline on the same buffers: mpi")
-      ->check(CLI::IsMember({"mpi"}));
+  app.add_option("--compare", compare,
+                 "mpi: measure MPI's collective on the same buffers; algos: measure every "
+                 "algorithm and the automatic choice side by side")
+      ->check(CLI::IsMember({"mpi", "algos"}));
+  app.add_option("--rounds", o->rounds,
+                 "--compare algos and --tune: interleaved rounds, the median kept (default 3)")
+      ->check(CLI::PositiveNumber);
   app.add_option("-M,--mem", mem,
                  "where the buffers live: host, or device (cudaMalloc on the current GPU, "
                  "with a stream, as nccl-tests)")
@@ -97,6 +102,7 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       o->roots.push_back(static_cast<int>(v));
     }
     o->compare_mpi = compare == "mpi";
+    o->compare_algos = compare == "algos";
     o->device = mem == "device";
   } catch (const CLI::ParseError& err) {
     *exit_code = app.exit(err);

@@ -27,6 +27,8 @@ struct Options {
   std::string json_file;                              // -J
   std::string tune_file;                              // --tune: measure algorithms, write a table
   bool compare_mpi = false;                           // --compare mpi
+  bool compare_algos = false;                         // --compare algos
+  int rounds = 3;                                     // --rounds: interleaved, median kept
   bool device = false;                                // --mem device: buffers on the GPU
 };
 

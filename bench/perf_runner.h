@@ -37,6 +37,8 @@ class Runner {
   // Returns false (with the row's `wrong` fields set) if a collective call failed.
   bool Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row);
   double BusFactor() const;
+  // Measures on another communicator over the same ranks from here on (the buffers stay).
+  void UseComm(weftComm_t comm) { comm_ = comm; }
 
  private:
   struct Layout {

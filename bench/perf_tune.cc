@@ -1,5 +1,6 @@
 #include "bench/perf_tune.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "bench/perf_runner.h"
 #include "collectives/algo_spec.h"
 #include "collectives/tune_table.h"
+#include "common/dtype.h"
 
 namespace weft::perf {
 namespace {
@@ -34,41 +36,119 @@ weftResult_t CommWithAlgo(weftComm_t comm, int rank, int nranks, Algo algo, weft
   return r;
 }
 
-}  // namespace
+// Times in us (out of place) per communicator and size: the algorithms' own communicators,
+// then, with `with_auto`, the job's. `picked[s]` is what the job's communicator used.
+struct SideBySide {
+  std::vector<Algo> algos;
+  std::vector<size_t> sizes;
+  std::vector<std::vector<double>> time;  // [communicator][size]
+  std::vector<std::string> picked;
+};
 
-bool RunTuning(weftComm_t comm, const Options& options) {
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+bool MeasureSideBySide(weftComm_t comm, const Options& options, bool with_auto, SideBySide* out) {
   int rank = 0, nranks = 1;
   weftCommUserRank(comm, &rank);
   weftCommCount(comm, &nranks);
-  const std::vector<size_t> sizes = SweepSizes(options);
-  std::vector<Algo> algos;
+  out->sizes = SweepSizes(options);
   for (int a = 0; a < kNumAlgos; ++a)
-    if (SupportedAlgos(options.coll) & (1u << a)) algos.push_back(static_cast<Algo>(a));
-  // time[algo][size], microseconds
-  std::vector<std::vector<double>> time(algos.size(), std::vector<double>(sizes.size(), 0));
-  for (size_t a = 0; a < algos.size(); ++a) {
+    if (SupportedAlgos(options.coll) & (1u << a)) out->algos.push_back(static_cast<Algo>(a));
+  std::vector<weftComm_t> comms;
+  std::vector<std::string> names;
+  bool ok = true;
+  for (Algo algo : out->algos) {
     weftComm_t sub = nullptr;
-    weftResult_t r = CommWithAlgo(comm, rank, nranks, algos[a], &sub);
-    if (r != weftSuccess) {
-      std::fprintf(stderr, "weft-perf --tune: %s: %s\n", AlgoName(algos[a]),
+    if (CommWithAlgo(comm, rank, nranks, algo, &sub) != weftSuccess) {
+      std::fprintf(stderr, "weft-perf: a communicator for %s: %s\n", AlgoName(algo),
                    weftGetLastError(nullptr));
-      return false;
+      ok = false;
+      break;
     }
-    Runner runner(sub, options);
-    for (size_t s = 0; s < sizes.size(); ++s) {
-      Row row;
-      if (!runner.Measure(sizes[s], options.types[0], options.ops[0],
-                          options.roots[0] < 0 ? 0 : options.roots[0], &row) ||
-          row.oop.wrong > 0) {
-        std::fprintf(stderr, "weft-perf --tune: %s at %zu bytes failed\n", AlgoName(algos[a]),
-                     sizes[s]);
-        weftCommAbort(sub);
-        return false;
-      }
-      time[a][s] = row.oop.time_us;
-    }
-    weftCommDestroy(sub);
+    comms.push_back(sub);
+    names.push_back(AlgoName(algo));
   }
+  if (ok && with_auto) {
+    comms.push_back(comm);
+    names.push_back("auto");
+  }
+  const int root = options.roots[0] < 0 ? 0 : options.roots[0];
+  Runner runner(comm, options);
+  out->time.assign(comms.size(), std::vector<double>(out->sizes.size(), 0));
+  out->picked.assign(out->sizes.size(), "");
+  for (size_t s = 0; ok && s < out->sizes.size(); ++s) {
+    std::vector<std::vector<double>> rounds(comms.size());
+    for (int k = 0; ok && k < options.rounds; ++k) {
+      // Each round starts with another communicator: none is always first (or last).
+      for (size_t i = 0; ok && i < comms.size(); ++i) {
+        const size_t c = (i + static_cast<size_t>(k)) % comms.size();
+        runner.UseComm(comms[c]);
+        Row row;
+        if (!runner.Measure(out->sizes[s], options.types[0], options.ops[0], root, &row) ||
+            row.oop.wrong > 0) {
+          std::fprintf(stderr, "weft-perf: %s at %zu bytes failed\n", names[c].c_str(),
+                       out->sizes[s]);
+          ok = false;
+          break;
+        }
+        rounds[c].push_back(row.oop.time_us);
+        if (with_auto && comms[c] == comm) out->picked[s] = row.algo;
+      }
+    }
+    for (size_t c = 0; ok && c < comms.size(); ++c)
+      out->time[c][s] = Median(rounds[c]);
+  }
+  for (size_t c = 0; c < out->algos.size() && c < comms.size(); ++c) {
+    if (ok)
+      weftCommDestroy(comms[c]);
+    else
+      weftCommAbort(comms[c]);
+  }
+  return ok;
+}
+
+}  // namespace
+
+bool RunAlgoComparison(weftComm_t comm, const Options& options) {
+  SideBySide m;
+  if (!MeasureSideBySide(comm, options, /*with_auto=*/true, &m)) return false;
+  int rank = 0, nranks = 1;
+  weftCommUserRank(comm, &rank);
+  weftCommCount(comm, &nranks);
+  if (rank != 0) return true;
+  std::printf(
+      "# %s over %d ranks, %s %s: time in us (out of place), median of %d interleaved "
+      "rounds of %d iterations\n# %12s",
+      CollName(options.coll), nranks, TypeName(options.types[0]), OpName(options.ops[0]),
+      options.rounds, options.iters, "size");
+  for (Algo a : m.algos)
+    std::printf(" %10s", AlgoName(a));
+  std::printf(" %10s %6s %9s\n", "auto", "picked", "auto/best");
+  for (size_t s = 0; s < m.sizes.size(); ++s) {
+    double best = m.time[0][s];
+    for (size_t a = 0; a < m.algos.size(); ++a)
+      best = std::min(best, m.time[a][s]);
+    std::printf("  %12zu", m.sizes[s]);
+    for (size_t a = 0; a <= m.algos.size(); ++a)
+      std::printf(" %10.2f", m.time[a][s]);
+    std::printf(" %6s %9.2f\n", m.picked[s].c_str(), m.time[m.algos.size()][s] / best);
+  }
+  return true;
+}
+
+bool RunTuning(weftComm_t comm, const Options& options) {
+  SideBySide m;
+  if (!MeasureSideBySide(comm, options, /*with_auto=*/false, &m)) return false;
+  int rank = 0, nranks = 1;
+  weftCommUserRank(comm, &rank);
+  weftCommCount(comm, &nranks);
+  const std::vector<Algo>& algos = m.algos;
+  const std::vector<size_t>& sizes = m.sizes;
+  const std::vector<std::vector<double>>& time = m.time;
   if (rank != 0) return true;
   // The fastest per size; a change of winner between two sizes splits at their geometric mean.
   std::printf("# tuning %s over %d ranks (time in us, out of place)\n# %12s",

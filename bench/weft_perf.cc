@@ -91,8 +91,9 @@ int main(int argc, char** argv) {
                        options.coll == CollType::kReduce;
   std::vector<weftRedOp_t> ops = reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
 
-  if (!options.tune_file.empty()) {
-    const bool tuned = RunTuning(comm, options);
+  if (!options.tune_file.empty() || options.compare_algos) {
+    const bool tuned =
+        options.compare_algos ? RunAlgoComparison(comm, options) : RunTuning(comm, options);
     if (tuned)
       weftCommDestroy(comm);
     else

@@ -171,6 +171,10 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
         WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
         break;
       case Algo::kTree:
+        // Tree chunks travel on the shallower FIFOs of tree edges: cut them to fit.
+        if (direct_)
+          chunking.chunk_elems =
+              std::min(chunking.chunk_elems, std::max<size_t>(1, kDirectOtherSlotBytes / esz));
         if (a.coll == CollType::kBroadcast) {
           WEFT_CHECK(BuildTreeBroadcastPlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
                                             chunking, &p->plan));
@@ -183,10 +187,16 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
         break;
       case Algo::kRing:
         WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
-        p->direct = direct_ && DirectExecutor::CanRun(p->plan, RingPrev(), RingNext(),
-                                                      direct_slot_bytes_, a.type);
         break;
     }
+    // Every rank must make the same choice (a FIFO message is never a UCX one). Message
+    // sizes are the same on every rank; links exist for every rank's plan when the plan is
+    // a ring, the all-reduce trees or recursive doubling (DirectLinkMap links them all), or
+    // when every pair is linked (rerooted trees of broadcast and reduce).
+    const bool linked_everywhere =
+        direct_all_pairs_ || algo != Algo::kTree || a.coll == CollType::kAllReduce;
+    p->direct =
+        direct_ && linked_everywhere && DirectExecutor::CanRun(p->plan, direct_channels_, a.type);
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
     WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",

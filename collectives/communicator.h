@@ -16,6 +16,7 @@
 #include "collectives/coll_args.h"
 #include "collectives/device/device_engine.h"
 #include "collectives/direct_executor.h"
+#include "collectives/direct_links.h"
 #include "collectives/executor.h"
 #include "collectives/tuner.h"
 #include "common/config.h"
@@ -82,11 +83,10 @@ class Communicator {
   };
   Status GetPlan(const CollArgs& a, const CachedPlan** plan);
   Algo ChooseAlgo(CollType coll, size_t bytes) const;
-  // Sets up the shared-memory FIFOs between ring neighbours when every rank is on this
-  // host; collective (every rank calls it); leaves direct_ false where UCX cannot map them.
+  // Sets up the shared-memory FIFOs between the ranks plans pair (DirectLinkMap) when every
+  // rank is on this host; collective (every rank calls it); leaves direct_ false where UCX cannot
+  // map them.
   Status SetUpDirect(bool all_local);
-  int RingNext() const;
-  int RingPrev() const;
   // The staging areas (one per channel) for the op_index-th op of a batch.
   const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root).
@@ -142,7 +142,7 @@ class Communicator {
   std::vector<PlanRunner*> runners_;
 
   bool direct_ = false;
-  size_t direct_slot_bytes_ = 0;
+  bool direct_all_pairs_ = false;  // every pair of ranks shares FIFOs
   std::vector<DirectChannel> direct_channels_;
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;

@@ -133,15 +133,14 @@ Status Communicator::Init(const UniqueIdData& id) {
   for (int nic : host_graph_.nics)
     if (!all_local && host_graph_.nodes[nic].link_layer == "ib")
       tune.transport = TransportKind::kInfiniBand;
-  // Measured here (docs/performance.md): a ring step over the shared FIFOs hands off in
-  // about 0.3 us, a UCX tag message in about 1 us; with more ranks on the host than cores,
-  // every dependent hop waits for the scheduler, about 2 us, whatever the path.
-  if (direct_) tune.ring_latency_us = 0.3;
+  // Measured here (docs/performance.md): a step over the shared FIFOs hands off in about
+  // 0.3 us, a UCX tag message in about 1 us; with more ranks on the host than cores, every
+  // dependent hop waits for the scheduler, about 2 us, whatever the path.
+  if (direct_) tune.latency_us = 0.3;
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
-  if (local_ranks > static_cast<int>(std::thread::hardware_concurrency()))
-    tune.latency_us = tune.ring_latency_us = 2.0;
+  if (local_ranks > static_cast<int>(std::thread::hardware_concurrency())) tune.latency_us = 2.0;
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
   tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
@@ -194,61 +193,62 @@ Status Communicator::DiscoverTopology(bool first_on_host) {
   return Status::Ok();
 }
 
-int Communicator::RingNext() const {
-  for (int p = 0; p < nranks_; ++p)
-    if (ring_[p] == rank_) return ring_[(p + 1) % nranks_];
-  return rank_;
-}
-
-int Communicator::RingPrev() const {
-  for (int p = 0; p < nranks_; ++p)
-    if (ring_[p] == rank_) return ring_[(p + nranks_ - 1) % nranks_];
-  return rank_;
-}
-
 Status Communicator::SetUpDirect(bool all_local) {
   // Every rank takes part in both exchanges, so that they all agree on the outcome.
-  const int nchannels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
-  const size_t slot_bytes = config_.chunk_size;
-  const int nslots = static_cast<int>(std::clamp<size_t>(config_.buffsize / slot_bytes, 2, 64));
-  const size_t fifo_bytes = FifoBytes(slot_bytes, nslots);
+  DirectLinkConfig links;
+  links.ring_channels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
+  links.other_channels = static_cast<int>(trees_.size());
+  links.ring.slot_bytes = config_.chunk_size;
+  links.ring.nslots =
+      static_cast<int>(std::clamp<size_t>(config_.buffsize / config_.chunk_size, 2, 64));
+  links.other.slot_bytes = std::min<size_t>(config_.chunk_size, kDirectOtherSlotBytes);
+  links.other.nslots = std::min(links.ring.nslots, 4);
+  const DirectLinkMap map = DirectLinkMap::Build(ring_, trees_, links);
   bool want = all_local && nranks_ > 1 && config_.shm_direct;
   UcxTransport::SharedRegion region;
+  const std::vector<DirectLink> into = map.Into(rank_), from = map.From(rank_);
   if (want) {
-    Status s = transport_->AllocateShared(fifo_bytes * nchannels, &region);
+    Status s = transport_->AllocateShared(map.RegionBytes(rank_), &region);
     if (!s.ok()) {
       WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
       want = false;
     } else {
-      std::memset(region.local, 0, fifo_bytes * nchannels);
+      // Only the control words need a known state; slots are written before they are read.
+      for (const DirectLink& l : into)
+        std::memset(static_cast<std::byte*>(region.local) + l.offset, 0, sizeof(FifoHeader));
     }
   }
   std::vector<std::vector<uint8_t>> descriptors;
   WEFT_CHECK(
       bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{}, &descriptors));
-  void* next_region = nullptr;
-  const int next = RingNext();
-  if (want && !descriptors[next].empty()) {
-    Status s = transport_->AttachShared(next, descriptors[next], &next_region);
-    if (!s.ok()) WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+  // Map the region of every rank this one writes to.
+  std::vector<void*> peer_region(nranks_, nullptr);
+  bool mapped = want;
+  for (const DirectLink& l : from) {
+    if (!mapped || peer_region[l.to] != nullptr) continue;
+    Status s = descriptors[l.to].empty()
+                   ? SystemError(Format("rank %d has no shared FIFOs", l.to))
+                   : transport_->AttachShared(l.to, descriptors[l.to], &peer_region[l.to]);
+    if (!s.ok()) {
+      WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
+      mapped = false;
+    }
   }
-  const uint8_t ok = next_region != nullptr ? 1 : 0;
+  const uint8_t ok = mapped ? 1 : 0;
   std::vector<std::vector<uint8_t>> oks;
   WEFT_CHECK(bootstrap_->AllGather({ok}, &oks));
   direct_ = true;
   for (const auto& o : oks)
     direct_ = direct_ && o.size() == 1 && o[0] == 1;
   if (!direct_) return Status::Ok();
-  direct_slot_bytes_ = slot_bytes;
-  direct_channels_.assign(nchannels, DirectChannel{});
-  for (int c = 0; c < nchannels; ++c) {
-    direct_channels_[c].in =
-        FifoAt(static_cast<std::byte*>(region.local) + c * fifo_bytes, slot_bytes, nslots);
-    direct_channels_[c].out =
-        FifoAt(static_cast<std::byte*>(next_region) + c * fifo_bytes, slot_bytes, nslots);
-  }
-  WEFT_INFO(kLogInit, "ring neighbours share FIFOs: %d channels x %d slots x %zu bytes", nchannels,
-            nslots, slot_bytes);
+  direct_all_pairs_ = nranks_ <= links.all_pairs_max;
+  direct_channels_ = WireDirectChannels(map, rank_, region.local, peer_region);
+  WEFT_INFO(kLogInit,
+            "shared FIFOs: %zu in, %zu out over %d channels (%.1f MiB here); ring %d x %zu bytes, "
+            "others %d x %zu bytes",
+            into.size(), from.size(), map.channels(),
+            static_cast<double>(map.RegionBytes(rank_)) / (1 << 20), links.ring.nslots,
+            links.ring.slot_bytes, links.other.nslots, links.other.slot_bytes);
   return Status::Ok();
 }
 

@@ -63,14 +63,20 @@ FifoView FifoAt(void* base, size_t slot_bytes, int nslots) {
   return v;
 }
 
-bool DirectExecutor::CanRun(const Plan& plan, int prev, int next, size_t slot_bytes,
+bool DirectExecutor::CanRun(const Plan& plan, const std::vector<DirectChannel>& channels,
                             weftDataType_t type) {
-  for (const ChannelPlan& ch : plan.channels) {
-    for (const Step& st : ch.steps) {
-      if (StepSends(st.kind) && st.send_peer != next) return false;
-      if (StepReceives(st.kind) && st.recv_peer != prev) return false;
-      if ((StepSends(st.kind) || StepReceives(st.kind)) && st.count * TypeSize(type) > slot_bytes)
-        return false;
+  if (plan.channels.size() > channels.size()) return false;
+  for (size_t c = 0; c < plan.channels.size(); ++c) {
+    for (const Step& st : plan.channels[c].steps) {
+      const size_t bytes = st.count * TypeSize(type);
+      if (StepSends(st.kind)) {
+        const FifoLink* l = channels[c].Out(st.send_peer);
+        if (l == nullptr || bytes > l->fifo.slot_bytes) return false;
+      }
+      if (StepReceives(st.kind)) {
+        const FifoLink* l = channels[c].In(st.recv_peer);
+        if (l == nullptr || bytes > l->fifo.slot_bytes) return false;
+      }
     }
   }
   return true;
@@ -100,18 +106,20 @@ std::byte* DirectExecutor::Ptr(const Region& r) const {
 bool DirectExecutor::RunStep(int c, const Step& st) {
   DirectChannel& ch = channels_[c];
   const bool receives = StepReceives(st.kind), sends = StepSends(st.kind);
-  const uint64_t rmsg = ch.received + st.recv_msg, smsg = ch.sent + st.send_msg;
-  // Ready? Data in my FIFO, room in the next rank's.
-  if (receives && LoadAcquire(&ch.in.header->head) <= rmsg) return false;
-  if (sends && LoadAcquire(&ch.out.header->tail) + static_cast<uint64_t>(ch.out.nslots) <= smsg)
+  // CanRun checked that these links exist.
+  FifoView* in = receives ? &ch.In(st.recv_peer)->fifo : nullptr;
+  FifoView* out = sends ? &ch.Out(st.send_peer)->fifo : nullptr;
+  const uint64_t rmsg = receives ? ch.In(st.recv_peer)->messages + st.recv_msg : 0;
+  const uint64_t smsg = sends ? ch.Out(st.send_peer)->messages + st.send_msg : 0;
+  // Ready? Data in my FIFO, room in the receiver's.
+  if (receives && LoadAcquire(&in->header->head) <= rmsg) return false;
+  if (sends && LoadAcquire(&out->header->tail) + static_cast<uint64_t>(out->nslots) <= smsg)
     return false;
   const size_t bytes = st.count * elem_size_;
   const std::byte* in_slot =
-      receives ? ch.in.slots + (rmsg % static_cast<uint64_t>(ch.in.nslots)) * ch.in.slot_bytes
-               : nullptr;
+      receives ? in->slots + (rmsg % static_cast<uint64_t>(in->nslots)) * in->slot_bytes : nullptr;
   std::byte* out_slot =
-      sends ? ch.out.slots + (smsg % static_cast<uint64_t>(ch.out.nslots)) * ch.out.slot_bytes
-            : nullptr;
+      sends ? out->slots + (smsg % static_cast<uint64_t>(out->nslots)) * out->slot_bytes : nullptr;
   auto finalize = [&](void* p) {
     if (st.finalize && args_.op == weftAvg) DivideHost(p, st.count, args_.type, plan_->nranks);
   };
@@ -150,8 +158,8 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
     }
   }
   // Publish: the slot I read is free again, the slot I wrote is readable.
-  if (receives) Publish(&ch.in.header->tail, &ch.in.header->tail_waiting, rmsg + 1);
-  if (sends) Publish(&ch.out.header->head, &ch.out.header->head_waiting, smsg + 1);
+  if (receives) Publish(&in->header->tail, &in->header->tail_waiting, rmsg + 1);
+  if (sends) Publish(&out->header->head, &out->header->head_waiting, smsg + 1);
   return true;
 }
 
@@ -175,15 +183,12 @@ Status DirectExecutor::Advance(bool* done) {
   }
   if (all && !finished_) {
     finished_ = true;
-    // Move the channels' counters past this plan's messages, for the next collective.
+    // Move the links' counters past this plan's messages, for the next collective.
     for (size_t c = 0; c < next_.size(); ++c) {
-      uint64_t sent = 0, received = 0;
       for (const Step& st : plan_->channels[c].steps) {
-        sent += StepSends(st.kind);
-        received += StepReceives(st.kind);
+        if (StepSends(st.kind)) ++channels_[c].Out(st.send_peer)->messages;
+        if (StepReceives(st.kind)) ++channels_[c].In(st.recv_peer)->messages;
       }
-      channels_[c].sent += sent;
-      channels_[c].received += received;
     }
   }
   *done = all;
@@ -210,12 +215,18 @@ void DirectExecutor::WaitForWork(int timeout_us) {
     if (next_[c] >= steps.size()) continue;
     const Step& st = steps[next_[c]];
     DirectChannel& ch = channels_[c];
-    if (StepReceives(st.kind) && LoadAcquire(&ch.in.header->head) <= ch.received + st.recv_msg) {
-      SleepUntilAtLeast(&ch.in.header->head, &ch.in.header->head_waiting,
-                        ch.received + st.recv_msg + 1, timeout_us);
-    } else if (StepSends(st.kind)) {
-      SleepUntilAtLeast(&ch.out.header->tail, &ch.out.header->tail_waiting,
-                        ch.sent + st.send_msg + 1 - static_cast<uint64_t>(ch.out.nslots),
+    if (StepReceives(st.kind)) {
+      FifoLink* in = ch.In(st.recv_peer);
+      const uint64_t need = in->messages + st.recv_msg + 1;
+      if (LoadAcquire(&in->fifo.header->head) < need) {
+        SleepUntilAtLeast(&in->fifo.header->head, &in->fifo.header->head_waiting, need, timeout_us);
+        return;
+      }
+    }
+    if (StepSends(st.kind)) {
+      FifoLink* out = ch.Out(st.send_peer);
+      SleepUntilAtLeast(&out->fifo.header->tail, &out->fifo.header->tail_waiting,
+                        out->messages + st.send_msg + 1 - static_cast<uint64_t>(out->fifo.nslots),
                         timeout_us);
     }
     return;
@@ -228,7 +239,8 @@ std::string DirectExecutor::Waiting() const {
     if (next_[c] >= steps.size()) continue;
     const Step& st = steps[next_[c]];
     const DirectChannel& ch = channels_[c];
-    if (StepReceives(st.kind) && LoadAcquire(&ch.in.header->head) <= ch.received + st.recv_msg)
+    const FifoLink* in = StepReceives(st.kind) ? ch.In(st.recv_peer) : nullptr;
+    if (in != nullptr && LoadAcquire(&in->fifo.header->head) <= in->messages + st.recv_msg)
       return Format("channel %zu step %zu/%zu (%s): data from rank %d (shared FIFO)", c, next_[c],
                     steps.size(), StepKindName(st.kind), st.recv_peer);
     return Format("channel %zu step %zu/%zu (%s): room in rank %d's shared FIFO", c, next_[c],

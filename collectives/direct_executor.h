@@ -1,8 +1,9 @@
-// DirectExecutor: runs a ring Plan between ranks of one host through shared-memory FIFOs,
-// NCCL-style: a step writes its result straight into the next rank's FIFO slot (a reduce
-// or a copy), and reads what the previous rank wrote into its own. No transport messages,
-// no staging copies: one pass over the data per step. The FIFOs are memory UCX allocates
-// and maps into the neighbour (see UcxTransport::AllocateShared).
+// DirectExecutor: runs a Plan between ranks of one host through shared-memory FIFOs,
+// NCCL-style: a step writes its result straight into the receiver's FIFO slot (a reduce
+// or a copy), and reads what the sender wrote into its own. No transport messages, no
+// staging copies: one pass over the data per step. The FIFOs are memory UCX allocates and
+// maps into the peers (see UcxTransport::AllocateShared); which pairs of ranks have one is
+// DirectLinkMap's (direct_links.h): ring neighbours, tree edges, recursive-doubling pairs.
 #pragma once
 
 #include <cstddef>
@@ -40,12 +41,31 @@ size_t FifoBytes(size_t slot_bytes, int nslots);
 // Lays a FIFO out at `base` (64-byte aligned).
 FifoView FifoAt(void* base, size_t slot_bytes, int nslots);
 
-// One channel's two FIFOs and how many messages each has carried before this collective.
+// A FIFO to or from one peer, and how many messages it has carried before this collective.
+struct FifoLink {
+  int peer = -1;
+  FifoView fifo;
+  uint64_t messages = 0;
+};
+
+// One channel's FIFOs: those I read (mine, each written by one peer) and those I write
+// (the peers'). A handful each, so a linear search finds a peer's.
 struct DirectChannel {
-  FifoView in;   // mine: the previous rank writes, I read
-  FifoView out;  // the next rank's: I write, it reads
-  uint64_t received = 0;
-  uint64_t sent = 0;
+  std::vector<FifoLink> in;
+  std::vector<FifoLink> out;
+
+  FifoLink* In(int peer) { return Find(&in, peer); }
+  FifoLink* Out(int peer) { return Find(&out, peer); }
+  const FifoLink* In(int peer) const { return Find(&in, peer); }
+  const FifoLink* Out(int peer) const { return Find(&out, peer); }
+
+ private:
+  template <typename V>
+  static auto Find(V* links, int peer) -> decltype(&(*links)[0]) {
+    for (auto& l : *links)
+      if (l.peer == peer) return &l;
+    return nullptr;
+  }
 };
 
 class DirectExecutor : public PlanRunner {
@@ -62,8 +82,9 @@ class DirectExecutor : public PlanRunner {
   std::string Waiting() const override;
   void WaitForWork(int timeout_us) override;
 
-  // True if `plan` only talks to the ring neighbours in messages that fit a slot.
-  static bool CanRun(const Plan& plan, int prev, int next, size_t slot_bytes, weftDataType_t type);
+  // True if every message of `plan` has a FIFO in `channels` and fits its slots.
+  static bool CanRun(const Plan& plan, const std::vector<DirectChannel>& channels,
+                     weftDataType_t type);
 
  private:
   std::byte* Ptr(const Region& r) const;

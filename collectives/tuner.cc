@@ -57,8 +57,7 @@ Tuner::Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measure
 
 double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
   const double n = input_.nranks;
-  const double alpha =
-      algo == Algo::kRing && input_.ring_latency_us > 0 ? input_.ring_latency_us : cost_.latency_us;
+  const double alpha = cost_.latency_us;
   const double us_per_byte = 1.0 / (cost_.gbps * 1e3);  // GB/s -> bytes per us
   const double s = static_cast<double>(bytes);
   if (input_.nranks <= 1) return 0;

@@ -26,9 +26,8 @@ struct TransportCost {
 struct TunerInput {
   int nranks = 1;
   TransportKind transport = TransportKind::kSharedMemory;
-  double link_gbps = 0;        // 0: the table's
-  double latency_us = 0;       // 0: the table's
-  double ring_latency_us = 0;  // rings on shared FIFOs hand off faster (0: as latency_us)
+  double link_gbps = 0;   // 0: the table's
+  double latency_us = 0;  // 0: the table's
 };
 
 struct Prediction {

@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "tests/integration/process_runner.h"
 
@@ -142,6 +144,29 @@ TEST(WeftPerf, TuneWritesATableTheLibraryReads) {
       "env WEFT_TUNE_FILE=" + file + " " + BinDir() + "/weft-run -n 3 --timeout 120 -- " +
       BinDir() + "/coll_check --colls allreduce --types float --ops sum --counts 1,5000");
   EXPECT_EQ(0, use.exit_code) << use.output;
+}
+
+TEST(WeftPerf, ComparesAlgorithmsSideBySide) {
+  CommandResult r = RunCommand(BinDir() + "/weft-run -n 3 --timeout 120 -- " + BinDir() +
+                               "/weft-perf allreduce -b 8 -e 8K -f 32 -n 2 -w 1 --rounds 2 "
+                               "--compare algos");
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  // One row per size: the size, a time per algorithm and for the automatic choice, the
+  // algorithm it picked, and its ratio to the fastest.
+  std::istringstream lines(r.output);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string prefix, size, ring, tree, rd, autotime, picked, ratio;
+    if (!(fields >> prefix >> size >> ring >> tree >> rd >> autotime >> picked >> ratio)) continue;
+    if (prefix != "[0]" || size == "#") continue;
+    ++rows;
+    for (const std::string* t : {&ring, &tree, &rd, &autotime, &ratio})
+      EXPECT_GT(std::stod(*t), 0) << line;
+    EXPECT_TRUE(picked == "ring" || picked == "tree" || picked == "rd") << line;
+  }
+  EXPECT_EQ(3, rows) << r.output;  // 8, 256 and 8192 bytes
 }
 
 }  // namespace

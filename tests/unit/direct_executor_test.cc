@@ -1,6 +1,7 @@
-// Ring plans on the shared-FIFO DirectExecutor, with the FIFOs in this process's memory:
-// N = 2..16 ranks, every collective, the tightest FIFO (2 slots), any ring order, and
-// several collectives back to back on the same FIFOs (their counters carry over).
+// Plans on the shared-FIFO DirectExecutor, with the FIFOs of DirectLinkMap in this process's
+// memory: rings for N = 2..16 ranks and every collective, trees and recursive doubling on
+// the links between tree neighbours and partners (all pairs, and sparse), the tightest
+// FIFO (2 slots), any ring order. Also the link map itself: who writes where.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "collectives/algorithms/ring.h"
 #include "collectives/direct_executor.h"
+#include "collectives/direct_links.h"
 #include "tests/unit/loopback_harness.h"
 
 namespace weft {
@@ -66,14 +68,153 @@ TEST(DirectExecutor, EveryTypeAndOpAnyRing) {
   }
 }
 
+TEST(DirectExecutor, TreesOnTheirOwnLinks) {
+  for (int n = 2; n <= 20; ++n) {
+    for (CollType coll : {CollType::kAllReduce, CollType::kBroadcast, CollType::kReduce}) {
+      for (size_t count : {size_t{1}, static_cast<size_t>(n + 1), size_t{3001}}) {
+        for (bool all_pairs : {true, false}) {
+          HarnessCase c;
+          c.algorithm = testing::Algorithm::kTree;
+          c.direct = true;
+          c.direct_all_pairs_max = all_pairs ? 64 : 0;
+          c.coll = coll;
+          c.nranks = n;
+          c.count = count;
+          c.type = weftFloat32;
+          c.op = count % 2 ? weftAvg : weftSum;
+          // Rerooted trees (broadcast, reduce) need links beyond the all-reduce trees'.
+          c.root = all_pairs ? n - 1 : DoubleBinaryTrees(n)[0].root;
+          c.in_place = count % 2 == 0;
+          c.chunking.chunk_elems = 1 + count % 97;
+          c.fifo_slots = 2 + n % 3;
+          ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+        }
+      }
+    }
+  }
+}
+
+TEST(DirectExecutor, TreesAcrossHosts) {
+  for (int hosts : {2, 3, 5}) {
+    for (int per_host : {1, 2, 4}) {
+      HarnessCase c;
+      c.algorithm = testing::Algorithm::kTree;
+      c.direct = true;
+      c.direct_all_pairs_max = 0;
+      c.tree_ranks_per_host = per_host;
+      c.nranks = hosts * per_host;
+      c.count = 4099;
+      c.type = weftInt64;
+      c.op = weftMax;
+      c.chunking.chunk_elems = 256;
+      ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+    }
+  }
+}
+
+TEST(DirectExecutor, RecursiveDoublingOnItsPairs) {
+  for (int n = 2; n <= 20; ++n) {
+    for (bool all_pairs : {true, false}) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{33}}) {
+        HarnessCase c;
+        c.algorithm = testing::Algorithm::kRecursiveDoubling;
+        c.direct = true;
+        c.direct_all_pairs_max = all_pairs ? 64 : 0;
+        c.nranks = n;
+        c.count = count;
+        c.type = weftBfloat16;
+        c.op = weftSum;
+        c.in_place = count == 1;
+        c.chunking.chunk_elems = 64;  // a slot holds the whole buffer
+        ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+      }
+    }
+  }
+}
+
 TEST(DirectExecutor, RejectsPlansItCannotRun) {
+  const std::vector<int> ring = {0, 1, 2, 3, 4, 5};
+  DirectLinkConfig config;
+  config.ring = config.other = {400, 2};
+  config.all_pairs_max = 0;
+  const std::vector<Tree> no_trees;
+  const DirectLinkMap map = DirectLinkMap::Build(ring, no_trees, config);
+  std::vector<std::byte> mem[6];
+  std::vector<void*> regions(6);
+  for (int r = 0; r < 6; ++r) {
+    mem[r].resize(map.RegionBytes(r));
+    regions[r] = mem[r].data();
+  }
+  const auto ch0 = WireDirectChannels(map, 0, regions[0], regions);
   Plan p;
   Chunking ch;
   ch.chunk_elems = 100;
-  ASSERT_TRUE(BuildRingPlan(CollType::kAllReduce, 0, {0, 1, 2}, 1000, 0, ch, &p).ok());
-  EXPECT_TRUE(DirectExecutor::CanRun(p, 2, 1, 400, weftFloat32));
-  EXPECT_FALSE(DirectExecutor::CanRun(p, 2, 1, 399, weftFloat32));  // chunk > slot
-  EXPECT_FALSE(DirectExecutor::CanRun(p, 1, 2, 400, weftFloat32));  // other neighbours
+  ASSERT_TRUE(BuildRingPlan(CollType::kAllReduce, 0, ring, 1000, 0, ch, &p).ok());
+  EXPECT_TRUE(DirectExecutor::CanRun(p, ch0, weftFloat32));
+  EXPECT_FALSE(DirectExecutor::CanRun(p, ch0, weftFloat64));  // chunk > slot
+  Plan reversed;
+  ASSERT_TRUE(
+      BuildRingPlan(CollType::kAllReduce, 0, {0, 5, 4, 3, 2, 1}, 1000, 0, ch, &reversed).ok());
+  EXPECT_FALSE(DirectExecutor::CanRun(reversed, ch0, weftFloat32));  // no FIFO 0 -> 5
+  ch.nchannels = 3;
+  Plan wide;
+  ASSERT_TRUE(BuildRingPlan(CollType::kAllReduce, 0, ring, 1000, 0, ch, &wide).ok());
+  EXPECT_FALSE(DirectExecutor::CanRun(wide, ch0, weftFloat32));  // more channels than FIFOs
+}
+
+TEST(DirectLinkMap, RingTreesAndPairs) {
+  const int n = 12;
+  std::vector<int> ring = {3, 1, 4, 0, 5, 9, 2, 6, 8, 7, 11, 10};
+  const std::vector<Tree> trees = DoubleBinaryTrees(n);
+  DirectLinkConfig config;
+  config.ring = {1 << 20, 8};
+  config.other = {64 << 10, 4};
+  config.ring_channels = 1;
+  config.other_channels = 2;
+  config.all_pairs_max = 8;
+  const DirectLinkMap map = DirectLinkMap::Build(ring, trees, config);
+  EXPECT_EQ(2, map.channels());
+  auto find = [&](int c, int from, int to) -> const DirectLink* {
+    for (const DirectLink& l : map.links())
+      if (l.channel == c && l.from == from && l.to == to) return &l;
+    return nullptr;
+  };
+  // Ring successors, deep, on channel 0 only.
+  for (int p = 0; p < n; ++p) {
+    const DirectLink* l = find(0, ring[p], ring[(p + 1) % n]);
+    ASSERT_NE(nullptr, l);
+    EXPECT_EQ(8, l->shape.nslots);
+    EXPECT_EQ(size_t{1} << 20, l->shape.slot_bytes);
+  }
+  // Both directions of every tree edge, on both channels.
+  for (const Tree& t : trees) {
+    for (int r = 0; r < n; ++r) {
+      if (t.parent[r] < 0) continue;
+      for (int c = 0; c < 2; ++c) {
+        EXPECT_NE(nullptr, find(c, r, t.parent[r])) << r << "->" << t.parent[r];
+        EXPECT_NE(nullptr, find(c, t.parent[r], r)) << t.parent[r] << "->" << r;
+      }
+    }
+  }
+  // Recursive-doubling partners (8 = 2^3; ranks 8..11 pair with 0..3).
+  EXPECT_NE(nullptr, find(0, 5, 1));
+  EXPECT_NE(nullptr, find(0, 2, 6));
+  EXPECT_NE(nullptr, find(0, 10, 2));
+  // Not every pair: 12 ranks is above all_pairs_max.
+  EXPECT_LT(map.links().size(), static_cast<size_t>(2 * n * (n - 1)));
+  // FIFOs of one receiver are laid out back to back, 64-byte aligned, without overlap.
+  for (int to = 0; to < n; ++to) {
+    size_t end = 0;
+    for (const DirectLink& l : map.Into(to)) {
+      EXPECT_EQ(end, l.offset);
+      EXPECT_EQ(0u, l.offset % 64);
+      end = l.offset + FifoBytes(l.shape.slot_bytes, l.shape.nslots);
+    }
+    EXPECT_EQ(end, map.RegionBytes(to));
+  }
+  // Small communicators link every ordered pair on both channels.
+  const DirectLinkMap small = DirectLinkMap::Build({0, 1, 2, 3}, DoubleBinaryTrees(4), config);
+  EXPECT_EQ(size_t{2 * 4 * 3}, small.links().size());
 }
 
 }  // namespace

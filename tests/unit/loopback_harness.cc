@@ -8,6 +8,7 @@
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
 #include "collectives/direct_executor.h"
+#include "collectives/direct_links.h"
 #include "collectives/executor.h"
 #include "common/dtype.h"
 #include "common/pattern.h"
@@ -17,14 +18,13 @@
 namespace weft::testing {
 
 std::string CaseName(const HarnessCase& c) {
-  return Format("%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
+  return Format("%s%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
                 c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
                 : c.algorithm == Algorithm::kTree            ? " (tree)"
-                : c.direct                                   ? " (shared FIFOs)"
                                                              : "",
-                c.nranks, c.count, TypeName(c.type), OpName(c.op), c.root,
-                c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
-                c.chunking.chunk_elems);
+                c.direct ? " on shared FIFOs" : "", c.nranks, c.count, TypeName(c.type),
+                OpName(c.op), c.root, c.in_place ? "in-place" : "out-of-place",
+                c.chunking.nchannels, c.chunking.chunk_elems);
 }
 
 namespace {
@@ -50,23 +50,32 @@ std::string RunOnLoopback(const HarnessCase& c) {
   std::vector<RankBuffers> bufs(n);
   std::vector<std::vector<std::byte>> staging_mem(n);
   std::vector<std::unique_ptr<PlanRunner>> execs;
-  // Direct mode: rank r's FIFO of channel ch lives in fifo_mem[r][ch]; the previous rank
-  // writes it. Each rank's DirectChannel array is wired like the communicator does.
-  const size_t fifo_slot_bytes = c.chunking.chunk_elems * esz;
-  const size_t fifo_bytes = FifoBytes(fifo_slot_bytes, c.fifo_slots);
-  std::vector<std::vector<std::vector<std::byte>>> fifo_mem(n);
+  // Direct mode: the FIFOs of DirectLinkMap, each rank's region in this process's memory,
+  // wired like the communicator does.
+  const std::vector<Tree> trees = c.tree_ranks_per_host > 0
+                                      ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
+                                      : DoubleBinaryTrees(n);
+  DirectLinkConfig link_config;
+  link_config.ring = link_config.other = {c.chunking.chunk_elems * esz, c.fifo_slots};
+  link_config.ring_channels = c.chunking.nchannels;
+  link_config.other_channels = static_cast<int>(trees.size());
+  link_config.all_pairs_max = c.direct_all_pairs_max;
+  const DirectLinkMap links = DirectLinkMap::Build(ring, trees, link_config);
+  std::vector<std::vector<std::byte>> fifo_mem(n);
+  std::vector<void*> regions(n, nullptr);
   std::vector<std::vector<DirectChannel>> direct_channels(n);
-  if (c.direct) {
-    for (int r = 0; r < n; ++r) {
-      fifo_mem[r].resize(c.chunking.nchannels);
-      for (auto& m : fifo_mem[r])
-        m.assign(fifo_bytes + 64, std::byte{0});
-    }
-  }
   auto aligned = [](std::vector<std::byte>& m) {
     auto p = reinterpret_cast<uintptr_t>(m.data());
     return reinterpret_cast<void*>((p + 63) & ~uintptr_t{63});
   };
+  if (c.direct) {
+    for (int r = 0; r < n; ++r) {
+      fifo_mem[r].assign(links.RegionBytes(r) + 64, std::byte{0});
+      regions[r] = aligned(fifo_mem[r]);
+    }
+    for (int r = 0; r < n; ++r)
+      direct_channels[r] = WireDirectChannels(links, r, regions[r], regions);
+  }
   const bool reduces = c.coll == CollType::kAllReduce || c.coll == CollType::kReduceScatter ||
                        c.coll == CollType::kReduce;
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
@@ -76,9 +85,6 @@ std::string RunOnLoopback(const HarnessCase& c) {
     if (c.algorithm == Algorithm::kRecursiveDoubling) {
       s = BuildRecursiveDoublingPlan(r, n, c.count, &plans[r]);
     } else if (c.algorithm == Algorithm::kTree) {
-      const auto trees = c.tree_ranks_per_host > 0
-                             ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
-                             : DoubleBinaryTrees(n);
       if (c.coll == CollType::kBroadcast)
         s = BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
                                    &plans[r]);
@@ -162,18 +168,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
       }
     }
     if (c.direct) {
-      int pos = 0;
-      while (ring[pos] != r)
-        ++pos;
-      const int next = ring[(pos + 1) % n], prev = ring[(pos + n - 1) % n];
-      if (!DirectExecutor::CanRun(plans[r], prev, next, fifo_slot_bytes, c.type))
-        return "DirectExecutor cannot run this plan";
-      direct_channels[r].resize(c.chunking.nchannels);
-      for (int ch = 0; ch < c.chunking.nchannels; ++ch) {
-        direct_channels[r][ch].in = FifoAt(aligned(fifo_mem[r][ch]), fifo_slot_bytes, c.fifo_slots);
-        direct_channels[r][ch].out =
-            FifoAt(aligned(fifo_mem[next][ch]), fifo_slot_bytes, c.fifo_slots);
-      }
+      if (!DirectExecutor::CanRun(plans[r], direct_channels[r], c.type))
+        return Format("DirectExecutor cannot run rank %d's plan", r);
       auto d = std::make_unique<DirectExecutor>();
       d->Reset(&plans[r], ea, direct_channels[r].data());
       execs.push_back(std::move(d));
@@ -216,9 +212,11 @@ std::string RunOnLoopback(const HarnessCase& c) {
     // Every FIFO drained: each one's consumer took all its producer published.
     for (int r = 0; r < n; ++r)
       for (const DirectChannel& ch : direct_channels[r])
-        if (ch.in.header->head != ch.in.header->tail)
-          return Format("rank %d's FIFO holds %llu unread messages", r,
-                        static_cast<unsigned long long>(ch.in.header->head - ch.in.header->tail));
+        for (const FifoLink& in : ch.in)
+          if (in.fifo.header->head != in.fifo.header->tail)
+            return Format(
+                "rank %d's FIFO from rank %d holds %llu unread messages", r, in.peer,
+                static_cast<unsigned long long>(in.fifo.header->head - in.fifo.header->tail));
   }
   if (fabric.PendingMessages() != 0)
     return Format("%zu messages left unmatched", fabric.PendingMessages());

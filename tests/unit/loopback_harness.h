@@ -24,11 +24,12 @@ struct HarnessCase {
   std::vector<int> ring;        // empty: 0..N-1
   size_t eager_limit = 256;     // larger messages use the rendezvous path
   size_t staging_bytes = 4096;  // per channel
-  // Run ring plans on the shared-FIFO DirectExecutor (FIFOs in this process's memory)
-  // instead of the transport Executor over loopback.
+  // Run the plans on the shared-FIFO DirectExecutor (FIFOs of DirectLinkMap in this
+  // process's memory) instead of the transport Executor over loopback.
   bool direct = false;
-  int tree_ranks_per_host = 0;  // kTree: 0 = DoubleBinaryTrees(n), else HostTrees
-  int fifo_slots = 2;
+  int tree_ranks_per_host = 0;   // kTree: 0 = DoubleBinaryTrees(n), else HostTrees
+  int fifo_slots = 2;            // direct: every FIFO's depth; slots hold one chunk
+  int direct_all_pairs_max = 8;  // direct: DirectLinkConfig::all_pairs_max
 };
 
 // Returns "" on success, else a description of the first problem.
