@@ -20,6 +20,7 @@
 #include "collectives/executor.h"
 #include "collectives/tuner.h"
 #include "common/config.h"
+#include "topology/job_topology.h"
 #include "topology/system_graph.h"
 #include "topology/trees.h"
 #include "transport/bootstrap/bootstrap.h"
@@ -74,8 +75,8 @@ class Communicator {
   Status Init(const UniqueIdData& id);
   // This host's hardware (hwloc, or WEFT_TOPO_FILE), logged and dumped at init.
   Status DiscoverTopology(bool first_on_host);
-  // Each rank's GPU's position in this host's best GPU ring (-1: no GPU, or not in it).
-  std::vector<int> GpuRingPositions(const std::vector<std::string>& gpu_pci) const;
+  // Sends this host's view from its first rank to every rank and fills job_; collective.
+  Status ExchangeHostViews(const std::vector<uint64_t>& hosts);
   struct CachedPlan {
     Plan plan;
     bool direct = false;  // runs on the shared-memory FIFOs
@@ -112,7 +113,8 @@ class Communicator {
   std::unique_ptr<RootServer> root_;
   std::unique_ptr<Bootstrap> bootstrap_;
   std::unique_ptr<UcxTransport> transport_;
-  SystemGraph host_graph_;
+  SystemGraph host_graph_;  // this host's, as discovered or loaded
+  JobTopology job_;         // every host's, the same on every rank
   std::vector<int> ring_;
   std::vector<Tree> trees_;  // double binary trees over the ring order, indexed by rank
   AlgoSpec algos_;

@@ -10,6 +10,7 @@
 #include "collectives/communicator.h"
 #include "common/log.h"
 #include "topology/hwloc_loader.h"
+#include "topology/job_topology.h"
 #include "topology/nccl_xml_loader.h"
 #include "topology/nccl_xml_writer.h"
 #include "topology/placement.h"
@@ -27,8 +28,10 @@ uint64_t Fnv1a(const std::string& s) {
 
 // Host identity for "can use shared memory and see each other's processes": host name,
 // boot id (containers with one name on two machines differ) and the IPC and PID namespaces
-// (containers on one machine that cannot share memory or signal each other differ).
-uint64_t HostHash() {
+// (containers on one machine that cannot share memory or signal each other differ), unless
+// WEFT_HOSTID names it.
+uint64_t HostHash(const std::string& hostid) {
+  if (!hostid.empty()) return Fnv1a("WEFT_HOSTID=" + hostid);
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   std::string id = host;
@@ -71,7 +74,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
   // Round 1: where everyone runs (the transport is configured from it).
   PeerInfo mine;
-  mine.host_hash = HostHash();
+  mine.host_hash = HostHash(config_.hostid);
   mine.pid = static_cast<int32_t>(getpid());
   mine.numa = CurrentNumaNode();
   cuda_present_ = CudaDevicePresent();
@@ -94,6 +97,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   for (int r = nranks_ - 1; r >= 0; --r)
     if (hosts[r] == hosts[rank_]) first_on_host = r;
   WEFT_CHECK(DiscoverTopology(first_on_host == rank_));
+  WEFT_CHECK(ExchangeHostViews(hosts));
   std::vector<bool> same_host(nranks_);
   local_pids_.assign(nranks_, 0);
   bool all_local = true;
@@ -107,10 +111,9 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
-  // Ranks by host; within a host, ranks with a GPU in the order of the host's best GPU
-  // ring (every host is taken to be shaped like this one, as in JobRings), the others by
-  // NUMA node.
-  ring_ = LocalityRing(hosts, numas, GpuRingPositions(gpus));
+  // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
+  // ring (from its own view), the others by NUMA node.
+  ring_ = LocalityRing(hosts, numas, GpuRingPositions(job_, gpus));
   // Double binary trees over the ring order (neighbours in the ring are neighbours in the
   // trees' in-order layout, so tree edges stay mostly inside a host).
   trees_ = DoubleBinaryTrees(nranks_);
@@ -130,20 +133,29 @@ Status Communicator::Init(const UniqueIdData& id) {
   tune.nranks = nranks_;
   tune.transport = TransportKind::kTcp;
   if (all_local) tune.transport = TransportKind::kSharedMemory;
-  for (int nic : host_graph_.nics)
-    if (!all_local && host_graph_.nodes[nic].link_layer == "ib")
-      tune.transport = TransportKind::kInfiniBand;
+  if (!all_local && EveryHostHasInfiniBand(job_)) tune.transport = TransportKind::kInfiniBand;
   // Measured here (docs/performance.md): a step over the shared FIFOs hands off in about
-  // 0.3 us, a UCX tag message in about 1 us; with more ranks on the host than cores, every
-  // dependent hop waits for the scheduler, about 2 us, whatever the path.
+  // 0.3 us, a UCX tag message in about 1 us. With more ranks on the host than cores, every
+  // dependent hop waits for the scheduler whatever the path, and longer the more ranks
+  // share a core (r): about 2 us at r = 2 and 9 us at r = 4 on the 2-core CI machine,
+  // hence 0.5 r^2 (at least 2 us).
   if (direct_) tune.latency_us = 0.3;
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
-  if (local_ranks > static_cast<int>(std::thread::hardware_concurrency())) tune.latency_us = 2.0;
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  if (local_ranks > cores) {
+    const double per_core = local_ranks / cores;
+    tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
+  }
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
   tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
+  const TransportCost cost = CostOf(tune.transport);
+  WEFT_INFO(kLogTune, "cost model: %s between %s, %.1f us per hand-off, %.1f GB/s%s",
+            TransportKindName(tune.transport), all_local ? "local ranks" : "hosts",
+            tune.latency_us > 0 ? tune.latency_us : cost.latency_us, cost.gbps,
+            config_.tune_file.empty() ? "" : "; WEFT_TUNE_FILE overrides it where it has entries");
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
     for (int r : ring_)
@@ -153,19 +165,6 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   StartProgressThread();
   return Status::Ok();
-}
-
-std::vector<int> Communicator::GpuRingPositions(const std::vector<std::string>& gpu_pci) const {
-  std::vector<int> pos(gpu_pci.size(), -1);
-  if (host_graph_.gpus.empty()) return pos;
-  const GpuRing ring = SearchGpuRing(host_graph_);
-  for (size_t r = 0; r < gpu_pci.size(); ++r) {
-    if (gpu_pci[r].empty()) continue;
-    for (size_t p = 0; p < ring.order.size(); ++p)
-      if (host_graph_.nodes[host_graph_.gpus[ring.order[p]]].pci == gpu_pci[r])
-        pos[r] = static_cast<int>(p);
-  }
-  return pos;
 }
 
 Status Communicator::DiscoverTopology(bool first_on_host) {
@@ -190,6 +189,30 @@ Status Communicator::DiscoverTopology(bool first_on_host) {
     WEFT_CHECK(WriteNcclTopology(host_graph_, path).WithContext("WEFT_TOPO_DUMP_FILE"));
     WEFT_INFO(kLogTopo, "topology written to %s", path.c_str());
   }
+  return Status::Ok();
+}
+
+Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts) {
+  job_ = JobTopology::Group(hosts);
+  // Each host's first rank sends its view: where it came from, a newline, NCCL XML.
+  std::string mine;
+  if (job_.first_rank[job_.host_of[rank_]] == rank_)
+    mine = host_graph_.source + "\n" + NcclTopologyXml(host_graph_);
+  std::vector<std::vector<uint8_t>> views;
+  WEFT_CHECK(bootstrap_->AllGather(std::vector<uint8_t>(mine.begin(), mine.end()), &views));
+  for (int h = 0; h < job_.nhosts(); ++h) {
+    const int from = job_.first_rank[h];
+    const std::string text(views[from].begin(), views[from].end());
+    const size_t newline = text.find('\n');
+    WEFT_REQUIRE(newline != std::string::npos, weftRemoteError,
+                 "rank %d sent no view of host %d (%zu bytes)", from, h, text.size());
+    const std::string source = text.substr(0, newline);
+    WEFT_CHECK(ParseNcclTopology(text.substr(newline + 1), Format("rank %d's host view", from),
+                                 &job_.hosts[h]));
+    job_.hosts[h].source =
+        from == rank_ ? source : Format("%s (via rank %d)", source.c_str(), from);
+  }
+  WEFT_INFO(kLogTopo, "%d hosts:\n%s", job_.nhosts(), DescribeHosts(job_).c_str());
   return Status::Ok();
 }
 

@@ -190,17 +190,31 @@ static Status ParseXmlFile(const std::string& path, pugi::xml_document* doc) {
   return Status::Ok();
 }
 
+static Status ReadSystem(const pugi::xml_document& doc, const std::string& source,
+                         SystemGraph* out) {
+  pugi::xml_node system = doc.child("system");
+  WEFT_REQUIRE(system, weftInvalidArgument, "%s: no <system> element (not an NCCL topology)",
+               source.c_str());
+  SystemGraph g;
+  g.source = "NCCL XML " + source;
+  WEFT_CHECK(Reader(&g).Read(system).WithContext(source));
+  *out = std::move(g);
+  return Status::Ok();
+}
+
 Status LoadNcclTopology(const std::string& path, SystemGraph* out) {
   pugi::xml_document doc;
   WEFT_CHECK(ParseXmlFile(path, &doc));
-  pugi::xml_node system = doc.child("system");
-  WEFT_REQUIRE(system, weftInvalidArgument, "%s: no <system> element (not an NCCL topology)",
-               path.c_str());
-  SystemGraph g;
-  g.source = "NCCL XML " + path;
-  WEFT_CHECK(Reader(&g).Read(system).WithContext(path));
-  *out = std::move(g);
-  return Status::Ok();
+  return ReadSystem(doc, path, out);
+}
+
+Status ParseNcclTopology(const std::string& xml, const std::string& source, SystemGraph* out) {
+  pugi::xml_document doc;
+  pugi::xml_parse_result r = doc.load_buffer(xml.data(), xml.size());
+  if (!r)
+    return InvalidArgument(
+        Format("%s: XML error at byte %td: %s", source.c_str(), r.offset, r.description()));
+  return ReadSystem(doc, source, out);
 }
 
 Status LoadTopologyFile(const std::string& path, SystemGraph* out) {

@@ -11,6 +11,8 @@
 namespace weft {
 
 Status LoadNcclTopology(const std::string& path, SystemGraph* out);
+// The same from text in memory (a host view another rank sent); `source` names it in errors.
+Status ParseNcclTopology(const std::string& xml, const std::string& source, SystemGraph* out);
 
 // Reads a topology file of either format (hwloc XML or NCCL XML), by its root element.
 Status LoadTopologyFile(const std::string& path, SystemGraph* out);

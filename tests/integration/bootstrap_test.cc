@@ -129,3 +129,35 @@ TEST(InitFromEnv, TopologyFromWeftTopoFile) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// Two "hosts" on this machine (WEFT_HOSTID), each described by its own topology file: every
+// rank learns both views from the hosts' first ranks (not just its own host's), the cost
+// model sees that one host has no InfiniBand, and the job's results are exact.
+TEST(InitFromEnv, EveryRankSeesEveryHostsView) {
+  const std::string dir = WEFT_TEST_TOPOLOGY_FIXTURES;
+  const std::string per_rank =
+      "if [ $WEFT_RANK -lt 2 ]; then export WEFT_HOSTID=a WEFT_TOPO_FILE=" + dir +
+      "/azure-ndv4-topo.xml; else export WEFT_HOSTID=b WEFT_TOPO_FILE=" + dir +
+      "/azure-ncv4-topo.xml; fi; exec " + BinDir() +
+      "/coll_check --types float,int32 --ops sum --counts 7,100003";
+  CommandResult r = RunCommand("env WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=TOPO,TUNE " + BinDir() +
+                               "/weft-run -n 4 --timeout 120 -- sh -c '" + per_rank + "'");
+  if (r.output.find("cannot open the file") != std::string::npos) GTEST_SKIP() << "no fixtures";
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (size_t at = r.output.find(what); at != std::string::npos; at = r.output.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(4, count("host 0 (ranks 0,1): 8 GPUs, 8 NICs")) << r.output;
+  EXPECT_EQ(4, count("host 1 (ranks 2,3): 4 GPUs, 1 NICs: eth0(ethernet)")) << r.output;
+  EXPECT_EQ(4, count("cost model: tcp")) << r.output;
+}
+
+}  // namespace
+}  // namespace weft::testing

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "topology/hwloc_loader.h"
+#include "topology/job_topology.h"
 #include "topology/nccl_xml_loader.h"
 #include "topology/nccl_xml_writer.h"
 #include "topology/paths.h"
@@ -457,6 +458,69 @@ TEST(Paths, HybridCubeMeshHasNvbBetweenGpusWithoutADirectLink) {
   Path greedy;
   GreedyGpuRing(g, &greedy);
   EXPECT_EQ(PathClass::kNvb, greedy.cls);
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+SystemGraph LoadFixture(const char* name) {
+  SystemGraph g;
+  Status s = LoadTopologyFile(Fixture(name), &g);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return g;
+}
+
+TEST(JobTopology, GroupsRanksByHostInOrderOfTheirFirstRank) {
+  const JobTopology job = JobTopology::Group({7, 9, 7, 5, 9});
+  EXPECT_EQ(3, job.nhosts());
+  EXPECT_EQ((std::vector<int>{0, 1, 0, 2, 1}), job.host_of);
+  EXPECT_EQ((std::vector<int>{0, 1, 3}), job.first_rank);
+}
+
+TEST(JobTopology, EachRanksGpuIsPlacedInItsOwnHostsRing) {
+  if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
+  // Host 0 is an NDv4 (8 A100), host 1 a Pascal node (2 P100 over PCIe).
+  JobTopology job = JobTopology::Group({1, 1, 2, 2});
+  job.hosts[0] = LoadFixture("azure-ndv4-topo.xml");
+  job.hosts[1] = LoadFixture("mpibind-cts1-pascal.xml");
+  auto pci_at = [&](int h, int ring_pos) {
+    const SystemGraph& g = job.hosts[h];
+    return g.nodes[g.gpus[SearchGpuRing(g).order[ring_pos]]].pci;
+  };
+  // Rank 3 claims an NDv4 GPU while on the Pascal host: its host has no such GPU.
+  const std::vector<std::string> gpus = {pci_at(0, 5), pci_at(0, 2), pci_at(1, 1), pci_at(0, 1)};
+  EXPECT_EQ((std::vector<int>{5, 2, 1, -1}), GpuRingPositions(job, gpus));
+  EXPECT_EQ((std::vector<int>{-1, -1, -1, -1}), GpuRingPositions(job, {"", "", "", ""}));
+}
+
+TEST(JobTopology, InfiniBandOnlyWhenEveryHostHasIt) {
+  if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
+  JobTopology job = JobTopology::Group({1, 2});
+  job.hosts[0] = LoadFixture("azure-ndv4-topo.xml");
+  job.hosts[1] = LoadFixture("azure-ndv5-topo.xml");
+  EXPECT_TRUE(EveryHostHasInfiniBand(job));
+  job.hosts[1] = LoadFixture("azure-ncv4-topo.xml");  // Ethernet only
+  EXPECT_FALSE(EveryHostHasInfiniBand(job));
+  const std::string text = DescribeHosts(job);
+  EXPECT_NE(std::string::npos, text.find("host 0 (ranks 0): 8 GPUs, 8 NICs")) << text;
+  EXPECT_NE(std::string::npos, text.find("host 1 (ranks 1): 4 GPUs, 1 NICs: eth0(ethernet)"))
+      << text;
+}
+
+TEST(JobTopology, AHostViewSurvivesTheTripAsText) {
+  if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
+  // What ExchangeHostViews sends (NCCL XML) and parses back.
+  const SystemGraph g = LoadFixture("hwloc-nvidiaDGX2.xml");
+  SystemGraph back;
+  ASSERT_TRUE(ParseNcclTopology(NcclTopologyXml(g), "rank 3's host view", &back).ok());
+  EXPECT_EQ(Summary(g), Summary(back));
+  Status bad = ParseNcclTopology("<system version=\"1\"><cpu", "rank 3's host view", &back);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(std::string::npos, bad.message().find("rank 3's host view: XML error"))
+      << bad.message();
 }
 
 }  // namespace

@@ -1,0 +1,70 @@
+#include "topology/job_topology.h"
+
+#include <unordered_map>
+
+#include "common/status.h"
+#include "topology/rings.h"
+
+namespace weft {
+
+JobTopology JobTopology::Group(const std::vector<uint64_t>& host_hash) {
+  JobTopology job;
+  std::unordered_map<uint64_t, int> index;
+  job.host_of.resize(host_hash.size());
+  for (size_t r = 0; r < host_hash.size(); ++r) {
+    auto [it, added] = index.emplace(host_hash[r], job.nhosts());
+    if (added) {
+      job.hosts.emplace_back();
+      job.first_rank.push_back(static_cast<int>(r));
+    }
+    job.host_of[r] = it->second;
+  }
+  return job;
+}
+
+std::vector<int> GpuRingPositions(const JobTopology& job, const std::vector<std::string>& gpu_pci) {
+  std::vector<int> pos(gpu_pci.size(), -1);
+  std::vector<GpuRing> rings(job.hosts.size());
+  std::vector<bool> searched(job.hosts.size(), false);
+  for (size_t r = 0; r < gpu_pci.size(); ++r) {
+    if (gpu_pci[r].empty()) continue;
+    const int h = job.host_of[r];
+    const SystemGraph& g = job.hosts[h];
+    if (!searched[h]) rings[h] = SearchGpuRing(g), searched[h] = true;
+    for (size_t p = 0; p < rings[h].order.size(); ++p)
+      if (g.nodes[g.gpus[rings[h].order[p]]].pci == gpu_pci[r]) pos[r] = static_cast<int>(p);
+  }
+  return pos;
+}
+
+bool EveryHostHasInfiniBand(const JobTopology& job) {
+  for (const SystemGraph& g : job.hosts) {
+    bool ib = false;
+    for (int nic : g.nics)
+      ib = ib || (g.nodes[nic].link_layer == "ib" && g.nodes[nic].state != "down");
+    if (!ib) return false;
+  }
+  return !job.hosts.empty();
+}
+
+std::string DescribeHosts(const JobTopology& job) {
+  std::string out;
+  for (int h = 0; h < job.nhosts(); ++h) {
+    std::string ranks;
+    for (size_t r = 0; r < job.host_of.size(); ++r)
+      if (job.host_of[r] == h) ranks += (ranks.empty() ? "" : ",") + std::to_string(r);
+    const SystemGraph& g = job.hosts[h];
+    std::string nics;
+    for (int nic : g.nics) {
+      const TopoNode& n = g.nodes[nic];  // files may name a NIC by its PCI address only
+      nics += Format("%s%s(%s)", nics.empty() ? "" : " ", (n.name.empty() ? n.pci : n.name).c_str(),
+                     n.link_layer.c_str());
+    }
+    out += Format("%shost %d (ranks %s): %zu GPUs, %zu NICs%s%s, from %s", h ? "\n" : "", h,
+                  ranks.c_str(), g.gpus.size(), g.nics.size(), nics.empty() ? "" : ": ",
+                  nics.c_str(), g.source.c_str());
+  }
+  return out;
+}
+
+}  // namespace weft
