@@ -2,6 +2,7 @@
 
 #include <hwloc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -50,6 +51,39 @@ bool HasOsDevice(hwloc_obj_t o, hwloc_obj_osdev_type_t type) {
   return false;
 }
 
+// NCCL's <cpu> attributes for a NUMA node: its CPUs as NCCL writes a mask (32-bit hex words,
+// most significant first) and the identity of the package holding them (hwloc's CPU infos),
+// which NCCL reads to rate the links between sockets.
+std::vector<std::pair<std::string, std::string>> CpuAttributes(hwloc_topology_t topo,
+                                                               hwloc_obj_t numa) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (numa->cpuset != nullptr && !hwloc_bitmap_iszero(numa->cpuset)) {
+    const int last = hwloc_bitmap_last(numa->cpuset);
+    std::string mask;
+    for (int word = last / 32; word >= 0; --word) {
+      uint32_t bits = 0;
+      for (int b = 0; b < 32; ++b)
+        if (hwloc_bitmap_isset(numa->cpuset, static_cast<unsigned>(word * 32 + b))) bits |= 1u << b;
+      mask += Format("%s%08x", mask.empty() ? "" : ",", bits);
+    }
+    out.emplace_back("affinity", mask);
+  }
+  const char* arch = Info(hwloc_get_root_obj(topo), "Architecture");
+  if (*arch) out.emplace_back("arch", arch);
+  for (hwloc_obj_t pkg = nullptr;
+       (pkg = hwloc_get_next_obj_by_type(topo, HWLOC_OBJ_PACKAGE, pkg)) != nullptr;) {
+    if (numa->cpuset == nullptr || pkg->cpuset == nullptr ||
+        !hwloc_bitmap_intersects(pkg->cpuset, numa->cpuset))
+      continue;
+    for (auto [info, attr] :
+         {std::pair{"CPUVendor", "vendor"}, std::pair{"CPUFamilyNumber", "familyid"},
+          std::pair{"CPUModelNumber", "modelid"}})
+      if (*Info(pkg, info)) out.emplace_back(attr, Info(pkg, info));
+    break;
+  }
+  return out;
+}
+
 class Builder {
  public:
   Builder(hwloc_topology_t topo, SystemGraph* g, bool live) : topo_(topo), g_(g), live_(live) {}
@@ -64,6 +98,7 @@ class Builder {
       n.kind = NodeKind::kNuma;
       n.parent = 0;
       n.numa = static_cast<int>(numa->os_index);
+      n.device_attrs = CpuAttributes(topo_, numa);
       numa_node_[numa->os_index] = g_->Add(n);
     }
     WEFT_CHECK(WalkNormal(hwloc_get_root_obj(topo_)));
@@ -158,6 +193,11 @@ class Builder {
       if (*lid && std::strtoul(lid, nullptr, 0) != 0) pci->link_layer = "ib";
       const char* state = Info(obj, "Port1State");
       if (*state) pci->state = std::strcmp(state, "4") == 0 ? "active" : "down";
+      // NCCL writes the node GUID as one hex number ("ec0d:9a03:..." in hwloc).
+      std::string guid = Info(obj, "NodeGUID");
+      guid.erase(std::remove(guid.begin(), guid.end(), ':'), guid.end());
+      if (!guid.empty()) pci->device_attrs.emplace_back("guid", "0x" + guid);
+      pci->device_attrs.emplace_back("port", "1");  // the port Weft reads
       if (live_) ReadSysfsPort(pci);
     } else if (obj->attr->osdev.type == HWLOC_OBJ_OSDEV_NETWORK && under_pci) {
       pci->netdevs.push_back(obj->name ? obj->name : "");

@@ -2,6 +2,8 @@
 
 #include <pugixml.hpp>
 
+#include <initializer_list>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -32,6 +34,19 @@ NodeKind KindOfClass(uint32_t cls, uint16_t vendor) {
   return NodeKind::kOtherPci;
 }
 
+// The attributes of `x` not in `known`, in file order.
+std::vector<std::pair<std::string, std::string>> OtherAttributes(
+    const pugi::xml_node& x, std::initializer_list<const char*> known) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (pugi::xml_attribute a : x.attributes()) {
+    bool is_known = false;
+    for (const char* k : known)
+      is_known = is_known || std::strcmp(a.name(), k) == 0;
+    if (!is_known) out.emplace_back(a.name(), a.value());
+  }
+  return out;
+}
+
 struct PendingNvLink {
   int gpu;
   std::string target;
@@ -59,6 +74,7 @@ class Reader {
       n.kind = NodeKind::kNuma;
       n.parent = 0;
       n.numa = numa;
+      n.device_attrs = OtherAttributes(cpu, {"numaid"});
       const int id = g_->Add(n);
       WEFT_CHECK(Children(cpu, id));
     }
@@ -93,6 +109,7 @@ class Reader {
     n.kind = KindOfClass(n.pci_class, n.vendor);
     n.link_gbps = PcieGbps(x.attribute("link_speed").value(), x.attribute("link_width").as_int(0));
     if (x.attribute("gbps")) n.link_gbps = x.attribute("gbps").as_double();  // Weft's dumps
+    n.pci_attrs = OtherAttributes(x, {"busid", "class", "vendor", "device", "gbps"});
     if (n.kind == NodeKind::kGpu && n.device != 0) n.name = Format("NVIDIA 10de:%04x", n.device);
     if (n.kind == NodeKind::kNic && (n.pci_class >> 8) == 0x0207) n.link_layer = "ib";
     const int id = g_->Add(n);
@@ -112,6 +129,7 @@ class Reader {
       TopoNode& nic = g_->nodes[target];
       nic.kind = NodeKind::kNic;
       nic.name = net.attribute("name").value();
+      nic.device_attrs = OtherAttributes(net, {"name", "speed", "link_layer", "state", "netdevs"});
       const double mbps = net.attribute("speed").as_double(-1);
       nic.speed_gbps = mbps > 0 ? mbps / 1000.0 : -1;
       if (nic.name.rfind("eth", 0) == 0 || nic.name.rfind("en", 0) == 0)
@@ -134,6 +152,7 @@ class Reader {
     TopoNode& gpu = g_->nodes[parent];
     gpu.kind = NodeKind::kGpu;
     if (x.attribute("name")) gpu.name = x.attribute("name").value();
+    gpu.device_attrs = OtherAttributes(x, {"dev", "name"});
     const int sm = x.attribute("sm").as_int(0);
     for (pugi::xml_node l : x.children("nvlink")) {
       const std::string target = l.attribute("target").value();

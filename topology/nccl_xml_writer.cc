@@ -2,6 +2,7 @@
 
 #include <pugixml.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 namespace weft {
@@ -9,6 +10,12 @@ namespace {
 
 std::string Hex(uint32_t v, int digits) {
   return Format("0x%0*x", digits, v);
+}
+
+// Appends the kept attributes `x` does not have yet.
+void Keep(pugi::xml_node x, const std::vector<std::pair<std::string, std::string>>& attrs) {
+  for (const auto& [name, value] : attrs)
+    if (!x.attribute(name.c_str())) x.append_attribute(name.c_str()) = value.c_str();
 }
 
 class Writer {
@@ -22,6 +29,7 @@ class Writer {
       if (n.kind == NodeKind::kNuma) {
         pugi::xml_node cpu = system.append_child("cpu");
         cpu.append_attribute("numaid") = n.numa;
+        Keep(cpu, n.device_attrs);
         Children(cpu, child);
       }
     }
@@ -47,7 +55,7 @@ class Writer {
   void Node(pugi::xml_node parent, int id) {
     const TopoNode& n = g_.nodes[id];
     if (n.kind == NodeKind::kHostBridge) return Children(parent, id);  // flattened
-    if (n.kind == NodeKind::kNic && n.pci.empty()) return Net(parent.append_child("nic"), n);
+    if (n.kind == NodeKind::kNic && n.pci.empty()) return Net(parent.append_child("nic"), id);
     if (n.pci.empty()) return Children(parent, id);
     pugi::xml_node pci = parent.append_child("pci");
     pci.append_attribute("busid") = n.pci.c_str();
@@ -60,13 +68,14 @@ class Writer {
     pci.append_attribute("class") = Hex(cls, 6).c_str();
     pci.append_attribute("vendor") = Hex(n.vendor, 4).c_str();
     pci.append_attribute("device") = Hex(n.device, 4).c_str();
-    // NCCL's link_speed/link_width are per-lane rates the graph does not keep: leave them
-    // empty (as many real files do) and carry the bandwidth in `gbps`.
-    pci.append_attribute("link_speed") = "";
-    pci.append_attribute("link_width") = 0;
+    // NCCL's link_speed/link_width as the source wrote them, else empty (as many real files
+    // have them); the bandwidth the graph uses travels in `gbps`.
+    Keep(pci, n.pci_attrs);
+    if (!pci.attribute("link_speed")) pci.append_attribute("link_speed") = "";
+    if (!pci.attribute("link_width")) pci.append_attribute("link_width") = 0;
     if (n.link_gbps > 0) pci.append_attribute("gbps") = n.link_gbps;
     if (n.kind == NodeKind::kGpu) Gpu(pci.append_child("gpu"), id);
-    if (n.kind == NodeKind::kNic) Net(pci.append_child("nic"), n);
+    if (n.kind == NodeKind::kNic) Net(pci.append_child("nic"), id);
     Children(pci, id);
   }
 
@@ -75,6 +84,7 @@ class Writer {
     for (size_t i = 0; i < g_.gpus.size(); ++i)
       if (g_.gpus[i] == id) index = static_cast<int>(i);
     gpu.append_attribute("dev") = index;
+    Keep(gpu, g_.nodes[id].device_attrs);
     if (!g_.nodes[id].name.empty()) gpu.append_attribute("name") = g_.nodes[id].name.c_str();
     for (const NvLink& l : g_.nvlinks) {
       if (l.a != id && l.b != id) continue;
@@ -92,10 +102,18 @@ class Writer {
     }
   }
 
-  static void Net(pugi::xml_node nic, const TopoNode& n) {
+  void Net(pugi::xml_node nic, int id) {
+    const TopoNode& n = g_.nodes[id];
     pugi::xml_node net = nic.append_child("net");
     net.append_attribute("name") = n.name.c_str();
+    // NCCL numbers its network devices; the source's number if it had one, else the order.
+    for (const auto& [name, value] : n.device_attrs)
+      if (name == "dev") net.append_attribute("dev") = value.c_str();
+    if (!net.attribute("dev"))
+      net.append_attribute("dev") =
+          static_cast<int>(std::find(g_.nics.begin(), g_.nics.end(), id) - g_.nics.begin());
     net.append_attribute("speed") = n.speed_gbps > 0 ? static_cast<int>(n.speed_gbps * 1000) : 0;
+    Keep(net, n.device_attrs);
     net.append_attribute("link_layer") = n.link_layer.c_str();
     if (!n.state.empty()) net.append_attribute("state") = n.state.c_str();
     std::string netdevs;

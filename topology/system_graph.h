@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace weft {
@@ -28,6 +29,12 @@ struct TopoNode {
   double speed_gbps = -1;              // -1: unknown
   std::string state;                   // "active", "down", "" (unknown)
   std::vector<std::string> netdevs;    // IP interfaces on the NIC (hsi0, eth0)
+  // NCCL topology XML attributes the graph has no field for, kept so that a dump carries
+  // what NCCL's own dump has: of <pci> (subsystem ids, link_speed/link_width as written) in
+  // pci_attrs; of <cpu> (affinity, arch, vendor, familyid, modelid) on NUMA nodes, of <gpu>
+  // (sm, rank, gdr) or <net> (dev, port, guid, maxconn, gdr, latency) in device_attrs.
+  // Read from NCCL files; from hwloc where it knows them (CPU identity, affinity, GUIDs).
+  std::vector<std::pair<std::string, std::string>> pci_attrs, device_attrs;
 };
 
 // `count` NVLinks between two nodes (GPUs, NVSwitches, or a NUMA node for CPU links).

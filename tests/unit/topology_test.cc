@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <map>
+#include <pugixml.hpp>
 #include <sstream>
 
 #include "topology/hwloc_loader.h"
@@ -521,6 +524,102 @@ TEST(JobTopology, AHostViewSurvivesTheTripAsText) {
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(std::string::npos, bad.message().find("rank 3's host view: XML error"))
       << bad.message();
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// Where an element of an NCCL topology file sits, to find its counterpart in another file.
+std::string ElementKey(const pugi::xml_node& x) {
+  const std::string name = x.name();
+  if (name == "cpu") return "cpu " + std::string(x.attribute("numaid").value());
+  if (name == "pci") return "pci " + NormalizePciId(x.attribute("busid").value());
+  if (name == "gpu") return "gpu " + NormalizePciId(x.parent().attribute("busid").value());
+  if (name == "net") return "net " + std::string(x.attribute("name").value());
+  if (name == "nvlink")
+    return "nvlink " + NormalizePciId(x.parent().parent().attribute("busid").value()) + " " +
+           x.attribute("target").value();
+  return "";  // <system>, <nic>: containers
+}
+
+void IndexElements(const pugi::xml_node& x, std::map<std::string, pugi::xml_node>* out) {
+  for (pugi::xml_node c : x.children()) {
+    const std::string key = ElementKey(c);
+    if (!key.empty()) (*out)[key] = c;
+    IndexElements(c, out);
+  }
+}
+
+// NCCL's own dump (Azure's NC A100 v4 file is one) and the cloud files in NCCL's format,
+// against Weft's dump of them: every element NCCL wrote is there with every attribute and
+// value it had, except NVLinks that target the GPU itself (they name no peer: the graph has
+// no place for them).
+TEST(TopologyDump, KeepsWhatNcclsOwnDumpHolds) {
+  if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
+  for (const char* name : {"azure-ncv4-topo.xml", "azure-ndv4-topo.xml", "azure-ndv5-topo.xml"}) {
+    pugi::xml_document theirs, ours;
+    ASSERT_TRUE(theirs.load_file(Fixture(name).c_str())) << name;
+    SystemGraph g;
+    ASSERT_TRUE(LoadTopologyFile(Fixture(name), &g).ok()) << name;
+    const std::string dump = NcclTopologyXml(g);
+    ASSERT_TRUE(ours.load_string(dump.c_str())) << name;
+    std::map<std::string, pugi::xml_node> nccl, weft;
+    IndexElements(theirs, &nccl);
+    IndexElements(ours, &weft);
+    int compared = 0;
+    for (const auto& [key, x] : nccl) {
+      if (std::string(x.name()) == "nvlink" &&
+          NormalizePciId(x.attribute("target").value()) ==
+              NormalizePciId(x.parent().parent().attribute("busid").value()))
+        continue;
+      auto it = weft.find(key);
+      ASSERT_NE(weft.end(), it) << name << ": no " << key << " in\n" << dump;
+      for (pugi::xml_attribute a : x.attributes()) {
+        const pugi::xml_attribute mine = it->second.attribute(a.name());
+        const bool pci = std::strcmp(a.name(), "busid") == 0;
+        EXPECT_EQ(pci ? NormalizePciId(a.value()) : a.value(),
+                  pci ? NormalizePciId(mine.value()) : mine.value())
+            << name << ": " << key << " attribute " << a.name();
+        ++compared;
+      }
+    }
+    EXPECT_GT(compared, 40) << name;
+  }
+}
+
+// A live dump carries what NCCL's has about the CPUs: their mask, architecture and identity.
+TEST(TopologyDump, LiveDumpDescribesTheCpusAsNcclDoes) {
+  SystemGraph g;
+  ASSERT_TRUE(LoadHwlocTopology("", &g).ok());
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(NcclTopologyXml(g).c_str()));
+  pugi::xml_node cpu = doc.child("system").child("cpu");
+  ASSERT_TRUE(cpu);
+  const std::string affinity = cpu.attribute("affinity").value();
+  EXPECT_FALSE(affinity.empty());
+  for (size_t word = 0; word < affinity.size(); word += 9) {  // "xxxxxxxx,xxxxxxxx"
+    EXPECT_EQ(std::string::npos, affinity.substr(word, 8).find_first_not_of("0123456789abcdef"))
+        << affinity;
+    if (word + 8 < affinity.size()) {
+      EXPECT_EQ(',', affinity[word + 8]) << affinity;
+    }
+  }
+  EXPECT_FALSE(std::string(cpu.attribute("arch").value()).empty());
+  EXPECT_FALSE(std::string(cpu.attribute("vendor").value()).empty());
+}
+
+TEST(TopologyDump, HwlocFilesGiveCpuIdentityAndNicGuids) {
+  if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
+  SystemGraph g;
+  ASSERT_TRUE(LoadTopologyFile(Fixture("mpibind-cts1-pascal.xml"), &g).ok());
+  const std::string xml = NcclTopologyXml(g);
+  EXPECT_NE(std::string::npos,
+            xml.find("arch=\"x86_64\" vendor=\"GenuineIntel\" familyid=\"6\" modelid=\"79\""))
+      << xml;
+  EXPECT_NE(std::string::npos, xml.find("guid=\"0xec0d9a030067fdd4\"")) << xml;
 }
 
 }  // namespace
