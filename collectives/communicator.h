@@ -73,10 +73,12 @@ class Communicator {
  private:
   Communicator() = default;
   Status Init(const UniqueIdData& id);
-  // This host's hardware (hwloc, or WEFT_TOPO_FILE), logged and dumped at init.
-  Status DiscoverTopology(bool first_on_host);
-  // Sends this host's view from its first rank to every rank and fills job_; collective.
-  Status ExchangeHostViews(const std::vector<uint64_t>& hosts);
+  // This host's hardware (hwloc, or WEFT_TOPO_FILE), logged and dumped; on a host's first
+  // rank only.
+  Status DiscoverTopology();
+  // Sends each host's view (or `discovered`'s failure) from its first rank to every rank
+  // and fills job_ (and host_graph_ on the other ranks of a host); collective.
+  Status ExchangeHostViews(const std::vector<uint64_t>& hosts, const Status& discovered);
   struct CachedPlan {
     Plan plan;
     bool direct = false;  // runs on the shared-memory FIFOs

@@ -96,8 +96,10 @@ Status Communicator::Init(const UniqueIdData& id) {
   int first_on_host = rank_;
   for (int r = nranks_ - 1; r >= 0; --r)
     if (hosts[r] == hosts[rank_]) first_on_host = r;
-  WEFT_CHECK(DiscoverTopology(first_on_host == rank_));
-  WEFT_CHECK(ExchangeHostViews(hosts));
+  // Each host is discovered once, by its first rank, whose view every rank receives (a
+  // failure too, so that no rank waits for a view that will not come).
+  const Status discovered = first_on_host == rank_ ? DiscoverTopology() : Status::Ok();
+  WEFT_CHECK(ExchangeHostViews(hosts, discovered));
   std::vector<bool> same_host(nranks_);
   local_pids_.assign(nranks_, 0);
   bool all_local = true;
@@ -167,13 +169,13 @@ Status Communicator::Init(const UniqueIdData& id) {
   return Status::Ok();
 }
 
-Status Communicator::DiscoverTopology(bool first_on_host) {
+Status Communicator::DiscoverTopology() {
   Status s = config_.topo_file.empty() ? LoadHwlocTopology("", &host_graph_)
                                        : LoadTopologyFile(config_.topo_file, &host_graph_);
   WEFT_CHECK(s.WithContext(config_.topo_file.empty() ? "topology discovery" : "WEFT_TOPO_FILE"));
   WEFT_INFO(kLogTopo, "host topology from %s: %zu GPUs, %zu NICs", host_graph_.source.c_str(),
             host_graph_.gpus.size(), host_graph_.nics.size());
-  if (first_on_host && !config_.topo_dump_file.empty()) {
+  if (!config_.topo_dump_file.empty()) {
     std::string path;
     char host[256] = {};
     gethostname(host, sizeof(host) - 1);
@@ -192,26 +194,34 @@ Status Communicator::DiscoverTopology(bool first_on_host) {
   return Status::Ok();
 }
 
-Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts) {
+Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts,
+                                       const Status& discovered) {
   job_ = JobTopology::Group(hosts);
-  // Each host's first rank sends its view: where it came from, a newline, NCCL XML.
+  const int my_host = job_.host_of[rank_];
+  // Each host's first rank sends "V" + where its view came from + a newline + NCCL XML, or
+  // "E" + why it has none.
   std::string mine;
-  if (job_.first_rank[job_.host_of[rank_]] == rank_)
-    mine = host_graph_.source + "\n" + NcclTopologyXml(host_graph_);
+  if (job_.first_rank[my_host] == rank_)
+    mine = discovered.ok() ? "V" + host_graph_.source + "\n" + NcclTopologyXml(host_graph_)
+                           : "E" + discovered.message();
   std::vector<std::vector<uint8_t>> views;
   WEFT_CHECK(bootstrap_->AllGather(std::vector<uint8_t>(mine.begin(), mine.end()), &views));
+  WEFT_CHECK(discovered);
   for (int h = 0; h < job_.nhosts(); ++h) {
     const int from = job_.first_rank[h];
     const std::string text(views[from].begin(), views[from].end());
+    if (!text.empty() && text[0] == 'E')
+      return RemoteError(Format("rank %d could not discover its host: %s", from, text.c_str() + 1));
     const size_t newline = text.find('\n');
-    WEFT_REQUIRE(newline != std::string::npos, weftRemoteError,
+    WEFT_REQUIRE(!text.empty() && text[0] == 'V' && newline != std::string::npos, weftRemoteError,
                  "rank %d sent no view of host %d (%zu bytes)", from, h, text.size());
-    const std::string source = text.substr(0, newline);
+    const std::string source = text.substr(1, newline - 1);
     WEFT_CHECK(ParseNcclTopology(text.substr(newline + 1), Format("rank %d's host view", from),
                                  &job_.hosts[h]));
     job_.hosts[h].source =
         from == rank_ ? source : Format("%s (via rank %d)", source.c_str(), from);
   }
+  if (job_.first_rank[my_host] != rank_) host_graph_ = job_.hosts[my_host];
   WEFT_INFO(kLogTopo, "%d hosts:\n%s", job_.nhosts(), DescribeHosts(job_).c_str());
   return Status::Ok();
 }

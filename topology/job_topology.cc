@@ -1,8 +1,10 @@
 #include "topology/job_topology.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "common/status.h"
+#include "topology/paths.h"
 #include "topology/rings.h"
 
 namespace weft {
@@ -30,7 +32,20 @@ std::vector<int> GpuRingPositions(const JobTopology& job, const std::vector<std:
     if (gpu_pci[r].empty()) continue;
     const int h = job.host_of[r];
     const SystemGraph& g = job.hosts[h];
-    if (!searched[h]) rings[h] = SearchGpuRing(g), searched[h] = true;
+    if (!searched[h]) {
+      rings[h] = SearchGpuRing(g);
+      searched[h] = true;
+      // Start at the GPU that owns the host's first NIC (as JobRings' channel 0 does): the
+      // job's ring then enters each host there and leaves it from the GPU before it in the
+      // host ring, its neighbour, so traffic between hosts stays near a NIC.
+      std::vector<int>& order = rings[h].order;
+      if (!g.nics.empty() && !order.empty()) {
+        const std::vector<int> nic_of = AssignNics(g);
+        auto it =
+            std::find_if(order.begin(), order.end(), [&](int gpu) { return nic_of[gpu] == 0; });
+        if (it != order.end()) std::rotate(order.begin(), it, order.end());
+      }
+    }
     for (size_t p = 0; p < rings[h].order.size(); ++p)
       if (g.nodes[g.gpus[rings[h].order[p]]].pci == gpu_pci[r]) pos[r] = static_cast<int>(p);
   }

@@ -26,7 +26,8 @@ struct JobTopology {
 };
 
 // For each rank with a GPU (its PCI id; empty without), the GPU's position in its own host's
-// best GPU ring (SearchGpuRing); -1 for ranks without a GPU or with one the graph lacks.
+// best GPU ring (SearchGpuRing), counted from the GPU that owns the host's first NIC; -1 for
+// ranks without a GPU or with one the graph lacks.
 std::vector<int> GpuRingPositions(const JobTopology& job, const std::vector<std::string>& gpu_pci);
 
 // True if every host has an active InfiniBand NIC (then the network between hosts is IB).

@@ -485,18 +485,40 @@ TEST(JobTopology, GroupsRanksByHostInOrderOfTheirFirstRank) {
 
 TEST(JobTopology, EachRanksGpuIsPlacedInItsOwnHostsRing) {
   if (!HaveFixtures()) GTEST_SKIP() << "topology fixtures not found";
-  // Host 0 is an NDv4 (8 A100), host 1 a Pascal node (2 P100 over PCIe).
-  JobTopology job = JobTopology::Group({1, 1, 2, 2});
+  // Ranks 0..7 on an NDv4 (8 A100, one per GPU in PCI order), ranks 8..10 on a Pascal node
+  // (2 P100 over PCIe); rank 10 claims an NDv4 GPU its host does not have.
+  std::vector<uint64_t> hosts(11, 1);
+  hosts[8] = hosts[9] = hosts[10] = 2;
+  JobTopology job = JobTopology::Group(hosts);
   job.hosts[0] = LoadFixture("azure-ndv4-topo.xml");
   job.hosts[1] = LoadFixture("mpibind-cts1-pascal.xml");
-  auto pci_at = [&](int h, int ring_pos) {
-    const SystemGraph& g = job.hosts[h];
-    return g.nodes[g.gpus[SearchGpuRing(g).order[ring_pos]]].pci;
-  };
-  // Rank 3 claims an NDv4 GPU while on the Pascal host: its host has no such GPU.
-  const std::vector<std::string> gpus = {pci_at(0, 5), pci_at(0, 2), pci_at(1, 1), pci_at(0, 1)};
-  EXPECT_EQ((std::vector<int>{5, 2, 1, -1}), GpuRingPositions(job, gpus));
-  EXPECT_EQ((std::vector<int>{-1, -1, -1, -1}), GpuRingPositions(job, {"", "", "", ""}));
+  const SystemGraph& nd = job.hosts[0];
+  const SystemGraph& pascal = job.hosts[1];
+  std::vector<std::string> gpus;
+  for (int gpu : nd.gpus)
+    gpus.push_back(nd.nodes[gpu].pci);
+  gpus.push_back(pascal.nodes[pascal.gpus[1]].pci);
+  gpus.push_back(pascal.nodes[pascal.gpus[0]].pci);
+  gpus.push_back(nd.nodes[nd.gpus[3]].pci);
+  const std::vector<int> pos = GpuRingPositions(job, gpus);
+  // The NDv4's positions: its best ring, entered at the GPU that owns the first NIC.
+  const std::vector<int> ring = SearchGpuRing(nd).order;
+  const std::vector<int> nic_of = AssignNics(nd);
+  std::vector<int> gpu_at(8, -1);
+  for (int r = 0; r < 8; ++r) {
+    ASSERT_GE(pos[r], 0);
+    ASSERT_LT(pos[r], 8);
+    gpu_at[pos[r]] = r;  // rank r is on GPU index r
+  }
+  EXPECT_EQ(0, nic_of[gpu_at[0]]);
+  for (int p = 0; p < 8; ++p) {
+    const auto at = std::find(ring.begin(), ring.end(), gpu_at[p]) - ring.begin();
+    EXPECT_EQ(ring[(at + 1) % 8], gpu_at[(p + 1) % 8]) << "position " << p;
+  }
+  // The Pascal ranks by their own host's ring; the stranger placed nowhere.
+  EXPECT_EQ(1, pos[8] + pos[9]);
+  EXPECT_EQ(-1, pos[10]);
+  EXPECT_EQ((std::vector<int>{-1, -1}), GpuRingPositions(JobTopology::Group({1, 1}), {"", ""}));
 }
 
 TEST(JobTopology, InfiniBandOnlyWhenEveryHostHasIt) {
