@@ -2,8 +2,10 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <string>
 
 #include "common/log.h"
 
@@ -108,7 +110,11 @@ Status AddNvmlNvLinks(SystemGraph* g) {
         g->nodes[gpu].name.rfind("NVIDIA 10de", 0) == 0)
       g->nodes[gpu].name = name;
     int major = 0, minor = 0;
-    nvml.cc_(dev, &major, &minor);
+    if (nvml.cc_(dev, &major, &minor) == kNvmlSuccess) {
+      auto& attrs = g->nodes[gpu].device_attrs;  // NCCL's dumps give it as <gpu sm="90">
+      if (std::none_of(attrs.begin(), attrs.end(), [](const auto& a) { return a.first == "sm"; }))
+        attrs.emplace_back("sm", std::to_string(major * 10 + minor));
+    }
     std::map<int, int> links;  // remote node -> link count
     for (int l = 0; l < MaxLinks(major); ++l) {
       unsigned int p2p = 0;
