@@ -5,7 +5,7 @@
 namespace weft {
 namespace {
 
-const char* const kAlgoNames[kNumAlgos] = {"ring", "tree", "rd"};
+const char* const kAlgoNames[kNumAlgos] = {"ring", "tree", "rd", "direct"};
 const CollType kColls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
                            CollType::kBroadcast, CollType::kReduce};
 
@@ -41,15 +41,27 @@ const char* AlgoName(Algo a) {
 uint32_t SupportedAlgos(CollType c) {
   const uint32_t ring = 1u << static_cast<int>(Algo::kRing);
   const uint32_t tree = 1u << static_cast<int>(Algo::kTree);
-  if (c == CollType::kAllReduce) return 0x7u;
-  if (c == CollType::kBroadcast || c == CollType::kReduce) return ring | tree;
+  const uint32_t rd = 1u << static_cast<int>(Algo::kRecursiveDoubling);
+  const uint32_t direct = 1u << static_cast<int>(Algo::kDirect);
+  switch (c) {
+    case CollType::kAllReduce:
+      return ring | tree | rd;
+    case CollType::kAllGather:
+      return ring | direct;
+    case CollType::kBroadcast:
+      return ring | tree | direct;
+    case CollType::kReduce:
+      return ring | tree;
+    case CollType::kReduceScatter:
+      return ring;
+  }
   return ring;
 }
 
 Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {
   AlgoSpec spec;
   const std::string valid =
-      "valid algorithms: ring, tree, rd; collectives: allreduce, "
+      "valid algorithms: ring, tree, rd, direct; collectives: allreduce, "
       "allgather, reducescatter, broadcast, reduce";
   for (const std::string& raw : Split(text, ';')) {
     std::string entry = Trim(raw);

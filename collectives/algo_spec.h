@@ -14,12 +14,14 @@
 
 namespace weft {
 
-enum class Algo { kRing = 0, kTree = 1, kRecursiveDoubling = 2 };
-constexpr int kNumAlgos = 3;
+// kDirect: one-copy reads of the peers' buffers (algorithms/one_copy.h), ranks of one host.
+enum class Algo { kRing = 0, kTree = 1, kRecursiveDoubling = 2, kDirect = 3 };
+constexpr int kNumAlgos = 4;
 const char* AlgoName(Algo a);
 
-// Algorithms a collective has: all-reduce all three, broadcast the chain and the tree, the
-// others the ring (chain).
+// Algorithms a collective has: all-reduce ring, tree and recursive doubling; broadcast the
+// chain, the tree and direct reads; all-gather the ring and direct reads; the others the
+// ring (chain).
 uint32_t SupportedAlgos(CollType c);
 
 struct AlgoSpec {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "collectives/algorithms/one_copy.h"
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
@@ -188,6 +189,11 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
       case Algo::kRing:
         WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
         break;
+      case Algo::kDirect:  // the tuner offers it only where one_copy_ holds
+        WEFT_CHECK(a.coll == CollType::kBroadcast
+                       ? BuildOneCopyBroadcastPlan(rank_, nranks_, a.count, a.root, &p->plan)
+                       : BuildOneCopyAllGatherPlan(rank_, nranks_, a.count, &p->plan));
+        break;
     }
     // Every rank must make the same choice (a FIFO message is never a UCX one). Message
     // sizes are the same on every rank; links exist for every rank's plan when the plan is
@@ -197,6 +203,8 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
         direct_all_pairs_ || algo != Algo::kTree || a.coll == CollType::kAllReduce;
     p->direct =
         direct_ && linked_everywhere && DirectExecutor::CanRun(p->plan, direct_channels_, a.type);
+    WEFT_REQUIRE(p->direct || algo != Algo::kDirect, weftInternalError,
+                 "a one-copy %s plan the shared FIFOs cannot run", CollName(a.coll));
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
     WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",

@@ -147,6 +147,7 @@ class Communicator {
 
   bool direct_ = false;
   bool direct_all_pairs_ = false;  // every pair of ranks shares FIFOs
+  bool one_copy_ = false;          // Algo::kDirect: every rank reads every other (CMA)
   std::vector<DirectChannel> direct_channels_;
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;

@@ -142,10 +142,12 @@ Status Communicator::Init(const UniqueIdData& id) {
   // share a core (r): about 2 us at r = 2 and 9 us at r = 4 on the 2-core CI machine,
   // hence 0.5 r^2 (at least 2 us).
   if (direct_) tune.latency_us = 0.3;
+  tune.one_copy = one_copy_;
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
   const double cores = std::max(1u, std::thread::hardware_concurrency());
+  tune.ranks_per_core = local_ranks / cores;
   if (local_ranks > cores) {
     const double per_core = local_ranks / cores;
     tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
@@ -246,9 +248,9 @@ Status Communicator::SetUpDirect(bool all_local) {
       WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
       want = false;
     } else {
-      // Only the control words need a known state; slots are written before they are read.
-      for (const DirectLink& l : into)
-        std::memset(static_cast<std::byte*>(region.local) + l.offset, 0, sizeof(FifoHeader));
+      // Zeroed as a whole: the control words need a known state, and touching every page
+      // now keeps first-use page faults out of the first collectives.
+      std::memset(region.local, 0, map.RegionBytes(rank_));
     }
   }
   std::vector<std::vector<uint8_t>> descriptors;
@@ -267,14 +269,34 @@ Status Communicator::SetUpDirect(bool all_local) {
       mapped = false;
     }
   }
-  const uint8_t ok = mapped ? 1 : 0;
+  // One-copy reads: can this rank read every peer it writes to? Each region's descriptor
+  // starts with its address in the owner's process: read a word from there.
+  bool readable = mapped && config_.one_copy;
+  for (const DirectLink& l : from) {
+    if (!readable) break;
+    uint64_t address, word;
+    std::memcpy(&address, descriptors[l.to].data(), sizeof(address));
+    Status s = ReadFromProcess(local_pids_[l.to], address, &word, sizeof(word));
+    if (!s.ok()) {
+      WEFT_INFO(kLogInit, "no one-copy reads: %s", s.message().c_str());
+      readable = false;
+    }
+  }
   std::vector<std::vector<uint8_t>> oks;
-  WEFT_CHECK(bootstrap_->AllGather({ok}, &oks));
+  WEFT_CHECK(bootstrap_->AllGather(
+      {mapped ? uint8_t{1} : uint8_t{0}, readable ? uint8_t{1} : uint8_t{0}}, &oks));
   direct_ = true;
-  for (const auto& o : oks)
-    direct_ = direct_ && o.size() == 1 && o[0] == 1;
-  if (!direct_) return Status::Ok();
+  one_copy_ = true;
+  for (const auto& o : oks) {
+    direct_ = direct_ && o.size() == 2 && o[0] == 1;
+    one_copy_ = one_copy_ && o.size() == 2 && o[1] == 1;
+  }
+  if (!direct_) {
+    one_copy_ = false;
+    return Status::Ok();
+  }
   direct_all_pairs_ = nranks_ <= links.all_pairs_max;
+  one_copy_ = one_copy_ && direct_all_pairs_;  // an all-gather reads every peer
   direct_channels_ = WireDirectChannels(map, rank_, region.local, peer_region);
   WEFT_INFO(kLogInit,
             "shared FIFOs: %zu in, %zu out over %d channels (%.1f MiB here); ring %d x %zu bytes, "

@@ -2,9 +2,11 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -50,6 +52,21 @@ void SleepUntilAtLeast(uint64_t* counter, uint32_t* waiting, uint64_t need, int 
 
 }  // namespace
 
+Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes) {
+  size_t done = 0;
+  while (done < bytes) {
+    iovec local{static_cast<std::byte*>(to) + done, bytes - done};
+    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
+    const ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return ErrnoStatus(
+          Format("process_vm_readv of %zu bytes from pid %d", bytes - done, pid).c_str());
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
 size_t FifoBytes(size_t slot_bytes, int nslots) {
   return sizeof(FifoHeader) + AlignUp(slot_bytes) * static_cast<size_t>(nslots);
 }
@@ -68,7 +85,8 @@ bool DirectExecutor::CanRun(const Plan& plan, const std::vector<DirectChannel>& 
   if (plan.channels.size() > channels.size()) return false;
   for (size_t c = 0; c < plan.channels.size(); ++c) {
     for (const Step& st : plan.channels[c].steps) {
-      const size_t bytes = st.count * TypeSize(type);
+      const size_t bytes =
+          StepIsOneCopy(st.kind) ? sizeof(PostedAddress) : st.count * TypeSize(type);
       if (StepSends(st.kind)) {
         const FifoLink* l = channels[c].Out(st.send_peer);
         if (l == nullptr || bytes > l->fifo.slot_bytes) return false;
@@ -94,6 +112,7 @@ void DirectExecutor::Reset(const Plan* plan, const ExecArgs& args, DirectChannel
     ran_early_[c].assign(plan->channels[c].steps.size(), false);
   finished_ = false;
   steps_run_ = 0;
+  error_ = Status::Ok();
 }
 
 std::byte* DirectExecutor::Ptr(const Region& r) const {
@@ -156,6 +175,22 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
       finalize(dst);
       break;
     }
+    case StepKind::kPostAddress: {
+      const PostedAddress posted{reinterpret_cast<uintptr_t>(Ptr(st.src)),
+                                 static_cast<int32_t>(getpid())};
+      std::memcpy(out_slot, &posted, sizeof(posted));
+      break;
+    }
+    case StepKind::kReadPeer: {
+      PostedAddress posted;
+      std::memcpy(&posted, in_slot, sizeof(posted));
+      Status s = ReadFromProcess(posted.pid, posted.address, Ptr(st.dst), bytes);
+      if (!s.ok()) error_ = s.WithContext(Format("reading rank %d's buffer", st.recv_peer));
+      break;
+    }
+    case StepKind::kSignal:
+    case StepKind::kWaitSignal:
+      break;  // the message is the signal
   }
   // Publish: the slot I read is free again, the slot I wrote is readable.
   if (receives) Publish(&in->header->tail, &in->header->tail_waiting, rmsg + 1);
@@ -164,6 +199,8 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
 }
 
 Status DirectExecutor::Advance(bool* done) {
+  *done = false;
+  if (!error_.ok()) return error_;
   bool all = true;
   for (size_t c = 0; c < next_.size(); ++c) {
     const std::vector<Step>& steps = plan_->channels[c].steps;
@@ -173,6 +210,7 @@ Status DirectExecutor::Advance(bool* done) {
         continue;
       }
       if (RunStep(static_cast<int>(c), steps[next_[c]])) {
+        if (!error_.ok()) return error_;
         ++next_[c];
         ++steps_run_;
       } else if (!RunAnytimeAhead(static_cast<int>(c))) {

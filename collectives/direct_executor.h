@@ -101,6 +101,11 @@ class DirectExecutor : public PlanRunner {
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
   bool finished_ = false;
   size_t steps_run_ = 0;
+  Status error_;  // a one-copy read failed
 };
+
+// Copies `bytes` from `address` in process `pid` (process_vm_readv: same user, and ptrace
+// allowed between the two, as between ranks launched together without Yama's restrictions).
+Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes);
 
 }  // namespace weft

@@ -167,8 +167,13 @@ Status Executor::RunStep(int c, size_t index) {
       finalize(dst);
       return Status::Ok();
     }
+    case StepKind::kPostAddress:
+    case StepKind::kReadPeer:
+    case StepKind::kSignal:
+    case StepKind::kWaitSignal:
+      break;  // the communicator gives one-copy plans to the DirectExecutor only
   }
-  return InternalError("unknown step kind");
+  return InternalError(Format("step kind %s cannot run over the transport", StepKindName(st.kind)));
 }
 
 bool Executor::RunAnytimeAhead(int c) {

@@ -38,6 +38,14 @@ const char* StepKindName(StepKind k) {
       return "RecvReduceCopySend";
     case StepKind::kCopy:
       return "Copy";
+    case StepKind::kPostAddress:
+      return "PostAddress";
+    case StepKind::kReadPeer:
+      return "ReadPeer";
+    case StepKind::kSignal:
+      return "Signal";
+    case StepKind::kWaitSignal:
+      return "WaitSignal";
   }
   return "?";
 }

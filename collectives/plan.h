@@ -25,16 +25,37 @@ enum class StepKind : uint8_t {
   kRecvReduceCopy,      // receive into staging, dst = staging op src
   kRecvReduceCopySend,  // receive into staging, dst = staging op src, send dst
   kCopy,                // dst = src
+  // One-copy steps (shared FIFOs only: the messages are small control words, the data is
+  // read straight from the peer's buffer with process_vm_readv):
+  kPostAddress,  // send where src is in this process (for the peer to read it)
+  kReadPeer,     // receive the peer's posted address, read count elements from it into dst
+  kSignal,       // send "done with your buffer"
+  kWaitSignal,   // receive the peer's "done with your buffer"
 };
 const char* StepKindName(StepKind k);
 
 inline bool StepReceives(StepKind k) {
-  return k != StepKind::kSend && k != StepKind::kCopy;
+  return k == StepKind::kRecv || k == StepKind::kRecvCopySend || k == StepKind::kRecvReduceSend ||
+         k == StepKind::kRecvReduceCopy || k == StepKind::kRecvReduceCopySend ||
+         k == StepKind::kReadPeer || k == StepKind::kWaitSignal;
 }
 inline bool StepSends(StepKind k) {
   return k == StepKind::kSend || k == StepKind::kRecvCopySend || k == StepKind::kRecvReduceSend ||
-         k == StepKind::kRecvReduceCopySend;
+         k == StepKind::kRecvReduceCopySend || k == StepKind::kPostAddress ||
+         k == StepKind::kSignal;
 }
+// Steps whose messages carry a control word (PostedAddress or nothing), not data.
+inline bool StepIsOneCopy(StepKind k) {
+  return k == StepKind::kPostAddress || k == StepKind::kReadPeer || k == StepKind::kSignal ||
+         k == StepKind::kWaitSignal;
+}
+
+// What a kPostAddress message holds.
+struct PostedAddress {
+  uint64_t address;  // in the sender's address space
+  int32_t pid;       // the sender's process
+  int32_t pad = 0;
+};
 inline bool StepReduces(StepKind k) {
   return k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopy ||
          k == StepKind::kRecvReduceCopySend;

@@ -1,5 +1,6 @@
 #include "collectives/tuner.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace weft {
@@ -20,6 +21,14 @@ const TransportCost kTransportCosts[] = {
 // a hop, and NCCL likewise rates the tree below the ring for bandwidth. A measured tuning
 // table (WEFT_TUNE_FILE, to come) replaces this guess.
 constexpr double kTreeTraffic = 3.0;
+
+// All-gather by one-copy reads, per byte, against the ring's: each byte is copied once where
+// a hop through a shared FIFO copies it twice, but pinning the peer's pages for
+// process_vm_readv costs more than that saves while the FIFOs stay in cache: 1.3 with a core
+// per rank (measured here, 256 KiB-16 MiB). With more ranks than cores the ring's chain of
+// dependent hops stalls on the scheduler and the reads, which depend on nothing, win by
+// about the number of ranks per core (3x at 4 ranks on 2 cores).
+constexpr double kOneCopyTraffic = 1.3;
 
 int Log2Ceil(int n) {
   int l = 0;
@@ -75,6 +84,12 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
         return Log2Ceil(input_.nranks) * alpha + 2 * s * us_per_byte;
       // Up and down two trees of depth log2(N), each carrying half.
       return 2 * Log2Ceil(input_.nranks) * alpha + kTreeTraffic * s * us_per_byte;
+    case Algo::kDirect:
+      // Two control hand-offs (address, done) and a read from each peer (a system call).
+      if (coll == CollType::kBroadcast)  // every reader copies the root's whole buffer
+        return 3 * alpha + (n - 1) * s * us_per_byte;
+      return (n + 1) * alpha +
+             (n - 1) / n * kOneCopyTraffic / std::max(1.0, input_.ranks_per_core) * s * us_per_byte;
     case Algo::kRecursiveDoubling:
       // log2(N) rounds (plus one each way for ranks beyond 2^k), each sending and reducing
       // the whole buffer: twice the bytes of a plain transfer.
@@ -84,6 +99,10 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
   return 0;
 }
 
+bool Tuner::Usable(CollType coll, Algo algo) const {
+  return allowed_.Allows(coll, algo) && (algo != Algo::kDirect || input_.one_copy);
+}
+
 Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates,
                    bool* from_table) const {
   if (from_table) *from_table = false;
@@ -91,13 +110,13 @@ Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candida
   double best_time = -1;
   for (int a = 0; a < kNumAlgos; ++a) {
     const Algo algo = static_cast<Algo>(a);
-    if (!allowed_.Allows(coll, algo)) continue;
+    if (!Usable(coll, algo)) continue;
     const double t = Predict(algo, coll, bytes);
     if (candidates) candidates->push_back({algo, t});
     if (best_time < 0 || t < best_time) best = algo, best_time = t;
   }
   Algo measured;
-  if (measured_.Lookup(coll, input_.nranks, bytes, &measured) && allowed_.Allows(coll, measured)) {
+  if (measured_.Lookup(coll, input_.nranks, bytes, &measured) && Usable(coll, measured)) {
     if (from_table) *from_table = true;
     return measured;
   }

@@ -26,8 +26,10 @@ struct TransportCost {
 struct TunerInput {
   int nranks = 1;
   TransportKind transport = TransportKind::kSharedMemory;
-  double link_gbps = 0;   // 0: the table's
-  double latency_us = 0;  // 0: the table's
+  double link_gbps = 0;       // 0: the table's
+  double latency_us = 0;      // 0: the table's
+  bool one_copy = false;      // Algo::kDirect can run (every rank on one host, CMA works)
+  double ranks_per_core = 1;  // on the busiest host; above 1, chains of hops stall
 };
 
 struct Prediction {
@@ -48,6 +50,8 @@ class Tuner {
   double Predict(Algo algo, CollType coll, size_t bytes) const;
 
  private:
+  // WEFT_ALGO allows it, and it can run here.
+  bool Usable(CollType coll, Algo algo) const;
   TunerInput input_;
   AlgoSpec allowed_;
   TransportCost cost_;

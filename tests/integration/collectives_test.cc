@@ -51,25 +51,28 @@ INSTANTIATE_TEST_SUITE_P(RanksAndTransports, Collectives,
 namespace weft::testing {
 namespace {
 
-// Every all-reduce algorithm through real processes, forced with WEFT_ALGO.
+// Every algorithm through real processes, forced with WEFT_ALGO (a collective without it
+// keeps the tuner's choice: direct is for all-gather and broadcast only).
 class Algorithms : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
 
 TEST_P(Algorithms, AllReduceIsExact) {
   const std::string algo = std::get<0>(GetParam());
   const int n = std::get<1>(GetParam());
-  std::string cmd = "env WEFT_ALGO=" + algo + " WEFT_TIMEOUT_MS=60000 " + BinDir() +
-                    "/weft-run -n " + std::to_string(n) + " --timeout 240 -- " + BinDir() +
-                    "/coll_check --colls allreduce,broadcast,reduce --types float,int32,bfloat16 "
-                    "--ops sum,max,avg --counts 0,1,7,1000,100003";
+  std::string cmd =
+      "env WEFT_ALGO=" + algo + " WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n " +
+      std::to_string(n) + " --timeout 240 -- " + BinDir() +
+      "/coll_check --colls allreduce,allgather,broadcast,reduce --types float,int32,bfloat16 "
+      "--ops sum,max,avg --counts 0,1,7,1000,100003";
   CommandResult r = RunCommand(cmd);
   EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
   EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
 }
 
 // 10 ranks: above DirectLinkMap's all-pairs limit, so the shared FIFOs link only ring
-// neighbours, tree edges and recursive-doubling pairs (rerooted trees go over UCX).
+// neighbours, tree edges and recursive-doubling pairs (rerooted trees go over UCX, and
+// direct reads, which need every pair, fall back to the ring).
 INSTANTIATE_TEST_SUITE_P(ForcedAlgorithms, Algorithms,
-                         ::testing::Combine(::testing::Values("tree", "rd", "ring"),
+                         ::testing::Combine(::testing::Values("tree", "rd", "ring", "direct"),
                                             ::testing::Values(2, 3, 5, 6, 10)),
                          [](const auto& info) {
                            return std::string(std::get<0>(info.param)) + "_" +

@@ -34,12 +34,24 @@ TEST(AlgoSpec, BadValuesListTheValidOnes) {
   Status st = ParseAlgoSpec("hypercube", &s);
   EXPECT_EQ(weftInvalidArgument, st.code());
   EXPECT_NE(std::string::npos, st.message().find("unknown algorithm 'hypercube'"));
-  EXPECT_NE(std::string::npos, st.message().find("valid algorithms: ring, tree, rd"));
+  EXPECT_NE(std::string::npos, st.message().find("valid algorithms: ring, tree, rd, direct"));
   st = ParseAlgoSpec("alltoall:ring", &s);
   EXPECT_NE(std::string::npos, st.message().find("unknown collective 'alltoall'"));
   st = ParseAlgoSpec("allgather:tree", &s);
   EXPECT_NE(std::string::npos,
-            st.message().find("leaves allgather without an algorithm (it has: ring)"));
+            st.message().find("leaves allgather without an algorithm (it has: ring, direct)"));
+  st = ParseAlgoSpec("reduce:direct", &s);
+  EXPECT_NE(std::string::npos,
+            st.message().find("leaves reduce without an algorithm (it has: ring, tree)"));
+}
+
+TEST(AlgoSpec, DirectReadsAreForAllGatherAndBroadcast) {
+  AlgoSpec s;
+  ASSERT_TRUE(ParseAlgoSpec("direct", &s).ok());
+  EXPECT_TRUE(s.Allows(CollType::kAllGather, Algo::kDirect));
+  EXPECT_TRUE(s.Allows(CollType::kBroadcast, Algo::kDirect));
+  EXPECT_FALSE(s.Allows(CollType::kAllReduce, Algo::kDirect));
+  EXPECT_TRUE(s.Allows(CollType::kAllReduce, Algo::kRing));  // has no direct: unaffected
 }
 
 }  // namespace

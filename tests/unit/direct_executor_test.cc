@@ -4,6 +4,8 @@
 // FIFO (2 slots), any ring order. Also the link map itself: who writes where.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <random>
 
@@ -130,6 +132,43 @@ TEST(DirectExecutor, RecursiveDoublingOnItsPairs) {
       }
     }
   }
+}
+
+// One-copy plans read the peers' buffers with process_vm_readv: here every virtual rank is
+// this process, which reads itself.
+TEST(DirectExecutor, OneCopyAllGatherAndBroadcast) {
+  for (int n = 1; n <= 12; ++n) {
+    for (CollType coll : {CollType::kAllGather, CollType::kBroadcast}) {
+      for (size_t count :
+           {size_t{0}, size_t{1}, size_t{1001}, n % 4 ? size_t{77} : size_t{70000}}) {
+        for (bool in_place : {false, true}) {
+          HarnessCase c;
+          c.algorithm = testing::Algorithm::kOneCopy;
+          c.direct = true;
+          c.direct_all_pairs_max = 64;
+          c.coll = coll;
+          c.nranks = n;
+          c.count = count;
+          c.type = count % 2 ? weftUint8 : weftFloat64;
+          c.root = n - 1;
+          c.in_place = in_place;
+          c.fifo_slots = 2;
+          ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+        }
+      }
+    }
+  }
+}
+
+TEST(DirectExecutor, OneCopyReadOfAVanishedBufferIsAnError) {
+  std::vector<char> to(64);
+  Status s = ReadFromProcess(getpid(), 8, to.data(), to.size());  // page zero: unmapped
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string::npos, s.message().find("process_vm_readv of 64 bytes")) << s.message();
+  std::vector<char> from(64, 'x');
+  ASSERT_TRUE(
+      ReadFromProcess(getpid(), reinterpret_cast<uintptr_t>(from.data()), to.data(), 64).ok());
+  EXPECT_EQ(from, to);
 }
 
 TEST(DirectExecutor, RejectsPlansItCannotRun) {

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "collectives/algorithms/one_copy.h"
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
@@ -20,6 +21,7 @@ namespace weft::testing {
 std::string CaseName(const HarnessCase& c) {
   return Format("%s%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
                 c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
+                : c.algorithm == Algorithm::kOneCopy         ? " (one copy)"
                 : c.algorithm == Algorithm::kTree            ? " (tree)"
                                                              : "",
                 c.direct ? " on shared FIFOs" : "", c.nranks, c.count, TypeName(c.type),
@@ -84,6 +86,10 @@ std::string RunOnLoopback(const HarnessCase& c) {
     Status s;
     if (c.algorithm == Algorithm::kRecursiveDoubling) {
       s = BuildRecursiveDoublingPlan(r, n, c.count, &plans[r]);
+    } else if (c.algorithm == Algorithm::kOneCopy) {
+      s = c.coll == CollType::kBroadcast
+              ? BuildOneCopyBroadcastPlan(r, n, c.count, c.root, &plans[r])
+              : BuildOneCopyAllGatherPlan(r, n, c.count, &plans[r]);
     } else if (c.algorithm == Algorithm::kTree) {
       if (c.coll == CollType::kBroadcast)
         s = BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,

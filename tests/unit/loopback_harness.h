@@ -9,7 +9,7 @@
 
 namespace weft::testing {
 
-enum class Algorithm { kRing, kRecursiveDoubling, kTree };
+enum class Algorithm { kRing, kRecursiveDoubling, kTree, kOneCopy };
 
 struct HarnessCase {
   Algorithm algorithm = Algorithm::kRing;

@@ -63,3 +63,33 @@ TEST(Tuner, OverridesWin) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+// One-copy reads: never where they cannot run; with a core per rank the ring keeps the
+// all-gather (its FIFOs stay in cache); with more ranks than cores the reads take large
+// all-gathers; broadcasts stay on the chain unless forced.
+TEST(Tuner, DirectReadsOnlyWhereTheyRunAndPay) {
+  AlgoSpec all;
+  TunerInput in;
+  in.nranks = 4;
+  in.transport = TransportKind::kSharedMemory;
+  in.latency_us = 2.0;
+  in.ranks_per_core = 2;
+  EXPECT_EQ(Algo::kRing, Tuner(in, all).Choose(CollType::kAllGather, 8 << 20));
+  in.one_copy = true;
+  EXPECT_EQ(Algo::kRing, Tuner(in, all).Choose(CollType::kAllGather, 4 << 10));
+  EXPECT_EQ(Algo::kDirect, Tuner(in, all).Choose(CollType::kAllGather, 8 << 20));
+  EXPECT_NE(Algo::kDirect, Tuner(in, all).Choose(CollType::kBroadcast, 8 << 20));
+  in.ranks_per_core = 1;
+  EXPECT_EQ(Algo::kRing, Tuner(in, all).Choose(CollType::kAllGather, 8 << 20));
+  AlgoSpec forced;
+  ASSERT_TRUE(ParseAlgoSpec("direct", &forced).ok());
+  EXPECT_EQ(Algo::kDirect, Tuner(in, forced).Choose(CollType::kBroadcast, 8));
+  in.one_copy = false;  // forced but impossible: the ring
+  EXPECT_EQ(Algo::kRing, Tuner(in, forced).Choose(CollType::kAllGather, 8 << 20));
+}
+
+}  // namespace
+}  // namespace weft
