@@ -3,7 +3,7 @@
 REPEAT times (each run measures both on the same buffers) and prints, per size, the median
 busbw of Weft (out of place and in place) and of MPI, and the ratio Weft/MPI.
 
-  bench/compare-mpi.py --bin build/bin --np 2 --coll allreduce -b 4M -e 64M -f 4 --repeat 5
+  bench/compare-mpi.py --bin build/bin --np 2 --coll allreduce -b 4M -e 64M -f 4 --repeat 3
 """
 import argparse
 import json
@@ -22,7 +22,7 @@ def main():
     ap.add_argument("-b", default="4M")
     ap.add_argument("-e", default="64M")
     ap.add_argument("-f", default="4")
-    ap.add_argument("-n", default="10")
+    ap.add_argument("-n", default="50", help="iterations per size (few let first-use costs in)")
     ap.add_argument("-d", default="float")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--bind", default="default", help="mpirun --bind-to: core, none, or default")
@@ -33,7 +33,7 @@ def main():
             bind = [] if a.bind == "default" else ["--bind-to", a.bind]
             cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", *bind, "-np", str(a.np),
                    os.path.join(a.bin, "weft-perf"), a.coll, "-b", a.b, "-e", a.e, "-f", a.f,
-                   "-n", a.n, "-w", "2", "-d", a.d, "--compare", "mpi", "-J", out.name]
+                   "-n", a.n, "-w", "5", "-d", a.d, "--compare", "mpi", "-J", out.name]
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
             if r.returncode != 0:
                 sys.exit(f"run {rep} failed:\n{r.stdout}\n{r.stderr}")

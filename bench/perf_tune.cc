@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -80,12 +81,19 @@ bool MeasureSideBySide(weftComm_t comm, const Options& options, bool with_auto, 
   Runner runner(comm, options);
   out->time.assign(comms.size(), std::vector<double>(out->sizes.size(), 0));
   out->picked.assign(out->sizes.size(), "");
+  // From kSettled bytes up every algorithm is bandwidth-bound and their order no longer
+  // changes with size: one over kHopeless times the fastest there is not timed at larger
+  // sizes (its time is NaN). It would not win, and its long runs only disturb the others'.
+  constexpr double kHopeless = 4.0;
+  constexpr size_t kSettled = size_t{1} << 20;
+  std::vector<bool> dropped(comms.size(), false);
   for (size_t s = 0; ok && s < out->sizes.size(); ++s) {
     std::vector<std::vector<double>> rounds(comms.size());
     for (int k = 0; ok && k < options.rounds; ++k) {
       // Each round starts with another communicator: none is always first (or last).
       for (size_t i = 0; ok && i < comms.size(); ++i) {
         const size_t c = (i + static_cast<size_t>(k)) % comms.size();
+        if (dropped[c]) continue;
         runner.UseComm(comms[c]);
         Row row;
         if (!runner.Measure(out->sizes[s], options.types[0], options.ops[0], root, &row) ||
@@ -99,8 +107,19 @@ bool MeasureSideBySide(weftComm_t comm, const Options& options, bool with_auto, 
         if (with_auto && comms[c] == comm) out->picked[s] = row.algo;
       }
     }
-    for (size_t c = 0; ok && c < comms.size(); ++c)
-      out->time[c][s] = Median(rounds[c]);
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t c = 0; ok && c < comms.size(); ++c) {
+      out->time[c][s] = dropped[c] ? std::nan("") : Median(rounds[c]);
+      if (!dropped[c]) best = std::min(best, out->time[c][s]);
+    }
+    // Every rank must drop the same ones (with -a 0 each rank has its own times): rank 0's
+    // verdict, broadcast.
+    for (size_t c = 0; ok && c < out->algos.size(); ++c) {
+      int32_t drop =
+          dropped[c] || (out->sizes[s] >= kSettled && out->time[c][s] > kHopeless * best) ? 1 : 0;
+      ok = weftBroadcast(&drop, &drop, 1, weftInt32, 0, comm, nullptr) == weftSuccess;
+      dropped[c] = drop != 0;
+    }
   }
   for (size_t c = 0; c < out->algos.size() && c < comms.size(); ++c) {
     if (ok)
@@ -129,12 +148,16 @@ bool RunAlgoComparison(weftComm_t comm, const Options& options) {
     std::printf(" %10s", AlgoName(a));
   std::printf(" %10s %6s %9s\n", "auto", "picked", "auto/best");
   for (size_t s = 0; s < m.sizes.size(); ++s) {
-    double best = m.time[0][s];
+    double best = std::numeric_limits<double>::infinity();
     for (size_t a = 0; a < m.algos.size(); ++a)
-      best = std::min(best, m.time[a][s]);
+      if (!std::isnan(m.time[a][s])) best = std::min(best, m.time[a][s]);
     std::printf("  %12zu", m.sizes[s]);
-    for (size_t a = 0; a <= m.algos.size(); ++a)
-      std::printf(" %10.2f", m.time[a][s]);
+    for (size_t a = 0; a <= m.algos.size(); ++a) {
+      if (std::isnan(m.time[a][s]))
+        std::printf(" %10s", "-");
+      else
+        std::printf(" %10.2f", m.time[a][s]);
+    }
     std::printf(" %6s %9.2f\n", m.picked[s].c_str(), m.time[m.algos.size()][s] / best);
   }
   return true;
@@ -159,11 +182,17 @@ bool RunTuning(weftComm_t comm, const Options& options) {
   TuneTable table;
   for (size_t s = 0; s < sizes.size(); ++s) {
     size_t best = 0;
-    for (size_t a = 1; a < algos.size(); ++a)
-      if (time[a][s] < time[best][s]) best = a;
+    while (best + 1 < algos.size() && std::isnan(time[best][s]))
+      ++best;
+    for (size_t a = best + 1; a < algos.size(); ++a)
+      if (time[a][s] < time[best][s]) best = a;  // false for NaN: a dropped one never wins
     std::printf("  %12zu", sizes[s]);
-    for (size_t a = 0; a < algos.size(); ++a)
-      std::printf(" %10.2f", time[a][s]);
+    for (size_t a = 0; a < algos.size(); ++a) {
+      if (std::isnan(time[a][s]))
+        std::printf(" %10s", "-");
+      else
+        std::printf(" %10.2f", time[a][s]);
+    }
     std::printf("  %s\n", AlgoName(algos[best]));
     const size_t from =
         s == 0 ? 0 : static_cast<size_t>(std::sqrt(static_cast<double>(sizes[s - 1]) * sizes[s]));

@@ -162,7 +162,13 @@ TEST(WeftPerf, ComparesAlgorithmsSideBySide) {
     if (!(fields >> prefix >> size >> ring >> tree >> rd >> autotime >> picked >> ratio)) continue;
     if (prefix != "[0]" || size == "#") continue;
     ++rows;
-    for (const std::string* t : {&ring, &tree, &rd, &autotime, &ratio})
+    // An algorithm far behind at one size is not timed at larger ones ("-"); at the first
+    // size every one is.
+    for (const std::string* t : {&ring, &tree, &rd})
+      if (rows == 1 || *t != "-") {
+        EXPECT_GT(std::stod(*t), 0) << line;
+      }
+    for (const std::string* t : {&autotime, &ratio})
       EXPECT_GT(std::stod(*t), 0) << line;
     EXPECT_TRUE(picked == "ring" || picked == "tree" || picked == "rd") << line;
   }
