@@ -40,6 +40,7 @@ weftResult_t CommWithAlgo(weftComm_t comm, int rank, int nranks, Algo algo, weft
 // Times in us (out of place) per communicator and size: the algorithms' own communicators,
 // then, with `with_auto`, the job's. `picked[s]` is what the job's communicator used.
 struct SideBySide {
+  int rank = 0, nranks = 1;
   std::vector<Algo> algos;
   std::vector<size_t> sizes;
   std::vector<std::vector<double>> time;  // [communicator][size]
@@ -52,10 +53,18 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+// A time of the table: "-" for one not measured (NaN).
+void PrintTime(double us) {
+  if (std::isnan(us))
+    std::printf(" %10s", "-");
+  else
+    std::printf(" %10.2f", us);
+}
+
 bool MeasureSideBySide(weftComm_t comm, const Options& options, bool with_auto, SideBySide* out) {
-  int rank = 0, nranks = 1;
-  weftCommUserRank(comm, &rank);
-  weftCommCount(comm, &nranks);
+  weftCommUserRank(comm, &out->rank);
+  weftCommCount(comm, &out->nranks);
+  const int rank = out->rank, nranks = out->nranks;
   out->sizes = SweepSizes(options);
   for (int a = 0; a < kNumAlgos; ++a)
     if (SupportedAlgos(options.coll) & (1u << a)) out->algos.push_back(static_cast<Algo>(a));
@@ -135,14 +144,11 @@ bool MeasureSideBySide(weftComm_t comm, const Options& options, bool with_auto, 
 bool RunAlgoComparison(weftComm_t comm, const Options& options) {
   SideBySide m;
   if (!MeasureSideBySide(comm, options, /*with_auto=*/true, &m)) return false;
-  int rank = 0, nranks = 1;
-  weftCommUserRank(comm, &rank);
-  weftCommCount(comm, &nranks);
-  if (rank != 0) return true;
+  if (m.rank != 0) return true;
   std::printf(
       "# %s over %d ranks, %s %s: time in us (out of place), median of %d interleaved "
       "rounds of %d iterations\n# %12s",
-      CollName(options.coll), nranks, TypeName(options.types[0]), OpName(options.ops[0]),
+      CollName(options.coll), m.nranks, TypeName(options.types[0]), OpName(options.ops[0]),
       options.rounds, options.iters, "size");
   for (Algo a : m.algos)
     std::printf(" %10s", AlgoName(a));
@@ -152,12 +158,8 @@ bool RunAlgoComparison(weftComm_t comm, const Options& options) {
     for (size_t a = 0; a < m.algos.size(); ++a)
       if (!std::isnan(m.time[a][s])) best = std::min(best, m.time[a][s]);
     std::printf("  %12zu", m.sizes[s]);
-    for (size_t a = 0; a <= m.algos.size(); ++a) {
-      if (std::isnan(m.time[a][s]))
-        std::printf(" %10s", "-");
-      else
-        std::printf(" %10.2f", m.time[a][s]);
-    }
+    for (size_t a = 0; a <= m.algos.size(); ++a)
+      PrintTime(m.time[a][s]);
     std::printf(" %6s %9.2f\n", m.picked[s].c_str(), m.time[m.algos.size()][s] / best);
   }
   return true;
@@ -166,9 +168,7 @@ bool RunAlgoComparison(weftComm_t comm, const Options& options) {
 bool RunTuning(weftComm_t comm, const Options& options) {
   SideBySide m;
   if (!MeasureSideBySide(comm, options, /*with_auto=*/false, &m)) return false;
-  int rank = 0, nranks = 1;
-  weftCommUserRank(comm, &rank);
-  weftCommCount(comm, &nranks);
+  const int rank = m.rank, nranks = m.nranks;
   const std::vector<Algo>& algos = m.algos;
   const std::vector<size_t>& sizes = m.sizes;
   const std::vector<std::vector<double>>& time = m.time;
@@ -187,12 +187,8 @@ bool RunTuning(weftComm_t comm, const Options& options) {
     for (size_t a = best + 1; a < algos.size(); ++a)
       if (time[a][s] < time[best][s]) best = a;  // false for NaN: a dropped one never wins
     std::printf("  %12zu", sizes[s]);
-    for (size_t a = 0; a < algos.size(); ++a) {
-      if (std::isnan(time[a][s]))
-        std::printf(" %10s", "-");
-      else
-        std::printf(" %10.2f", time[a][s]);
-    }
+    for (size_t a = 0; a < algos.size(); ++a)
+      PrintTime(time[a][s]);
     std::printf("  %s\n", AlgoName(algos[best]));
     const size_t from =
         s == 0 ? 0 : static_cast<size_t>(std::sqrt(static_cast<double>(sizes[s - 1]) * sizes[s]));
