@@ -147,11 +147,8 @@ Status Communicator::Init(const UniqueIdData& id) {
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
   const double cores = std::max(1u, std::thread::hardware_concurrency());
-  tune.ranks_per_core = local_ranks / cores;
-  if (local_ranks > cores) {
-    const double per_core = local_ranks / cores;
-    tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
-  }
+  const double per_core = tune.ranks_per_core = local_ranks / cores;
+  if (per_core > 1) tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
   tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
@@ -209,6 +206,7 @@ Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts,
   std::vector<std::vector<uint8_t>> views;
   WEFT_CHECK(bootstrap_->AllGather(std::vector<uint8_t>(mine.begin(), mine.end()), &views));
   WEFT_CHECK(discovered);
+  // Every rank parses every view, its own host's too, so that all hold the very same graphs.
   for (int h = 0; h < job_.nhosts(); ++h) {
     const int from = job_.first_rank[h];
     const std::string text(views[from].begin(), views[from].end());

@@ -126,10 +126,12 @@ bool DirectExecutor::RunStep(int c, const Step& st) {
   DirectChannel& ch = channels_[c];
   const bool receives = StepReceives(st.kind), sends = StepSends(st.kind);
   // CanRun checked that these links exist.
-  FifoView* in = receives ? &ch.In(st.recv_peer)->fifo : nullptr;
-  FifoView* out = sends ? &ch.Out(st.send_peer)->fifo : nullptr;
-  const uint64_t rmsg = receives ? ch.In(st.recv_peer)->messages + st.recv_msg : 0;
-  const uint64_t smsg = sends ? ch.Out(st.send_peer)->messages + st.send_msg : 0;
+  FifoLink* in_link = receives ? ch.In(st.recv_peer) : nullptr;
+  FifoLink* out_link = sends ? ch.Out(st.send_peer) : nullptr;
+  FifoView* in = receives ? &in_link->fifo : nullptr;
+  FifoView* out = sends ? &out_link->fifo : nullptr;
+  const uint64_t rmsg = receives ? in_link->messages + st.recv_msg : 0;
+  const uint64_t smsg = sends ? out_link->messages + st.send_msg : 0;
   // Ready? Data in my FIFO, room in the receiver's.
   if (receives && LoadAcquire(&in->header->head) <= rmsg) return false;
   if (sends && LoadAcquire(&out->header->tail) + static_cast<uint64_t>(out->nslots) <= smsg)
