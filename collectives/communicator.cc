@@ -344,6 +344,7 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
     DeviceEngineOptions o;
     o.device = device;
     o.ipc = all_local_ && config_.cuda_ipc && nranks_ <= kMaxDeviceRanksIpc;
+    o.staging_piece_bytes = static_cast<size_t>(config_.cuda_staging_piece);
     o.timeout_ms = config_.timeout_ms;
     o.rank = rank_;
     o.nranks = nranks_;

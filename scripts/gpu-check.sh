@@ -12,6 +12,7 @@
 #      4 ranks on GPU 0 with every collective and type on both device paths;
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
+#   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 # and prints one summary table at the end. Logs go to --out (default gpu-check-out).
 # Building needs the UCX headers: on that host unpack Debian's libucx-dev with dpkg -x and
 # point PKG_CONFIG_PATH at its pkgconfig folder.
@@ -94,6 +95,14 @@ timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" allreduce --m
 [ $rc -eq 0 ] || status=1
 note "allreduce 256 MiB float: busbw (oop, ip), wrong" "$(awk '$4=="float" {print $9 " GB/s, " $13 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-allreduce-256M.txt") (exit $rc)"
 grep -h " float " "$out/perf-allreduce.txt" | tail -5
+# The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in
+# one piece, side by side in one run, so the overlap of copies and host collective shows.
+for piece in 4M 0; do
+  WEFT_CUDA_IPC=0 WEFT_CUDA_STAGING_PIECE=$piece timeout 150 "$bin/weft-run" -n 4 --timeout 300 -- \
+    "$bin/weft-perf" allreduce --mem device -b 256M -e 256M -n 5 -w 2 >"$out/perf-staged-$piece.txt" 2>&1; rc=$?
+  [ $rc -eq 0 ] || status=1
+  note "staged allreduce 256 MiB, pieces of $piece" "$(awk '$4=="float" {print "busbw " $9 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-staged-$piece.txt") (exit $rc)"
+done
 
 echo
 echo "==== gpu-check summary ===="

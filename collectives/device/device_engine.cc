@@ -17,6 +17,8 @@
 #include "collectives/device/cuda_device.h"
 #include "collectives/device/device_phase.h"
 #include "collectives/device/device_queue.h"
+#include "collectives/device/staged_call.h"
+#include "collectives/device/staging_plan.h"
 #include "collectives/reduce/reduce_cuda.h"
 #include "common/dtype.h"
 #include "common/log.h"
@@ -76,9 +78,14 @@ class CudaDeviceEngine : public DeviceEngine {
   Status AddStage(Builder* b, void* stream, std::function<Status()> host_work);
   Status Submit(Builder* b, void* stream);
   Status AcquireSlot(int* slot);
+  uint32_t NextGate() {
+    ++next_gate_;
+    if (next_gate_ == 0) ++next_gate_;  // 0 means "no gate"
+    return next_gate_;
+  }
   OpDesc* Desc(int slot) { return static_cast<OpDesc*>(descs_.data()) + slot; }
   Status EnqueueIpc(const CollArgs& a, int slot, Builder* b);
-  Status EnqueueStaged(const CollArgs& a, int slot, Builder* b);
+  Status EnqueueStaged(const CollArgs& a, Builder* b);
   // Host stages.
   Status ExchangeAndFill(const CollArgs& a, OpDesc* desc);
   Status Barrier();
@@ -219,8 +226,7 @@ Status CudaDeviceEngine::AddStage(Builder* b, void* stream, std::function<Status
   DeviceStage st;
   Status s = dev_->RecordEvent(stream, &st.event);
   if (s.ok()) {
-    st.gate = ++next_gate_;
-    if (st.gate == 0) st.gate = ++next_gate_;  // 0 means "no gate"
+    st.gate = NextGate();
     st.host_work = std::move(host_work);
     s = dev_->WaitGate(stream, st.gate);
     if (!s.ok()) st.host_work = nullptr;  // the gate was not queued: only its event
@@ -276,7 +282,7 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
       p.skip = 1;
   };
   b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
-  b.status = o_.ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, slot, &b);
+  b.status = o_.ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, &b);
   WEFT_TRACE(kLogColl, "queued %s on stream %p: slot %d, gates up to %u", b.op.what.c_str(),
              a.stream, slot, next_gate_);
   return Submit(&b, a.stream);
@@ -441,47 +447,80 @@ void CudaDeviceEngine::PutStaging(PinnedBuffer buf) {
   staging_free_.push_back(std::move(buf));
 }
 
-Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, int slot, Builder* b) {
-  OpDesc* desc = Desc(slot);
-  const CollBytes bytes = BytesOf(a, o_.rank, o_.nranks);
-  const size_t send_region = (bytes.send + 255) / 256 * 256;
+// Queues a copy of the user's send buffer into staging memory and copy-out kernels on the
+// caller's stream (staged_call.h).
+class CudaStagingStream : public StagingStream {
+ public:
+  CudaStagingStream(CudaDevice* dev, void* stream, const void* device_send, void* host_send,
+                    weftDataType_t type)
+      : dev_(dev),
+        stream_(stream),
+        device_send_(static_cast<const std::byte*>(device_send)),
+        host_send_(static_cast<std::byte*>(host_send)),
+        type_(type) {}
+  Status RecordEvent(int* id) override { return dev_->RecordEvent(stream_, id); }
+  Status WaitGate(uint32_t value) override { return dev_->WaitGate(stream_, value); }
+  Status CopyIn(const StagingCopy& c) override {
+    auto s = static_cast<cudaStream_t>(stream_);
+    if (c.rows == 1)
+      return Cuda(cudaMemcpyAsync(host_send_ + c.host_offset, device_send_ + c.device_offset,
+                                  c.bytes, cudaMemcpyDeviceToHost, s),
+                  "cudaMemcpyAsync to the staging buffer");
+    return Cuda(
+        cudaMemcpy2DAsync(host_send_ + c.host_offset, c.host_pitch, device_send_ + c.device_offset,
+                          c.device_pitch, c.bytes, c.rows, cudaMemcpyDeviceToHost, s),
+        "cudaMemcpy2DAsync to the staging buffer");
+  }
+  Status LaunchCopyOut(const DevicePhase* phase, size_t max_count) override {
+    return LaunchDevicePhase(phase, static_cast<int>(phase->ntasks), max_count, type_, weftSum,
+                             dev_->sm_count(), stream_);
+  }
+
+ private:
+  CudaDevice* dev_;
+  void* stream_;
+  const std::byte* device_send_;
+  std::byte* host_send_;
+  weftDataType_t type_;
+};
+
+size_t Align256(size_t bytes) {
+  return (bytes + 255) / 256 * 256;
+}
+
+Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
+  const StagingPlan plan = PlanStaging(a, o_.rank, o_.nranks, o_.staging_piece_bytes);
+  // One pinned buffer holds the copy-out descriptors, the send region and the recv region.
+  const size_t phase_bytes = Align256(CopyOutLaunches(plan) * sizeof(DevicePhase));
+  const size_t send_region = Align256(plan.send_bytes);
   auto staging = std::make_shared<PinnedBuffer>();
-  WEFT_CHECK(GetStaging(send_region + bytes.recv, staging.get()));
-  std::byte* stage_send = static_cast<std::byte*>(staging->data());
+  WEFT_CHECK(GetStaging(phase_bytes + send_region + plan.recv_bytes, staging.get()));
+  std::byte* base = static_cast<std::byte*>(staging->data());
+  std::byte* stage_send = base + phase_bytes;
   std::byte* stage_recv = stage_send + send_region;
   auto finish = std::move(b->op.finish);
   b->op.finish = [this, finish, staging] {
     PutStaging(std::move(*staging));
     finish();
   };
-  if (bytes.uses_send && bytes.send > 0)
-    WEFT_CHECK(Cuda(cudaMemcpyAsync(stage_send, a.send, bytes.send, cudaMemcpyDeviceToHost,
-                                    static_cast<cudaStream_t>(a.stream)),
-                    "cudaMemcpyAsync to the staging buffer"));
   CollArgs host = a;
-  host.send = stage_send;
-  host.recv = stage_recv;
   host.stream = nullptr;
-  const size_t recv_count = bytes.recv / TypeSize(a.type);
-  void* user_recv = bytes.uses_recv ? a.recv : nullptr;
-  WEFT_CHECK(AddStage(b, a.stream, [this, host, desc, stage_recv, user_recv, recv_count] {
-    WEFT_CHECK(comm_->Run({host}));
-    DevicePhase& p = desc->phase[0];
-    p.ntasks = 0;
-    if (user_recv != nullptr && recv_count > 0) {
-      DeviceTask& t = p.task[p.ntasks++];
-      t.ninputs = 1;
-      t.count = recv_count;
-      t.in[0] = stage_recv;  // mapped pinned memory: the same address on the device (UVA)
-      t.out = user_recv;
-    }
-    p.skip = 0;
-    return Status::Ok();
-  }));
-  // The copy back is a kernel rather than cudaMemcpyAsync so that a failed collective
-  // (skip) leaves the user's buffer untouched.
-  return LaunchDevicePhase(&desc->phase[0], 1, std::max<size_t>(recv_count, 1), a.type, weftSum,
-                           dev_->sm_count(), a.stream);
+  StagedCall call;
+  call.plan = &plan;
+  call.phases = reinterpret_cast<DevicePhase*>(base);
+  call.host_recv = stage_recv;  // mapped pinned memory: the same address on the device (UVA)
+  call.device_recv = a.recv;
+  call.elem_size = TypeSize(a.type);
+  call.run_piece = [this, host, stage_send, stage_recv](const StagingPiece& piece) {
+    CollArgs h = host;
+    h.count = piece.count;
+    h.send = stage_send + piece.send_offset;
+    h.recv = stage_recv + piece.recv_offset;
+    return comm_->Run({h});
+  };
+  call.next_gate = [this] { return NextGate(); };
+  CudaStagingStream stream(dev_.get(), a.stream, a.send, stage_send, a.type);
+  return QueueStagedCall(call, &stream, &b->op);
 }
 
 }  // namespace

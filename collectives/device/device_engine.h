@@ -8,7 +8,8 @@
 //    reduces its chunk from all N inputs in one pass) then an all-gather, both in place in
 //    the peers' memory, with host barriers between phases.
 //  * host staging (otherwise): device -> pinned host copy, the host collective (UCX, shared
-//    FIFOs), pinned host -> device copy.
+//    FIFOs), pinned host -> device copy, in pieces so the copies overlap the host
+//    collective (staged_call.h).
 // Builds without CUDA compile device_engine_none.cc: every buffer is host memory there.
 #pragma once
 
@@ -41,6 +42,9 @@ constexpr int kMaxDeviceRanksIpc = 16;
 struct DeviceEngineOptions {
   int device = 0;
   bool ipc = false;  // the CUDA IPC path
+  // The staging path moves the call through host memory in pieces of about this many bytes
+  // (staging_plan.h); 0: one piece. Must be the same on every rank.
+  size_t staging_piece_bytes = 4 << 20;
   int64_t timeout_ms = 300000;
   int rank = 0;
   int nranks = 1;

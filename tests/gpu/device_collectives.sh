@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Device buffers across processes: 4 ranks on GPU 0 (several ranks per GPU is how Weft is
 # tested on a one-GPU machine), every collective, every type, checked exactly by
-# weft-perf (#wrong must be 0), on the CUDA IPC path and on the host-staging path.
+# weft-perf (#wrong must be 0), on the CUDA IPC path and on the host-staging path (in
+# pieces of 64 KiB there, so sizes from 128 KiB up run several pieces per call).
 # Exit 77 (ctest: skipped) without a GPU.
 set -uo pipefail
 bin=${1:?usage: device_collectives.sh BUILD/bin [max bytes]}
@@ -12,7 +13,7 @@ export WEFT_TIMEOUT_MS=${WEFT_TIMEOUT_MS:-60000}
 status=0
 for ipc in 1 0; do
   for coll in allreduce allgather reducescatter broadcast reduce; do
-    out=$(WEFT_CUDA_IPC=$ipc "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device \
+    out=$(WEFT_CUDA_IPC=$ipc WEFT_CUDA_STAGING_PIECE=64K "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device \
           -b 8 -e "$max" -f 8 -d all -n 2 -w 1 2>&1)
     rc=$?
     wrong=$(printf '%s\n' "$out" | sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p')

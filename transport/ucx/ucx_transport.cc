@@ -63,6 +63,16 @@ Status UcxTransport::Create(int rank, int nranks, bool all_local,
   s = ucp_init(&params, config, &t->context_);
   ucp_config_release(config);
   if (s != UCS_OK) return UcxStatus(s, "ucp_init");
+  // Which memory UCX can move itself: CUDA only where it was built with its CUDA transports
+  // (Debian's and Ubuntu's packages are not); device collectives stage through host memory
+  // otherwise (docs/cuda.md).
+  ucp_context_attr_t attr{};
+  attr.field_mask = UCP_ATTR_FIELD_MEMORY_TYPES;
+  if (ucp_context_query(t->context_, &attr) == UCS_OK) {
+    t->cuda_memory_ = (attr.memory_types & UCS_BIT(UCS_MEMORY_TYPE_CUDA)) != 0;
+    WEFT_INFO(kLogInit, "UCX %s moves %s", ucp_get_version_string(),
+              t->cuda_memory_ ? "host and CUDA memory" : "host memory only (no CUDA transports)");
+  }
 
   ucp_worker_params_t wp{};
   wp.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE;

@@ -25,6 +25,8 @@ class UcxTransport : public Transport {
 
   // This worker's address, to publish through the bootstrap.
   const std::vector<uint8_t>& address() const { return address_; }
+  // Whether this UCX build moves CUDA device memory (its cuda_copy/cuda_ipc transports).
+  bool cuda_memory() const { return cuda_memory_; }
   // Everyone's addresses, indexed by rank (endpoints are made lazily from them), and which
   // ranks share this host. UCX 1.13's shared-memory transports cannot report a peer's
   // failure, so endpoints to local ranks use no UCX error handling (the communicator
@@ -69,6 +71,7 @@ class UcxTransport : public Transport {
 
   int rank_ = 0;
   int nranks_ = 0;
+  bool cuda_memory_ = false;
   ucp_context_h context_ = nullptr;
   ucp_worker_h worker_ = nullptr;
   int event_fd_ = -1;
