@@ -2,7 +2,8 @@
 # Every GPU check in one run, for a machine with a GPU (the GPU test host: Ubuntu 24.04,
 # CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
 #
-#   scripts/gpu-check.sh [--prebuilt DIR] [--out DIR] [--max-bytes 256M]
+#   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-only] [--out DIR]
+#                        [--max-bytes 256M]
 #
 # Builds Weft with CUDA into build-gpu (or uses the binaries of a build made elsewhere with
 # --prebuilt DIR; libraries the host lacks are taken from DIR/fallback-lib), then runs:
@@ -14,22 +15,54 @@
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 # and prints one summary table at the end. Logs go to --out (default gpu-check-out).
-# Building needs the UCX headers: on that host unpack Debian's libucx-dev with dpkg -x and
-# point PKG_CONFIG_PATH at its pkgconfig folder.
+# Building needs headers that host lacks (UCX's, pugixml): --bundle DIR unpacks the Debian
+# packages scripts/gpu-host-bundle.sh gathered into DIR (carry DIR along) and builds against
+# them and the host's own shared libraries. --build-only stops after the build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-prebuilt="" out="gpu-check-out" max="256M"
+prebuilt="" bundle="" build_only=0 out="gpu-check-out" max="256M"
 while [ $# -gt 0 ]; do
   case "$1" in
+    --bundle) bundle=$2; shift 2 ;;
     --prebuilt) prebuilt=$2; shift 2 ;;
+    --build-only) build_only=1; shift ;;
     --out) out=$2; shift 2 ;;
     --max-bytes) max=$2; shift 2 ;;
-    *) echo "usage: $0 [--prebuilt DIR] [--out DIR] [--max-bytes N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bundle DIR] [--prebuilt DIR] [--build-only] [--out DIR] [--max-bytes N]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$out"
 summary=()
 note() { summary+=("$(printf '%-44s %s' "$1" "$2")"); }
+
+# Unpacks the bundle's packages the host lacks into /tmp/weft-bundle and points pkg-config,
+# CMake and the loader at them. Shared libraries stay the host's: the packages' .so links are
+# re-pointed at the host's libucx0 (and libhwloc), their static archives removed.
+use_bundle() {
+  local root=/tmp/weft-bundle lib sys=/usr/lib/x86_64-linux-gnu deb so host took=()
+  lib=$root/usr/lib/x86_64-linux-gnu
+  rm -rf "$root" && mkdir -p "$root"
+  for deb in "$1"/*.deb; do
+    case "$(basename "$deb")" in
+      libhwloc-dev_*) pkg-config --exists hwloc 2>/dev/null && continue ;;
+      libgtest-dev_*) [ -f /usr/include/gtest/gtest.h ] && continue ;;
+      libpugixml*) [ -f /usr/include/pugixml.hpp ] && continue ;;
+    esac
+    dpkg -x "$deb" "$root" && took+=("$(basename "$deb" | cut -d_ -f1)")
+  done
+  for so in "$lib"/libuc[mpst]*.so "$lib"/libhwloc.so; do
+    [ -L "$so" ] || continue
+    host=$(ls "$sys/$(basename "$so")".* 2>/dev/null | head -1)
+    if [ -n "$host" ]; then ln -sf "$host" "$so"; else rm -f "$so"; fi
+  done
+  rm -f "$lib"/libuc[mpst]*.a "$lib"/libhwloc.a
+  sed -i -E "s|^prefix *= */usr\$|prefix=$root/usr|" "$lib"/pkgconfig/*.pc 2>/dev/null
+  export PKG_CONFIG_PATH=$lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+  export CMAKE_PREFIX_PATH=$root/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
+  export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  note "bundle unpacked" "${took[*]:-nothing (the host has it all)}"
+}
+[ -n "$bundle" ] && use_bundle "$bundle"
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$out/gpu.txt"
 
@@ -46,9 +79,11 @@ if [ -n "$prebuilt" ]; then
 else
   build=build-gpu
   start=$(date +%s)
-  if cmake -S . -B "$build" -DCMAKE_CUDA_ARCHITECTURES=90 -DWEFT_CUDA=ON >"$out/build.log" 2>&1 &&
+  mpi=OFF; command -v mpicxx >/dev/null 2>&1 && mpicxx --showme:version >/dev/null 2>&1 && mpi=ON
+  if cmake -S . -B "$build" -DCMAKE_CUDA_ARCHITECTURES=90 -DWEFT_CUDA=ON -DWEFT_WITH_MPI=$mpi \
+       >"$out/build.log" 2>&1 &&
      cmake --build "$build" -j"$(nproc)" >>"$out/build.log" 2>&1; then
-    note "build (sm_90, $(nproc) cores)" "ok in $(( $(date +%s) - start )) s"
+    note "build (sm_90, MPI $mpi, $(nproc) cores)" "ok in $(( $(date +%s) - start )) s"
   else
     tail -30 "$out/build.log"; note "build" "FAILED (see $out/build.log)"
     printf '%s\n' "${summary[@]}"; exit 1
@@ -56,6 +91,7 @@ else
 fi
 bin=$build/bin
 status=0
+if [ $build_only -eq 1 ]; then printf '%s\n' "${summary[@]}"; exit 0; fi
 
 echo "== 1. kernels"
 timeout 120 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
