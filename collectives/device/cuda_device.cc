@@ -43,6 +43,15 @@ bool CudaDevicePresent() {
   return n > 0;
 }
 
+int CurrentCudaDevice() {
+  int device = -1;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return -1;
+  }
+  return device;
+}
+
 std::string CurrentGpuPciId() {
   int device = -1;
   char bus[32] = {};

@@ -33,6 +33,8 @@ struct BufferLocation {
 BufferLocation LocateBuffer(const void* ptr);
 // Whether this process sees a CUDA device (asked once per communicator, at init).
 bool CudaDevicePresent();
+// The calling thread's current CUDA device; -1 without CUDA or a device.
+int CurrentCudaDevice();
 // The PCI id of the calling thread's current CUDA device, as CUDA spells it; "" if none.
 std::string CurrentGpuPciId();
 

@@ -11,6 +11,10 @@ bool CudaDevicePresent() {
   return false;
 }
 
+int CurrentCudaDevice() {
+  return -1;
+}
+
 std::string CurrentGpuPciId() {
   return "";
 }

@@ -1,0 +1,421 @@
+// libnccl.so.2 on top of Weft: NCCL's C ABI, so that a program built against NCCL (PyTorch,
+// JAX, nccl-tests) runs on Weft by finding this library first (LD_LIBRARY_PATH or
+// LD_PRELOAD). It is compiled against NCCL's own nccl.h, so every signature here is checked
+// against NCCL's. Weft's types, ops, results and unique id already have NCCL's values and
+// sizes (DESIGN.md), so most calls forward as they are; what this layer adds:
+//  * ncclComm_t points to a small struct that holds the Weft communicator and the CUDA
+//    device the communicator was created on (ncclCommCuDevice);
+//  * ncclCommSplit and ncclCommInitAll are built from Weft calls;
+//  * what Weft does not do (point-to-point, all-to-all, gather, scatter, pre-multiplied
+//    sums, shrinking, NCCL's memory allocator and windows) fails with ncclInvalidUsage and
+//    says so in ncclGetLastError, never silently. Every symbol of nccl.h exists, so a
+//    program that links them all still loads.
+#include <nccl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectives/api_internal.h"
+#include "collectives/device/device_engine.h"
+#include "weft/weft.h"
+
+// What ncclComm_t points to (nccl.h only declares the struct).
+struct ncclComm {
+  static constexpr uint32_t kMagic = 0x4e43434c;  // "NCCL"
+  uint32_t magic = kMagic;
+  weftComm_t weft = nullptr;
+  int device = -1;  // the CUDA device current when it was created; -1 without CUDA
+};
+
+namespace {
+
+static_assert(sizeof(ncclUniqueId) == sizeof(weftUniqueId), "unique ids differ in size");
+static_assert(static_cast<int>(ncclInt8) == weftInt8 && static_cast<int>(ncclUint8) == weftUint8 &&
+                  static_cast<int>(ncclInt32) == weftInt32 &&
+                  static_cast<int>(ncclUint32) == weftUint32 &&
+                  static_cast<int>(ncclInt64) == weftInt64 &&
+                  static_cast<int>(ncclUint64) == weftUint64 &&
+                  static_cast<int>(ncclFloat16) == weftFloat16 &&
+                  static_cast<int>(ncclFloat32) == weftFloat32 &&
+                  static_cast<int>(ncclFloat64) == weftFloat64 &&
+                  static_cast<int>(ncclBfloat16) == weftBfloat16 &&
+                  static_cast<int>(ncclFloat8e4m3) == weftFloat8e4m3 &&
+                  static_cast<int>(ncclFloat8e5m2) == weftFloat8e5m2 &&
+                  static_cast<int>(ncclNumTypes) == weftNumTypes,
+              "data types differ");
+static_assert(static_cast<int>(ncclSum) == weftSum && static_cast<int>(ncclProd) == weftProd &&
+                  static_cast<int>(ncclMax) == weftMax && static_cast<int>(ncclMin) == weftMin &&
+                  static_cast<int>(ncclAvg) == weftAvg &&
+                  static_cast<int>(ncclNumOps) == weftNumOps,
+              "reduction ops differ");
+static_assert(static_cast<int>(ncclInvalidArgument) == weftInvalidArgument &&
+                  static_cast<int>(ncclInvalidUsage) == weftInvalidUsage &&
+                  static_cast<int>(ncclRemoteError) == weftRemoteError &&
+                  static_cast<int>(ncclInProgress) == weftInProgress,
+              "result codes differ");
+
+// NCCL has no timeout result: a peer that stopped answering is a remote error to it.
+ncclResult_t ToNccl(weftResult_t r) {
+  return r == weftTimeout ? ncclRemoteError : static_cast<ncclResult_t>(r);
+}
+
+ncclResult_t Fail(weftResult_t code, const std::string& message) {
+  return ToNccl(weft::ReportFailure(weft::Status(code, message)));
+}
+
+ncclResult_t Unsupported(const char* what) {
+  return Fail(weftInvalidUsage, std::string(what) + " is not supported by Weft's NCCL interface");
+}
+
+// The Weft communicator behind `comm`, or null after reporting why (a NULL or destroyed one).
+weftComm_t Weft(const ncclComm* comm, const char* fn) {
+  if (comm == nullptr || comm->magic != ncclComm::kMagic) {
+    Fail(weftInvalidArgument, std::string(fn) + ": communicator is NULL or not valid");
+    return nullptr;
+  }
+  return comm->weft;
+}
+
+#define WEFT_NCCL_COMM(var, comm, fn) \
+  weftComm_t var = Weft(comm, fn);    \
+  if (var == nullptr) return ncclInvalidArgument
+
+weftUniqueId ToWeft(const ncclUniqueId& id) {
+  weftUniqueId w;
+  std::memcpy(&w, &id, sizeof(w));
+  return w;
+}
+
+ncclResult_t Wrap(weftComm_t w, int device, ncclComm_t* out) {
+  *out = new ncclComm();
+  (*out)->weft = w;
+  (*out)->device = device;
+  return ncclSuccess;
+}
+
+ncclResult_t InitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank, int device) {
+  if (comm == nullptr) return Fail(weftInvalidArgument, "ncclCommInitRank: comm is NULL");
+  *comm = nullptr;
+  weftComm_t w = nullptr;
+  const weftResult_t r = weftCommInitRank(&w, nranks, ToWeft(id), rank);
+  if (r != weftSuccess) return ToNccl(r);
+  return Wrap(w, device, comm);
+}
+
+void Release(ncclComm_t comm) {
+  comm->magic = 0;
+  delete comm;
+}
+
+}  // namespace
+
+extern "C" {
+
+ncclResult_t ncclGetVersion(int* version) {
+  // The NCCL version whose ABI this library implements: callers enable features by it.
+  if (version == nullptr) return Fail(weftInvalidArgument, "ncclGetVersion: version is NULL");
+  *version = NCCL_VERSION_CODE;
+  return ncclSuccess;
+}
+
+const char* ncclGetErrorString(ncclResult_t result) {
+  return weftGetErrorString(static_cast<weftResult_t>(result));
+}
+
+const char* ncclGetLastError(ncclComm_t comm) {
+  return weftGetLastError(comm != nullptr ? comm->weft : nullptr);
+}
+
+void ncclResetDebugInit() {}  // Weft reads WEFT_DEBUG once per communicator
+
+ncclResult_t ncclGetUniqueId(ncclUniqueId* uniqueId) {
+  if (uniqueId == nullptr) return Fail(weftInvalidArgument, "ncclGetUniqueId: uniqueId is NULL");
+  weftUniqueId w;
+  const weftResult_t r = weftGetUniqueId(&w);
+  if (r == weftSuccess) std::memcpy(uniqueId, &w, sizeof(w));
+  return ToNccl(r);
+}
+
+ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank) {
+  return InitRank(comm, nranks, commId, rank, weft::CurrentCudaDevice());
+}
+
+// The configuration tunes NCCL's kernels (CTAs, clusters, net name); Weft has its own
+// WEFT_* variables, so it is accepted and ignored, and communicators are always blocking
+// (a non-blocking caller that polls ncclCommGetAsyncError sees ncclSuccess at once).
+ncclResult_t ncclCommInitRankConfig(ncclComm_t* comm, int nranks, ncclUniqueId commId, int rank,
+                                    ncclConfig_t*) {
+  return ncclCommInitRank(comm, nranks, commId, rank);
+}
+
+ncclResult_t ncclCommInitRankScalable(ncclComm_t* newcomm, int nranks, int myrank, int nId,
+                                      ncclUniqueId* commIds, ncclConfig_t*) {
+  // Several ids spread NCCL's bootstrap over several roots; Weft's needs one.
+  if (nId < 1 || commIds == nullptr)
+    return Fail(weftInvalidArgument, "ncclCommInitRankScalable: no unique id given");
+  return ncclCommInitRank(newcomm, nranks, commIds[0], myrank);
+}
+
+// One communicator per listed device in this process: every rank initializes on its own
+// thread (each waits for the others), as NCCL does internally.
+ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
+  if (comms == nullptr || ndev < 1)
+    return Fail(weftInvalidArgument, "ncclCommInitAll: comms is NULL or ndev < 1");
+  ncclUniqueId id;
+  ncclResult_t r = ncclGetUniqueId(&id);
+  if (r != ncclSuccess) return r;
+  std::vector<ncclResult_t> results(static_cast<size_t>(ndev), ncclSuccess);
+  std::vector<std::string> errors(static_cast<size_t>(ndev));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < ndev; ++i) {
+    threads.emplace_back([&, i] {
+      const int device = devlist != nullptr ? devlist[i] : i;
+      results[i] = InitRank(&comms[i], ndev, id, i, device);
+      if (results[i] != ncclSuccess) errors[i] = weftGetLastError(nullptr);
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  for (int i = 0; i < ndev; ++i) {
+    if (results[i] == ncclSuccess) continue;
+    for (int j = 0; j < ndev; ++j) {
+      if (comms[j] == nullptr) continue;
+      weftCommAbort(comms[j]->weft);
+      Release(comms[j]);
+      comms[j] = nullptr;
+    }
+    return Fail(static_cast<weftResult_t>(results[i]),
+                "ncclCommInitAll: rank " + std::to_string(i) + ": " + errors[i]);
+  }
+  return ncclSuccess;
+}
+
+// Ranks that pass the same color form a new communicator, ordered by key, then by their rank
+// here. Built from Weft calls on the parent: an all-gather of (color, key), then the first
+// rank of each color creates a unique id and an all-gather hands it to the others.
+ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newcomm,
+                           ncclConfig_t*) {
+  WEFT_NCCL_COMM(parent, comm, "ncclCommSplit");
+  if (newcomm == nullptr) return Fail(weftInvalidArgument, "ncclCommSplit: newcomm is NULL");
+  *newcomm = nullptr;
+  if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
+    return Fail(weftInvalidArgument, "ncclCommSplit: color " + std::to_string(color) +
+                                         " is negative (NCCL_SPLIT_NOCOLOR is -1)");
+  int n = 0, me = 0;
+  weftCommCount(parent, &n);
+  weftCommUserRank(parent, &me);
+  const int mine[2] = {color, key};
+  std::vector<int> all(static_cast<size_t>(2 * n));
+  weftResult_t r = weftAllGather(mine, all.data(), 2, weftInt32, parent, nullptr);
+  if (r != weftSuccess) return ToNccl(r);
+  std::vector<int> members;  // parent ranks of my color, in their new order
+  for (int q = 0; q < n; ++q)
+    if (all[2 * q] == color) members.push_back(q);
+  std::stable_sort(members.begin(), members.end(),
+                   [&](int a, int b) { return all[2 * a + 1] < all[2 * b + 1]; });
+  const bool leader = color != NCCL_SPLIT_NOCOLOR && members.front() == me;
+  weftUniqueId id{};
+  if (leader && (r = weftGetUniqueId(&id)) != weftSuccess) {
+    // The others still take part in the all-gather below, then find no id from this rank.
+    std::memset(&id, 0, sizeof(id));
+  }
+  std::vector<weftUniqueId> ids(static_cast<size_t>(n));
+  r = weftAllGather(&id, ids.data(), sizeof(id), weftUint8, parent, nullptr);
+  if (r != weftSuccess) return ToNccl(r);
+  if (color == NCCL_SPLIT_NOCOLOR) return ncclSuccess;  // *newcomm stays NULL, as NCCL's
+  const weftUniqueId& theirs = ids[static_cast<size_t>(members.front())];
+  const weftUniqueId zero{};
+  if (std::memcmp(&theirs, &zero, sizeof(zero)) == 0)
+    return Fail(weftInternalError, "ncclCommSplit: rank " + std::to_string(members.front()) +
+                                       " could not create the new communicator's unique id");
+  const int new_rank =
+      static_cast<int>(std::find(members.begin(), members.end(), me) - members.begin());
+  weftComm_t w = nullptr;
+  r = weftCommInitRank(&w, static_cast<int>(members.size()), theirs, new_rank);
+  if (r != weftSuccess) return ToNccl(r);
+  return Wrap(w, comm->device, newcomm);
+}
+
+ncclResult_t ncclCommShrink(ncclComm_t, int*, int, ncclComm_t*, ncclConfig_t*, int) {
+  return Unsupported("ncclCommShrink");
+}
+
+ncclResult_t ncclCommRevoke(ncclComm_t, int) {
+  return Unsupported("ncclCommRevoke");
+}
+
+// Weft's destroy waits for outstanding work and the peers itself.
+ncclResult_t ncclCommFinalize(ncclComm_t comm) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommFinalize");
+  (void)w;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommDestroy(ncclComm_t comm) {
+  if (comm == nullptr) return ncclSuccess;
+  WEFT_NCCL_COMM(w, comm, "ncclCommDestroy");
+  const weftResult_t r = weftCommDestroy(w);
+  Release(comm);
+  return ToNccl(r);
+}
+
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+  if (comm == nullptr) return ncclSuccess;
+  WEFT_NCCL_COMM(w, comm, "ncclCommAbort");
+  const weftResult_t r = weftCommAbort(w);
+  Release(comm);
+  return ToNccl(r);
+}
+
+ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommGetAsyncError");
+  if (asyncError == nullptr)
+    return Fail(weftInvalidArgument, "ncclCommGetAsyncError: asyncError is NULL");
+  weftResult_t e = weftSuccess;
+  const weftResult_t r = weftCommGetAsyncError(w, &e);
+  *asyncError = ToNccl(e);
+  return ToNccl(r);
+}
+
+ncclResult_t ncclCommCount(const ncclComm_t comm, int* count) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommCount");
+  return ToNccl(weftCommCount(w, count));
+}
+
+ncclResult_t ncclCommUserRank(const ncclComm_t comm, int* rank) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommUserRank");
+  return ToNccl(weftCommUserRank(w, rank));
+}
+
+ncclResult_t ncclCommCuDevice(const ncclComm_t comm, int* device) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommCuDevice");
+  (void)w;
+  if (device == nullptr) return Fail(weftInvalidArgument, "ncclCommCuDevice: device is NULL");
+  if (comm->device < 0) return Fail(weftInvalidUsage, "ncclCommCuDevice: no CUDA device");
+  *device = comm->device;
+  return ncclSuccess;
+}
+
+// Registration is a hint to NCCL; Weft finds a buffer's memory type at each call.
+ncclResult_t ncclCommRegister(const ncclComm_t comm, void* buff, size_t, void** handle) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommRegister");
+  (void)w;
+  if (handle == nullptr) return Fail(weftInvalidArgument, "ncclCommRegister: handle is NULL");
+  *handle = buff;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommDeregister(const ncclComm_t comm, void*) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommDeregister");
+  (void)w;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommWindowRegister(ncclComm_t, void*, size_t, ncclWindow_t*, int) {
+  return Unsupported("ncclCommWindowRegister (symmetric memory windows)");
+}
+
+ncclResult_t ncclCommWindowDeregister(ncclComm_t, ncclWindow_t) {
+  return Unsupported("ncclCommWindowDeregister");
+}
+
+ncclResult_t ncclMemAlloc(void**, size_t) {
+  return Unsupported("ncclMemAlloc (allocate with cudaMalloc)");
+}
+
+ncclResult_t ncclMemFree(void*) {
+  return Unsupported("ncclMemFree");
+}
+
+ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t*, void*, ncclDataType_t, ncclScalarResidence_t,
+                                      ncclComm_t) {
+  return Unsupported("ncclRedOpCreatePreMulSum (use ncclAvg, or scale before the sum)");
+}
+
+ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t) {
+  return Fail(weftInvalidArgument, "ncclRedOpDestroy: op " + std::to_string(static_cast<int>(op)) +
+                                       " was not created by ncclRedOpCreatePreMulSum");
+}
+
+ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
+                           ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
+                           cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclAllReduce");
+  return ToNccl(weftAllReduce(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
+                              static_cast<weftRedOp_t>(op), w, stream));
+}
+
+ncclResult_t ncclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
+                           ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclAllGather");
+  return ToNccl(weftAllGather(sendbuff, recvbuff, sendcount, static_cast<weftDataType_t>(datatype),
+                              w, stream));
+}
+
+ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
+                               ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
+                               cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclReduceScatter");
+  return ToNccl(weftReduceScatter(sendbuff, recvbuff, recvcount,
+                                  static_cast<weftDataType_t>(datatype),
+                                  static_cast<weftRedOp_t>(op), w, stream));
+}
+
+ncclResult_t ncclBroadcast(const void* sendbuff, void* recvbuff, size_t count,
+                           ncclDataType_t datatype, int root, ncclComm_t comm,
+                           cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclBroadcast");
+  return ToNccl(weftBroadcast(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
+                              root, w, stream));
+}
+
+// The legacy in-place broadcast.
+ncclResult_t ncclBcast(void* buff, size_t count, ncclDataType_t datatype, int root, ncclComm_t comm,
+                       cudaStream_t stream) {
+  return ncclBroadcast(buff, buff, count, datatype, root, comm, stream);
+}
+
+ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype,
+                        ncclRedOp_t op, int root, ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclReduce");
+  return ToNccl(weftReduce(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
+                           static_cast<weftRedOp_t>(op), root, w, stream));
+}
+
+ncclResult_t ncclAlltoAll(const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t) {
+  return Unsupported("ncclAlltoAll");
+}
+
+ncclResult_t ncclGather(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
+  return Unsupported("ncclGather");
+}
+
+ncclResult_t ncclScatter(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t,
+                         cudaStream_t) {
+  return Unsupported("ncclScatter");
+}
+
+ncclResult_t ncclSend(const void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
+  return Unsupported("ncclSend (point-to-point)");
+}
+
+ncclResult_t ncclRecv(void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
+  return Unsupported("ncclRecv (point-to-point)");
+}
+
+ncclResult_t ncclGroupStart() {
+  return ToNccl(weftGroupStart());
+}
+
+ncclResult_t ncclGroupEnd() {
+  return ToNccl(weftGroupEnd());
+}
+
+ncclResult_t ncclGroupSimulateEnd(ncclSimInfo_t*) {
+  return Unsupported("ncclGroupSimulateEnd");
+}
+
+}  // extern "C"
