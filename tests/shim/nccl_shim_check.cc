@@ -1,9 +1,12 @@
-// nccl_shim_check N: N processes use Weft through NCCL's own API (nccl.h, linked against
-// Weft's libnccl.so.2) the way nccl-tests and frameworks do: rank 0 creates the unique id
-// and hands it to the others (here through pipes from a fork, where those use MPI), then
-// every collective runs on host buffers and is checked exactly, along with groups,
-// ncclCommSplit, and the clear failures of what Weft does not do. Exit 0 when every rank
-// passed.
+// nccl_shim_check N [--device]: N processes use Weft through NCCL's own API (nccl.h, linked
+// against Weft's libnccl.so.2) the way nccl-tests and frameworks do: rank 0 creates the
+// unique id and hands it to the others (here through pipes from a fork, where those use
+// MPI), then every collective runs and is checked exactly, along with groups,
+// ncclCommSplit, and the clear failures of what Weft does not do. Buffers are host memory,
+// or with --device device memory (every rank on GPU rank % GPUs) with every call on one
+// stream, as PyTorch calls NCCL: the host synchronizes only to read results back. Exit 0
+// when every rank passed, 77 (skipped) for --device without a GPU.
+#include <cuda_runtime.h>
 #include <nccl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -39,12 +42,57 @@ int my_rank = 0;
     if (r_ != ncclSuccess) return;                                       \
   } while (0)
 
+constexpr int kSkipped = 77;
+
+// Where a check's buffers live: host memory (stream NULL), or device memory with every call
+// queued on one stream.
+class Memory {
+ public:
+  explicit Memory(bool device) : device_(device) {
+    if (device_ && cudaStreamCreate(&stream_) != cudaSuccess) {
+      EXPECT(false, "cudaStreamCreate failed");
+      device_ = false;
+    }
+  }
+  ~Memory() {
+    for (void* p : device_buffers_)
+      cudaFree(p);
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  }
+  cudaStream_t stream() const { return stream_; }
+
+  // A buffer holding v's elements (v itself in host mode).
+  template <typename T>
+  T* Make(std::vector<T>& v) {
+    if (!device_) return v.data();
+    void* p = nullptr;
+    const size_t bytes = v.size() * sizeof(T);
+    EXPECT(cudaMalloc(&p, bytes) == cudaSuccess, "cudaMalloc(%zu)", bytes);
+    EXPECT(cudaMemcpy(p, v.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess, "copy in");
+    device_buffers_.push_back(p);
+    return static_cast<T*>(p);
+  }
+  // Waits for the stream (device mode) and copies `buf` back into v.
+  template <typename T>
+  void Read(const T* buf, std::vector<T>* v) {
+    if (!device_) return;
+    EXPECT(cudaStreamSynchronize(stream_) == cudaSuccess, "cudaStreamSynchronize");
+    EXPECT(cudaMemcpy(v->data(), buf, v->size() * sizeof(T), cudaMemcpyDeviceToHost) == cudaSuccess,
+           "copy out");
+  }
+
+ private:
+  bool device_;
+  cudaStream_t stream_ = nullptr;
+  std::vector<void*> device_buffers_;
+};
+
 // Rank q's i-th input element: small integers, so every sum is exact in float.
 float In(int q, size_t i) {
   return static_cast<float>((q + 1) * 100 + static_cast<int>(i % 97));
 }
 
-void CheckCollectives(ncclComm_t comm, int r, int n) {
+void CheckCollectives(ncclComm_t comm, int r, int n, Memory& m) {
   const size_t count = 1003;
   std::vector<float> send(count), recv(count * n, -1.0f);
   for (size_t i = 0; i < count; ++i)
@@ -55,12 +103,17 @@ void CheckCollectives(ncclComm_t comm, int r, int n) {
       s += In(q, i);
     return s;
   };
+  float* s = m.Make(send);
 
-  OK(ncclAllReduce(send.data(), recv.data(), count, ncclFloat32, ncclSum, comm, nullptr));
+  float* d = m.Make(recv);
+  OK(ncclAllReduce(s, d, count, ncclFloat32, ncclSum, comm, m.stream()));
+  m.Read(d, &recv);
   for (size_t i = 0; i < count; ++i)
     EXPECT(recv[i] == sum(i), "allreduce element %zu: %g, expected %g", i, recv[i], sum(i));
 
-  OK(ncclAllGather(send.data(), recv.data(), count, ncclFloat32, comm, nullptr));
+  d = m.Make(recv);
+  OK(ncclAllGather(s, d, count, ncclFloat32, comm, m.stream()));
+  m.Read(d, &recv);
   for (int q = 0; q < n; ++q)
     for (size_t i = 0; i < count; ++i)
       EXPECT(recv[q * count + i] == In(q, i), "allgather rank %d element %zu", q, i);
@@ -68,38 +121,50 @@ void CheckCollectives(ncclComm_t comm, int r, int n) {
   std::vector<float> big(count * n), part(count, -1.0f);
   for (size_t i = 0; i < big.size(); ++i)
     big[i] = In(r, i);
-  OK(ncclReduceScatter(big.data(), part.data(), count, ncclFloat32, ncclSum, comm, nullptr));
+  float* b = m.Make(big);
+  float* p = m.Make(part);
+  OK(ncclReduceScatter(b, p, count, ncclFloat32, ncclSum, comm, m.stream()));
+  m.Read(p, &part);
   for (size_t i = 0; i < count; ++i)
     EXPECT(part[i] == sum(r * count + i), "reducescatter element %zu", i);
 
   const int root = n - 1;
-  OK(ncclBroadcast(send.data(), recv.data(), count, ncclFloat32, root, comm, nullptr));
+  d = m.Make(recv);
+  OK(ncclBroadcast(s, d, count, ncclFloat32, root, comm, m.stream()));
+  m.Read(d, &recv);
   for (size_t i = 0; i < count; ++i)
     EXPECT(recv[i] == In(root, i), "broadcast element %zu", i);
 
   std::vector<float> inplace = send;
-  OK(ncclBcast(inplace.data(), count, ncclFloat32, 0, comm, nullptr));
+  float* ip = m.Make(inplace);
+  OK(ncclBcast(ip, count, ncclFloat32, 0, comm, m.stream()));
+  m.Read(ip, &inplace);
   for (size_t i = 0; i < count; ++i)
     EXPECT(inplace[i] == In(0, i), "bcast element %zu", i);
 
   std::vector<float> reduced(count, -1.0f);
-  OK(ncclReduce(send.data(), reduced.data(), count, ncclFloat32, ncclMax, 0, comm, nullptr));
-  if (r == 0)
-    for (size_t i = 0; i < count; ++i)
-      EXPECT(reduced[i] == In(n - 1, i), "reduce max element %zu", i);
+  float* red = m.Make(reduced);
+  OK(ncclReduce(s, red, count, ncclFloat32, ncclMax, 0, comm, m.stream()));
+  m.Read(red, &reduced);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(reduced[i] == (r == 0 ? In(n - 1, i) : -1.0f), "reduce max element %zu: %g", i,
+           reduced[i]);
 
-  // A group of two all-reduces on int32 with average.
-  std::vector<int32_t> a(64, r * 4), b(64, -1), c(64, r * 8), d(64, -1);
+  // A group of two all-reduces on int32, one with average.
+  std::vector<int32_t> a(64, r * 4), x(64, -1), c(64, r * 8), y(64, -1);
+  int32_t *da = m.Make(a), *dx = m.Make(x), *dc = m.Make(c), *dy = m.Make(y);
   OK(ncclGroupStart());
-  OK(ncclAllReduce(a.data(), b.data(), a.size(), ncclInt32, ncclAvg, comm, nullptr));
-  OK(ncclAllReduce(c.data(), d.data(), c.size(), ncclInt32, ncclSum, comm, nullptr));
+  OK(ncclAllReduce(da, dx, a.size(), ncclInt32, ncclAvg, comm, m.stream()));
+  OK(ncclAllReduce(dc, dy, c.size(), ncclInt32, ncclSum, comm, m.stream()));
   OK(ncclGroupEnd());
+  m.Read(dx, &x);
+  m.Read(dy, &y);
   const int32_t avg = 4 * (n - 1) * n / 2 / n, total = 8 * (n - 1) * n / 2;
-  EXPECT(b[63] == avg && d[0] == total, "group: avg %d (expected %d), sum %d (expected %d)", b[63],
-         avg, d[0], total);
+  EXPECT(x[63] == avg && y[0] == total, "group: avg %d (expected %d), sum %d (expected %d)", x[63],
+         avg, y[0], total);
 }
 
-void CheckSplit(ncclComm_t comm, int r, int n) {
+void CheckSplit(ncclComm_t comm, int r, int n, Memory& m) {
   // Even and odd ranks, each ordered by descending parent rank (key -r).
   ncclComm_t sub = nullptr;
   OK(ncclCommSplit(comm, r % 2, -r, &sub, nullptr));
@@ -113,15 +178,18 @@ void CheckSplit(ncclComm_t comm, int r, int n) {
     if (q % 2 == r % 2) members.push_back(q);
   EXPECT(size == static_cast<int>(members.size()), "split size %d", size);
   EXPECT(rank >= 0 && rank < size && members[rank] == r, "split rank %d", rank);
-  int32_t mine = 1 << r, all = 0, expect = 0;
+  std::vector<int32_t> mine(1, 1 << r), all(1, 0);
+  int32_t expect = 0;
   for (int q : members)
     expect |= 1 << q;
-  OK(ncclAllReduce(&mine, &all, 1, ncclInt32, ncclSum, sub, nullptr));
-  EXPECT(all == expect, "sum over the split: %d, expected %d", all, expect);
+  int32_t* dall = m.Make(all);
+  OK(ncclAllReduce(m.Make(mine), dall, 1, ncclInt32, ncclSum, sub, m.stream()));
+  m.Read(dall, &all);
+  EXPECT(all[0] == expect, "sum over the split: %d, expected %d", all[0], expect);
   OK(ncclCommDestroy(sub));
 
   // NCCL_SPLIT_NOCOLOR: rank 0 takes part but gets no communicator.
-  ncclComm_t rest = reinterpret_cast<ncclComm_t>(&mine);
+  ncclComm_t rest = reinterpret_cast<ncclComm_t>(&expect);
   OK(ncclCommSplit(comm, r == 0 ? NCCL_SPLIT_NOCOLOR : 0, r, &rest, nullptr));
   EXPECT((rest == nullptr) == (r == 0), "NOCOLOR gave %p", static_cast<void*>(rest));
   if (rest != nullptr) OK(ncclCommDestroy(rest));
@@ -146,21 +214,25 @@ void CheckRefusals(ncclComm_t comm, int r) {
   EXPECT(ncclCommDestroy(nullptr) == ncclSuccess, "destroying NULL");
 }
 
-void RunRank(int r, int n, const ncclUniqueId& id) {
-  my_rank = r;
+void Run(int r, int n, const ncclUniqueId& id, bool device, int gpus) {
+  Memory m(device);
   int version = 0;
   OK(ncclGetVersion(&version));
   EXPECT(version == NCCL_VERSION_CODE, "version %d, built against %d", version, NCCL_VERSION_CODE);
   ncclComm_t comm = nullptr;
   OK(ncclCommInitRank(&comm, n, id, r));
-  int size = 0, rank = -1, device = -2;
+  int size = 0, rank = -1, cuda_device = -2;
   OK(ncclCommCount(comm, &size));
   OK(ncclCommUserRank(comm, &rank));
   EXPECT(size == n && rank == r, "count %d, rank %d", size, rank);
-  const ncclResult_t dev = ncclCommCuDevice(comm, &device);
-  EXPECT(dev == ncclSuccess || dev == ncclInvalidUsage, "ncclCommCuDevice: %d", dev);
-  CheckCollectives(comm, r, n);
-  CheckSplit(comm, r, n);
+  const ncclResult_t dev = ncclCommCuDevice(comm, &cuda_device);
+  if (device)
+    EXPECT(dev == ncclSuccess && cuda_device == r % gpus, "ncclCommCuDevice: %d, device %d", dev,
+           cuda_device);
+  else
+    EXPECT(dev == ncclSuccess || dev == ncclInvalidUsage, "ncclCommCuDevice: %d", dev);
+  CheckCollectives(comm, r, n, m);
+  CheckSplit(comm, r, n, m);
   CheckRefusals(comm, r);
   ncclResult_t async = ncclInternalError;
   OK(ncclCommGetAsyncError(comm, &async));
@@ -169,6 +241,17 @@ void RunRank(int r, int n, const ncclUniqueId& id) {
   OK(ncclCommDestroy(comm));
 }
 
+// Returns kSkipped for device memory without a GPU.
+int RunRank(int r, int n, const ncclUniqueId& id, bool device) {
+  my_rank = r;
+  int gpus = 0;
+  if (device) {
+    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus == 0) return kSkipped;
+    EXPECT(cudaSetDevice(r % gpus) == cudaSuccess, "cudaSetDevice(%d)", r % gpus);
+  }
+  Run(r, n, id, device, gpus);
+  return failures == 0 ? 0 : 1;
+}
 // Reads exactly `len` bytes within `timeout_ms`.
 bool ReadAll(int fd, void* buf, size_t len, int timeout_ms) {
   auto* p = static_cast<char*>(buf);
@@ -187,11 +270,13 @@ bool ReadAll(int fd, void* buf, size_t len, int timeout_ms) {
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 4;
-  if (n < 2 || n > 64) {
-    std::fprintf(stderr, "usage: nccl_shim_check N (2..64)\n");
+  const bool device = argc > 2 && std::strcmp(argv[2], "--device") == 0;
+  if (n < 2 || n > 64 || (argc > 2 && !device)) {
+    std::fprintf(stderr, "usage: nccl_shim_check N (2..64) [--device]\n");
     return 2;
   }
-  // Children first, before this process has any thread; each waits for the id on a pipe.
+  // Children first, before this process has any thread or CUDA context; each waits for the
+  // id on a pipe.
   std::vector<pid_t> children;
   std::vector<int> writers;
   for (int r = 1; r < n; ++r) {
@@ -206,8 +291,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "rank %d: no unique id from rank 0\n", r);
         _exit(1);
       }
-      RunRank(r, n, id);
-      _exit(failures == 0 ? 0 : 1);
+      _exit(RunRank(r, n, id, device));
     }
     close(fds[0]);
     children.push_back(pid);
@@ -215,6 +299,7 @@ int main(int argc, char** argv) {
   }
   ncclUniqueId id;
   const ncclResult_t got = ncclGetUniqueId(&id);
+  int mine = 1;
   if (got != ncclSuccess) {
     std::fprintf(stderr, "ncclGetUniqueId: %s\n", ncclGetLastError(nullptr));
     for (int fd : writers)
@@ -224,16 +309,24 @@ int main(int argc, char** argv) {
       if (write(fd, &id, sizeof(id)) != static_cast<ssize_t>(sizeof(id))) ++failures;
       close(fd);
     }
-    RunRank(0, n, id);
+    mine = RunRank(0, n, id, device);
   }
-  int failed_children = 0;
+  int failed = 0, skipped = mine == kSkipped ? 1 : 0;
   for (pid_t pid : children) {
     int status = 0;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      ++failed_children;
+    const bool exited = waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+    if (exited && WEXITSTATUS(status) == kSkipped)
+      ++skipped;
+    else if (!exited || WEXITSTATUS(status) != 0)
+      ++failed;
   }
-  const bool pass = got == ncclSuccess && failures == 0 && failed_children == 0;
-  std::printf("nccl shim, %d ranks: %s (rank 0: %d failures; %d other ranks failed)\n", n,
-              pass ? "every check passed" : "FAILED", failures, failed_children);
+  if (skipped == n) {
+    std::printf("SKIPPED: no CUDA device\n");
+    return kSkipped;
+  }
+  const bool pass = mine == 0 && failed == 0 && skipped == 0;
+  std::printf("nccl shim, %d ranks, %s memory: %s (rank 0: %d failures; %d other ranks failed)\n",
+              n, device ? "device" : "host", pass ? "every check passed" : "FAILED", failures,
+              failed);
   return pass ? 0 : 1;
 }
