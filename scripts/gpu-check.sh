@@ -14,6 +14,8 @@
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
+#   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
+#      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
 # and prints one summary table at the end. Logs go to --out (default gpu-check-out).
 # Building needs headers that host lacks (UCX's, pugixml): --bundle DIR unpacks the Debian
 # packages scripts/gpu-host-bundle.sh gathered into DIR (carry DIR along) and builds against
@@ -139,6 +141,17 @@ for piece in 4M 0; do
   [ $rc -eq 0 ] || status=1
   note "staged allreduce 256 MiB, pieces of $piece" "$(awk '$4=="float" {print "busbw " $9 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-staged-$piece.txt") (exit $rc)"
 done
+
+echo "== 5. PyTorch's NCCL process group on Weft (libnccl.so.2 shim)"
+if [ -f "$build/nccl-shim/libnccl.so.2" ] && python3 -c 'import torch' 2>/dev/null; then
+  LD_PRELOAD=$(cd "$build" && pwd)/nccl-shim/libnccl.so.2 WEFT_TIMEOUT_MS=60000 timeout 300 \
+    python3 scripts/gpu-torch-check.py --ranks 4 >"$out/torch.txt" 2>&1; rc=$?
+  tail -8 "$out/torch.txt"
+  [ $rc -eq 0 ] || status=1
+  note "torch.distributed nccl on Weft, 4 ranks" "$(tail -1 "$out/torch.txt") (exit $rc)"
+else
+  note "torch.distributed nccl on Weft" "not run (no shim in $build, or no torch)"
+fi
 
 echo
 echo "==== gpu-check summary ===="
