@@ -5,7 +5,9 @@
 // sizes (DESIGN.md), so most calls forward as they are; what this layer adds:
 //  * ncclComm_t points to a small struct that holds the Weft communicator and the CUDA
 //    device the communicator was created on (ncclCommCuDevice);
-//  * ncclCommSplit and ncclCommInitAll are built from Weft calls;
+//  * several ranks of one process initialized together (ncclCommInitAll, or inits inside
+//    a group) and destroyed from one thread (shim_comm.h);
+//  * ncclCommSplit is built from Weft calls on the parent;
 //  * what Weft does not do (point-to-point, all-to-all, gather, scatter, pre-multiplied
 //    sums, shrinking, NCCL's memory allocator and windows) fails with ncclInvalidUsage and
 //    says so in ncclGetLastError, never silently. Every symbol of nccl.h exists, so a
@@ -20,15 +22,8 @@
 
 #include "collectives/api_internal.h"
 #include "collectives/device/device_engine.h"
+#include "shim/shim_comm.h"
 #include "weft/weft.h"
-
-// What ncclComm_t points to (nccl.h only declares the struct).
-struct ncclComm {
-  static constexpr uint32_t kMagic = 0x4e43434c;  // "NCCL"
-  uint32_t magic = kMagic;
-  weftComm_t weft = nullptr;
-  int device = -1;  // the CUDA device current when it was created; -1 without CUDA
-};
 
 namespace {
 
@@ -76,6 +71,10 @@ weftComm_t Weft(const ncclComm* comm, const char* fn) {
     Fail(weftInvalidArgument, std::string(fn) + ": communicator is NULL or not valid");
     return nullptr;
   }
+  if (comm->weft == nullptr)
+    Fail(weftInvalidUsage, std::string(fn) +
+                               ": communicator not initialized (its ncclGroupEnd has not "
+                               "run, or its initialization failed)");
   return comm->weft;
 }
 
@@ -96,18 +95,32 @@ ncclResult_t Wrap(weftComm_t w, int device, ncclComm_t* out) {
   return ncclSuccess;
 }
 
+// Allocates the handle at once (as NCCL does); initializes now, or at the group's end.
 ncclResult_t InitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank, int device) {
   if (comm == nullptr) return Fail(weftInvalidArgument, "ncclCommInitRank: comm is NULL");
-  *comm = nullptr;
-  weftComm_t w = nullptr;
-  const weftResult_t r = weftCommInitRank(&w, nranks, ToWeft(id), rank);
-  if (r != weftSuccess) return ToNccl(r);
-  return Wrap(w, device, comm);
+  weft_shim::InitRequest request;
+  request.comm = new ncclComm();
+  request.comm->device = device;
+  request.nranks = nranks;
+  request.id = ToWeft(id);
+  request.rank = rank;
+  *comm = request.comm;
+  if (weft_shim::InGroup()) {
+    weft_shim::DeferInit(request);
+    return ncclSuccess;
+  }
+  const weftResult_t r = weft_shim::InitTogether({request});
+  if (r != weftSuccess) {
+    delete request.comm;
+    *comm = nullptr;
+  }
+  return ToNccl(r);
 }
 
-void Release(ncclComm_t comm) {
-  comm->magic = 0;
-  delete comm;
+bool ValidHandle(ncclComm_t comm, const char* fn) {
+  if (comm->magic == ncclComm::kMagic) return true;
+  Fail(weftInvalidArgument, std::string(fn) + ": communicator is not valid");
+  return false;
 }
 
 }  // namespace
@@ -159,38 +172,27 @@ ncclResult_t ncclCommInitRankScalable(ncclComm_t* newcomm, int nranks, int myran
   return ncclCommInitRank(newcomm, nranks, commIds[0], myrank);
 }
 
-// One communicator per listed device in this process: every rank initializes on its own
-// thread (each waits for the others), as NCCL does internally.
+// One communicator per listed device in this process, initialized together (shim_comm.h).
 ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
   if (comms == nullptr || ndev < 1)
     return Fail(weftInvalidArgument, "ncclCommInitAll: comms is NULL or ndev < 1");
-  ncclUniqueId id;
-  ncclResult_t r = ncclGetUniqueId(&id);
-  if (r != ncclSuccess) return r;
-  std::vector<ncclResult_t> results(static_cast<size_t>(ndev), ncclSuccess);
-  std::vector<std::string> errors(static_cast<size_t>(ndev));
-  std::vector<std::thread> threads;
+  weftUniqueId id;
+  const weftResult_t got = weftGetUniqueId(&id);
+  if (got != weftSuccess) return ToNccl(got);
+  std::vector<weft_shim::InitRequest> requests(static_cast<size_t>(ndev));
   for (int i = 0; i < ndev; ++i) {
-    threads.emplace_back([&, i] {
-      const int device = devlist != nullptr ? devlist[i] : i;
-      results[i] = InitRank(&comms[i], ndev, id, i, device);
-      if (results[i] != ncclSuccess) errors[i] = weftGetLastError(nullptr);
-    });
+    requests[i].comm = new ncclComm();
+    requests[i].comm->device = devlist != nullptr ? devlist[i] : i;
+    requests[i].nranks = ndev;
+    requests[i].id = id;
+    requests[i].rank = i;
   }
-  for (std::thread& t : threads)
-    t.join();
+  const weftResult_t r = weft_shim::InitTogether(requests);
   for (int i = 0; i < ndev; ++i) {
-    if (results[i] == ncclSuccess) continue;
-    for (int j = 0; j < ndev; ++j) {
-      if (comms[j] == nullptr) continue;
-      weftCommAbort(comms[j]->weft);
-      Release(comms[j]);
-      comms[j] = nullptr;
-    }
-    return Fail(static_cast<weftResult_t>(results[i]),
-                "ncclCommInitAll: rank " + std::to_string(i) + ": " + errors[i]);
+    if (r != weftSuccess) delete requests[i].comm;
+    comms[i] = r == weftSuccess ? requests[i].comm : nullptr;
   }
-  return ncclSuccess;
+  return ToNccl(r);
 }
 
 // Ranks that pass the same color form a new communicator, ordered by key, then by their rank
@@ -256,18 +258,14 @@ ncclResult_t ncclCommFinalize(ncclComm_t comm) {
 
 ncclResult_t ncclCommDestroy(ncclComm_t comm) {
   if (comm == nullptr) return ncclSuccess;
-  WEFT_NCCL_COMM(w, comm, "ncclCommDestroy");
-  const weftResult_t r = weftCommDestroy(w);
-  Release(comm);
-  return ToNccl(r);
+  if (!ValidHandle(comm, "ncclCommDestroy")) return ncclInvalidArgument;
+  return ToNccl(weft_shim::Destroy(comm));
 }
 
 ncclResult_t ncclCommAbort(ncclComm_t comm) {
   if (comm == nullptr) return ncclSuccess;
-  WEFT_NCCL_COMM(w, comm, "ncclCommAbort");
-  const weftResult_t r = weftCommAbort(w);
-  Release(comm);
-  return ToNccl(r);
+  if (!ValidHandle(comm, "ncclCommAbort")) return ncclInvalidArgument;
+  return ToNccl(weft_shim::Abort(comm));
 }
 
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
@@ -407,11 +405,15 @@ ncclResult_t ncclRecv(void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream
 }
 
 ncclResult_t ncclGroupStart() {
+  weft_shim::GroupStart();
   return ToNccl(weftGroupStart());
 }
 
+// Deferred initializations first: collectives of the same group may use those communicators.
 ncclResult_t ncclGroupEnd() {
-  return ToNccl(weftGroupEnd());
+  const weftResult_t inits = weft_shim::GroupEnd();
+  const weftResult_t collectives = weftGroupEnd();
+  return ToNccl(inits != weftSuccess ? inits : collectives);
 }
 
 ncclResult_t ncclGroupSimulateEnd(ncclSimInfo_t*) {

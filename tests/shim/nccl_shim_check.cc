@@ -1,11 +1,13 @@
-// nccl_shim_check N [--device]: N processes use Weft through NCCL's own API (nccl.h, linked
-// against Weft's libnccl.so.2) the way nccl-tests and frameworks do: rank 0 creates the
-// unique id and hands it to the others (here through pipes from a fork, where those use
+// nccl_shim_check N [--device | --init-all | --group-init]: N processes use Weft through NCCL's own
+// API (nccl.h, linked against Weft's libnccl.so.2) the way nccl-tests and frameworks do: rank 0
+// creates the unique id and hands it to the others (here through pipes from a fork, where those use
 // MPI), then every collective runs and is checked exactly, along with groups,
 // ncclCommSplit, and the clear failures of what Weft does not do. Buffers are host memory,
 // or with --device device memory (every rank on GPU rank % GPUs) with every call on one
 // stream, as PyTorch calls NCCL: the host synchronizes only to read results back. Exit 0
-// when every rank passed, 77 (skipped) for --device without a GPU.
+// when every rank passed, 77 (skipped) for --device without a GPU. --init-all and
+// --group-init instead make N communicators in this one process (ncclCommInitAll, or
+// ncclCommInitRank calls inside a group) and drive each from a thread.
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -252,6 +255,54 @@ int RunRank(int r, int n, const ncclUniqueId& id, bool device) {
   Run(r, n, id, device, gpus);
   return failures == 0 ? 0 : 1;
 }
+// n communicators in this process, made by ncclCommInitAll or (grouped) by ncclCommInitRank
+// calls inside one group, as nccl-tests -g does; each then driven by its own thread (host
+// buffers block until the collective is done), and all destroyed from this thread in turn.
+int RunInOneProcess(int n, bool grouped) {
+  std::vector<ncclComm_t> comms(static_cast<size_t>(n), nullptr);
+  ncclResult_t init = ncclSuccess;
+  if (grouped) {
+    ncclUniqueId id;
+    init = ncclGetUniqueId(&id);
+    if (init == ncclSuccess) init = ncclGroupStart();
+    for (int r = 0; r < n && init == ncclSuccess; ++r)
+      init = ncclCommInitRank(&comms[r], n, id, r);
+    const ncclResult_t end = ncclGroupEnd();
+    if (init == ncclSuccess) init = end;
+  } else {
+    init = ncclCommInitAll(comms.data(), n, nullptr);
+  }
+  EXPECT(init == ncclSuccess, "init: %s", ncclGetLastError(nullptr));
+  if (init != ncclSuccess) return 1;
+  std::vector<int> wrong(static_cast<size_t>(n), 0);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      int rank = -1, device = -1;
+      if (ncclCommUserRank(comms[r], &rank) != ncclSuccess || rank != r) ++wrong[r];
+      const ncclResult_t d = ncclCommCuDevice(comms[r], &device);
+      if (!grouped && (d != ncclSuccess || device != r)) ++wrong[r];  // devlist NULL: 0..n-1
+      std::vector<double> v(4099, r + 0.5), out(4099, 0);
+      if (ncclAllReduce(v.data(), out.data(), v.size(), ncclFloat64, ncclSum, comms[r], nullptr) !=
+          ncclSuccess)
+        ++wrong[r];
+      const double want = n * (n - 1) / 2.0 + 0.5 * n;
+      for (double x : out)
+        if (x != want) ++wrong[r];
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  for (int r = 0; r < n; ++r) {
+    EXPECT(wrong[r] == 0, "rank %d: %d checks failed", r, wrong[r]);
+    EXPECT(ncclCommDestroy(comms[r]) == ncclSuccess, "destroy %d", r);
+  }
+  std::printf("nccl shim, %d ranks in one process by %s: %s\n", n,
+              grouped ? "grouped ncclCommInitRank" : "ncclCommInitAll",
+              failures == 0 ? "every check passed" : "FAILED");
+  return failures == 0 ? 0 : 1;
+}
+
 // Reads exactly `len` bytes within `timeout_ms`.
 bool ReadAll(int fd, void* buf, size_t len, int timeout_ms) {
   auto* p = static_cast<char*>(buf);
@@ -271,10 +322,14 @@ bool ReadAll(int fd, void* buf, size_t len, int timeout_ms) {
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 4;
   const bool device = argc > 2 && std::strcmp(argv[2], "--device") == 0;
-  if (n < 2 || n > 64 || (argc > 2 && !device)) {
-    std::fprintf(stderr, "usage: nccl_shim_check N (2..64) [--device]\n");
+  const bool init_all = argc > 2 && std::strcmp(argv[2], "--init-all") == 0;
+  const bool group_init = argc > 2 && std::strcmp(argv[2], "--group-init") == 0;
+  if (n < 2 || n > 64 || (argc > 2 && !device && !init_all && !group_init)) {
+    std::fprintf(stderr,
+                 "usage: nccl_shim_check N (2..64) [--device | --init-all | --group-init]\n");
     return 2;
   }
+  if (init_all || group_init) return RunInOneProcess(n, group_init);
   // Children first, before this process has any thread or CUDA context; each waits for the
   // id on a pipe.
   std::vector<pid_t> children;
