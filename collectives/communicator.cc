@@ -55,8 +55,15 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
   return Status::Ok();
 }
 
+// Outside the lock once taken: destroying the engine joins its thread, which may be running
+// a host collective that needs the lock.
+std::unique_ptr<DeviceEngine> Communicator::TakeDeviceEngine() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(device_);
+}
+
 Communicator::~Communicator() {
-  device_.reset();
+  TakeDeviceEngine().reset();
   StopProgressThread();
   // Members are destroyed in reverse order: transport (endpoints, worker), bootstrap, root.
 }
@@ -122,8 +129,13 @@ void Communicator::SetError(const Status& s) {
 }
 
 Status Communicator::AsyncError() {
-  if (device_ && !device_->error().ok()) return device_->error();
+  // Under the lock: frameworks poll this from a watchdog thread while another thread's first
+  // device call creates the engine.
   std::lock_guard<std::mutex> lock(mutex_);
+  if (device_) {
+    Status device_error = device_->error();
+    if (!device_error.ok()) return device_error;
+  }
   if (error_.ok()) {
     Status health = CheckPeers();
     if (!health.ok()) SetError(health);
@@ -348,7 +360,10 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
     o.timeout_ms = config_.timeout_ms;
     o.rank = rank_;
     o.nranks = nranks_;
-    WEFT_CHECK(CreateDeviceEngine(this, o, &device_));
+    std::unique_ptr<DeviceEngine> engine;
+    WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
+    std::lock_guard<std::mutex> lock(mutex_);
+    device_ = std::move(engine);
   } else if (device != device_->device()) {
     return InvalidArgument(
         Format("device buffers on GPU %d, but this communicator's device "
@@ -365,7 +380,7 @@ Status Communicator::Destroy() {
   if (device_) {
     device_status = device_->Drain();
     if (!device_status.ok()) device_->Abort(device_status);
-    device_.reset();
+    TakeDeviceEngine().reset();
   }
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -385,7 +400,7 @@ void Communicator::Abort() {
   abort_requested_ = true;
   if (device_) {
     device_->Abort(InvalidUsage("weftCommAbort was called"));
-    device_.reset();
+    TakeDeviceEngine().reset();
   }
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);

@@ -107,6 +107,7 @@ class Communicator {
   Status CheckConsistency(const std::vector<CollArgs>& ops);
   void StartProgressThread();
   void StopProgressThread();
+  std::unique_ptr<DeviceEngine> TakeDeviceEngine();
   void ProgressThreadMain();
 
   Config config_;
@@ -158,7 +159,7 @@ class Communicator {
   std::atomic<bool> abort_requested_{false};  // weftCommAbort: running collectives stop
   // Collectives on device buffers; created by the first one. Destroyed first (its thread
   // runs host collectives on this communicator).
-  std::unique_ptr<DeviceEngine> device_;
+  std::unique_ptr<DeviceEngine> device_;  // written under mutex_ (AsyncError reads it there)
 };
 
 }  // namespace weft
