@@ -17,7 +17,6 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "collectives/api_internal.h"
@@ -65,22 +64,22 @@ ncclResult_t Unsupported(const char* what) {
   return Fail(weftInvalidUsage, std::string(what) + " is not supported by Weft's NCCL interface");
 }
 
-// The Weft communicator behind `comm`, or null after reporting why (a NULL or destroyed one).
-weftComm_t Weft(const ncclComm* comm, const char* fn) {
-  if (comm == nullptr || comm->magic != ncclComm::kMagic) {
-    Fail(weftInvalidArgument, std::string(fn) + ": communicator is NULL or not valid");
-    return nullptr;
-  }
+// The Weft communicator behind `comm` in *out, or the reason there is none (a NULL or
+// destroyed handle, or one whose initialization is pending or failed), reported.
+ncclResult_t Weft(const ncclComm* comm, const char* fn, weftComm_t* out) {
+  if (comm == nullptr || comm->magic != ncclComm::kMagic)
+    return Fail(weftInvalidArgument, std::string(fn) + ": communicator is NULL or not valid");
   if (comm->weft == nullptr)
-    Fail(weftInvalidUsage, std::string(fn) +
-                               ": communicator not initialized (its ncclGroupEnd has not "
-                               "run, or its initialization failed)");
-  return comm->weft;
+    return Fail(weftInvalidUsage, std::string(fn) +
+                                      ": communicator not initialized (its ncclGroupEnd has "
+                                      "not run, or its initialization failed)");
+  *out = comm->weft;
+  return ncclSuccess;
 }
 
 #define WEFT_NCCL_COMM(var, comm, fn) \
-  weftComm_t var = Weft(comm, fn);    \
-  if (var == nullptr) return ncclInvalidArgument
+  weftComm_t var = nullptr;           \
+  if (const ncclResult_t bad_ = Weft(comm, fn, &var); bad_ != ncclSuccess) return bad_
 
 weftUniqueId ToWeft(const ncclUniqueId& id) {
   weftUniqueId w;
