@@ -1,15 +1,15 @@
 // Queues one collective on device buffers that goes through pinned host memory, piece by
 // piece (staging_plan.h), as stream work plus the host stages of the device queue:
 //
-//   stream:  copy-in 0, E0, copy-in 1, E1, ...  | G0, copy-out 0 | G1, copy-out 1 | ...
+//   stream:  in 0, E0, in 1, E1, | G0, out 0, in 2, E2 | G1, out 1, in 3, E3 | ...
 //   host:    when E_k completes: the host collective of piece k, then open G_k
 //
-// Every copy-in is queued ahead of every gate, so the device copies piece k+1 in while the
-// host runs piece k, and copies piece k back out (behind G_k) while the host runs piece k+1:
-// copies overlap the host collective, and the time approaches the slowest of the three
-// rather than their sum. Copy-outs are kernels reading descriptors filled at enqueue with
-// skip set; a piece's host collective clears its skip only when it succeeded, so a failure
-// writes no piece from there on.
+// With two staging slots (staging_plan.h) piece k+2 reuses piece k's slot, so its copy-in
+// follows piece k's copy-out. While the host runs piece k the device copies piece k-1 back
+// out and piece k+1 in: copies overlap the host collective, and the time approaches the
+// slowest of the three rather than their sum, through two pieces' worth of pinned memory. Copy-outs
+// are kernels reading descriptors filled at enqueue with skip set; a piece's host collective clears
+// its skip only when it succeeded, so a failure writes no piece from there on.
 //
 // Device access goes through StagingStream: CUDA in device_engine.cc, a fake device in
 // tests/unit/staged_call_test.cc.

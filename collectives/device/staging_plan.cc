@@ -23,6 +23,11 @@ size_t PieceElements(size_t count, size_t esz, size_t rows, size_t piece_bytes) 
   return elems;
 }
 
+// Slots start on 256-byte boundaries, so every slot's rows align as the first slot's do.
+size_t AlignSlot(size_t bytes) {
+  return (bytes + 255) / 256 * 256;
+}
+
 StagingCopy Contiguous(size_t device_offset, size_t host_offset, size_t bytes) {
   StagingCopy c;
   c.device_offset = device_offset;
@@ -33,11 +38,9 @@ StagingCopy Contiguous(size_t device_offset, size_t host_offset, size_t bytes) {
 
 }  // namespace
 
-StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_bytes) {
+StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_bytes, size_t slots) {
   const CollBytes bytes = BytesOf(a, rank, nranks);
   StagingPlan plan;
-  plan.send_bytes = bytes.send;
-  plan.recv_bytes = bytes.recv;
   if (a.count == 0) return plan;
   const size_t esz = TypeSize(a.type);
   const size_t n = static_cast<size_t>(nranks);
@@ -45,33 +48,40 @@ StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_by
   const bool scatter = a.coll == CollType::kReduceScatter;
   const size_t rows = gather || scatter ? n : 1;
   const size_t step = PieceElements(a.count, esz, rows, piece_bytes);
-  for (size_t begin = 0; begin < a.count; begin += step) {
+  const size_t npieces = (a.count + step - 1) / step;
+  // A slot holds the largest (first) piece: its send rows and its receive rows.
+  plan.slots = std::max<size_t>(1, std::min(slots, npieces));
+  plan.slot_send_bytes = AlignSlot(step * esz * (scatter ? n : 1));
+  plan.slot_recv_bytes = AlignSlot(step * esz * (gather ? n : 1));
+  plan.send_bytes = plan.slot_send_bytes * plan.slots;
+  plan.recv_bytes = plan.slot_recv_bytes * plan.slots;
+  for (size_t begin = 0, k = 0; begin < a.count; begin += step, ++k) {
     const size_t len = std::min(step, a.count - begin);
     const size_t at = begin * esz;   // the piece's offset in a per-rank block
     const size_t piece = len * esz;  // bytes of one row of the piece
-    StagingCopy strided;             // N rows: one per rank's block of the full buffer
+    StagingPiece p;
+    p.begin = begin;
+    p.count = len;
+    p.slot = k % plan.slots;
+    p.send_offset = p.slot * plan.slot_send_bytes;
+    p.recv_offset = p.slot * plan.slot_recv_bytes;
+    StagingCopy strided;  // N rows: one per rank's block of the full buffer
     strided.device_offset = at;
-    strided.host_offset = at * n;  // earlier pieces hold N rows each
     strided.bytes = piece;
     strided.rows = n;
     strided.device_pitch = a.count * esz;
     strided.host_pitch = piece;
-    StagingPiece p;
-    p.count = len;
     if (gather) {
-      p.in.push_back(Contiguous(at, at, piece));
-      p.send_offset = at;
-      p.recv_offset = at * n;
+      p.in.push_back(Contiguous(at, p.send_offset, piece));
+      strided.host_offset = p.recv_offset;
       p.out.push_back(strided);
     } else if (scatter) {
+      strided.host_offset = p.send_offset;
       p.in.push_back(strided);
-      p.send_offset = at * n;
-      p.recv_offset = at;
-      p.out.push_back(Contiguous(at, at, piece));
+      p.out.push_back(Contiguous(at, p.recv_offset, piece));
     } else {  // all-reduce, broadcast, reduce: the piece is the same range everywhere
-      if (bytes.uses_send) p.in.push_back(Contiguous(at, at, piece));
-      p.send_offset = p.recv_offset = at;
-      if (bytes.uses_recv) p.out.push_back(Contiguous(at, at, piece));
+      if (bytes.uses_send) p.in.push_back(Contiguous(at, p.send_offset, piece));
+      if (bytes.uses_recv) p.out.push_back(Contiguous(at, p.recv_offset, piece));
     }
     plan.pieces.push_back(std::move(p));
   }

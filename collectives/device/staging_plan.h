@@ -8,6 +8,11 @@
 // sequence of host collectives. All-gather and reduce-scatter lay each piece out as the host
 // collective needs it (N rows of the piece, one per rank, contiguous), which makes their
 // device-side copies strided: a StagingCopy is 2-D (rows at a pitch on each side).
+//
+// The staging memory is a few slots of one piece each (two by default: double buffering),
+// which the pieces take in turn, so a call of any size stages through a bounded amount of
+// pinned memory; staged_call.h orders the copies so that a slot is refilled only after its
+// previous piece was copied back out.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +25,9 @@ namespace weft {
 
 // At most this many pieces per collective: each is a host collective, an event and a gate.
 constexpr size_t kMaxStagingPieces = 64;
+// Staging slots per collective by default: one piece in the host collective while the
+// device copies the next one in and the previous one out.
+constexpr size_t kStagingSlots = 2;
 
 // `rows` rows of `bytes` bytes: row i starts at device_offset + i * device_pitch in the
 // user's device buffer and at host_offset + i * host_pitch in the staging region.
@@ -33,6 +41,8 @@ struct StagingCopy {
 };
 
 struct StagingPiece {
+  size_t begin = 0;             // the piece's first element in a per-rank block
+  size_t slot = 0;              // the staging slot it uses
   std::vector<StagingCopy> in;  // device send buffer -> staging send region
   // The host collective of this piece: the call's collective, type, op and root, with this
   // count (the API's meaning) on these offsets into the staging regions.
@@ -43,14 +53,19 @@ struct StagingPiece {
 };
 
 struct StagingPlan {
-  size_t send_bytes = 0;  // sizes of the two staging regions
+  size_t slots = 0;  // piece k uses slot k % slots
+  size_t slot_send_bytes = 0;
+  size_t slot_recv_bytes = 0;
+  size_t send_bytes = 0;  // sizes of the two staging regions: slots x slot bytes
   size_t recv_bytes = 0;
   std::vector<StagingPiece> pieces;  // none for a count of 0
 };
 
 // `piece_bytes`: about how many bytes one piece moves through the host collective (its
 // larger buffer); 0 means one piece. Pieces hold whole 16-byte vectors except the last.
-StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_bytes);
+// `slots`: staging slots the pieces take in turn (fewer when there are fewer pieces).
+StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_bytes,
+                        size_t slots = kStagingSlots);
 
 // Copies back to the device run as kernel tasks (so a failed piece is skipped and leaves
 // the user's buffer alone): one task per row, kMaxDeviceTasks per launch.

@@ -168,6 +168,28 @@ TEST(StagingPlan, PiecesAreAboutThePieceSizeWholeVectorsAndAtMost64) {
     EXPECT_EQ(odd.pieces[k].count * 2 % 16, 0u) << "piece " << k;
 }
 
+TEST(StagingPlan, PinnedMemoryIsTwoPiecesWhateverTheSize) {
+  CollArgs a{CollType::kAllReduce, nullptr, nullptr, size_t{64} << 20,
+             weftFloat32,          weftSum, 0,       nullptr};  // 256 MiB per rank
+  const StagingPlan big = PlanStaging(a, 0, 4, 4 << 20);
+  EXPECT_EQ(big.pieces.size(), 64u);
+  EXPECT_EQ(big.slots, 2u);
+  EXPECT_EQ(big.send_bytes, size_t{8} << 20);
+  EXPECT_EQ(big.recv_bytes, size_t{8} << 20);
+  for (size_t k = 0; k < big.pieces.size(); ++k)
+    EXPECT_EQ(big.pieces[k].slot, k % 2);
+  // All-gather: a piece's receive side is N rows.
+  a.coll = CollType::kAllGather;
+  a.count = size_t{16} << 20;  // 64 MiB per rank, 256 MiB gathered
+  const StagingPlan gather = PlanStaging(a, 0, 4, 4 << 20);
+  EXPECT_EQ(gather.recv_bytes, size_t{8} << 20);
+  EXPECT_EQ(gather.send_bytes, size_t{2} << 20);
+  // One piece, or fewer pieces than slots: no slot is reused.
+  EXPECT_EQ(PlanStaging(a, 0, 4, 0).slots, 1u);
+  a.count = size_t{1} << 20;  // 4 pieces of 1 MiB per rank
+  EXPECT_EQ(PlanStaging(a, 0, 4, 4 << 20, 64).slots, 4u);
+}
+
 TEST(StagingPlan, RanksThatDoNotSendOrReceiveCopyNothing) {
   CollArgs a{CollType::kBroadcast, nullptr, nullptr, 1000, weftFloat32, weftSum, 2, nullptr};
   for (const StagingPiece& p : PlanStaging(a, 0, 4, 256).pieces)
