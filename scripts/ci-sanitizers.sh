@@ -4,7 +4,8 @@
 #      200 init/destroy cycles of the lifecycle test must leak nothing of Weft's
 #      (tests/sanitizers/lsan.supp lists the libraries' own process-lifetime allocations).
 #   2. TSan build, the threaded parts: device queue, bootstrap root and clients, progress
-#      thread and executors across processes, lifecycle, faults.
+#      thread and executors across processes, lifecycle, faults, the NCCL shim's ranks of
+#      one process.
 # Usage: scripts/ci-sanitizers.sh [asan|tsan|all]   (run from anywhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,5 @@ if [ "$which" = tsan ] || [ "$which" = all ]; then
   UCX_MEM_EVENTS=no \
   TSAN_OPTIONS="suppressions=$root/tests/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan -j"$jobs" --output-on-failure \
-    -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group"
+    -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group|nccl_shim"
 fi

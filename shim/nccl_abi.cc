@@ -27,6 +27,8 @@
 namespace {
 
 static_assert(sizeof(ncclUniqueId) == sizeof(weftUniqueId), "unique ids differ in size");
+static_assert(sizeof(ncclDataType_t) == sizeof(int) && sizeof(ncclRedOp_t) == sizeof(int),
+              "NCCL enums are int-sized");
 static_assert(static_cast<int>(ncclInt8) == weftInt8 && static_cast<int>(ncclUint8) == weftUint8 &&
                   static_cast<int>(ncclInt32) == weftInt32 &&
                   static_cast<int>(ncclUint32) == weftUint32 &&
@@ -80,6 +82,21 @@ ncclResult_t Weft(const ncclComm* comm, const char* fn, weftComm_t* out) {
 #define WEFT_NCCL_COMM(var, comm, fn) \
   weftComm_t var = nullptr;           \
   if (const ncclResult_t bad_ = Weft(comm, fn, &var); bad_ != ncclSuccess) return bad_
+
+// nccl.h's enums have no fixed underlying type, so reading one that holds a value outside
+// them (a caller may pass any int) is undefined in C++: their bytes are read instead, and
+// Weft's enums (int-based in C++) take any value and reject unknown ones.
+weftDataType_t ToWeft(const ncclDataType_t& type) {
+  int raw;
+  std::memcpy(&raw, &type, sizeof(raw));
+  return static_cast<weftDataType_t>(raw);
+}
+
+weftRedOp_t ToWeft(const ncclRedOp_t& op) {
+  int raw;
+  std::memcpy(&raw, &op, sizeof(raw));
+  return static_cast<weftRedOp_t>(raw);
+}
 
 weftUniqueId ToWeft(const ncclUniqueId& id) {
   weftUniqueId w;
@@ -341,32 +358,28 @@ ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,
                            ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                            cudaStream_t stream) {
   WEFT_NCCL_COMM(w, comm, "ncclAllReduce");
-  return ToNccl(weftAllReduce(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
-                              static_cast<weftRedOp_t>(op), w, stream));
+  return ToNccl(weftAllReduce(sendbuff, recvbuff, count, ToWeft(datatype), ToWeft(op), w, stream));
 }
 
 ncclResult_t ncclAllGather(const void* sendbuff, void* recvbuff, size_t sendcount,
                            ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
   WEFT_NCCL_COMM(w, comm, "ncclAllGather");
-  return ToNccl(weftAllGather(sendbuff, recvbuff, sendcount, static_cast<weftDataType_t>(datatype),
-                              w, stream));
+  return ToNccl(weftAllGather(sendbuff, recvbuff, sendcount, ToWeft(datatype), w, stream));
 }
 
 ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recvcount,
                                ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                                cudaStream_t stream) {
   WEFT_NCCL_COMM(w, comm, "ncclReduceScatter");
-  return ToNccl(weftReduceScatter(sendbuff, recvbuff, recvcount,
-                                  static_cast<weftDataType_t>(datatype),
-                                  static_cast<weftRedOp_t>(op), w, stream));
+  return ToNccl(
+      weftReduceScatter(sendbuff, recvbuff, recvcount, ToWeft(datatype), ToWeft(op), w, stream));
 }
 
 ncclResult_t ncclBroadcast(const void* sendbuff, void* recvbuff, size_t count,
                            ncclDataType_t datatype, int root, ncclComm_t comm,
                            cudaStream_t stream) {
   WEFT_NCCL_COMM(w, comm, "ncclBroadcast");
-  return ToNccl(weftBroadcast(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
-                              root, w, stream));
+  return ToNccl(weftBroadcast(sendbuff, recvbuff, count, ToWeft(datatype), root, w, stream));
 }
 
 // The legacy in-place broadcast.
@@ -378,8 +391,8 @@ ncclResult_t ncclBcast(void* buff, size_t count, ncclDataType_t datatype, int ro
 ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype,
                         ncclRedOp_t op, int root, ncclComm_t comm, cudaStream_t stream) {
   WEFT_NCCL_COMM(w, comm, "ncclReduce");
-  return ToNccl(weftReduce(sendbuff, recvbuff, count, static_cast<weftDataType_t>(datatype),
-                           static_cast<weftRedOp_t>(op), root, w, stream));
+  return ToNccl(
+      weftReduce(sendbuff, recvbuff, count, ToWeft(datatype), ToWeft(op), root, w, stream));
 }
 
 ncclResult_t ncclAlltoAll(const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t) {

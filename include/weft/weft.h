@@ -21,6 +21,15 @@ extern "C" {
 
 #define WEFT_UNIQUE_ID_BYTES 128
 
+/* C++ sees the enums below with int as their fixed underlying type: a caller may pass any
+ * int (C does), and Weft rejects an unknown value with weftInvalidArgument rather than
+ * reading an out-of-range enum, which C++ leaves undefined. Same size and values in C. */
+#ifdef __cplusplus
+#define WEFT_ENUM_BASE : int
+#else
+#define WEFT_ENUM_BASE
+#endif
+
 /* Opaque communicator handle. */
 typedef struct weftComm* weftComm_t;
 
@@ -30,7 +39,7 @@ typedef struct {
 } weftUniqueId;
 
 /* Result codes; values equal NCCL's. */
-typedef enum {
+typedef enum WEFT_ENUM_BASE {
   weftSuccess = 0,
   weftUnhandledCudaError = 1,
   weftSystemError = 2,
@@ -44,7 +53,7 @@ typedef enum {
 } weftResult_t;
 
 /* Data types; values equal NCCL's. */
-typedef enum {
+typedef enum WEFT_ENUM_BASE {
   weftInt8 = 0,
   weftChar = 0,
   weftUint8 = 1,
@@ -67,7 +76,7 @@ typedef enum {
 
 /* Reduction operations; values equal NCCL's. weftAvg divides the sum by the number of ranks
  * once, at the end (integer division truncates toward zero). */
-typedef enum {
+typedef enum WEFT_ENUM_BASE {
   weftSum = 0,
   weftProd = 1,
   weftMax = 2,

@@ -71,6 +71,12 @@ TEST_F(SingleRank, BadBuffersTypesOpsAndRoots) {
             weftAllReduce(a, b, 8, static_cast<weftDataType_t>(12), weftSum, comm_, nullptr));
   EXPECT_EQ(weftInvalidArgument,
             weftAllReduce(a, b, 8, weftFloat32, static_cast<weftRedOp_t>(5), comm_, nullptr));
+  // Any int a C caller passes, far outside the enums too (defined in C++: int-based enums;
+  // UBSan checks that in CI).
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, 8, static_cast<weftDataType_t>(-3), weftSum, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument,
+            weftAllReduce(a, b, 8, weftFloat32, static_cast<weftRedOp_t>(1000), comm_, nullptr));
   EXPECT_EQ(weftInvalidArgument, weftBroadcast(a, b, 8, weftFloat32, 1, comm_, nullptr));
   EXPECT_EQ(weftInvalidArgument, weftReduce(a, b, 8, weftFloat32, weftSum, -1, comm_, nullptr));
   EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("root"));
