@@ -284,12 +284,19 @@ ncclResult_t ncclCommAbort(ncclComm_t comm) {
   return ToNccl(weft_shim::Abort(comm));
 }
 
+// A communicator still initializing (inside a group) reports ncclInProgress, as NCCL's
+// non-blocking ones do; one whose initialization failed reports that failure.
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* asyncError) {
-  WEFT_NCCL_COMM(w, comm, "ncclCommGetAsyncError");
+  if (comm == nullptr || comm->magic != ncclComm::kMagic)
+    return Fail(weftInvalidArgument, "ncclCommGetAsyncError: communicator is NULL or not valid");
   if (asyncError == nullptr)
     return Fail(weftInvalidArgument, "ncclCommGetAsyncError: asyncError is NULL");
+  if (comm->weft == nullptr) {
+    *asyncError = ToNccl(comm->init_result);
+    return ncclSuccess;
+  }
   weftResult_t e = weftSuccess;
-  const weftResult_t r = weftCommGetAsyncError(w, &e);
+  const weftResult_t r = weftCommGetAsyncError(comm->weft, &e);
   *asyncError = ToNccl(e);
   return ToNccl(r);
 }

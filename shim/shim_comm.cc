@@ -50,12 +50,15 @@ weftResult_t InitTogether(const std::vector<InitRequest>& requests) {
     if (results[i] == weftSuccess) continue;
     for (weftComm_t w : made)
       if (w != nullptr) weftCommAbort(w);
+    for (const InitRequest& q : requests)
+      q.comm->init_result = results[i];
     return Report(results[i], "rank " + std::to_string(requests[i].rank) + ": " + errors[i]);
   }
   auto set = n > 1 ? std::make_shared<LocalSet>() : nullptr;
   if (set) set->alive = static_cast<int>(n);
   for (size_t i = 0; i < n; ++i) {
     requests[i].comm->weft = made[i];
+    requests[i].comm->init_result = weftSuccess;
     requests[i].comm->set = set;
   }
   return weftSuccess;

@@ -25,7 +25,10 @@ struct ncclComm {
   static constexpr uint32_t kMagic = 0x4e43434c;  // "NCCL"
   uint32_t magic = kMagic;
   weftComm_t weft = nullptr;  // null until its initialization completed (a deferred one)
-  int device = -1;            // the CUDA device it was created for; -1 without CUDA
+  // weftInProgress until initialized (inside a group, until the group's end), then its
+  // result: what ncclCommGetAsyncError reports while there is no Weft communicator.
+  weftResult_t init_result = weftInProgress;
+  int device = -1;                           // the CUDA device it was created for; -1 without CUDA
   std::shared_ptr<weft_shim::LocalSet> set;  // the communicators created with it, if several
 };
 

@@ -267,6 +267,14 @@ int RunInOneProcess(int n, bool grouped) {
     if (init == ncclSuccess) init = ncclGroupStart();
     for (int r = 0; r < n && init == ncclSuccess; ++r)
       init = ncclCommInitRank(&comms[r], n, id, r);
+    // Until the group ends, a communicator is still initializing.
+    ncclResult_t pending = ncclSuccess;
+    if (init == ncclSuccess) {
+      EXPECT(ncclCommGetAsyncError(comms[0], &pending) == ncclSuccess && pending == ncclInProgress,
+             "inside the group: async error %d, expected ncclInProgress", pending);
+      int size = 0;
+      EXPECT(ncclCommCount(comms[0], &size) == ncclInvalidUsage, "a pending communicator's count");
+    }
     const ncclResult_t end = ncclGroupEnd();
     if (init == ncclSuccess) init = end;
   } else {
