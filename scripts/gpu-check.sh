@@ -21,7 +21,7 @@
 # packages scripts/gpu-host-bundle.sh gathered into DIR (carry DIR along) and builds against
 # them and the host's own shared libraries. --build-only stops after the build.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 prebuilt="" bundle="" build_only=0 out="gpu-check-out" max="256M"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -79,7 +79,7 @@ if [ -n "$prebuilt" ]; then
   fi
   note "build" "prebuilt ($build); host lacked: ${missing:-nothing}"
 else
-  build=build-gpu
+  build="build-gpu"
   start=$(date +%s)
   mpi=OFF; command -v mpicxx >/dev/null 2>&1 && mpicxx --showme:version >/dev/null 2>&1 && mpi=ON
   if cmake -S . -B "$build" -DCMAKE_CUDA_ARCHITECTURES=90 -DWEFT_CUDA=ON -DWEFT_WITH_MPI=$mpi \
