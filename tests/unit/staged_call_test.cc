@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -122,20 +123,35 @@ struct AllReduceOfTwo {
   int pieces_run = 0;
 };
 
+// A fake device, its queue and the log of what ran, with a staged call queued on them as
+// the engine does it: the call's stages, then a last event.
+struct FakeRun {
+  FakeDevice dev{1};
+  DeviceQueue q{&dev, 1000};
+  std::vector<std::string> log;
+  uint32_t gate = 0;
+  std::unique_ptr<FakeStagingStream> stream;  // its kernels run on later ticks
+
+  Status Queue(const StagedCall& call, const void* device_send, void* host_send) {
+    stream = std::make_unique<FakeStagingStream>(&dev, device_send, host_send, &log);
+    DeviceOp op;
+    const Status s = QueueStagedCall(call, stream.get(), &op);
+    DeviceStage last;
+    last.event = dev.RecordEvent(0);
+    op.stages.push_back(std::move(last));
+    q.Push(std::move(op));
+    return s;
+  }
+};
+
 TEST(StagedCall, PiecesOverlapCopiesWithTheHostCollectiveInTwoSlotsAndGiveTheExactResult) {
   AllReduceOfTwo ar(8000, 4000);  // 8 pieces of 1000 elements
   ASSERT_EQ(ar.plan.pieces.size(), 8u);
-  FakeDevice dev(1);
-  DeviceQueue q(&dev, 1000);
-  std::vector<std::string> log;
-  uint32_t gate = 0;
-  FakeStagingStream stream(&dev, ar.send.data(), ar.host_send.data(), &log);
-  DeviceOp op;
-  ASSERT_TRUE(QueueStagedCall(ar.Call(&log, &gate), &stream, &op).ok());
-  DeviceStage last;
-  last.event = dev.RecordEvent(0);
-  op.stages.push_back(std::move(last));
-  q.Push(std::move(op));
+  FakeRun run;
+  FakeDevice& dev = run.dev;
+  DeviceQueue& q = run.q;
+  const std::vector<std::string>& log = run.log;
+  ASSERT_TRUE(run.Queue(ar.Call(&run.log, &run.gate), ar.send.data(), ar.host_send.data()).ok());
   // Two staging slots of 1000 elements (4000 bytes, 4096 with alignment) serve the 8 pieces.
   EXPECT_EQ(ar.plan.send_bytes, 2 * 4096u);
   // The device copies piece 0 in; the host runs piece 0 before piece 1 is in.
@@ -164,25 +180,18 @@ TEST(StagedCall, PiecesOverlapCopiesWithTheHostCollectiveInTwoSlotsAndGiveTheExa
 
 TEST(StagedCall, AFailedPieceLeavesItAndEveryLaterPieceUnwritten) {
   AllReduceOfTwo ar(8000, 4000);
-  FakeDevice dev(1);
-  DeviceQueue q(&dev, 1000);
-  std::vector<std::string> log;
-  uint32_t gate = 0;
-  FakeStagingStream stream(&dev, ar.send.data(), ar.host_send.data(), &log);
-  DeviceOp op;
-  ASSERT_TRUE(QueueStagedCall(ar.Call(&log, &gate, /*fail_at_piece=*/3), &stream, &op).ok());
-  DeviceStage last;
-  last.event = dev.RecordEvent(0);
-  op.stages.push_back(std::move(last));
-  q.Push(std::move(op));
-  RunToCompletion(dev, q);
-  EXPECT_EQ(q.error().code(), weftRemoteError);
+  FakeRun run;
+  ASSERT_TRUE(run.Queue(ar.Call(&run.log, &run.gate, /*fail_at_piece=*/3), ar.send.data(),
+                        ar.host_send.data())
+                  .ok());
+  RunToCompletion(run.dev, run.q);
+  EXPECT_EQ(run.q.error().code(), weftRemoteError);
   EXPECT_EQ(ar.pieces_run, 4) << "no piece runs after the failure";
   for (size_t i = 3000; i < ar.recv.size(); ++i)
     ASSERT_EQ(ar.recv[i], kUntouched) << "element " << i;
   for (size_t i = 0; i < 3000; ++i)  // pieces before the failure are whole or untouched
     ASSERT_TRUE(ar.recv[i] == ar.Expected(i) || ar.recv[i] == kUntouched) << "element " << i;
-  EXPECT_NE(std::find(log.begin(), log.end(), "skip7"), log.end());
+  EXPECT_NE(std::find(run.log.begin(), run.log.end(), "skip7"), run.log.end());
 }
 
 TEST(StagedCall, AllGatherOf20RanksCopiesOutEveryRowOverSeveralLaunches) {
@@ -212,17 +221,11 @@ TEST(StagedCall, AllGatherOf20RanksCopiesOutEveryRowOverSeveralLaunches) {
         out[q * p.count + i] = static_cast<int32_t>(q * 100000 + first + i);
     return Status::Ok();
   };
-  uint32_t gate = 0;
-  call.next_gate = [&] { return ++gate; };
-  FakeDevice dev(1);
-  DeviceQueue q(&dev, 1000);
-  std::vector<std::string> log;
-  FakeStagingStream stream(&dev, send.data(), host_send.data(), &log);
-  DeviceOp op;
-  ASSERT_TRUE(QueueStagedCall(call, &stream, &op).ok());
-  q.Push(std::move(op));
-  RunToCompletion(dev, q);
-  ASSERT_TRUE(q.error().ok()) << q.error().message();
+  FakeRun run;
+  call.next_gate = [&] { return ++run.gate; };
+  ASSERT_TRUE(run.Queue(call, send.data(), host_send.data()).ok());
+  RunToCompletion(run.dev, run.q);
+  ASSERT_TRUE(run.q.error().ok()) << run.q.error().message();
   for (size_t qq = 0; qq < static_cast<size_t>(n); ++qq)
     for (size_t i = 0; i < count; ++i)
       ASSERT_EQ(recv[qq * count + i], static_cast<int32_t>(qq * 100000 + i))
