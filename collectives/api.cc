@@ -97,6 +97,28 @@ weftResult_t Issue(const char* name, weftComm_t comm, const CollArgs& a) {
   return Report(comm->impl->Submit({a}));
 }
 
+// Even a count of 0 goes through: it is a message, and keeps the pair's sequence aligned.
+weftResult_t IssueP2P(const char* name, weftComm_t comm, const P2PArgs& a) {
+  Status s = CheckComm(comm);
+  if (s.ok()) {
+    const int n = comm->impl->nranks();
+    if (!ValidType(a.type))
+      s = InvalidArgument(Format("%s: invalid datatype %d", name, static_cast<int>(a.type)));
+    else if (a.peer < 0 || a.peer >= n)
+      s = InvalidArgument(Format("%s: peer %d out of range 0..%d", name, a.peer, n - 1));
+    else if (a.count > 0 && a.buf == nullptr)
+      s = InvalidArgument(Format("%s: buffer is NULL with count %zu", name, a.count));
+    else if (a.count > std::numeric_limits<size_t>::max() / TypeSize(a.type))
+      s = InvalidArgument(Format("%s: count %zu overflows the address space", name, a.count));
+  }
+  if (!s.ok()) return ReportFailure(s);
+  if (GroupActive()) {
+    GroupEnqueueP2P(comm, a);
+    return weftSuccess;
+  }
+  return Report(comm->impl->SubmitP2P({a}));
+}
+
 }  // namespace
 
 weftResult_t ReportFailure(const Status& s) {
@@ -291,6 +313,18 @@ weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count, weft
                         weftRedOp_t op, int root, weftComm_t comm, void* stream) {
   CollArgs a{CollType::kReduce, sendbuff, recvbuff, count, datatype, op, root, stream};
   return weft::Issue("weftReduce", comm, a);
+}
+
+weftResult_t weftSend(const void* sendbuff, size_t count, weftDataType_t datatype, int peer,
+                      weftComm_t comm, void* stream) {
+  weft::P2PArgs a{true, const_cast<void*>(sendbuff), count, datatype, peer, stream};
+  return weft::IssueP2P("weftSend", comm, a);
+}
+
+weftResult_t weftRecv(void* recvbuff, size_t count, weftDataType_t datatype, int peer,
+                      weftComm_t comm, void* stream) {
+  weft::P2PArgs a{false, recvbuff, count, datatype, peer, stream};
+  return weft::IssueP2P("weftRecv", comm, a);
 }
 
 }  // extern "C"

@@ -25,5 +25,6 @@ std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret);
 // Groups: inside weftGroupStart/End, collectives are queued and issued together at the end.
 bool GroupActive();
 void GroupEnqueue(weftComm_t comm, const CollArgs& args);
+void GroupEnqueueP2P(weftComm_t comm, const P2PArgs& args);
 
 }  // namespace weft

@@ -19,4 +19,15 @@ struct CollArgs {
   void* stream = nullptr;
 };
 
+// One point-to-point call (weftSend / weftRecv). The k-th send from rank a to rank b meets
+// the k-th receive at b from a, as in NCCL.
+struct P2PArgs {
+  bool send = true;
+  void* buf = nullptr;  // read by a send, written by a receive
+  size_t count = 0;
+  weftDataType_t type = weftFloat32;
+  int peer = 0;
+  void* stream = nullptr;
+};
+
 }  // namespace weft

@@ -298,9 +298,71 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
       runners_[i] = executors_[i].get();
     }
   }
-  Status s = Drive(ops, first_seq);
+  Status s = Drive(ops.size(), [&](size_t i) {
+    return Format("%s (seq %llu, count %zu, %s)", CollName(ops[i].coll),
+                  static_cast<unsigned long long>(first_seq + i), ops[i].count,
+                  TypeName(ops[i].type));
+  });
   if (!s.ok()) SetError(s);
   return s;
+}
+
+Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_.ok())
+    return InvalidUsage("the communicator is in error (" + error_.message() +
+                        "); only weftCommAbort or weftCommDestroy may follow");
+  p2p_sent_.resize(static_cast<size_t>(nranks_), 0);
+  p2p_received_.resize(static_cast<size_t>(nranks_), 0);
+  std::vector<P2POp> posted;
+  posted.reserve(ops.size());
+  for (const P2PArgs& a : ops) {
+    P2POp op;
+    op.send = a.send;
+    op.buf = a.buf;
+    op.bytes = a.count * TypeSize(a.type);
+    op.peer = a.peer;
+    op.seq = (a.send ? p2p_sent_ : p2p_received_)[static_cast<size_t>(a.peer)]++;
+    posted.push_back(op);
+  }
+  p2p_runner_.Reset(transport_.get(), MemoryType::kHost, std::move(posted));
+  runners_.assign(1, &p2p_runner_);
+  Status s = Drive(1, [&](size_t) {
+    return Format("a group of %zu sends and receives (%s rank %d first)", ops.size(),
+                  ops[0].send ? "a send to" : "a receive from", ops[0].peer);
+  });
+  if (!s.ok()) SetError(s);
+  return s;
+}
+
+Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
+  if (ops.empty()) return Status::Ok();
+  bool any_device = false, any_host = false;
+  int device = -1;
+  if (cuda_present_) {
+    for (const P2PArgs& a : ops) {
+      if (a.buf == nullptr || a.count == 0) continue;
+      const BufferLocation loc = LocateBuffer(a.buf);
+      any_device = any_device || loc.device;
+      any_host = any_host || !loc.device;
+      if (loc.device && device < 0) device = loc.device_id;
+      if (loc.device && loc.device_id != device)
+        return InvalidArgument(
+            Format("sends and receives on GPUs %d and %d in one group", device, loc.device_id));
+    }
+  }
+  if (any_device && any_host)
+    return InvalidArgument(
+        "a group mixes sends and receives on host and device buffers; use one kind");
+  if (any_device) {
+    for (const P2PArgs& a : ops)
+      if (a.stream != ops[0].stream)
+        return InvalidArgument("the sends and receives of one group must use one stream");
+    WEFT_CHECK(EnsureDeviceEngine(device));
+    return device_->EnqueueP2P(ops);
+  }
+  if (device_) WEFT_CHECK(device_->Drain());
+  return RunP2P(ops);
 }
 
 Status Communicator::Submit(const std::vector<CollArgs>& ops) {
@@ -345,7 +407,7 @@ Status Communicator::CheckConsistency(const std::vector<CollArgs>& ops) {
   return CompareCallSignatures(all, rank_);
 }
 
-Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
+Status Communicator::EnsureDeviceEngine(int device) {
   if (!device_) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -370,6 +432,11 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
                "collectives run on GPU %d",
                device, device_->device()));
   }
+  return Status::Ok();
+}
+
+Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
+  WEFT_CHECK(EnsureDeviceEngine(device));
   for (const CollArgs& a : ops)
     WEFT_CHECK(device_->Enqueue(a));
   return Status::Ok();

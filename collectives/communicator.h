@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "collectives/direct_executor.h"
 #include "collectives/direct_links.h"
 #include "collectives/executor.h"
+#include "collectives/p2p_runner.h"
 #include "collectives/tuner.h"
 #include "common/config.h"
 #include "topology/job_topology.h"
@@ -57,6 +59,11 @@ class Communicator {
   Status Submit(const std::vector<CollArgs>& ops);
   // Runs the collectives together and returns when all are complete (host buffers).
   Status Run(const std::vector<CollArgs>& ops);
+  // The API's entry for a batch of sends and receives (a group's, or one call): on device
+  // buffers queued on their stream, on host buffers run now (after queued device work).
+  Status SubmitP2P(const std::vector<P2PArgs>& ops);
+  // Posts the sends and receives together and returns when all are complete (host buffers).
+  Status RunP2P(const std::vector<P2PArgs>& ops);
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
@@ -96,12 +103,16 @@ class Communicator {
   void* Scratch(size_t op_index, size_t bytes);
   bool NeedsPolling(size_t n) const;
   size_t StepsRun(size_t n) const;
-  // Runs executors_[0 .. ops.size()) to completion, failure or timeout.
-  Status Drive(const std::vector<CollArgs>& ops, uint64_t first_seq);
+  // Runs runners_[0 .. n) to completion, failure or timeout; describe(i) names the i-th
+  // operation in errors.
+  Status Drive(size_t n, const std::function<std::string(size_t)>& describe);
   void SetError(const Status& s);
   // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
   Status CheckPeers();
+  // Creates the device engine at the first device call (on `device`), or checks the call's
+  // device is the engine's.
+  Status EnsureDeviceEngine(int device);
   Status SubmitDevice(const std::vector<CollArgs>& ops, int device);
   // WEFT_CHECK=1: every rank compares what every rank called (bootstrap round trip).
   Status CheckConsistency(const std::vector<CollArgs>& ops);
@@ -145,6 +156,9 @@ class Communicator {
   std::vector<std::unique_ptr<Executor>> executors_;
   std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;
   std::vector<PlanRunner*> runners_;
+  P2PRunner p2p_runner_;
+  // Point-to-point messages sent to and received from each rank so far (their sequence).
+  std::vector<uint64_t> p2p_sent_, p2p_received_;
 
   bool direct_ = false;
   bool direct_all_pairs_ = false;  // every pair of ranks shares FIFOs

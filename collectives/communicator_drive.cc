@@ -24,8 +24,7 @@ size_t Communicator::StepsRun(size_t n) const {
   return steps;
 }
 
-Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq) {
-  const size_t n = ops.size();
+Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& describe) {
   auto& executors = runners_;
   const auto start = Clock::now();
   const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
@@ -51,10 +50,7 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
       Status s = executors[i]->Advance(&done);
       sequential_pending = sequential_pending || (executors[i]->Sequential() && !done);
       if (!s.ok()) {
-        failure =
-            s.WithContext(Format("%s (seq %llu, count %zu, %s) on rank %d", CollName(ops[i].coll),
-                                 static_cast<unsigned long long>(first_seq + i), ops[i].count,
-                                 TypeName(ops[i].type), rank_));
+        failure = s.WithContext(Format("%s on rank %d", describe(i).c_str(), rank_));
       }
       all_done = all_done && done;
     }
@@ -93,12 +89,10 @@ Status Communicator::Drive(const std::vector<CollArgs>& ops, uint64_t first_seq)
         bool done = false;
         (void)executors[i]->Advance(&done);
         if (done) continue;
-        failure = TimeoutError(Format(
-            "%s (seq %llu, count %zu, %s) timed out after WEFT_TIMEOUT_MS=%lld ms on rank %d, "
-            "waiting for %s",
-            CollName(ops[i].coll), static_cast<unsigned long long>(first_seq + i), ops[i].count,
-            TypeName(ops[i].type), static_cast<long long>(config_.timeout_ms), rank_,
-            executors[i]->Waiting().c_str()));
+        failure = TimeoutError(
+            Format("%s timed out after WEFT_TIMEOUT_MS=%lld ms on rank %d, waiting for %s",
+                   describe(i).c_str(), static_cast<long long>(config_.timeout_ms), rank_,
+                   executors[i]->Waiting().c_str()));
         break;
       }
       break;

@@ -8,7 +8,9 @@ namespace weft {
 namespace {
 struct Pending {
   weftComm_t comm;
+  bool p2p;
   CollArgs args;
+  P2PArgs p2p_args;
 };
 thread_local int group_depth = 0;
 thread_local std::vector<Pending> group_ops;
@@ -19,7 +21,11 @@ bool GroupActive() {
 }
 
 void GroupEnqueue(weftComm_t comm, const CollArgs& args) {
-  group_ops.push_back({comm, args});
+  group_ops.push_back({comm, false, args, {}});
+}
+
+void GroupEnqueueP2P(weftComm_t comm, const P2PArgs& args) {
+  group_ops.push_back({comm, true, {}, args});
 }
 
 }  // namespace weft
@@ -38,18 +44,24 @@ extern "C" weftResult_t weftGroupEnd(void) {
   if (--group_depth > 0) return weftSuccess;
   std::vector<weft::Pending> ops;
   ops.swap(group_ops);
-  // One Run per communicator, in the order communicators first appear in the group.
+  // Per communicator, in the order communicators first appear in the group: its collectives
+  // together, then its sends and receives together.
   weft::Status result;
   std::vector<bool> taken(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (taken[i]) continue;
     std::vector<weft::CollArgs> batch;
+    std::vector<weft::P2PArgs> p2p;
     for (size_t j = i; j < ops.size(); ++j) {
       if (ops[j].comm != ops[i].comm) continue;
-      batch.push_back(ops[j].args);
+      if (ops[j].p2p)
+        p2p.push_back(ops[j].p2p_args);
+      else
+        batch.push_back(ops[j].args);
       taken[j] = true;
     }
-    weft::Status s = ops[i].comm->impl->Submit(batch);
+    weft::Status s = batch.empty() ? weft::Status::Ok() : ops[i].comm->impl->Submit(batch);
+    if (s.ok()) s = ops[i].comm->impl->SubmitP2P(p2p);
     if (!s.ok() && result.ok()) result = s;
   }
   return weft::Report(result);

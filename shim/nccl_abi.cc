@@ -8,8 +8,9 @@
 //  * several ranks of one process initialized together (ncclCommInitAll, or inits inside
 //    a group) and destroyed from one thread (shim_comm.h);
 //  * ncclCommSplit is built from Weft calls on the parent;
-//  * what Weft does not do (point-to-point, all-to-all, gather, scatter, pre-multiplied
-//    sums, shrinking, NCCL's memory allocator and windows) fails with ncclInvalidUsage and
+//  * all-to-all, gather and scatter are groups of Weft sends and receives;
+//  * what Weft does not do (pre-multiplied sums, shrinking, NCCL's memory allocator and
+//    windows) fails with ncclInvalidUsage and
 //    says so in ncclGetLastError, never silently. Every symbol of nccl.h exists, so a
 //    program that links them all still loads.
 #include <nccl.h>
@@ -21,6 +22,7 @@
 
 #include "collectives/api_internal.h"
 #include "collectives/device/device_engine.h"
+#include "common/dtype.h"
 #include "shim/shim_comm.h"
 #include "weft/weft.h"
 
@@ -136,6 +138,31 @@ ncclResult_t InitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank, i
 bool ValidHandle(ncclComm_t comm, const char* fn) {
   if (comm->magic == ncclComm::kMagic) return true;
   Fail(weftInvalidArgument, std::string(fn) + ": communicator is not valid");
+  return false;
+}
+
+// All-to-all, gather and scatter are groups of sends and receives, as NCCL builds them.
+// Block q of a buffer is count elements at q * count.
+const std::byte* Block(const void* buf, size_t q, size_t count, ncclDataType_t type) {
+  return static_cast<const std::byte*>(buf) + q * count * weft::TypeSize(ToWeft(type));
+}
+std::byte* Block(void* buf, size_t q, size_t count, ncclDataType_t type) {
+  return static_cast<std::byte*>(buf) + q * count * weft::TypeSize(ToWeft(type));
+}
+
+// Runs `ops` (sends and receives on w) as one group; the first failure wins.
+template <typename Ops>
+ncclResult_t Grouped(Ops ops) {
+  weftResult_t r = weftGroupStart();
+  if (r != weftSuccess) return ToNccl(r);
+  const weftResult_t issued = ops();
+  const weftResult_t ended = weftGroupEnd();
+  return ToNccl(issued != weftSuccess ? issued : ended);
+}
+
+bool ValidType(ncclDataType_t type, const char* fn) {
+  if (weft::ValidType(ToWeft(type))) return true;
+  Fail(weftInvalidArgument, std::string(fn) + ": invalid datatype");
   return false;
 }
 
@@ -402,25 +429,65 @@ ncclResult_t ncclReduce(const void* sendbuff, void* recvbuff, size_t count, nccl
       weftReduce(sendbuff, recvbuff, count, ToWeft(datatype), ToWeft(op), root, w, stream));
 }
 
-ncclResult_t ncclAlltoAll(const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t) {
-  return Unsupported("ncclAlltoAll");
+ncclResult_t ncclAlltoAll(const void* sendbuff, void* recvbuff, size_t count,
+                          ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclAlltoAll");
+  if (!ValidType(datatype, "ncclAlltoAll")) return ncclInvalidArgument;
+  int n = 0;
+  weftCommCount(w, &n);
+  return Grouped([&]() -> weftResult_t {
+    for (int q = 0; q < n; ++q) {
+      weftResult_t r =
+          weftSend(Block(sendbuff, q, count, datatype), count, ToWeft(datatype), q, w, stream);
+      if (r == weftSuccess)
+        r = weftRecv(Block(recvbuff, q, count, datatype), count, ToWeft(datatype), q, w, stream);
+      if (r != weftSuccess) return r;
+    }
+    return weftSuccess;
+  });
 }
 
-ncclResult_t ncclGather(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
-  return Unsupported("ncclGather");
+ncclResult_t ncclGather(const void* sendbuff, void* recvbuff, size_t count, ncclDataType_t datatype,
+                        int root, ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclGather");
+  if (!ValidType(datatype, "ncclGather")) return ncclInvalidArgument;
+  int n = 0, me = 0;
+  weftCommCount(w, &n);
+  weftCommUserRank(w, &me);
+  return Grouped([&]() -> weftResult_t {
+    weftResult_t r = weftSend(sendbuff, count, ToWeft(datatype), root, w, stream);
+    for (int q = 0; r == weftSuccess && me == root && q < n; ++q)
+      r = weftRecv(Block(recvbuff, q, count, datatype), count, ToWeft(datatype), q, w, stream);
+    return r;
+  });
 }
 
-ncclResult_t ncclScatter(const void*, void*, size_t, ncclDataType_t, int, ncclComm_t,
-                         cudaStream_t) {
-  return Unsupported("ncclScatter");
+ncclResult_t ncclScatter(const void* sendbuff, void* recvbuff, size_t count,
+                         ncclDataType_t datatype, int root, ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclScatter");
+  if (!ValidType(datatype, "ncclScatter")) return ncclInvalidArgument;
+  int n = 0, me = 0;
+  weftCommCount(w, &n);
+  weftCommUserRank(w, &me);
+  return Grouped([&]() -> weftResult_t {
+    weftResult_t r = weftSuccess;
+    for (int q = 0; r == weftSuccess && me == root && q < n; ++q)
+      r = weftSend(Block(sendbuff, q, count, datatype), count, ToWeft(datatype), q, w, stream);
+    if (r == weftSuccess) r = weftRecv(recvbuff, count, ToWeft(datatype), root, w, stream);
+    return r;
+  });
 }
 
-ncclResult_t ncclSend(const void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
-  return Unsupported("ncclSend (point-to-point)");
+ncclResult_t ncclSend(const void* sendbuff, size_t count, ncclDataType_t datatype, int peer,
+                      ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclSend");
+  return ToNccl(weftSend(sendbuff, count, ToWeft(datatype), peer, w, stream));
 }
 
-ncclResult_t ncclRecv(void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t) {
-  return Unsupported("ncclRecv (point-to-point)");
+ncclResult_t ncclRecv(void* recvbuff, size_t count, ncclDataType_t datatype, int peer,
+                      ncclComm_t comm, cudaStream_t stream) {
+  WEFT_NCCL_COMM(w, comm, "ncclRecv");
+  return ToNccl(weftRecv(recvbuff, count, ToWeft(datatype), peer, w, stream));
 }
 
 ncclResult_t ncclGroupStart() {

@@ -52,6 +52,8 @@ constexpr int kTagChannelBits = 6;
 constexpr int kTagRankBits = 20;
 constexpr int kTagMessageBits = 22;
 constexpr uint32_t kMaxChannels = 1u << kTagChannelBits;
+// Collectives use channels below the last; the last channel's tags are point-to-point's.
+constexpr uint32_t kMaxCollectiveChannels = kMaxChannels - 1;
 constexpr uint32_t kMaxTagRanks = 1u << kTagRankBits;
 constexpr uint32_t kMaxMessagesPerLink = 1u << kTagMessageBits;
 

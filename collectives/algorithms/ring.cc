@@ -197,9 +197,10 @@ Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size
   const int n = static_cast<int>(ring.size());
   WEFT_CHECK(ValidateRing(ring, n));
   WEFT_REQUIRE(rank >= 0 && rank < n, weftInvalidArgument, "rank %d out of range", rank);
-  WEFT_REQUIRE(chunking.nchannels >= 1 && chunking.nchannels <= static_cast<int>(kMaxChannels),
-               weftInvalidArgument, "nchannels %d out of range 1..%u", chunking.nchannels,
-               kMaxChannels);
+  WEFT_REQUIRE(
+      chunking.nchannels >= 1 && chunking.nchannels <= static_cast<int>(kMaxCollectiveChannels),
+      weftInvalidArgument, "nchannels %d out of range 1..%u", chunking.nchannels,
+      kMaxCollectiveChannels);
   WEFT_REQUIRE(chunking.chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
   const bool rooted = coll == CollType::kBroadcast || coll == CollType::kReduce;
   WEFT_REQUIRE(!rooted || (root >= 0 && root < n), weftInvalidArgument,

@@ -61,6 +61,7 @@ class CudaDeviceEngine : public DeviceEngine {
   Status Init();
 
   Status Enqueue(const CollArgs& a) override;
+  Status EnqueueP2P(const std::vector<P2PArgs>& ops) override;
   Status Drain() override;
   void Abort(const Status& why) override;
   Status error() const override { return queue_->error(); }
@@ -86,6 +87,14 @@ class CudaDeviceEngine : public DeviceEngine {
   OpDesc* Desc(int slot) { return static_cast<OpDesc*>(descs_.data()) + slot; }
   Status EnqueueIpc(const CollArgs& a, int slot, Builder* b);
   Status EnqueueStaged(const CollArgs& a, Builder* b);
+  Status EnqueueStagedP2P(const std::vector<P2PArgs>& ops, Builder* b);
+  // Runs `plan` (whose copies were laid out by the caller) through pinned staging memory;
+  // run_piece(piece, staged send, staged recv) runs a piece's host side.
+  Status QueueStaged(const StagingPlan& plan, void* stream, const void* device_send,
+                     void* device_recv, weftDataType_t type,
+                     std::function<Status(const StagingPiece&, std::byte*, std::byte*)> run_piece,
+                     Builder* b);
+  Status Usable() const;
   // Host stages.
   Status ExchangeAndFill(const CollArgs& a, OpDesc* desc);
   Status Barrier();
@@ -253,12 +262,31 @@ Status CudaDeviceEngine::Submit(Builder* b, void* stream) {
   return b->status;
 }
 
-Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
-  std::lock_guard<std::mutex> enqueue_lock(enqueue_mutex_);
+Status CudaDeviceEngine::Usable() const {
   Status err = queue_->error();
   if (!err.ok())
     return InvalidUsage("the communicator is in error (" + err.message() +
                         "); only weftCommAbort or weftCommDestroy may follow");
+  return Status::Ok();
+}
+
+Status CudaDeviceEngine::EnqueueP2P(const std::vector<P2PArgs>& ops) {
+  std::lock_guard<std::mutex> enqueue_lock(enqueue_mutex_);
+  WEFT_CHECK(Usable());
+  ScopedDevice scope(o_.device);
+  int slot = 0;
+  WEFT_CHECK(AcquireSlot(&slot));
+  Builder b;
+  b.op.what = Format("a group of %zu sends and receives (device op %llu) on rank %d", ops.size(),
+                     static_cast<unsigned long long>(ops_++), o_.rank);
+  b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
+  b.status = EnqueueStagedP2P(ops, &b);
+  return Submit(&b, ops.front().stream);
+}
+
+Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
+  std::lock_guard<std::mutex> enqueue_lock(enqueue_mutex_);
+  WEFT_CHECK(Usable());
   const size_t esz = TypeSize(a.type);
   for (const void* p : {a.send, static_cast<const void*>(a.recv)}) {
     WEFT_REQUIRE(reinterpret_cast<uintptr_t>(p) % esz == 0, weftInvalidArgument,
@@ -455,7 +483,7 @@ class CudaStagingStream : public StagingStream {
                     weftDataType_t type)
       : dev_(dev),
         stream_(stream),
-        device_send_(static_cast<const std::byte*>(device_send)),
+        device_send_(reinterpret_cast<uintptr_t>(device_send)),
         host_send_(static_cast<std::byte*>(host_send)),
         type_(type) {}
   Status RecordEvent(int* id) override { return dev_->RecordEvent(stream_, id); }
@@ -463,13 +491,12 @@ class CudaStagingStream : public StagingStream {
   Status CopyIn(const StagingCopy& c) override {
     auto s = static_cast<cudaStream_t>(stream_);
     if (c.rows == 1)
-      return Cuda(cudaMemcpyAsync(host_send_ + c.host_offset, device_send_ + c.device_offset,
-                                  c.bytes, cudaMemcpyDeviceToHost, s),
+      return Cuda(cudaMemcpyAsync(host_send_ + c.host_offset, At(c.device_offset), c.bytes,
+                                  cudaMemcpyDeviceToHost, s),
                   "cudaMemcpyAsync to the staging buffer");
-    return Cuda(
-        cudaMemcpy2DAsync(host_send_ + c.host_offset, c.host_pitch, device_send_ + c.device_offset,
-                          c.device_pitch, c.bytes, c.rows, cudaMemcpyDeviceToHost, s),
-        "cudaMemcpy2DAsync to the staging buffer");
+    return Cuda(cudaMemcpy2DAsync(host_send_ + c.host_offset, c.host_pitch, At(c.device_offset),
+                                  c.device_pitch, c.bytes, c.rows, cudaMemcpyDeviceToHost, s),
+                "cudaMemcpy2DAsync to the staging buffer");
   }
   Status LaunchCopyOut(const DevicePhase* phase, size_t max_count) override {
     return LaunchDevicePhase(phase, static_cast<int>(phase->ntasks), max_count, type_, weftSum,
@@ -477,9 +504,14 @@ class CudaStagingStream : public StagingStream {
   }
 
  private:
+  // The device send buffer's byte `offset` (a base of 0 makes offsets addresses).
+  const void* At(size_t offset) const {
+    return reinterpret_cast<const void*>(device_send_ + offset);
+  }
+
   CudaDevice* dev_;
   void* stream_;
-  const std::byte* device_send_;
+  uintptr_t device_send_;
   std::byte* host_send_;
   weftDataType_t type_;
 };
@@ -488,8 +520,10 @@ size_t Align256(size_t bytes) {
   return (bytes + 255) / 256 * 256;
 }
 
-Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
-  const StagingPlan plan = PlanStaging(a, o_.rank, o_.nranks, o_.staging_piece_bytes);
+Status CudaDeviceEngine::QueueStaged(
+    const StagingPlan& plan, void* stream, const void* device_send, void* device_recv,
+    weftDataType_t type,
+    std::function<Status(const StagingPiece&, std::byte*, std::byte*)> run_piece, Builder* b) {
   // One pinned buffer holds the copy-out descriptors, the send region and the recv region.
   const size_t phase_bytes = Align256(CopyOutLaunches(plan) * sizeof(DevicePhase));
   const size_t send_region = Align256(plan.send_bytes);
@@ -503,24 +537,71 @@ Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
     PutStaging(std::move(*staging));
     finish();
   };
-  CollArgs host = a;
-  host.stream = nullptr;
   StagedCall call;
   call.plan = &plan;
   call.phases = reinterpret_cast<DevicePhase*>(base);
   call.host_recv = stage_recv;  // mapped pinned memory: the same address on the device (UVA)
-  call.device_recv = a.recv;
-  call.elem_size = TypeSize(a.type);
-  call.run_piece = [this, host, stage_send, stage_recv](const StagingPiece& piece) {
-    CollArgs h = host;
-    h.count = piece.count;
-    h.send = stage_send + piece.send_offset;
-    h.recv = stage_recv + piece.recv_offset;
-    return comm_->Run({h});
+  call.device_recv = device_recv;
+  call.elem_size = TypeSize(type);
+  call.run_piece = [run_piece, stage_send, stage_recv](const StagingPiece& piece) {
+    return run_piece(piece, stage_send, stage_recv);
   };
   call.next_gate = [this] { return NextGate(); };
-  CudaStagingStream stream(dev_.get(), a.stream, a.send, stage_send, a.type);
-  return QueueStagedCall(call, &stream, &b->op);
+  CudaStagingStream copies(dev_.get(), stream, device_send, stage_send, type);
+  return QueueStagedCall(call, &copies, &b->op);
+}
+
+Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
+  const StagingPlan plan = PlanStaging(a, o_.rank, o_.nranks, o_.staging_piece_bytes);
+  CollArgs host = a;
+  host.stream = nullptr;
+  return QueueStaged(
+      plan, a.stream, a.send, a.recv, a.type,
+      [this, host](const StagingPiece& piece, std::byte* stage_send, std::byte* stage_recv) {
+        CollArgs h = host;
+        h.count = piece.count;
+        h.send = stage_send + piece.send_offset;
+        h.recv = stage_recv + piece.recv_offset;
+        return comm_->Run({h});
+      },
+      b);
+}
+
+// A group's sends and receives in one piece: every send is copied into the staging send
+// region, the host runs them all (RunP2P), every receive is copied back out. Copies are of
+// bytes, and the device offsets are the buffers' addresses (base 0).
+Status CudaDeviceEngine::EnqueueStagedP2P(const std::vector<P2PArgs>& ops, Builder* b) {
+  StagingPlan plan;
+  plan.slots = 1;
+  StagingPiece piece;
+  std::vector<size_t> staged_at(ops.size(), 0);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const P2PArgs& a = ops[i];
+    const size_t bytes = a.count * TypeSize(a.type);
+    size_t& region = a.send ? plan.send_bytes : plan.recv_bytes;
+    staged_at[i] = region;
+    region += Align256(bytes);
+    if (bytes == 0) continue;
+    StagingCopy c;
+    c.device_offset = reinterpret_cast<uintptr_t>(a.buf);
+    c.host_offset = staged_at[i];
+    c.bytes = bytes;
+    (a.send ? piece.in : piece.out).push_back(c);
+  }
+  plan.slot_send_bytes = plan.send_bytes;
+  plan.slot_recv_bytes = plan.recv_bytes;
+  plan.pieces.push_back(std::move(piece));
+  return QueueStaged(
+      plan, ops.front().stream, nullptr, nullptr, weftUint8,
+      [this, ops, staged_at](const StagingPiece&, std::byte* stage_send, std::byte* stage_recv) {
+        std::vector<P2PArgs> host = ops;
+        for (size_t i = 0; i < host.size(); ++i) {
+          host[i].buf = (host[i].send ? stage_send : stage_recv) + staged_at[i];
+          host[i].stream = nullptr;
+        }
+        return comm_->RunP2P(host);
+      },
+      b);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "collectives/coll_args.h"
 #include "common/status.h"
@@ -57,6 +58,8 @@ class DeviceEngine {
   virtual ~DeviceEngine() = default;
   // Queues one collective on a.stream; returns without waiting for the device or peers.
   virtual Status Enqueue(const CollArgs& a) = 0;
+  // Queues a group's sends and receives (one stream) the same way, through host staging.
+  virtual Status EnqueueP2P(const std::vector<P2PArgs>& ops) = 0;
   // Waits (bounded by WEFT_TIMEOUT_MS) until every queued collective has finished its host
   // side; returns the engine's error, if any.
   virtual Status Drain() = 0;

@@ -1,6 +1,7 @@
 #include "collectives/device/staging_plan.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "collectives/device/device_engine.h"
 #include "collectives/reduce/vector_split.h"
@@ -114,7 +115,9 @@ size_t FillCopyOut(const StagingPiece& piece, size_t launch, const void* host_re
       t.ninputs = 1;
       t.count = c.bytes / elem_size;
       t.in[0] = static_cast<const std::byte*>(host_recv) + c.host_offset + i * c.host_pitch;
-      t.out = static_cast<std::byte*>(device_recv) + c.device_offset + i * c.device_pitch;
+      // Integer arithmetic: a base of 0 makes device offsets addresses (point-to-point).
+      t.out = reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(device_recv) + c.device_offset +
+                                      i * c.device_pitch);
       largest = std::max<size_t>(largest, t.count);
     }
   }

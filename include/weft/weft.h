@@ -131,6 +131,15 @@ weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
 weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count, weftDataType_t datatype,
                         weftRedOp_t op, int root, weftComm_t comm, void* stream);
 
+/* Point to point. The k-th weftSend from rank a to rank b meets the k-th weftRecv at b from
+ * a; count and datatype must agree (a mismatch is an error on the receiver). Inside a group,
+ * a rank's sends and receives are posted together, so pairs of them in any order (an
+ * exchange, an all-to-all) cannot deadlock. A rank may send to itself within a group. */
+weftResult_t weftSend(const void* sendbuff, size_t count, weftDataType_t datatype, int peer,
+                      weftComm_t comm, void* stream);
+weftResult_t weftRecv(void* recvbuff, size_t count, weftDataType_t datatype, int peer,
+                      weftComm_t comm, void* stream);
+
 /* Operations between GroupStart and GroupEnd are issued together at GroupEnd. Groups nest. */
 weftResult_t weftGroupStart(void);
 weftResult_t weftGroupEnd(void);

@@ -167,6 +167,74 @@ void CheckCollectives(ncclComm_t comm, int r, int n, Memory& m) {
          avg, y[0], total);
 }
 
+void CheckPointToPoint(ncclComm_t comm, int r, int n, Memory& m) {
+  const size_t count = 777;
+  // A ring exchange in one group: send right, receive from the left.
+  std::vector<int32_t> mine(count), left(count, -1);
+  for (size_t i = 0; i < count; ++i)
+    mine[i] = static_cast<int32_t>(r * 100000 + i);
+  const int right = (r + 1) % n, from = (r + n - 1) % n;
+  int32_t *s = m.Make(mine), *d = m.Make(left);
+  OK(ncclGroupStart());
+  OK(ncclSend(s, count, ncclInt32, right, comm, m.stream()));
+  OK(ncclRecv(d, count, ncclInt32, from, comm, m.stream()));
+  OK(ncclGroupEnd());
+  m.Read(d, &left);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(left[i] == static_cast<int32_t>(from * 100000 + i), "exchange element %zu: %d", i,
+           left[i]);
+
+  // All-to-all (grouped sends and receives, this rank's own block included): block q of
+  // rank r's output is block r of rank q's input.
+  auto value = [](int src, int dst, size_t i) {
+    return static_cast<float>(src * 1000 + dst * 10 + static_cast<int>(i % 7));
+  };
+  std::vector<float> out(count * n), in(count * n, -1.0f);
+  for (int q = 0; q < n; ++q)
+    for (size_t i = 0; i < count; ++i)
+      out[q * count + i] = value(r, q, i);
+  float *so = m.Make(out), *di = m.Make(in);
+  OK(ncclAlltoAll(so, di, count, ncclFloat32, comm, m.stream()));
+  m.Read(di, &in);
+  for (int q = 0; q < n; ++q)
+    for (size_t i = 0; i < count; ++i)
+      EXPECT(in[q * count + i] == value(q, r, i), "alltoall block %d element %zu", q, i);
+
+  // Gather to the last rank (each rank's first count elements), then scatter from it (block
+  // q of the root's buffer to rank q).
+  const int root = n - 1;
+  std::vector<float> gathered(count * n, -1.0f);
+  float* g = m.Make(gathered);
+  OK(ncclGather(so, g, count, ncclFloat32, root, comm, m.stream()));
+  m.Read(g, &gathered);
+  for (int q = 0; r == root && q < n; ++q)
+    for (size_t i = 0; i < count; ++i)
+      EXPECT(gathered[q * count + i] == value(q, 0, i), "gather block %d element %zu", q, i);
+  std::vector<float> piece(count, -1.0f);
+  float* p = m.Make(piece);
+  OK(ncclScatter(so, p, count, ncclFloat32, root, comm, m.stream()));
+  m.Read(p, &piece);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(piece[i] == value(root, r, i), "scatter element %zu: %g", i, piece[i]);
+
+  // Outside a group, one send and one receive, each on its own: rank 0 to rank 1; a count of
+  // 0 first, which is a message too.
+  if (r < 2) {
+    std::vector<int32_t> got(count, -1);
+    int32_t* dg = m.Make(got);
+    if (r == 0) {
+      OK(ncclSend(s, 0, ncclInt32, 1, comm, m.stream()));
+      OK(ncclSend(s, count, ncclInt32, 1, comm, m.stream()));
+    } else {
+      OK(ncclRecv(dg, 0, ncclInt32, 0, comm, m.stream()));
+      OK(ncclRecv(dg, count, ncclInt32, 0, comm, m.stream()));
+      m.Read(dg, &got);
+      for (size_t i = 0; i < count; ++i)
+        EXPECT(got[i] == static_cast<int32_t>(i), "send/recv element %zu: %d", i, got[i]);
+    }
+  }
+}
+
 void CheckSplit(ncclComm_t comm, int r, int n, Memory& m) {
   // Even and odd ranks, each ordered by descending parent rank (key -r).
   ncclComm_t sub = nullptr;
@@ -198,12 +266,14 @@ void CheckSplit(ncclComm_t comm, int r, int n, Memory& m) {
   if (rest != nullptr) OK(ncclCommDestroy(rest));
 }
 
-void CheckRefusals(ncclComm_t comm, int r) {
+void CheckRefusals(ncclComm_t comm) {
   int x = 0;
-  EXPECT(ncclSend(&x, 1, ncclInt32, (r + 1) % 2, comm, nullptr) == ncclInvalidUsage, "ncclSend");
+  void* mem = nullptr;
+  EXPECT(ncclMemAlloc(&mem, 64) == ncclInvalidUsage, "ncclMemAlloc");
   const std::string why = ncclGetLastError(comm);
-  EXPECT(why.find("not supported by Weft") != std::string::npos, "ncclSend's reason: %s",
+  EXPECT(why.find("not supported by Weft") != std::string::npos, "ncclMemAlloc's reason: %s",
          why.c_str());
+  EXPECT(ncclSend(&x, 1, ncclInt32, 99, comm, nullptr) == ncclInvalidArgument, "a bad peer");
   EXPECT(ncclAllReduce(&x, &x, 1, static_cast<ncclDataType_t>(99), ncclSum, comm, nullptr) ==
              ncclInvalidArgument,
          "a bad datatype");
@@ -235,8 +305,9 @@ void Run(int r, int n, const ncclUniqueId& id, bool device, int gpus) {
   else
     EXPECT(dev == ncclSuccess || dev == ncclInvalidUsage, "ncclCommCuDevice: %d", dev);
   CheckCollectives(comm, r, n, m);
+  CheckPointToPoint(comm, r, n, m);
   CheckSplit(comm, r, n, m);
-  CheckRefusals(comm, r);
+  CheckRefusals(comm);
   ncclResult_t async = ncclInternalError;
   OK(ncclCommGetAsyncError(comm, &async));
   EXPECT(async == ncclSuccess, "async error %d", async);

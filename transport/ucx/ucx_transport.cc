@@ -22,7 +22,11 @@ ucs_memory_type_t UcsMemoryType(MemoryType m) {
 void Complete(Completion* c, ucs_status_t status) {
   c->done = true;
   c->handle = nullptr;
-  if (status != UCS_OK) {
+  if (status == UCS_ERR_MESSAGE_TRUNCATED) {
+    // A message longer than its receive: the two sides disagree on a count or type.
+    c->status = InvalidUsage(
+        "the message is longer than the receive buffer (the sender's count or type differs)");
+  } else if (status != UCS_OK) {
     c->status = RemoteError(Format("transport: %s", ucs_status_string(status)));
   }
 }

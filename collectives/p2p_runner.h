@@ -1,0 +1,55 @@
+// Runs one batch of point-to-point sends and receives (a group's weftSend/weftRecv calls on
+// one communicator) over the transport, without blocking, for the communicator's drive loop.
+// Every operation is posted at the first Advance (receives first), so a group whose sends
+// and receives pair up across ranks in any order cannot deadlock. Messages carry their own
+// tag space (kP2PChannel) with a sequence per ordered pair of ranks, so they never meet a
+// collective's messages, and the k-th send from a to b meets the k-th receive at b from a.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "collectives/plan_runner.h"
+#include "transport/transport.h"
+
+namespace weft {
+
+// The collectives' channels are below it.
+constexpr uint32_t kP2PChannel = kMaxCollectiveChannels;
+
+// The tag of the `seq`-th message from `src` to one peer: the low 16 bits of the sequence
+// in the tag's sequence field, the next 22 in its message field.
+uint64_t P2PTag(uint64_t seq, int src);
+
+struct P2POp {
+  bool send = true;
+  void* buf = nullptr;
+  size_t bytes = 0;
+  int peer = 0;
+  uint64_t seq = 0;  // this message's place among those between this rank and peer
+};
+
+class P2PRunner : public PlanRunner {
+ public:
+  void Reset(Transport* transport, MemoryType mem, std::vector<P2POp> ops);
+
+  Status Advance(bool* done) override;
+  void CancelOutstanding() override;
+  bool Quiescent(bool receives_only = false) const override;
+  bool NeedsPolling() const override;
+  size_t StepsRun() const override { return completed_; }
+  std::string Waiting() const override;
+
+ private:
+  Transport* transport_ = nullptr;
+  MemoryType mem_ = MemoryType::kHost;
+  std::vector<P2POp> ops_;
+  std::vector<Completion> completions_;  // one per op, never reallocated once posted
+  std::vector<bool> posted_;
+  bool started_ = false;
+  size_t completed_ = 0;
+};
+
+}  // namespace weft
