@@ -36,5 +36,5 @@ if [ "$which" = tsan ] || [ "$which" = all ]; then
   UCX_MEM_EVENTS=no \
   TSAN_OPTIONS="suppressions=$root/tests/sanitizers/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan -j"$jobs" --output-on-failure \
-    -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group|nccl_shim"
+    -R "DeviceQueue|Bootstrap|Lifecycle|PeerDeath|Soak|Collectives|Mismatch|Faults|Group|nccl_shim|PointToPoint"
 fi
