@@ -6,8 +6,8 @@
 Starts N processes on GPU 0 (several ranks per GPU, which NCCL itself refuses) that use
 torch.distributed with backend "nccl" exactly as a training script does (device tensors,
 PyTorch's streams, no host synchronization in between), runs every collective Weft serves
-on float32, bfloat16 and int32, and checks each result exactly against its value computed
-on the host. Prints one line per rank and exits 0 only if every check passed. Without
+on float32, bfloat16 and int32, a batched isend/irecv ring and all_to_all_single, and checks
+each result exactly against its value computed on the host. Prints one line per rank and exits 0 only if every check passed. Without
 LD_PRELOAD it runs on PyTorch's own NCCL (which refuses several ranks per GPU).
 """
 import argparse
@@ -80,6 +80,25 @@ def run_rank(rank, world, port):
         dist.reduce(t, dst=0, op=dist.ReduceOp.SUM)
         if rank == 0:
             check(f"reduce {dtype}", t, total.to(dtype), failures)
+
+    # Point to point, as pipeline and expert parallelism use it: a ring exchange of batched
+    # isend/irecv, and all_to_all_single (grouped ncclSend/ncclRecv underneath).
+    n = 1 << 16
+    inputs = expected_inputs(world, n, torch.float32, torch)
+    right, left = (rank + 1) % world, (rank - 1) % world
+    got = torch.empty(n, dtype=torch.float32, device=dev)
+    ops = [dist.P2POp(dist.isend, inputs[rank].to(dev), right),
+           dist.P2POp(dist.irecv, got, left)]
+    for req in dist.batch_isend_irecv(ops):
+        req.wait()
+    check("batch_isend_irecv ring", got, inputs[left], failures)
+
+    block = 1000
+    send = torch.cat([torch.full((block,), float(rank * 100 + q)) for q in range(world)]).to(dev)
+    recv = torch.empty(world * block, dtype=torch.float32, device=dev)
+    dist.all_to_all_single(recv, send)
+    want = torch.cat([torch.full((block,), float(q * 100 + rank)) for q in range(world)])
+    check("all_to_all_single", recv, want, failures)
 
     dist.barrier()
     dist.destroy_process_group()
