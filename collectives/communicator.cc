@@ -325,8 +325,9 @@ Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
     op.seq = (a.send ? p2p_sent_ : p2p_received_)[static_cast<size_t>(a.peer)]++;
     posted.push_back(op);
   }
-  p2p_runner_.Reset(transport_.get(), MemoryType::kHost, std::move(posted));
-  runners_.assign(1, &p2p_runner_);
+  if (!p2p_runner_) p2p_runner_ = std::make_unique<P2PRunner>();
+  p2p_runner_->Reset(transport_.get(), MemoryType::kHost, std::move(posted));
+  runners_.assign(1, p2p_runner_.get());
   Status s = Drive(1, [&](size_t) {
     return Format("a group of %zu sends and receives (%s rank %d first)", ops.size(),
                   ops[0].send ? "a send to" : "a receive from", ops[0].peer);

@@ -156,7 +156,7 @@ class Communicator {
   std::vector<std::unique_ptr<Executor>> executors_;
   std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;
   std::vector<PlanRunner*> runners_;
-  P2PRunner p2p_runner_;
+  std::unique_ptr<P2PRunner> p2p_runner_;  // abandoned like executors_ (see Drive)
   // Point-to-point messages sent to and received from each rank so far (their sequence).
   std::vector<uint64_t> p2p_sent_, p2p_received_;
 

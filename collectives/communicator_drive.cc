@@ -142,6 +142,7 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
     for (auto& e : executors_)
       (void)e.release();
     executors_.clear();
+    (void)p2p_runner_.release();
   }
   return failure;
 }
