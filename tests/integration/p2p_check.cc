@@ -5,6 +5,9 @@
 //             two tag spaces must not meet), and a count-0 send/receive pair
 //   mismatch  rank 0 sends 100 int32 to rank 1, which receives 50: rank 1 must get an
 //             error (not a hang, not silently half the data); both then abort
+//   peer-exits  rank 1 exits once rank 0 is ready; rank 0's receive from it must fail (the
+//             dead peer is seen), not wait for ever
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -103,6 +106,23 @@ int main(int argc, char** argv) {
     weftCommAbort(comm);
     return ok ? 0 : 1;
   }
-  std::fprintf(stderr, "usage: p2p_check exchange|mismatch\n");
+  if (mode == "peer-exits" && n >= 2) {
+    // Rank 1 leaves only once rank 0 is past its initialization (rank 0 says so).
+    int32_t ready = 1;
+    if (r == 1) {
+      const bool got = weftRecv(&ready, 1, weftInt32, 0, comm, nullptr) == weftSuccess;
+      std::printf("rank 1: %s leaving\n", got ? "OK" : "WRONG");
+      std::fflush(stdout);
+      _exit(got ? 0 : 1);
+    }
+    std::vector<int32_t> buf(100, 7);
+    weftResult_t res = weftSend(&ready, 1, weftInt32, 1, comm, nullptr);
+    if (res == weftSuccess) res = weftRecv(buf.data(), 100, weftInt32, 1, comm, nullptr);
+    std::printf("rank %d: %s %s\n", r, res != weftSuccess ? "OK receive failed:" : "WRONG",
+                weftGetLastError(comm));
+    weftCommAbort(comm);
+    return res != weftSuccess ? 0 : 1;
+  }
+  std::fprintf(stderr, "usage: p2p_check exchange|mismatch|peer-exits\n");
   return 2;
 }

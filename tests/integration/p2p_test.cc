@@ -31,5 +31,16 @@ TEST(PointToPointMismatch, AShortReceiveFailsClearly) {
   EXPECT_EQ(r.output.find("WRONG"), std::string::npos) << r.output;
 }
 
+// A peer that exits: the receive waiting for it fails (the peer check sees it gone) rather
+// than waiting; WEFT_TIMEOUT_MS is far above weft-run's own bound, so only that check can
+// end it in time.
+TEST(PointToPointPeerExits, AReceiveFromADeadPeerFails) {
+  CommandResult r =
+      RunCommand("WEFT_TIMEOUT_MS=600000 " + BinDir() + "/weft-run -n 2 --timeout 120 -- " +
+                 BinDir() + "/p2p_check peer-exits");
+  EXPECT_NE(r.output.find("rank 0: OK receive failed:"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("WRONG"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace weft::testing
