@@ -110,6 +110,23 @@ bool MpiCollective(CollType coll, const void* send, void* recv, size_t count, we
   }
   return true;
 }
+
+bool MpiPointToPoint(bool alltoall, const void* send, void* recv, size_t count,
+                     weftDataType_t type) {
+  MPI_Datatype dt;
+  if (!MpiType(type, &dt)) return false;
+  const int c = static_cast<int>(count);
+  if (alltoall) {
+    MPI_Alltoall(send, c, dt, recv, c, dt, MPI_COMM_WORLD);
+    return true;
+  }
+  int rank = 0, n = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  MPI_Sendrecv(send, c, dt, (rank + 1) % n, 0, recv, c, dt, (rank + n - 1) % n, 0, MPI_COMM_WORLD,
+               MPI_STATUS_IGNORE);
+  return true;
+}
 #else
 bool MpiBuilt() {
   return false;
@@ -122,6 +139,9 @@ void MpiFinalize() {}
 void MpiBcastId(weftUniqueId*) {}
 void MpiBarrier() {}
 bool MpiCollective(CollType, const void*, void*, size_t, weftDataType_t, weftRedOp_t, int) {
+  return false;
+}
+bool MpiPointToPoint(bool, const void*, void*, size_t, weftDataType_t) {
   return false;
 }
 #endif

@@ -20,5 +20,8 @@ void MpiBarrier();
 // Returns false if MPI has no equivalent (fp16/bf16/fp8 types, avg).
 bool MpiCollective(CollType coll, const void* send, void* recv, size_t count, weftDataType_t type,
                    weftRedOp_t op, int root);
+// MPI_Alltoall (blocks of `count`), or the ring's MPI_Sendrecv (send right, receive left).
+bool MpiPointToPoint(bool alltoall, const void* send, void* recv, size_t count,
+                     weftDataType_t type);
 
 }  // namespace weft::perf

@@ -30,10 +30,24 @@ size_t SizeOrThrow(const std::string& text) {
 
 }  // namespace
 
+const char* BenchName(const Options& o) {
+  switch (o.p2p) {
+    case P2PPattern::kAllToAll:
+      return "alltoall";
+    case P2PPattern::kSendRecv:
+      return "sendrecv";
+    case P2PPattern::kNone:
+      break;
+  }
+  return CollName(o.coll);
+}
+
 bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   CLI::App app{"weft-perf: nccl-tests-style bandwidth benchmark for Weft collectives"};
   std::string coll = "allreduce", b, e, i, d = "float", op = "sum", r = "0", compare, mem = "host";
-  app.add_option("collective", coll, "allreduce, allgather, reducescatter, broadcast or reduce");
+  app.add_option("collective", coll,
+                 "allreduce, allgather, reducescatter, broadcast, reduce, or the point-to-point "
+                 "patterns alltoall and sendrecv (a ring: send right, receive from the left)");
   app.add_option("-b,--minbytes", b, "minimum size to start with (default 32M)");
   app.add_option("-e,--maxbytes", e, "maximum size to end at (default 32M)");
   app.add_option("-i,--stepbytes", i, "fixed increment between sizes (default 1M)");
@@ -67,8 +81,12 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       ->check(CLI::IsMember({"host", "device"}));
   try {
     app.parse(argc, argv);
-    if (!ParseCollective(coll, &o->coll))
+    if (coll == "alltoall" || coll == "sendrecv") {
+      o->p2p = coll == "alltoall" ? P2PPattern::kAllToAll : P2PPattern::kSendRecv;
+      o->coll = CollType::kAllGather;
+    } else if (!ParseCollective(coll, &o->coll)) {
       throw CLI::ValidationError("unknown collective '" + coll + "'");
+    }
     if (!b.empty()) o->min_bytes = SizeOrThrow(b);
     if (!e.empty()) o->max_bytes = SizeOrThrow(e);
     if (!i.empty()) o->step_bytes = SizeOrThrow(i);
@@ -103,6 +121,8 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
     }
     o->compare_mpi = compare == "mpi";
     o->compare_algos = compare == "algos";
+    if (o->p2p != P2PPattern::kNone && (o->compare_algos || !o->tune_file.empty()))
+      throw CLI::ValidationError(coll + " has no algorithms to compare or tune");
     o->device = mem == "device";
   } catch (const CLI::ParseError& err) {
     *exit_code = app.exit(err);

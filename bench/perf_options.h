@@ -10,8 +10,13 @@
 
 namespace weft::perf {
 
+// Point-to-point patterns weft-perf measures besides the collectives (as nccl-tests'
+// alltoall_perf and sendrecv_perf): groups of weftSend/weftRecv.
+enum class P2PPattern { kNone, kAllToAll, kSendRecv };
+
 struct Options {
-  CollType coll = CollType::kAllReduce;
+  CollType coll = CollType::kAllReduce;  // with a pattern: kAllGather (no op, no root)
+  P2PPattern p2p = P2PPattern::kNone;
   size_t min_bytes = 32u << 20;                       // -b
   size_t max_bytes = 32u << 20;                       // -e
   size_t step_bytes = 1u << 20;                       // -i
@@ -31,6 +36,9 @@ struct Options {
   int rounds = 3;                                     // --rounds: interleaved, median kept
   bool device = false;                                // --mem device: buffers on the GPU
 };
+
+// "allreduce", ..., "alltoall", "sendrecv".
+const char* BenchName(const Options& o);
 
 // Parses argv; on error or --help prints and returns false with *exit_code set.
 bool ParseOptions(int argc, char** argv, Options* out, int* exit_code);

@@ -19,17 +19,13 @@ std::string TimeText(double us) {
   return buf;
 }
 
-const char* CollectiveName(CollType c) {
-  return CollName(c);
-}
-
 }  // namespace
 
 Report::Report(const Options& options, int nranks, FILE* out)
     : options_(options), nranks_(nranks), out_(out) {}
 
 void Report::Header(const std::vector<std::string>& rank_lines) {
-  std::fprintf(out_, "# Collective test starting: weft-perf %s\n", CollectiveName(options_.coll));
+  std::fprintf(out_, "# Collective test starting: weft-perf %s\n", BenchName(options_));
   std::fprintf(
       out_,
       "# nThread 1 nGpus 1 minBytes %zu maxBytes %zu step: %g(%s) warmup iters: %d "
@@ -61,6 +57,10 @@ void Report::Line(const Row& r) {
                    : OpName(r.op),
                r.root);
   for (const Measurement* m : {&r.oop, &r.ip}) {
+    if (!m->valid) {  // not measured (point to point has no in-place form)
+      std::fprintf(out_, "  %7s  %6s  %6s  %6s", "-", "-", "-", "N/A");
+      continue;
+    }
     std::string wrong = m->wrong < 0 ? "N/A" : std::to_string(m->wrong);
     std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw, m->busbw,
                  wrong.c_str());
@@ -110,7 +110,7 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
     if (!r.algo.empty()) row["algo"] = r.algo;
     results.push_back(row);
   }
-  json doc = {{"collective", CollName(options_.coll)}, {"nranks", nranks_}, {"results", results}};
+  json doc = {{"collective", BenchName(options_)}, {"nranks", nranks_}, {"results", results}};
   std::ofstream f(path);
   if (!f) {
     *error = "cannot write " + path;

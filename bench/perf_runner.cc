@@ -34,6 +34,9 @@ bool Runner::Ready(std::string* error) const {
 
 double Runner::BusFactor() const {
   const double n = nranks_;
+  // nccl-tests' factors: all-to-all moves (n-1)/n of its data between ranks, send/recv all.
+  if (options_.p2p == P2PPattern::kAllToAll) return (n - 1) / n;
+  if (options_.p2p == P2PPattern::kSendRecv) return 1.0;
   switch (options_.coll) {
     case CollType::kAllReduce:
       return 2.0 * (n - 1) / n;
@@ -49,6 +52,12 @@ Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
   Layout l;
   const size_t n = static_cast<size_t>(nranks_);
   size_t count = bytes / esz;
+  if (options_.p2p != P2PPattern::kNone) {
+    if (options_.p2p == P2PPattern::kAllToAll) count -= count % n;  // n blocks
+    l.api_count = options_.p2p == P2PPattern::kAllToAll ? count / n : count;
+    l.in_elems = l.out_elems = l.total = count;
+    return l;
+  }
   switch (options_.coll) {
     case CollType::kAllGather:
       count -= count % n;
@@ -65,9 +74,29 @@ Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
   return l;
 }
 
+weftResult_t Runner::CallP2P(const void* send, void* recv, const Layout& l, weftDataType_t type,
+                             void* stream) {
+  const size_t block = l.api_count * TypeSize(type);
+  weftResult_t r = weftGroupStart();
+  if (options_.p2p == P2PPattern::kAllToAll) {
+    for (int q = 0; q < nranks_ && r == weftSuccess; ++q) {
+      r = weftSend(static_cast<const char*>(send) + q * block, l.api_count, type, q, comm_, stream);
+      if (r == weftSuccess)
+        r = weftRecv(static_cast<char*>(recv) + q * block, l.api_count, type, q, comm_, stream);
+    }
+  } else {
+    r = weftSend(send, l.api_count, type, (rank_ + 1) % nranks_, comm_, stream);
+    if (r == weftSuccess)
+      r = weftRecv(recv, l.api_count, type, (rank_ + nranks_ - 1) % nranks_, comm_, stream);
+  }
+  const weftResult_t ended = weftGroupEnd();
+  return r != weftSuccess ? r : ended;
+}
+
 weftResult_t Runner::Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
                           weftRedOp_t op, int root) {
   void* stream = options_.device ? device_.stream() : nullptr;
+  if (options_.p2p != P2PPattern::kNone) return CallP2P(send, recv, l, type, stream);
   switch (options_.coll) {
     case CollType::kAllReduce:
       return weftAllReduce(send, recv, l.api_count, type, op, comm_, stream);
@@ -83,7 +112,13 @@ weftResult_t Runner::Call(const void* send, void* recv, const Layout& l, weftDat
   return weftInternalError;
 }
 
+// Point to point: rank r's input is its pattern over the whole buffer, so block q of an
+// all-to-all's output on rank r is rank q's pattern at block r.
 void Runner::FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op, int root) {
+  if (options_.p2p != P2PPattern::kNone) {
+    FillPattern(buf, l.in_elems, type, weftSum, nranks_, rank_, 0);
+    return;
+  }
   switch (options_.coll) {
     case CollType::kAllGather:
       FillPattern(buf, l.in_elems, type, weftSum, nranks_, rank_, 0);
@@ -99,6 +134,16 @@ void Runner::FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedO
 bool Runner::FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op,
                                 int root) {
   const size_t esz = TypeSize(type);
+  if (options_.p2p == P2PPattern::kAllToAll) {
+    for (int q = 0; q < nranks_; ++q)
+      FillPattern(static_cast<char*>(buf) + q * l.api_count * esz, l.api_count, type, weftSum,
+                  nranks_, q, static_cast<size_t>(rank_) * l.api_count);
+    return true;
+  }
+  if (options_.p2p == P2PPattern::kSendRecv) {
+    FillPattern(buf, l.out_elems, type, weftSum, nranks_, (rank_ + nranks_ - 1) % nranks_, 0);
+    return true;
+  }
   switch (options_.coll) {
     case CollType::kAllReduce:
       FillExpected(buf, l.out_elems, type, op, nranks_, 0);
@@ -172,7 +217,9 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     return m;
   };
 
-  for (int in_place = 0; in_place < 2; ++in_place) {
+  // Point to point has no in-place form: its in-place columns stay empty.
+  const int passes = options_.p2p == P2PPattern::kNone ? 2 : 1;
+  for (int in_place = 0; in_place < passes; ++in_place) {
     // Buffers for this pass. In place: allreduce/broadcast/reduce share one buffer,
     // allgather sends from its block of the output, reducescatter receives into its block
     // of the input.
@@ -215,8 +262,9 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
         wrong = static_cast<int64_t>(l.out_elems);
       } else {
         if (!in_place)
-          row->algo =
-              options_.device ? comm_->impl->DevicePath() : AlgoName(comm_->impl->last_algo());
+          row->algo = options_.device                     ? comm_->impl->DevicePath()
+                      : options_.p2p != P2PPattern::kNone ? "p2p"
+                                                          : AlgoName(comm_->impl->last_algo());
         bool check = FillExpectedOutput(expected_.data(), l, type, op, root);
         wrong = check ? static_cast<int64_t>(
                             CountMismatches(host_recv, expected_.data(), l.out_elems, type))
@@ -236,11 +284,14 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
   }
 
   if (options_.compare_mpi && MpiLaunched() && !options_.device) {
-    if (MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root)) {
-      row->mpi = timed([&] {
-        MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op, root);
-      });
-    }
+    auto mpi = [&] {
+      return options_.p2p == P2PPattern::kNone
+                 ? MpiCollective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op,
+                                 root)
+                 : MpiPointToPoint(options_.p2p == P2PPattern::kAllToAll, send_.data(),
+                                   recv_.data(), l.api_count, type);
+    };
+    if (mpi()) row->mpi = timed(mpi);
   }
   return ok;
 }

@@ -48,6 +48,9 @@ class Runner {
   Layout LayoutFor(size_t bytes, size_t esz) const;
   weftResult_t Call(const void* send, void* recv, const Layout& l, weftDataType_t type,
                     weftRedOp_t op, int root);
+  // One group of sends and receives: all-to-all, or the ring's send right, receive left.
+  weftResult_t CallP2P(const void* send, void* recv, const Layout& l, weftDataType_t type,
+                       void* stream);
   void FillInput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op, int root);
   // Returns false if there is nothing to check on this rank.
   bool FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op,

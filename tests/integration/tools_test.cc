@@ -65,8 +65,29 @@ TEST(WeftPerf, BadFlagsAreRejected) {
   CommandResult r = RunCommand(BinDir() + "/weft-perf allreduce -d complex128");
   EXPECT_NE(0, r.exit_code);
   EXPECT_NE(std::string::npos, r.output.find("unknown datatype"));
-  r = RunCommand(BinDir() + "/weft-perf alltoall");
+  r = RunCommand(BinDir() + "/weft-perf alltoallv");
   EXPECT_NE(0, r.exit_code);
+  r = RunCommand(BinDir() + "/weft-perf sendrecv --compare algos");
+  EXPECT_NE(0, r.exit_code);
+}
+
+// The point-to-point patterns (grouped weftSend/weftRecv), every type, checked exactly.
+TEST(WeftPerf, AllToAllAndSendRecvCheckEveryType) {
+  for (const char* pattern : {"alltoall", "sendrecv"}) {
+    const std::string json = ::testing::TempDir() + "/perf_" + pattern + ".json";
+    CommandResult r = RunCommand(WeftRun(
+        3, BinDir() + "/weft-perf " + pattern + " -b 8 -e 96K -f 8 -n 2 -w 1 -d all -J " + json));
+    ASSERT_EQ(0, r.exit_code) << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("# Out of bounds values : 0 OK")) << r.output;
+    std::ifstream f(json);
+    nlohmann::json doc = nlohmann::json::parse(f);
+    EXPECT_EQ(pattern, doc["collective"]);
+    ASSERT_GE(doc["results"].size(), 12u);
+    for (const auto& row : doc["results"]) {
+      EXPECT_EQ(0, row["oop"]["wrong"]) << row.dump();
+      EXPECT_EQ("p2p", row["algo"]);
+    }
+  }
 }
 
 TEST(WeftInfo, ListsEveryVariable) {
