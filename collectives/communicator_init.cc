@@ -110,7 +110,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   // Round 2: transport addresses.
   all_local_ = all_local;
-  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, all_local, &transport_));
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &transport_));
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU

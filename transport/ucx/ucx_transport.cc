@@ -46,18 +46,13 @@ void OnRecvDone(void* request, ucs_status_t status, const ucp_tag_recv_info_t* i
 
 }  // namespace
 
-Status UcxTransport::Create(int rank, int nranks, bool all_local,
-                            std::unique_ptr<UcxTransport>* out) {
+Status UcxTransport::Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out) {
   std::unique_ptr<UcxTransport> t(new UcxTransport());
   t->rank_ = rank;
   t->nranks_ = nranks;
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
   if (s != UCS_OK) return UcxStatus(s, "ucp_config_read");
-  if (all_local && std::getenv("UCX_RNDV_THRESH") == nullptr) {
-    s = ucp_config_modify(config, "RNDV_THRESH", "inf");
-    if (s != UCS_OK) WEFT_INFO(kLogNet, "cannot set RNDV_THRESH: %s", ucs_status_string(s));
-  }
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;

@@ -16,11 +16,11 @@ namespace weft {
 
 class UcxTransport : public Transport {
  public:
-  // `all_local`: every rank is on this host. Then, unless UCX_RNDV_THRESH is set, messages
-  // use UCX's eager protocol at every size: through the shared-memory FIFO they run about
-  // twice as fast as the rendezvous protocol's process_vm_readv (cma) here, which pins the
-  // peer's pages on every transfer. Between hosts UCX's own choice stands (zero-copy RDMA).
-  static Status Create(int rank, int nranks, bool all_local, std::unique_ptr<UcxTransport>* out);
+  // UCX chooses its protocols itself (UCX_* variables apply). Local jobs used to force the
+  // eager protocol (RNDV_THRESH=inf), which helped collectives' chunks over UCX; those now
+  // go through the shared FIFOs, and rendezvous (a single copy over cma) is what point to
+  // point needs: docs/design-notes.md has the measurements.
+  static Status Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out);
   ~UcxTransport() override;
 
   // This worker's address, to publish through the bootstrap.
