@@ -3,6 +3,8 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "collectives/communicator.h"
@@ -10,6 +12,19 @@
 #include "common/log.h"
 
 namespace weft {
+namespace {
+
+// Runners the transport may still write into after a failure (a send to a dead peer that
+// UCX never completes): kept for the life of the process, reachable, so that a late
+// completion never lands in freed memory. Only failed communicators add to it, and once.
+void KeepForever(std::unique_ptr<PlanRunner> runner) {
+  static std::mutex mutex;
+  static auto* kept = new std::vector<std::unique_ptr<PlanRunner>>();
+  std::lock_guard<std::mutex> lock(mutex);
+  kept->push_back(std::move(runner));
+}
+
+}  // namespace
 
 bool Communicator::NeedsPolling(size_t n) const {
   for (size_t i = 0; i < n; ++i)
@@ -140,9 +155,9 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
     // The transport still owns some requests: keep their completions alive for good.
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
     for (auto& e : executors_)
-      (void)e.release();
+      KeepForever(std::move(e));
     executors_.clear();
-    (void)p2p_runner_.release();
+    if (p2p_runner_) KeepForever(std::move(p2p_runner_));
   }
   return failure;
 }
