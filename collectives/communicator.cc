@@ -336,26 +336,38 @@ Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
   return s;
 }
 
-Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
-  if (ops.empty()) return Status::Ok();
-  bool any_device = false, any_host = false;
-  int device = -1;
-  if (cuda_present_) {
-    for (const P2PArgs& a : ops) {
-      if (a.buf == nullptr || a.count == 0) continue;
-      const BufferLocation loc = LocateBuffer(a.buf);
-      any_device = any_device || loc.device;
-      any_host = any_host || !loc.device;
-      if (loc.device && device < 0) device = loc.device_id;
-      if (loc.device && loc.device_id != device)
-        return InvalidArgument(
-            Format("sends and receives on GPUs %d and %d in one group", device, loc.device_id));
+// Buffers of one call or group live all in host memory or all on one GPU (*device >= 0).
+// `buffers` lists what the call reads and writes (nulls and empty ones left out).
+Status Communicator::PlaceBuffers(const std::vector<const void*>& buffers, const char* what,
+                                  int* device) const {
+  *device = -1;
+  if (!cuda_present_) return Status::Ok();
+  bool any_host = false;
+  for (const void* p : buffers) {
+    const BufferLocation loc = LocateBuffer(p);
+    if (!loc.device) {
+      any_host = true;
+    } else if (*device < 0) {
+      *device = loc.device_id;
+    } else if (loc.device_id != *device) {
+      return InvalidArgument(
+          Format("%s: buffers on GPUs %d and %d in one call", what, *device, loc.device_id));
     }
   }
-  if (any_device && any_host)
-    return InvalidArgument(
-        "a group mixes sends and receives on host and device buffers; use one kind");
-  if (any_device) {
+  if (*device >= 0 && any_host)
+    return InvalidArgument(Format(
+        "%s mixes host and device buffers; each call (and each group) must use one kind", what));
+  return Status::Ok();
+}
+
+Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
+  if (ops.empty()) return Status::Ok();
+  std::vector<const void*> buffers;
+  for (const P2PArgs& a : ops)
+    if (a.buf != nullptr && a.count > 0) buffers.push_back(a.buf);
+  int device = -1;
+  WEFT_CHECK(PlaceBuffers(buffers, "a group of sends and receives", &device));
+  if (device >= 0) {
     for (const P2PArgs& a : ops)
       if (a.stream != ops[0].stream)
         return InvalidArgument("the sends and receives of one group must use one stream");
@@ -367,27 +379,16 @@ Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
 }
 
 Status Communicator::Submit(const std::vector<CollArgs>& ops) {
-  bool any_device = false, any_host = false;
-  int device = -1;
-  if (cuda_present_) {
-    for (const CollArgs& a : ops) {
-      for (const void* p : {a.send, static_cast<const void*>(a.recv)}) {
-        if (p == nullptr || a.count == 0) continue;
-        const BufferLocation loc = LocateBuffer(p);
-        any_device = any_device || loc.device;
-        any_host = any_host || !loc.device;
-        if (loc.device && device < 0) device = loc.device_id;
-        if (loc.device && loc.device_id != device)
-          return InvalidArgument(Format("%s: buffers on GPUs %d and %d in one call",
-                                        CollName(a.coll), device, loc.device_id));
-      }
-    }
+  std::vector<const void*> buffers;
+  for (const CollArgs& a : ops) {
+    if (a.count == 0) continue;
+    for (const void* p : {a.send, static_cast<const void*>(a.recv)})
+      if (p != nullptr) buffers.push_back(p);
   }
-  if (any_device && any_host)
-    return InvalidArgument(
-        "a call mixes host and device buffers; each call (and each group) must use one kind");
+  int device = -1;
+  WEFT_CHECK(PlaceBuffers(buffers, ops.size() == 1 ? CollName(ops[0].coll) : "a group", &device));
   if (config_.check) WEFT_CHECK(CheckConsistency(ops));
-  if (any_device) return SubmitDevice(ops, device);
+  if (device >= 0) return SubmitDevice(ops, device);
   // Host collectives run after the device collectives queued before them, on every rank,
   // so that both take their sequence numbers in call order.
   if (device_) WEFT_CHECK(device_->Drain());

@@ -110,6 +110,9 @@ class Communicator {
   // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.
   Status CheckPeers();
+  // All of `buffers` in host memory (*device = -1) or on one GPU; otherwise an error naming
+  // `what`.
+  Status PlaceBuffers(const std::vector<const void*>& buffers, const char* what, int* device) const;
   // Creates the device engine at the first device call (on `device`), or checks the call's
   // device is the engine's.
   Status EnsureDeviceEngine(int device);
