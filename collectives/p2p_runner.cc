@@ -1,5 +1,7 @@
 #include "collectives/p2p_runner.h"
 
+#include <cstring>
+
 #include "common/status.h"
 
 namespace weft {
@@ -17,6 +19,46 @@ void P2PRunner::Reset(Transport* transport, MemoryType mem, std::vector<P2POp> o
   posted_.assign(ops_.size(), false);
   started_ = false;
   completed_ = 0;
+  PairSelfMessages();
+}
+
+// Sequences of self sends and self receives are counted apart, so the send with sequence s
+// meets the receive with sequence s; where both are in this batch, they pair here.
+void P2PRunner::PairSelfMessages() {
+  const int self = transport_->rank();
+  local_receive_.assign(ops_.size(), kNotLocal);
+  local_.assign(ops_.size(), false);
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (!ops_[i].send || ops_[i].peer != self) continue;
+    for (size_t j = 0; j < ops_.size(); ++j) {
+      const P2POp& r = ops_[j];
+      if (r.send || r.peer != self || r.seq != ops_[i].seq || local_[j]) continue;
+      local_receive_[i] = j;
+      local_[i] = local_[j] = true;
+      break;
+    }
+  }
+}
+
+Status P2PRunner::CopySelfMessages() {
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const size_t j = local_receive_[i];
+    if (j == kNotLocal) continue;
+    const P2POp& send = ops_[i];
+    const P2POp& recv = ops_[j];
+    // The same rule as the transport's: a receive takes a message of exactly its size.
+    if (send.bytes != recv.bytes)
+      return InvalidUsage(
+          Format("rank %d sent itself %zu bytes where its receive expects %zu: "
+                 "the send and the receive differ in count or type",
+                 send.peer, send.bytes, recv.bytes));
+    if (send.bytes > 0 && send.buf != recv.buf) std::memmove(recv.buf, send.buf, send.bytes);
+    for (size_t k : {i, j}) {
+      completions_[k].done = true;
+      completions_[k].bytes = send.bytes;
+    }
+  }
+  return Status::Ok();
 }
 
 Status P2PRunner::Advance(bool* done) {
@@ -25,7 +67,7 @@ Status P2PRunner::Advance(bool* done) {
     for (bool receives : {true, false}) {
       for (size_t i = 0; i < ops_.size(); ++i) {
         const P2POp& op = ops_[i];
-        if (op.send == receives) continue;
+        if (op.send == receives || local_[i]) continue;
         Status s = op.send ? transport_->Send(op.peer, op.buf, op.bytes, mem_,
                                               P2PTag(op.seq, transport_->rank()), &completions_[i])
                            : transport_->Recv(op.peer, op.buf, op.bytes, mem_,
@@ -35,6 +77,8 @@ Status P2PRunner::Advance(bool* done) {
         posted_[i] = true;
       }
     }
+    // After the posts, so that peers' messages are on their way during the copy.
+    WEFT_CHECK(CopySelfMessages());
   }
   completed_ = 0;
   for (size_t i = 0; i < ops_.size(); ++i) {

@@ -4,6 +4,10 @@
 // and receives pair up across ranks in any order cannot deadlock. Messages carry their own
 // tag space (kP2PChannel) with a sequence per ordered pair of ranks, so they never meet a
 // collective's messages, and the k-th send from a to b meets the k-th receive at b from a.
+// A rank's send to itself whose receive is in the same batch is a memcpy, done at the first
+// Advance (all-to-all sends every rank its own block; through the transport's loopback it
+// costs a rendezvous and a second progress pass). A self send whose receive comes in a
+// later batch still goes through the transport, as it must.
 #pragma once
 
 #include <cstddef>
@@ -43,11 +47,19 @@ class P2PRunner : public PlanRunner {
   std::string Waiting() const override;
 
  private:
+  void PairSelfMessages();
+  Status CopySelfMessages();
+
   Transport* transport_ = nullptr;
   MemoryType mem_ = MemoryType::kHost;
   std::vector<P2POp> ops_;
   std::vector<Completion> completions_;  // one per op, never reallocated once posted
   std::vector<bool> posted_;
+  // For a self send copied locally, the index of its receive; kNotLocal otherwise (and for
+  // every receive).
+  static constexpr size_t kNotLocal = static_cast<size_t>(-1);
+  std::vector<size_t> local_receive_;
+  std::vector<bool> local_;  // op done by a local copy (a self send or its receive)
   bool started_ = false;
   size_t completed_ = 0;
 };
