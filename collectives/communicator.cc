@@ -266,9 +266,7 @@ void* Communicator::Scratch(size_t op_index, size_t bytes) {
 
 Status Communicator::Run(const std::vector<CollArgs>& ops) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!error_.ok())
-    return InvalidUsage("the communicator is in error (" + error_.message() +
-                        "); only weftCommAbort or weftCommDestroy may follow");
+  if (!error_.ok()) return CommunicatorInError(error_);
   const uint64_t first_seq = seq_;
   while (executors_.size() < ops.size())
     executors_.push_back(std::make_unique<Executor>());
@@ -309,9 +307,7 @@ Status Communicator::Run(const std::vector<CollArgs>& ops) {
 
 Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!error_.ok())
-    return InvalidUsage("the communicator is in error (" + error_.message() +
-                        "); only weftCommAbort or weftCommDestroy may follow");
+  if (!error_.ok()) return CommunicatorInError(error_);
   p2p_sent_.resize(static_cast<size_t>(nranks_), 0);
   p2p_received_.resize(static_cast<size_t>(nranks_), 0);
   std::vector<P2POp> posted;
@@ -397,9 +393,7 @@ Status Communicator::Submit(const std::vector<CollArgs>& ops) {
 
 Status Communicator::CheckConsistency(const std::vector<CollArgs>& ops) {
   std::lock_guard<std::mutex> lock(mutex_);  // the progress thread also talks to the bootstrap
-  if (!error_.ok())
-    return InvalidUsage("the communicator is in error (" + error_.message() +
-                        "); only weftCommAbort or weftCommDestroy may follow");
+  if (!error_.ok()) return CommunicatorInError(error_);
   std::vector<std::vector<uint8_t>> all;
   Status s = bootstrap_->AllGather(EncodeCallSignature(ops), &all);
   if (!s.ok()) {
@@ -413,9 +407,7 @@ Status Communicator::EnsureDeviceEngine(int device) {
   if (!device_) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!error_.ok())
-        return InvalidUsage("the communicator is in error (" + error_.message() +
-                            "); only weftCommAbort or weftCommDestroy may follow");
+      if (!error_.ok()) return CommunicatorInError(error_);
     }
     DeviceEngineOptions o;
     o.device = device;

@@ -56,6 +56,13 @@ inline Status CudaError(std::string m) {
   return Status(weftUnhandledCudaError, std::move(m));
 }
 
+// What every call on a communicator that has failed returns (`cause` is the failure that
+// put it in error, which stays; communicators do not recover).
+inline Status CommunicatorInError(const Status& cause) {
+  return InvalidUsage("the communicator is in error (" + cause.message() +
+                      "); only weftCommAbort or weftCommDestroy may follow");
+}
+
 // Status from errno with the call that failed.
 Status ErrnoStatus(const char* what);
 

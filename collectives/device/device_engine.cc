@@ -264,9 +264,7 @@ Status CudaDeviceEngine::Submit(Builder* b, void* stream) {
 
 Status CudaDeviceEngine::Usable() const {
   Status err = queue_->error();
-  if (!err.ok())
-    return InvalidUsage("the communicator is in error (" + err.message() +
-                        "); only weftCommAbort or weftCommDestroy may follow");
+  if (!err.ok()) return CommunicatorInError(err);
   return Status::Ok();
 }
 
