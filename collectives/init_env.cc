@@ -1,6 +1,7 @@
 // weftCommInitFromEnv: rank, size and rendezvous from the launcher's variables.
 #include <arpa/inet.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -92,6 +93,28 @@ void DerivedSecret(const LaunchInfo& info, std::array<uint8_t, 16>* out) {
   }
 }
 
+// Rank 0 serves the bootstrap on WEFT_ROOT's port: on the socket its launcher bound for it
+// (WEFT_ROOT_FD; choosing a free port and binding it later in another process races with
+// every other process that binds or connects), else it binds the port itself. The handed
+// down socket serves the process's first communicator from the environment; later ones
+// bind, as there is no second socket.
+Status StartRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<RootServer>* root) {
+  static std::atomic<bool> inherited_socket_taken{false};
+  const uint16_t port = ntohs(id.root.sin_port);
+  if (config.root_fd >= 0 && !inherited_socket_taken.exchange(true)) {
+    Socket listener;
+    WEFT_CHECK(
+        Socket::AdoptListener(static_cast<int>(config.root_fd), port, &listener)
+            .WithContext(Format("WEFT_ROOT_FD=%lld", static_cast<long long>(config.root_fd))));
+    return RootServer::Start(std::move(listener), id.secret, config.timeout_ms, root);
+  }
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  any.sin_port = id.root.sin_port;
+  return RootServer::Start(any, id.secret, config.timeout_ms, root);
+}
+
 Status InitFromEnv(weftComm_t* comm) {
   WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
   Config config;
@@ -105,14 +128,9 @@ Status InitFromEnv(weftComm_t* comm) {
   else
     DerivedSecret(info, &id.secret);
   std::unique_ptr<RootServer> root;
-  if (info.rank == 0) {
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_addr.s_addr = htonl(INADDR_ANY);
-    any.sin_port = id.root.sin_port;
-    WEFT_CHECK(RootServer::Start(any, id.secret, config.timeout_ms, &root)
-                   .WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
-  }
+  if (info.rank == 0)
+    WEFT_CHECK(
+        StartRoot(config, id, &root).WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
   return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root));
 }
 

@@ -1,8 +1,9 @@
 // weft-run: the local launcher. Starts N processes of one command with the variables
 // weftCommInitFromEnv reads (WEFT_RANK, WEFT_NRANKS, WEFT_ROOT, WEFT_SECRET), prefixes
-// every line they print with their rank, and ends the job as soon as one rank fails or the
-// timeout passes (SIGTERM, then SIGKILL two seconds later). Exits with the first failing
-// rank's status (124 on timeout), 0 if every rank succeeded.
+// every line they print with their rank, and ends the job as soon as one rank fails (unless
+// --keep-going) or the timeout passes (SIGTERM, then SIGKILL two seconds later). Exits with
+// the first failing rank's status (124 on timeout), 0 if every rank succeeded. Rank 0 gets
+// its bootstrap listener already bound (WEFT_ROOT_FD).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,20 +37,23 @@ void OnSignal(int) {
   g_interrupted = 1;
 }
 
-// A free TCP port on the loopback interface for rank 0's bootstrap listener.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+// Rank 0's bootstrap listener, bound to a free port of the loopback interface here and
+// handed down to rank 0 (WEFT_ROOT_FD). Choosing a free port and letting rank 0 bind it
+// later would race with every process that binds or connects meanwhile (parallel tests
+// did take the port). Closed on exec: only rank 0 gets it, through ClearCloseOnExec.
+int BoundListener(int* port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(a);
   if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      listen(fd, 1024) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
     if (fd >= 0) close(fd);
     return -1;
   }
-  close(fd);
-  return ntohs(a.sin_port);
+  *port = ntohs(a.sin_port);
+  return fd;
 }
 
 std::string RandomHex() {
@@ -114,12 +118,17 @@ int main(int argc, char** argv) {
   app.add_option("-n,--nranks", nranks, "number of ranks")->required()->check(CLI::Range(1, 4096));
   app.add_option("--timeout", timeout_s, "seconds before the job is killed (0: no limit)")
       ->check(CLI::NonNegativeNumber);
+  bool keep_going = false;
+  app.add_flag("--keep-going", keep_going,
+               "let the other ranks run on when one fails (fault tests); the exit status is "
+               "still the first failing rank's");
   app.add_option("command", command, "program and its arguments (after --)")->required();
   CLI11_PARSE(app, argc, argv);
 
-  const int port = FreePort();
-  if (port < 0) {
-    std::fprintf(stderr, "weft-run: cannot find a free port: %s\n", std::strerror(errno));
+  int port = 0;
+  int listener = BoundListener(&port);
+  if (listener < 0) {
+    std::fprintf(stderr, "weft-run: cannot listen on a free port: %s\n", std::strerror(errno));
     return 1;
   }
   const std::string root = "127.0.0.1:" + std::to_string(port);
@@ -147,6 +156,12 @@ int main(int argc, char** argv) {
       setenv("WEFT_NRANKS", std::to_string(nranks).c_str(), 1);
       setenv("WEFT_ROOT", root.c_str(), 1);
       setenv("WEFT_SECRET", secret.c_str(), 1);
+      if (r == 0) {
+        fcntl(listener, F_SETFD, 0);  // rank 0 keeps it across exec
+        setenv("WEFT_ROOT_FD", std::to_string(listener).c_str(), 1);
+      } else {
+        unsetenv("WEFT_ROOT_FD");
+      }
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       std::vector<char*> args;
@@ -157,6 +172,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "weft-run: cannot run %s: %s\n", args[0], std::strerror(errno));
       _exit(127);
     }
+    if (r == 0) close(listener);  // rank 0 has it now
     close(out[1]);
     close(err[1]);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -211,7 +227,10 @@ int main(int argc, char** argv) {
           result = code;
           std::string why =
               "rank " + std::to_string(r) + " failed with status " + std::to_string(code);
-          terminate_all(why.c_str());
+          if (keep_going)
+            std::fprintf(stderr, "weft-run: %s; the other ranks run on\n", why.c_str());
+          else
+            terminate_all(why.c_str());
         }
       }
       all_exited = all_exited && rk.exited;

@@ -2,6 +2,7 @@
 // error, garbage on the root's port does not disturb the job.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -101,6 +102,57 @@ TEST(InitFromEnv, BadConfigValueIsAnErrorAtInit) {
   CommandResult r = RunCommand(cmd);
   EXPECT_NE(0, r.exit_code);
   EXPECT_NE(std::string::npos, r.output.find("WEFT_CHUNK_SIZE='huge'")) << r.output;
+}
+
+// A listening socket on a free loopback port, inherited by the commands RunCommand starts
+// (no close-on-exec), as weft-run hands one to rank 0.
+struct InheritedListener {
+  InheritedListener() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    EXPECT_EQ(0, bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)));
+    EXPECT_EQ(0, listen(fd, 64));
+    EXPECT_EQ(0, getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len));
+    port = ntohs(a.sin_port);
+  }
+  ~InheritedListener() { close(fd); }
+  int fd = -1;
+  int port = 0;
+};
+
+// This process keeps the port bound and listening, so rank 0 could not bind it itself: the
+// job only works if rank 0 serves on the socket it was handed.
+TEST(InitFromEnv, RankZeroServesOnTheSocketItsLauncherBound) {
+  InheritedListener l;
+  const std::string prog = BinDir() + "/coll_check --types int32 --ops sum --counts 5";
+  CommandResult r =
+      RunCommand("timeout 60 env WEFT_NRANKS=2 WEFT_ROOT=127.0.0.1:" + std::to_string(l.port) +
+                 " sh -c 'WEFT_RANK=0 WEFT_ROOT_FD=" + std::to_string(l.fd) + " " + prog +
+                 " & a=$!; WEFT_RANK=1 " + prog + " & b=$!; wait $a; ra=$?; wait $b; rb=$?; " +
+                 "echo status $ra $rb; exit $((ra | rb))'");
+  EXPECT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("status 0 0")) << r.output;
+}
+
+TEST(InitFromEnv, AHandedDownSocketOnAnotherPortIsAClearError) {
+  InheritedListener root, other;
+  CommandResult r = RunCommand(
+      "timeout 60 env WEFT_NRANKS=1 WEFT_RANK=0 WEFT_ROOT=127.0.0.1:" + std::to_string(root.port) +
+      " WEFT_ROOT_FD=" + std::to_string(other.fd) + " " + BinDir() + "/coll_check --counts 1");
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("WEFT_ROOT_FD=" + std::to_string(other.fd) + ": fd " +
+                                             std::to_string(other.fd) + " listens on port " +
+                                             std::to_string(other.port)))
+      << r.output;
+  CommandResult not_socket = RunCommand(
+      "timeout 60 env WEFT_NRANKS=1 WEFT_RANK=0 WEFT_ROOT=127.0.0.1:" + std::to_string(root.port) +
+      " WEFT_ROOT_FD=999 " + BinDir() + "/coll_check --counts 1");
+  EXPECT_NE(0, not_socket.exit_code);
+  EXPECT_NE(std::string::npos, not_socket.output.find("fd 999 is not a socket of this process"))
+      << not_socket.output;
 }
 
 }  // namespace

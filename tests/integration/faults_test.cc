@@ -1,36 +1,18 @@
 // A rank killed mid-collective: every survivor gets weftRemoteError promptly, naming the
 // killed rank (or, on TCP, a survivor that already aborted and exited; see fault_check.cc).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "tests/integration/process_runner.h"
 
 namespace weft::testing {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Starts the ranks without weft-run (which would end the job when one dies).
+// weft-run --keep-going: the survivors run on after the victim dies (by default weft-run
+// would stop them), and rank 0 gets its bootstrap port already bound.
 CommandResult RunRanks(int n, const std::string& tls, const std::string& args) {
-  std::string cmd = "timeout 120 sh -c 'for r in $(seq 0 " + std::to_string(n - 1) +
-                    "); do WEFT_RANK=$r WEFT_NRANKS=" + std::to_string(n) +
-                    " WEFT_ROOT=127.0.0.1:" + std::to_string(FreePort()) +
-                    " WEFT_TIMEOUT_MS=30000 UCX_TLS=" + tls + " " + BinDir() + "/fault_check " +
-                    args + " & done; wait'";
-  return RunCommand(cmd);
+  return RunCommand("timeout 120 env WEFT_TIMEOUT_MS=30000 UCX_TLS=" + tls + " " + BinDir() +
+                    "/weft-run --keep-going -n " + std::to_string(n) + " -- " + BinDir() +
+                    "/fault_check " + args);
 }
 
 // (transport, victim): rank 0 hosts the bootstrap root, so its death is a case of its own.

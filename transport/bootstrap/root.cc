@@ -45,8 +45,21 @@ Status SendMessage(const Socket& s, MsgType type, const std::vector<uint8_t>& pa
 
 Status RootServer::Start(const sockaddr_in& addr, const std::array<uint8_t, 16>& secret,
                          int64_t timeout_ms, std::unique_ptr<RootServer>* out) {
+  Socket listener;
+  uint16_t port = 0;
+  WEFT_CHECK(Socket::Listen(addr, &listener, &port));
+  return Start(std::move(listener), secret, timeout_ms, out);
+}
+
+Status RootServer::Start(Socket listener, const std::array<uint8_t, 16>& secret, int64_t timeout_ms,
+                         std::unique_ptr<RootServer>* out) {
   std::unique_ptr<RootServer> root(new RootServer());
-  WEFT_CHECK(Socket::Listen(addr, &root->listener_, &root->port_));
+  sockaddr_in bound{};
+  socklen_t len = sizeof(bound);
+  if (getsockname(listener.fd(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+    return ErrnoStatus("getsockname");
+  root->port_ = ntohs(bound.sin_port);
+  root->listener_ = std::move(listener);
   fcntl(root->listener_.fd(), F_SETFL, O_NONBLOCK);
   if (pipe2(root->stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus("pipe2");
   root->secret_ = secret;

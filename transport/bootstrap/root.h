@@ -23,6 +23,9 @@ class RootServer {
   // that have not all arrived by then get an error and the root stops.
   static Status Start(const sockaddr_in& addr, const std::array<uint8_t, 16>& secret,
                       int64_t timeout_ms, std::unique_ptr<RootServer>* out);
+  // Serves on a socket that already listens (Socket::AdoptListener).
+  static Status Start(Socket listener, const std::array<uint8_t, 16>& secret, int64_t timeout_ms,
+                      std::unique_ptr<RootServer>* out);
   ~RootServer();
   RootServer(const RootServer&) = delete;
   RootServer& operator=(const RootServer&) = delete;

@@ -43,6 +43,28 @@ Status Socket::Listen(const sockaddr_in& addr, Socket* out, uint16_t* bound_port
   return Status::Ok();
 }
 
+Status Socket::AdoptListener(int fd, uint16_t port, Socket* out) {
+  int listening = 0, type = 0;
+  socklen_t len = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+    return ErrnoStatus(Format("fd %d is not a socket of this process", fd).c_str());
+  len = sizeof(int);
+  if (type != SOCK_STREAM || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+      !listening)
+    return InvalidArgument(Format("fd %d is not a listening TCP socket", fd));
+  sockaddr_in bound{};
+  len = sizeof(bound);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0 ||
+      bound.sin_family != AF_INET)
+    return InvalidArgument(Format("fd %d is not an IPv4 socket", fd));
+  if (ntohs(bound.sin_port) != port)
+    return InvalidArgument(
+        Format("fd %d listens on port %u, not on port %u", fd, ntohs(bound.sin_port), port));
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return ErrnoStatus("fcntl(FD_CLOEXEC)");
+  *out = Socket(fd);
+  return Status::Ok();
+}
+
 Status Socket::Connect(const sockaddr_in& addr, Deadline deadline, Socket* out) {
   int delay_ms = 1;
   while (true) {

@@ -42,6 +42,10 @@ class Socket {
 
   // Listens on addr:port (port 0 picks one); reports the bound port.
   static Status Listen(const sockaddr_in& addr, Socket* out, uint16_t* bound_port);
+  // Takes over a listening socket another process handed down (a launcher that chose and
+  // bound the port, so that nothing can take it before this process listens). Fails unless
+  // `fd` is a listening TCP socket bound to `port`; the socket is closed on exec from then.
+  static Status AdoptListener(int fd, uint16_t port, Socket* out);
   // Connects, retrying refused connections until the deadline (the listener may start late).
   static Status Connect(const sockaddr_in& addr, Deadline deadline, Socket* out);
   Status Accept(Socket* out) const;
