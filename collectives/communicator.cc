@@ -310,8 +310,7 @@ Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
   if (!error_.ok()) return CommunicatorInError(error_);
   p2p_sent_.resize(static_cast<size_t>(nranks_), 0);
   p2p_received_.resize(static_cast<size_t>(nranks_), 0);
-  std::vector<P2POp> posted;
-  posted.reserve(ops.size());
+  p2p_ops_.clear();
   for (const P2PArgs& a : ops) {
     P2POp op;
     op.send = a.send;
@@ -319,10 +318,10 @@ Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
     op.bytes = a.count * TypeSize(a.type);
     op.peer = a.peer;
     op.seq = (a.send ? p2p_sent_ : p2p_received_)[static_cast<size_t>(a.peer)]++;
-    posted.push_back(op);
+    p2p_ops_.push_back(op);
   }
   if (!p2p_runner_) p2p_runner_ = std::make_unique<P2PRunner>();
-  p2p_runner_->Reset(transport_.get(), MemoryType::kHost, std::move(posted));
+  p2p_runner_->Reset(transport_.get(), MemoryType::kHost, &p2p_ops_);
   runners_.assign(1, p2p_runner_.get());
   Status s = Drive(1, [&](size_t) {
     return Format("a group of %zu sends and receives (%s rank %d first)", ops.size(),
@@ -356,13 +355,34 @@ Status Communicator::PlaceBuffers(const std::vector<const void*>& buffers, const
   return Status::Ok();
 }
 
-Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
-  if (ops.empty()) return Status::Ok();
+namespace {
+
+// What a call reads and writes, for PlaceBuffers (nulls and empty buffers left out).
+std::vector<const void*> BuffersOf(const std::vector<P2PArgs>& ops) {
   std::vector<const void*> buffers;
   for (const P2PArgs& a : ops)
     if (a.buf != nullptr && a.count > 0) buffers.push_back(a.buf);
+  return buffers;
+}
+
+std::vector<const void*> BuffersOf(const std::vector<CollArgs>& ops) {
+  std::vector<const void*> buffers;
+  for (const CollArgs& a : ops) {
+    if (a.count == 0) continue;
+    for (const void* p : {a.send, static_cast<const void*>(a.recv)})
+      if (p != nullptr) buffers.push_back(p);
+  }
+  return buffers;
+}
+
+}  // namespace
+
+Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
+  if (ops.empty()) return Status::Ok();
   int device = -1;
-  WEFT_CHECK(PlaceBuffers(buffers, "a group of sends and receives", &device));
+  // Without a GPU every buffer is host memory: small calls skip even listing them.
+  if (cuda_present_)
+    WEFT_CHECK(PlaceBuffers(BuffersOf(ops), "a group of sends and receives", &device));
   if (device >= 0) {
     for (const P2PArgs& a : ops)
       if (a.stream != ops[0].stream)
@@ -375,14 +395,10 @@ Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
 }
 
 Status Communicator::Submit(const std::vector<CollArgs>& ops) {
-  std::vector<const void*> buffers;
-  for (const CollArgs& a : ops) {
-    if (a.count == 0) continue;
-    for (const void* p : {a.send, static_cast<const void*>(a.recv)})
-      if (p != nullptr) buffers.push_back(p);
-  }
   int device = -1;
-  WEFT_CHECK(PlaceBuffers(buffers, ops.size() == 1 ? CollName(ops[0].coll) : "a group", &device));
+  if (cuda_present_)
+    WEFT_CHECK(
+        PlaceBuffers(BuffersOf(ops), ops.size() == 1 ? CollName(ops[0].coll) : "a group", &device));
   if (config_.check) WEFT_CHECK(CheckConsistency(ops));
   if (device >= 0) return SubmitDevice(ops, device);
   // Host collectives run after the device collectives queued before them, on every rank,

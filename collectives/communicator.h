@@ -162,6 +162,7 @@ class Communicator {
   std::unique_ptr<P2PRunner> p2p_runner_;  // abandoned like executors_ (see Drive)
   // Point-to-point messages sent to and received from each rank so far (their sequence).
   std::vector<uint64_t> p2p_sent_, p2p_received_;
+  std::vector<P2POp> p2p_ops_;  // the next batch; swapped with the runner's, both reused
 
   bool direct_ = false;
   bool direct_all_pairs_ = false;  // every pair of ranks shares FIFOs
@@ -171,8 +172,9 @@ class Communicator {
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
 
-  bool all_local_ = false;     // every rank on this host
-  bool cuda_present_ = false;  // this process sees a GPU: buffers are located per call
+  bool all_local_ = false;      // every rank on this host
+  bool oversubscribed_ = true;  // more ranks on this host than cores: waiting ranks yield
+  bool cuda_present_ = false;   // this process sees a GPU: buffers are located per call
   std::atomic<bool> abort_requested_{false};  // weftCommAbort: running collectives stop
   // Collectives on device buffers; created by the first one. Destroyed first (its thread
   // runs host collectives on this communicator).

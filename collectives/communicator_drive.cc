@@ -116,7 +116,10 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
       spin_until = now + spin;
       progressed_since_check = false;
     } else if (now < spin_until) {
-      sched_yield();
+      // Spinning: with a core per rank, poll on (a yield is a system call, and the message
+      // it would wait for is often under a microsecond away); with more ranks than cores,
+      // let the peer we wait for have the core.
+      if (oversubscribed_) sched_yield();
     } else if (!NeedsPolling(n)) {
       // Sleep on the transport's events so that ranks sharing cores can run.
       transport_->WaitForEvent(std::min(RemainingMs(deadline), 100));

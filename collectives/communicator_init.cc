@@ -148,6 +148,7 @@ Status Communicator::Init(const UniqueIdData& id) {
     local_ranks += hosts[r] == hosts[rank_];
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double per_core = tune.ranks_per_core = local_ranks / cores;
+  oversubscribed_ = per_core > 1;
   if (per_core > 1) tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));

@@ -11,10 +11,10 @@ uint64_t P2PTag(uint64_t seq, int src) {
                  static_cast<uint32_t>((seq >> 16) & (kMaxMessagesPerLink - 1)));
 }
 
-void P2PRunner::Reset(Transport* transport, MemoryType mem, std::vector<P2POp> ops) {
+void P2PRunner::Reset(Transport* transport, MemoryType mem, std::vector<P2POp>* ops) {
   transport_ = transport;
   mem_ = mem;
-  ops_ = std::move(ops);
+  ops_.swap(*ops);
   completions_.assign(ops_.size(), Completion{});
   posted_.assign(ops_.size(), false);
   started_ = false;

@@ -37,7 +37,10 @@ struct P2POp {
 
 class P2PRunner : public PlanRunner {
  public:
-  void Reset(Transport* transport, MemoryType mem, std::vector<P2POp> ops);
+  // Takes the batch in *ops, and leaves the previous batch there (vectors keep their
+  // memory from call to call: a group is often one send and one receive, issued millions
+  // of times).
+  void Reset(Transport* transport, MemoryType mem, std::vector<P2POp>* ops);
 
   Status Advance(bool* done) override;
   void CancelOutstanding() override;

@@ -41,11 +41,15 @@ class CountingTransport : public Transport {
 };
 
 struct Ranks {
-  explicit Ranks(int n) : fabric(n, /*eager_limit=*/16) {
+  explicit Ranks(int n) : fabric(n, /*eager_limit=*/16), batches(static_cast<size_t>(n)) {
     for (int r = 0; r < n; ++r) {
       transports.push_back(std::make_unique<CountingTransport>(fabric.transport(r)));
       runners.push_back(std::make_unique<P2PRunner>());
     }
+  }
+  void Post(int r, std::vector<P2POp> ops) {
+    batches[r] = std::move(ops);
+    runners[r]->Reset(transports[r].get(), MemoryType::kHost, &batches[r]);
   }
   // Advances every rank in turn until all are done or one fails (bounded: loopback
   // completes everything inside Send/Recv, so a few rounds always suffice).
@@ -68,6 +72,7 @@ struct Ranks {
   LoopbackFabric fabric;
   std::vector<std::unique_ptr<CountingTransport>> transports;
   std::vector<std::unique_ptr<P2PRunner>> runners;
+  std::vector<std::vector<P2POp>> batches;  // what each rank posts next
 };
 
 std::vector<uint32_t> Block(int src, int dst, size_t n) {
@@ -101,7 +106,7 @@ TEST(P2PRunner, AllToAllCopiesSelfBlocksWithoutTheTransport) {
           ops.push_back(s);
         }
       }
-      ranks.runners[r]->Reset(ranks.transports[r].get(), MemoryType::kHost, ops);
+      ranks.Post(r, ops);
     }
     ASSERT_TRUE(ranks.RunAll().ok()) << n;
     for (int r = 0; r < n; ++r) {
@@ -122,7 +127,7 @@ TEST(P2PRunner, SelfMessagesPairBySequence) {
                             {true, a.data(), 32, 0, 0},
                             {true, b.data(), 32, 0, 1},
                             {false, ra.data(), 32, 0, 0}};
-  ranks.runners[0]->Reset(ranks.transports[0].get(), MemoryType::kHost, ops);
+  ranks.Post(0, ops);
   ASSERT_TRUE(ranks.RunAll().ok());
   EXPECT_EQ(ra, a);
   EXPECT_EQ(rb, b);
@@ -135,11 +140,9 @@ TEST(P2PRunner, SelfSendReceivedInALaterBatchGoesThroughTheTransport) {
   Ranks ranks(1);
   auto a = Block(0, 0, 4);  // 16 bytes: eager, so the send completes on its own
   std::vector<uint32_t> got(4);
-  ranks.runners[0]->Reset(ranks.transports[0].get(), MemoryType::kHost,
-                          {{true, a.data(), 16, 0, 0}});
+  ranks.Post(0, {{true, a.data(), 16, 0, 0}});
   ASSERT_TRUE(ranks.RunAll().ok());
-  ranks.runners[0]->Reset(ranks.transports[0].get(), MemoryType::kHost,
-                          {{false, got.data(), 16, 0, 0}});
+  ranks.Post(0, {{false, got.data(), 16, 0, 0}});
   ASSERT_TRUE(ranks.RunAll().ok());
   EXPECT_EQ(got, a);
   EXPECT_EQ(ranks.transports[0]->self_messages, 2);
@@ -150,8 +153,7 @@ TEST(P2PRunner, SelfMessageOfAnotherSizeIsInvalidUsage) {
     Ranks ranks(1);
     auto a = Block(0, 0, 4);
     std::vector<uint32_t> got(6, 0u);
-    ranks.runners[0]->Reset(ranks.transports[0].get(), MemoryType::kHost,
-                            {{true, a.data(), 16, 0, 0}, {false, got.data(), recv_bytes, 0, 0}});
+    ranks.Post(0, {{true, a.data(), 16, 0, 0}, {false, got.data(), recv_bytes, 0, 0}});
     Status s = ranks.RunAll();
     EXPECT_EQ(s.code(), weftInvalidUsage) << s.message();
     EXPECT_NE(s.message().find("differ in count or type"), std::string::npos) << s.message();
@@ -164,11 +166,10 @@ TEST(P2PRunner, SelfMessageInPlaceAndEmpty) {
   Ranks ranks(1);
   auto a = Block(0, 0, 4);
   const auto before = a;
-  ranks.runners[0]->Reset(ranks.transports[0].get(), MemoryType::kHost,
-                          {{true, a.data(), 16, 0, 0},
-                           {false, a.data(), 16, 0, 0},
-                           {true, nullptr, 0, 0, 1},
-                           {false, nullptr, 0, 0, 1}});
+  ranks.Post(0, {{true, a.data(), 16, 0, 0},
+                 {false, a.data(), 16, 0, 0},
+                 {true, nullptr, 0, 0, 1},
+                 {false, nullptr, 0, 0, 1}});
   ASSERT_TRUE(ranks.RunAll().ok());
   EXPECT_EQ(a, before);
 }
