@@ -157,6 +157,7 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
   if (!quiet(false)) {
     // The transport still owns some requests: keep their completions alive for good.
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
+    transport_->AbandonOutstanding();
     for (auto& e : executors_)
       KeepForever(std::move(e));
     executors_.clear();

@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev                          # tests
   nlohmann-json3-dev libcli11-dev       # JSON output, command-line flags
   clang libclang-rt-14-dev              # libFuzzer target for the bootstrap parsers
+  iproute2                              # two hosts in network namespaces (tests/netns)
 )
 
 missing=()

@@ -42,6 +42,11 @@ class Transport {
   virtual void WaitForEvent(int timeout_ms) = 0;
   // Non-OK once a peer has failed (endpoint error); names the peer.
   virtual Status Health() const = 0;
+  // The user gave up on requests that did not end (a peer cut off by the network leaves a
+  // receive matched to its rendezvous, which no cancel ends, and sends unacknowledged). The
+  // transport must then never complete them into freed memory, nor free what still holds
+  // them when it is destroyed.
+  virtual void AbandonOutstanding() {}
 };
 
 // Tag layout: | seq:16 | channel:6 | source rank:20 | message index:22 |. One transport

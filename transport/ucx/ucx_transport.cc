@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "common/log.h"
 
@@ -93,6 +94,10 @@ Status UcxTransport::Create(int rank, int nranks, std::unique_ptr<UcxTransport>*
 }
 
 UcxTransport::~UcxTransport() {
+  if (abandoned_) {
+    LeaveWorkerBehind();
+    return;
+  }
   for (ucp_rkey_h k : rkeys_)
     ucp_rkey_destroy(k);
   CloseEndpoints(0);
@@ -100,6 +105,29 @@ UcxTransport::~UcxTransport() {
     ucp_mem_unmap(context_, m);
   if (worker_ != nullptr) ucp_worker_destroy(worker_);
   if (context_ != nullptr) ucp_cleanup(context_);
+}
+
+// What a transport with abandoned requests leaves: the worker is never progressed again, so
+// no request completes and no endpoint error is reported, but its memory stays valid
+// (reachable from here, so leak checkers do not report it). Failed communicators only.
+void UcxTransport::LeaveWorkerBehind() {
+  struct Remains {
+    ucp_context_h context;
+    ucp_worker_h worker;
+    std::vector<ucp_mem_h> mapped;
+    std::vector<ucp_rkey_h> rkeys;
+    std::vector<std::unique_ptr<ErrorArg>> error_args;
+  };
+  static std::mutex mutex;
+  static auto* kept = new std::vector<Remains>();
+  for (auto& a : error_args_)
+    if (a) a->self = nullptr;
+  WEFT_WARN(kLogNet,
+            "UCX still holds requests to unreachable peers: leaving this communicator's UCX "
+            "worker allocated (UCX cannot destroy endpoints that hold requests)");
+  std::lock_guard<std::mutex> lock(mutex);
+  kept->push_back(
+      {context_, worker_, std::move(mapped_), std::move(rkeys_), std::move(error_args_)});
 }
 
 Status UcxTransport::SetPeers(std::vector<std::vector<uint8_t>> addresses,
@@ -117,7 +145,7 @@ Status UcxTransport::SetPeers(std::vector<std::vector<uint8_t>> addresses,
 
 void UcxTransport::OnEndpointError(void* arg, ucp_ep_h, ucs_status_t status) {
   auto* a = static_cast<ErrorArg*>(arg);
-  if (a->self->closing_ || !a->self->health_.ok()) return;
+  if (a->self == nullptr || a->self->closing_ || !a->self->health_.ok()) return;
   a->self->health_ = RemoteError(
       Format("connection to rank %d failed: %s (the process died or the network failed)", a->peer,
              ucs_status_string(status)));

@@ -59,12 +59,17 @@ class UcxTransport : public Transport {
   bool Progress() override;
   void WaitForEvent(int timeout_ms) override;
   Status Health() const override { return health_; }
+  // UCX cannot destroy an endpoint that still holds requests (ucp_worker_destroy asserts),
+  // so a transport with abandoned requests leaves its worker and context allocated, and
+  // reachable, for the life of the process (see the destructor).
+  void AbandonOutstanding() override { abandoned_ = true; }
 
  private:
   struct ErrorArg {
-    UcxTransport* self;
+    UcxTransport* self;  // null once the transport is gone and its worker left behind
     int peer;
   };
+  void LeaveWorkerBehind();
   UcxTransport() = default;
   Status Endpoint(int peer, ucp_ep_h* ep);
   static void OnEndpointError(void* arg, ucp_ep_h ep, ucs_status_t status);
@@ -83,6 +88,7 @@ class UcxTransport : public Transport {
   std::vector<ucp_mem_h> mapped_;
   std::vector<ucp_rkey_h> rkeys_;
   bool closing_ = false;
+  bool abandoned_ = false;
   Status health_;
 };
 
