@@ -62,7 +62,10 @@ export WEFT_NRANKS=4 WEFT_ROOT=10.77.0.1:29400 WEFT_SECRET="$secret" UCX_NET_DEV
 case "$mode" in
   collectives)
     export WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=TUNE WEFT_TIMEOUT_MS=60000
-    prog="$bin/coll_check --counts 0,1,3,64,1000,100003"
+    # Then sends and receives between every pair (a bootstrap of their own, on another
+    # port: the first job's root may still be waiting for its last rank to leave).
+    prog="$bin/coll_check --counts 0,1,3,64,1000,100003 &&
+      WEFT_ROOT=10.77.0.1:29401 $bin/p2p_check exchange"
     ;;
   partition)
     # Rank 1 takes its host's end of the link down at its fourth all-reduce and goes on.
@@ -80,8 +83,8 @@ host() {
   ns=$1
   first=$2
   ip netns exec "$ns" unshare --ipc -- sh -c "
-    WEFT_RANK=$first timeout 120 $prog & r0=\$!
-    WEFT_RANK=$((first + 1)) timeout 120 $prog & r1=\$!
+    WEFT_RANK=$first timeout 120 sh -c '$prog' & r0=\$!
+    WEFT_RANK=$((first + 1)) timeout 120 sh -c '$prog' & r1=\$!
     wait \$r0; s0=\$?; wait \$r1; s1=\$?
     echo \"host $ns: ranks $first and $((first + 1)) exited with \$s0 and \$s1\"
     [ \$s0 = 0 ] && [ \$s1 = 0 ]"
@@ -101,12 +104,13 @@ rm -f "$out.a" "$out.b"
 [ $sa = 0 ] && [ $sb = 0 ] || exit 1
 case "$mode" in
   collectives)
-    # Every rank's cost model saw two hosts joined by TCP, and rank 0 checked everything.
-    [ "$(grep -c 'cost model: tcp between hosts' "$out")" = 4 ] || {
+    # Every rank of both jobs saw two hosts joined by TCP, and every check passed.
+    [ "$(grep -c 'cost model: tcp between hosts' "$out")" = 8 ] || {
       echo "FAIL: not every rank saw two hosts"
       exit 1
     }
     grep -q 'coll_check: [1-9][0-9]* passed, 0 failed' "$out" || exit 1
+    [ "$(grep -c '^rank [0-3]: OK' "$out")" = 4 ] || exit 1
     ;;
   partition)
     [ "$(grep -c '^survivor [0-3]: OK' "$out")" = 4 ] || exit 1
