@@ -43,8 +43,11 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   const int n = comm->impl->nranks(), rank = comm->impl->rank();
   WEFT_REQUIRE(ValidType(a.type), weftInvalidArgument, "%s: invalid datatype %d", name,
                static_cast<int>(a.type));
-  WEFT_REQUIRE(ValidOp(a.op), weftInvalidArgument, "%s: invalid reduction op %d", name,
-               static_cast<int>(a.op));
+  if (UserOps::IsUserOp(a.op))
+    WEFT_CHECK(comm->impl->user_ops().Find(a.op, a.type, nullptr).WithContext(name));
+  else
+    WEFT_REQUIRE(ValidOp(a.op), weftInvalidArgument, "%s: invalid reduction op %d", name,
+                 static_cast<int>(a.op));
   const bool rooted = a.coll == CollType::kBroadcast || a.coll == CollType::kReduce;
   WEFT_REQUIRE(!rooted || (a.root >= 0 && a.root < n), weftInvalidArgument,
                "%s: root %d out of range 0..%d", name, a.root, n - 1);
@@ -282,6 +285,46 @@ weftResult_t weftCommUserRank(const weftComm_t comm, int* rank) {
   if (!s.ok()) return ReportFailure(s);
   *rank = comm->impl->rank();
   return weftSuccess;
+}
+
+weftResult_t weftRedOpCreatePreMulSum(weftRedOp_t* op, void* scalar, weftDataType_t datatype,
+                                      weftScalarResidence_t residence, weftComm_t comm) {
+  Status s = weft::CheckComm(comm);
+  const int where = static_cast<int>(residence);
+  if (s.ok() && (op == nullptr || scalar == nullptr))
+    s = weft::InvalidArgument("weftRedOpCreatePreMulSum: op or scalar is NULL");
+  if (s.ok() && !weft::ValidType(datatype))
+    s = weft::InvalidArgument(
+        weft::Format("weftRedOpCreatePreMulSum: invalid datatype %d", static_cast<int>(datatype)));
+  if (s.ok() && where != weftScalarDevice && where != weftScalarHostImmediate)
+    s = weft::InvalidArgument(
+        weft::Format("weftRedOpCreatePreMulSum: invalid scalar residence %d", where));
+  if (!s.ok()) return ReportFailure(s);
+  weft::PreMulSum p;
+  p.type = datatype;
+  p.device_scalar = where == weftScalarDevice;
+  if (p.device_scalar) {
+    // Read at each collective, as NCCL does (the scalar may be written on the stream first).
+    if (!weft::LocateBuffer(scalar).device)
+      return ReportFailure(weft::InvalidArgument(
+          "weftRedOpCreatePreMulSum: weftScalarDevice needs a scalar in device memory "
+          "(weftScalarHostImmediate reads one in host memory)"));
+    p.device_ptr = scalar;
+  } else {
+    std::memcpy(p.value.data(), scalar, weft::TypeSize(datatype));
+  }
+  return Report(comm->impl->user_ops().Create(p, op).WithContext("weftRedOpCreatePreMulSum"));
+}
+
+weftResult_t weftRedOpDestroy(weftRedOp_t op, weftComm_t comm) {
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  if (!weft::UserOps::IsUserOp(op))
+    return ReportFailure(
+        weft::InvalidArgument(weft::Format("weftRedOpDestroy: op %d is built in, not created by "
+                                           "weftRedOpCreatePreMulSum",
+                                           static_cast<int>(op))));
+  return Report(comm->impl->user_ops().Destroy(op).WithContext("weftRedOpDestroy"));
 }
 
 weftResult_t weftAllReduce(const void* sendbuff, void* recvbuff, size_t count,

@@ -15,6 +15,7 @@
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
 #include "collectives/consistency.h"
+#include "collectives/reduce/reduce.h"
 #include "common/dtype.h"
 #include "common/log.h"
 
@@ -254,9 +255,13 @@ const std::vector<StagingArea>& Communicator::Staging(size_t op_index, const Pla
   return areas;
 }
 
-void* Communicator::Scratch(size_t op_index, size_t bytes) {
-  if (scratch_.size() <= op_index) scratch_.resize(op_index + 1);
-  auto& [buf, size] = scratch_[op_index];
+namespace {
+
+using Pool = std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>>;
+
+void* GrowAndGet(Pool* pool, size_t op_index, size_t bytes) {
+  if (pool->size() <= op_index) pool->resize(op_index + 1);
+  auto& [buf, size] = (*pool)[op_index];
   if (size < bytes) {
     buf.reset(new std::byte[bytes]);
     size = bytes;
@@ -264,9 +269,60 @@ void* Communicator::Scratch(size_t op_index, size_t bytes) {
   return buf.get();
 }
 
-Status Communicator::Run(const std::vector<CollArgs>& ops) {
+}  // namespace
+
+void* Communicator::Scratch(size_t op_index, size_t bytes) {
+  return GrowAndGet(&scratch_, op_index, bytes);
+}
+
+Status Communicator::PreMultiply(size_t op_index, CollArgs* a) {
+  PreMulSum op;
+  WEFT_CHECK(user_ops_.Find(a->op, a->type, &op));
+  a->op = weftSum;
+  const size_t esz = TypeSize(a->type);
+  std::array<uint8_t, 8> scalar = op.value;
+  if (op.device_scalar && a->count > 0) WEFT_CHECK(ReadDeviceScalar(op.device_ptr, esz, &scalar));
+  const bool root = rank_ == a->root;
+  size_t elems = a->count;
+  void* dst = a->recv;
+  switch (a->coll) {
+    case CollType::kAllReduce:  // the output holds the input; the sum runs in place there
+      break;
+    case CollType::kReduce:  // off the root the input is all there is: it stays unchanged
+      if (!root) dst = GrowAndGet(&premultiplied_, op_index, elems * esz);
+      break;
+    case CollType::kReduceScatter:  // the input is N outputs long
+      elems = a->count * static_cast<size_t>(nranks_);
+      dst = GrowAndGet(&premultiplied_, op_index, elems * esz);
+      break;
+    default:  // all-gather and broadcast reduce nothing
+      return Status::Ok();
+  }
+  if (elems == 0) return Status::Ok();
+  ScaleHost(dst, a->send, elems, a->type, scalar.data());
+  a->send = dst;
+  return Status::Ok();
+}
+
+Status Communicator::Run(const std::vector<CollArgs>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!error_.ok()) return CommunicatorInError(error_);
+  // Here, not at the API, so that staged device pieces (which run through Run) get it too.
+  bool rewrite = false;
+  for (const CollArgs& a : batch)
+    rewrite = rewrite || UserOps::IsUserOp(a.op);
+  if (rewrite) {
+    rewritten_ = batch;
+    for (size_t i = 0; i < rewritten_.size(); ++i) {
+      if (!UserOps::IsUserOp(rewritten_[i].op)) continue;
+      Status s = PreMultiply(i, &rewritten_[i]);
+      if (!s.ok()) {  // the peers go on into this collective: the job cannot continue
+        SetError(s);
+        return s;
+      }
+    }
+  }
+  const std::vector<CollArgs>& ops = rewrite ? rewritten_ : batch;
   const uint64_t first_seq = seq_;
   while (executors_.size() < ops.size())
     executors_.push_back(std::make_unique<Executor>());

@@ -21,6 +21,7 @@
 #include "collectives/executor.h"
 #include "collectives/p2p_runner.h"
 #include "collectives/tuner.h"
+#include "collectives/user_ops.h"
 #include "common/config.h"
 #include "topology/job_topology.h"
 #include "topology/system_graph.h"
@@ -72,6 +73,9 @@ class Communicator {
   // How device collectives run ("cuda-ipc", "staged"), or "" before the first one.
   const char* DevicePath() const { return device_ ? device_->path() : ""; }
 
+  // The ops weftRedOpCreatePreMulSum made on this communicator.
+  UserOps& user_ops() { return user_ops_; }
+
   // Frees everything without waiting for peers.
   void Abort();
   // The error that put the communicator in error, or Ok.
@@ -101,6 +105,9 @@ class Communicator {
   const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root).
   void* Scratch(size_t op_index, size_t bytes);
+  // A PreMulSum op becomes a sum of inputs this rank multiplied first (into its output, or
+  // memory of its own where the output cannot hold the input): *a is rewritten to that sum.
+  Status PreMultiply(size_t op_index, CollArgs* a);
   bool NeedsPolling(size_t n) const;
   size_t StepsRun(size_t n) const;
   // Runs runners_[0 .. n) to completion, failure or timeout; describe(i) names the i-th
@@ -155,6 +162,9 @@ class Communicator {
   std::vector<std::vector<size_t>> staging_bytes_;
   std::vector<StagingArea> staging_areas_;
   std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> scratch_;
+  std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> premultiplied_;
+  std::vector<CollArgs> rewritten_;  // a batch with PreMulSums made sums (Run)
+  UserOps user_ops_;
   // One runner per op of a batch, reused from call to call.
   std::vector<std::unique_ptr<Executor>> executors_;
   std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;

@@ -378,14 +378,23 @@ ncclResult_t ncclMemFree(void*) {
   return Unsupported("ncclMemFree");
 }
 
-ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t*, void*, ncclDataType_t, ncclScalarResidence_t,
-                                      ncclComm_t) {
-  return Unsupported("ncclRedOpCreatePreMulSum (use ncclAvg, or scale before the sum)");
+ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t* op, void* scalar, ncclDataType_t datatype,
+                                      ncclScalarResidence_t residence, ncclComm_t comm) {
+  WEFT_NCCL_COMM(w, comm, "ncclRedOpCreatePreMulSum");
+  if (op == nullptr) return Fail(weftInvalidArgument, "ncclRedOpCreatePreMulSum: op is NULL");
+  int where;
+  std::memcpy(&where, &residence, sizeof(where));
+  weftRedOp_t created;
+  const ncclResult_t r = ToNccl(weftRedOpCreatePreMulSum(
+      &created, scalar, ToWeft(datatype), static_cast<weftScalarResidence_t>(where), w));
+  // Weft numbers its ops as NCCL does (from ncclNumOps up), within ncclRedOp_t's range.
+  if (r == ncclSuccess) *op = static_cast<ncclRedOp_t>(static_cast<int>(created));
+  return r;
 }
 
-ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t) {
-  return Fail(weftInvalidArgument, "ncclRedOpDestroy: op " + std::to_string(static_cast<int>(op)) +
-                                       " was not created by ncclRedOpCreatePreMulSum");
+ncclResult_t ncclRedOpDestroy(ncclRedOp_t op, ncclComm_t comm) {
+  WEFT_NCCL_COMM(w, comm, "ncclRedOpDestroy");
+  return ToNccl(weftRedOpDestroy(ToWeft(op), w));
 }
 
 ncclResult_t ncclAllReduce(const void* sendbuff, void* recvbuff, size_t count,

@@ -34,6 +34,19 @@ BufferLocation LocateBuffer(const void* ptr) {
   return loc;
 }
 
+Status ReadDeviceScalar(const void* ptr, size_t bytes, std::array<uint8_t, 8>* out) {
+  if (bytes > out->size()) return InternalError("scalar wider than 8 bytes");
+  const BufferLocation loc = LocateBuffer(ptr);
+  ScopedDevice on(loc.device ? loc.device_id : CurrentCudaDevice());
+  cudaStream_t s = nullptr;
+  WEFT_CHECK(Cuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate"));
+  Status st = Cuda(cudaMemcpyAsync(out->data(), ptr, bytes, cudaMemcpyDefault, s),
+                   "reading a PreMulSum's device scalar");
+  if (st.ok()) st = Cuda(cudaStreamSynchronize(s), "reading a PreMulSum's device scalar");
+  (void)cudaStreamDestroy(s);
+  return st;
+}
+
 bool CudaDevicePresent() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -20,6 +20,7 @@
 #include "collectives/device/staged_call.h"
 #include "collectives/device/staging_plan.h"
 #include "collectives/reduce/reduce_cuda.h"
+#include "collectives/user_ops.h"
 #include "common/dtype.h"
 #include "common/log.h"
 #include "transport/cuda_ipc/cuda_ipc.h"
@@ -308,7 +309,11 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
       p.skip = 1;
   };
   b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
-  b.status = o_.ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, &b);
+  // A PreMulSum is staged even where the IPC path runs: the IPC kernels reduce the peers'
+  // buffers where they are, with built-in ops only, while each staged piece goes through
+  // Communicator::Run, which multiplies the inputs first. Every rank decides alike.
+  const bool ipc = o_.ipc && !UserOps::IsUserOp(a.op);
+  b.status = ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, &b);
   WEFT_TRACE(kLogColl, "queued %s on stream %p: slot %d, gates up to %u", b.op.what.c_str(),
              a.stream, slot, next_gate_);
   return Submit(&b, a.stream);

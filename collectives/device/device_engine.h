@@ -13,6 +13,7 @@
 // Builds without CUDA compile device_engine_none.cc: every buffer is host memory there.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,6 +39,11 @@ bool CudaDevicePresent();
 int CurrentCudaDevice();
 // The PCI id of the calling thread's current CUDA device, as CUDA spells it; "" if none.
 std::string CurrentGpuPciId();
+
+// Reads `bytes` (at most 8) from a scalar in device memory (a PreMulSum's weftScalarDevice)
+// on a stream of its own that waits for no other: the caller's stream may be held at
+// Weft's own gate while this runs, so a copy on the legacy default stream could deadlock.
+Status ReadDeviceScalar(const void* ptr, size_t bytes, std::array<uint8_t, 8>* out);
 
 // The CUDA IPC path reduces every rank's input in one kernel pass (kMaxDeviceInputs).
 constexpr int kMaxDeviceRanksIpc = 16;

@@ -23,4 +23,9 @@ void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t
 // buf[i] = buf[i] / divisor: the final step of weftAvg (integers truncate toward zero).
 void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor);
 
+// dst[i] = src[i] * *scalar (a value of `type`): the multiply of a PreMulSum op, applied to
+// each rank's input before the sum, rounded once as a multiply in the type itself (integers
+// wrap). dst may be src.
+void ScaleHost(void* dst, const void* src, size_t count, weftDataType_t type, const void* scalar);
+
 }  // namespace weft

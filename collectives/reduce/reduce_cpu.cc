@@ -1,6 +1,7 @@
 // Host reductions. Each (type, op) is one small loop over __restrict pointers that GCC
 // vectorizes at -O3 (checked with -fopt-info-vec: see tests/unit/reduce_test.cc's note).
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "collectives/reduce/reduce.h"
@@ -131,6 +132,21 @@ void DivideFormat(void* buf, size_t n, int divisor) {
     p[i] = F::Store(F::Load(p[i]) / d);
 }
 
+// Not restrict: dst may be src. A product of two values of a 16- or 8-bit float format is
+// exact in float32, so one rounding on the store gives the type's own correctly rounded
+// multiply.
+template <typename F>
+WEFT_VECTOR_CLONES void ScaleFormat(void* dst, const void* src, size_t n, const void* scalar) {
+  using S = typename F::Stored;
+  S stored;
+  std::memcpy(&stored, scalar, sizeof(S));
+  const auto k = F::Load(stored);
+  auto* d = static_cast<S*>(dst);
+  const auto* x = static_cast<const S*>(src);
+  for (size_t i = 0; i < n; ++i)
+    d[i] = F::Store(ProdOp::Apply(F::Load(x[i]), k));
+}
+
 template <template <typename> class Visit, typename... Args>
 void Dispatch(weftDataType_t type, Args&&... args) {
   switch (type) {
@@ -176,6 +192,12 @@ struct ReduceTwiceVisit {
   }
 };
 template <typename F>
+struct ScaleVisit {
+  static void Run(void* dst, const void* src, size_t n, const void* scalar) {
+    ScaleFormat<F>(dst, src, n, scalar);
+  }
+};
+template <typename F>
 struct DivideVisit {
   static void Run(void* buf, size_t n, int divisor) { DivideFormat<F>(buf, n, divisor); }
 };
@@ -192,6 +214,11 @@ void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t
                      weftDataType_t type, weftRedOp_t op) {
   if (count == 0) return;
   Dispatch<ReduceTwiceVisit>(type, dst, dst2, a, b, count, op);
+}
+
+void ScaleHost(void* dst, const void* src, size_t count, weftDataType_t type, const void* scalar) {
+  if (count == 0) return;
+  Dispatch<ScaleVisit>(type, dst, src, count, scalar);
 }
 
 void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor) {

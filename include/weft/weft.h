@@ -85,6 +85,12 @@ typedef enum WEFT_ENUM_BASE {
   weftNumOps = 5
 } weftRedOp_t;
 
+/* Where weftRedOpCreatePreMulSum's scalar lives; values equal NCCL's. */
+typedef enum WEFT_ENUM_BASE {
+  weftScalarDevice = 0,       /* device memory, read when each collective that uses the op runs */
+  weftScalarHostImmediate = 1 /* host memory, read once, by weftRedOpCreatePreMulSum */
+} weftScalarResidence_t;
+
 /* Version as WEFT_VERSION_CODE. */
 weftResult_t weftGetVersion(int* version);
 
@@ -130,6 +136,15 @@ weftResult_t weftBroadcast(const void* sendbuff, void* recvbuff, size_t count,
                            weftDataType_t datatype, int root, weftComm_t comm, void* stream);
 weftResult_t weftReduce(const void* sendbuff, void* recvbuff, size_t count, weftDataType_t datatype,
                         weftRedOp_t op, int root, weftComm_t comm, void* stream);
+
+/* A reduction op that multiplies each rank's input by *scalar (a value of `datatype`) before
+ * the sum, as NCCL's PreMulSum: an average or gradient pre-division without overflow in the
+ * sum. It is numbered from weftNumOps up, valid on `comm` and with `datatype` only, in
+ * all-reduce, reduce-scatter and reduce, and lives until weftRedOpDestroy. On device buffers
+ * such calls go through host staging, also where other calls take the CUDA IPC path. */
+weftResult_t weftRedOpCreatePreMulSum(weftRedOp_t* op, void* scalar, weftDataType_t datatype,
+                                      weftScalarResidence_t residence, weftComm_t comm);
+weftResult_t weftRedOpDestroy(weftRedOp_t op, weftComm_t comm);
 
 /* Point to point. The k-th weftSend from rank a to rank b meets the k-th weftRecv at b from
  * a; count and datatype must agree (a mismatch is an error on the receiver). Inside a group,

@@ -4,6 +4,8 @@
 //
 //   coll_check [--types all|float,int32,...] [--ops all|sum,...] [--counts 0,1,7,...]
 //              [--colls allreduce,allgather,reducescatter,broadcast,reduce] [--group]
+//              [--premulsum]   reductions also with a PreMulSum op per type (x3 for
+//                              integers, x0.5 for floats: every product and sum exact)
 //              [--soak N [--seed S]]   N random collectives (type, op, size up to 4 MiB,
 //                                      layout, root, algorithm) instead of the matrix
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "common/dtype.h"
+#include "common/float_formats.h"
 #include "common/pattern.h"
 #include "weft/weft.h"
 
@@ -30,10 +33,86 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
+// A PreMulSum scalar in the type's own bytes (the values used here are exact in every type).
+std::vector<char> EncodeScalar(weftDataType_t t, double v) {
+  std::vector<char> out(8, 0);
+  auto put = [&](auto x) { std::memcpy(out.data(), &x, sizeof(x)); };
+  switch (t) {
+    case weftInt8:
+      return put(static_cast<int8_t>(v)), out;
+    case weftUint8:
+      return put(static_cast<uint8_t>(v)), out;
+    case weftInt32:
+      return put(static_cast<int32_t>(v)), out;
+    case weftUint32:
+      return put(static_cast<uint32_t>(v)), out;
+    case weftInt64:
+      return put(static_cast<int64_t>(v)), out;
+    case weftUint64:
+      return put(static_cast<uint64_t>(v)), out;
+    case weftFloat16:
+      return put(weft::FloatToHalf(static_cast<float>(v))), out;
+    case weftFloat32:
+      return put(static_cast<float>(v)), out;
+    case weftFloat64:
+      return put(v), out;
+    case weftBfloat16:
+      return put(weft::FloatToBf16(static_cast<float>(v))), out;
+    case weftFloat8e4m3:
+      return put(weft::FloatToE4m3(static_cast<float>(v))), out;
+    case weftFloat8e5m2:
+      return put(weft::FloatToE5m2(static_cast<float>(v))), out;
+    default:
+      return out;
+  }
+}
+
+// buf[i] *= v in the type, written apart from the library: integers wrap (through uint64),
+// floats go through double (exact for the values used).
+void ScaleExpected(char* buf, size_t count, weftDataType_t t, double v) {
+  const size_t esz = weft::TypeSize(t);
+  for (size_t i = 0; i < count; ++i) {
+    char* p = buf + i * esz;
+    if (!weft::IsFloatType(t)) {
+      uint64_t x = 0;
+      std::memcpy(&x, p, esz);  // little-endian: the low bytes are the value
+      x *= static_cast<uint64_t>(v);
+      std::memcpy(p, &x, esz);
+      continue;
+    }
+    double d = 0;
+    uint16_t h = 0;
+    uint8_t b = 0;
+    float f = 0;
+    switch (t) {
+      case weftFloat16:
+        std::memcpy(&h, p, 2), d = weft::HalfToFloat(h);
+        break;
+      case weftBfloat16:
+        std::memcpy(&h, p, 2), d = weft::Bf16ToFloat(h);
+        break;
+      case weftFloat8e4m3:
+        std::memcpy(&b, p, 1), d = weft::E4m3ToFloat(b);
+        break;
+      case weftFloat8e5m2:
+        std::memcpy(&b, p, 1), d = weft::E5m2ToFloat(b);
+        break;
+      case weftFloat32:
+        std::memcpy(&f, p, 4), d = f;
+        break;
+      default:
+        std::memcpy(&d, p, 8);
+    }
+    std::vector<char> scaled = EncodeScalar(t, d * v);
+    std::memcpy(p, scaled.data(), esz);
+  }
+}
+
 struct Checker {
   weftComm_t comm;
   int rank, n;
   long passed = 0, failed = 0;
+  double premul_scalar = 1;  // of the PreMulSum op in use (ops from weftNumOps up)
 
   void Report(bool ok, const char* coll, weftDataType_t t, weftRedOp_t op, size_t count,
               bool in_place, int root, const std::string& why) {
@@ -43,7 +122,7 @@ struct Checker {
       any_bad = 1;
     if (!ok)
       std::fprintf(stderr, "FAIL rank %d: %s %s %s count=%zu %s root=%d: %s\n", rank, coll,
-                   weft::TypeName(t), weft::OpName(op), count,
+                   weft::TypeName(t), op >= weftNumOps ? "premulsum" : weft::OpName(op), count,
                    in_place ? "in-place" : "out-of-place", root, why.c_str());
     if (any_bad)
       ++failed;
@@ -63,7 +142,8 @@ struct Checker {
     const size_t big = std::max(in_n, out_n) * esz;
     std::vector<char> sendbuf(in_n * esz + 1), recvbuf(big + 2 * guard, '\x5a');
     char* out = recvbuf.data() + guard;
-    const weftRedOp_t pop = (coll == "allgather" || coll == "broadcast") ? weftSum : op;
+    const bool premul = op >= weftNumOps;
+    const weftRedOp_t pop = (coll == "allgather" || coll == "broadcast" || premul) ? weftSum : op;
     // Inputs.
     char* in = sendbuf.data();
     if (in_place) {
@@ -99,16 +179,17 @@ struct Checker {
     std::vector<char> want(std::max<size_t>(out_n, 1) * esz);
     bool check = true;
     if (coll == "allreduce")
-      weft::FillExpected(want.data(), out_n, t, op, n, 0);
+      weft::FillExpected(want.data(), out_n, t, pop, n, 0);
     else if (coll == "reduce")
-      check = rank == root, weft::FillExpected(want.data(), out_n, t, op, n, 0);
+      check = rank == root, weft::FillExpected(want.data(), out_n, t, pop, n, 0);
     else if (coll == "reducescatter")
-      weft::FillExpected(want.data(), out_n, t, op, n, rank * count);
+      weft::FillExpected(want.data(), out_n, t, pop, n, rank * count);
     else if (coll == "broadcast")
       weft::FillPattern(want.data(), out_n, t, pop, n, root, 0);
     else
       for (int k = 0; k < n; ++k)
         weft::FillPattern(want.data() + k * count * esz, count, t, pop, n, k, 0);
+    if (premul) ScaleExpected(want.data(), out_n, t, premul_scalar);
     std::string why;
     if (check) {
       size_t wrong = weft::CountMismatches(result, want.data(), out_n, t);
@@ -130,7 +211,7 @@ struct Checker {
 int main(int argc, char** argv) {
   std::string types = "all", ops = "all", counts = "0,1,2,3,7,64,1000,100003";
   std::string colls = "allreduce,allgather,reducescatter,broadcast,reduce";
-  bool group = false;
+  bool group = false, premulsum = false;
   long soak = 0;
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
@@ -146,6 +227,8 @@ int main(int argc, char** argv) {
       colls = next();
     else if (a == "--group")
       group = true;
+    else if (a == "--premulsum")
+      premulsum = true;
     else if (a == "--soak")
       soak = std::stol(next());
     else if (a == "--seed")
@@ -251,7 +334,17 @@ int main(int argc, char** argv) {
     const bool reduces = coll == "allreduce" || coll == "reducescatter" || coll == "reduce";
     const bool rooted = coll == "broadcast" || coll == "reduce";
     for (weftDataType_t t : tv) {
-      for (weftRedOp_t op : reduces ? ov : std::vector<weftRedOp_t>{weftSum}) {
+      std::vector<weftRedOp_t> ops = reduces ? ov : std::vector<weftRedOp_t>{weftSum};
+      weftRedOp_t premul_op = weftSum;
+      if (reduces && premulsum) {
+        c.premul_scalar = weft::IsFloatType(t) ? 0.5 : 3;
+        std::vector<char> scalar = EncodeScalar(t, c.premul_scalar);
+        if (weftRedOpCreatePreMulSum(&premul_op, scalar.data(), t, weftScalarHostImmediate, comm) !=
+            weftSuccess)
+          return std::fprintf(stderr, "PreMulSum: %s\n", weftGetLastError(comm)), 1;
+        ops.push_back(premul_op);
+      }
+      for (weftRedOp_t op : ops) {
         for (size_t count : cv) {
           for (bool in_place : {false, true}) {
             int root = rooted ? static_cast<int>((count + t) % c.n) : 0;
@@ -259,6 +352,7 @@ int main(int argc, char** argv) {
           }
         }
       }
+      if (premul_op != weftSum && weftRedOpDestroy(premul_op, comm) != weftSuccess) return 1;
     }
   }
   r = weftCommDestroy(comm);

@@ -34,6 +34,14 @@ TEST_P(Collectives, EveryOpForFloatAndInt32) {
   Check("--types float,int32 --ops all --counts 1,3,13,4097,65537");
 }
 
+// Each rank's input multiplied by a scalar before the sum (x3 on integers, x0.5 on floats),
+// beside the plain sum it must not disturb.
+TEST_P(Collectives, PreMulSumForEveryType) {
+  Check(
+      "--types all --ops sum --premulsum --counts 0,1,7,4097,100003 "
+      "--colls allreduce,reducescatter,reduce");
+}
+
 TEST_P(Collectives, GroupedBroadcastsFromEveryRoot) {
   Check("--types int32 --ops sum --counts 5000 --colls broadcast --group");
 }

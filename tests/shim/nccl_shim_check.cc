@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdint>
 #include <cstdio>
@@ -63,6 +64,7 @@ class Memory {
     if (stream_ != nullptr) cudaStreamDestroy(stream_);
   }
   cudaStream_t stream() const { return stream_; }
+  bool device() const { return device_; }
 
   // A buffer holding v's elements (v itself in host mode).
   template <typename T>
@@ -165,6 +167,75 @@ void CheckCollectives(ncclComm_t comm, int r, int n, Memory& m) {
   const int32_t avg = 4 * (n - 1) * n / 2 / n, total = 8 * (n - 1) * n / 2;
   EXPECT(x[63] == avg && y[0] == total, "group: avg %d (expected %d), sum %d (expected %d)", x[63],
          avg, y[0], total);
+}
+
+// PreMulSum as FSDP uses it: gradients reduce-scattered with each rank's share divided
+// first (here by 2, exact), an all-reduce and a reduce; the op is the communicator's and
+// is destroyed after.
+void CheckPreMulSum(ncclComm_t comm, int r, int n, Memory& m) {
+  const size_t count = 1003;
+  ncclRedOp_t half;
+  float scale = 0.5f;
+  OK(ncclRedOpCreatePreMulSum(&half, &scale, ncclFloat32, ncclScalarHostImmediate, comm));
+  auto sum = [&](size_t i) {
+    float s = 0;
+    for (int q = 0; q < n; ++q)
+      s += In(q, i) * 0.5f;
+    return s;
+  };
+  std::vector<float> big(count * n), part(count, -1.0f);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = In(r, i);
+  float* b = m.Make(big);
+  float* p = m.Make(part);
+  OK(ncclReduceScatter(b, p, count, ncclFloat32, half, comm, m.stream()));
+  m.Read(p, &part);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(part[i] == sum(r * count + i), "premulsum reducescatter element %zu: %g", i, part[i]);
+
+  std::vector<float> inplace(count);
+  for (size_t i = 0; i < count; ++i)
+    inplace[i] = In(r, i);
+  float* ip = m.Make(inplace);
+  OK(ncclAllReduce(ip, ip, count, ncclFloat32, half, comm, m.stream()));
+  m.Read(ip, &inplace);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(inplace[i] == sum(i), "premulsum allreduce element %zu: %g", i, inplace[i]);
+
+  std::vector<float> send(count), out(count, -1.0f);
+  for (size_t i = 0; i < count; ++i)
+    send[i] = In(r, i);
+  float *s = m.Make(send), *o = m.Make(out);
+  OK(ncclReduce(s, o, count, ncclFloat32, half, 1 % n, comm, m.stream()));
+  m.Read(o, &out);
+  m.Read(s, &send);
+  for (size_t i = 0; i < count; ++i) {
+    EXPECT(out[i] == (r == 1 % n ? sum(i) : -1.0f), "premulsum reduce element %zu", i);
+    EXPECT(send[i] == In(r, i), "premulsum changed the send buffer at %zu", i);
+  }
+  OK(ncclRedOpDestroy(half, comm));
+  EXPECT(ncclAllReduce(s, o, count, ncclFloat32, half, comm, m.stream()) == ncclInvalidArgument,
+         "a destroyed op");
+
+  // The scalar in device memory, read when the collective runs: on GPUs it works; a host
+  // pointer is refused.
+  std::vector<float> scalar{0.5f};
+  float* where = m.Make(scalar);
+  ncclRedOp_t on_device;
+  const ncclResult_t made =
+      ncclRedOpCreatePreMulSum(&on_device, where, ncclFloat32, ncclScalarDevice, comm);
+  if (!m.device()) {
+    EXPECT(made == ncclInvalidArgument, "ncclScalarDevice with a host pointer: %d", made);
+    return;
+  }
+  EXPECT(made == ncclSuccess, "ncclScalarDevice: %s", ncclGetLastError(comm));
+  std::fill(out.begin(), out.end(), -1.0f);
+  o = m.Make(out);
+  OK(ncclAllReduce(s, o, count, ncclFloat32, on_device, comm, m.stream()));
+  m.Read(o, &out);
+  for (size_t i = 0; i < count; ++i)
+    EXPECT(out[i] == sum(i), "device-scalar premulsum element %zu: %g", i, out[i]);
+  OK(ncclRedOpDestroy(on_device, comm));
 }
 
 void CheckPointToPoint(ncclComm_t comm, int r, int n, Memory& m) {
@@ -279,11 +350,6 @@ void CheckRefusals(ncclComm_t comm) {
          "a bad datatype");
   EXPECT(ncclAllReduce(&x, &x, 1, ncclInt32, ncclSum, nullptr, nullptr) == ncclInvalidArgument,
          "a NULL communicator");
-  ncclRedOp_t op;
-  float scale = 2;
-  EXPECT(ncclRedOpCreatePreMulSum(&op, &scale, ncclFloat32, ncclScalarHostImmediate, comm) ==
-             ncclInvalidUsage,
-         "PreMulSum");
   EXPECT(ncclCommDestroy(nullptr) == ncclSuccess, "destroying NULL");
 }
 
@@ -305,6 +371,7 @@ void Run(int r, int n, const ncclUniqueId& id, bool device, int gpus) {
   else
     EXPECT(dev == ncclSuccess || dev == ncclInvalidUsage, "ncclCommCuDevice: %d", dev);
   CheckCollectives(comm, r, n, m);
+  CheckPreMulSum(comm, r, n, m);
   CheckPointToPoint(comm, r, n, m);
   CheckSplit(comm, r, n, m);
   CheckRefusals(comm);

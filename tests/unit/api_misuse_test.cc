@@ -107,4 +107,67 @@ TEST_F(SingleRank, OneRankCollectivesCopyAndAverage) {
   EXPECT_EQ(weftSuccess, async);
 }
 
+// PreMulSum on one rank: the result is the input times the scalar; the op belongs to its
+// communicator and datatype, and is gone once destroyed.
+TEST_F(SingleRank, PreMulSumOpsLiveOnTheirCommunicatorAndType) {
+  weftRedOp_t op, second;
+  float half = 0.5f;
+  ASSERT_EQ(weftSuccess,
+            weftRedOpCreatePreMulSum(&op, &half, weftFloat32, weftScalarHostImmediate, comm_));
+  EXPECT_GE(static_cast<int>(op), static_cast<int>(weftNumOps));
+  half = 8.0f;  // read at creation: changing it later changes nothing
+  float a[3] = {1, 3, -5}, b[3] = {};
+  ASSERT_EQ(weftSuccess, weftAllReduce(a, b, 3, weftFloat32, op, comm_, nullptr));
+  EXPECT_EQ(0.5f, b[0]);
+  EXPECT_EQ(1.5f, b[1]);
+  EXPECT_EQ(-2.5f, b[2]);
+  EXPECT_EQ(1.0f, a[0]) << "the input is not changed";
+  // In place, and a reduce-scatter (its input, not its output, is multiplied).
+  ASSERT_EQ(weftSuccess, weftAllReduce(a, a, 3, weftFloat32, op, comm_, nullptr));
+  EXPECT_EQ(-2.5f, a[2]);
+  ASSERT_EQ(weftSuccess, weftReduceScatter(b, a, 2, weftFloat32, op, comm_, nullptr));
+  EXPECT_EQ(0.25f, a[0]);
+  EXPECT_EQ(0.75f, a[1]);
+  // Integers wrap, as their products do.
+  int8_t three = 3;
+  ASSERT_EQ(weftSuccess,
+            weftRedOpCreatePreMulSum(&second, &three, weftInt8, weftScalarHostImmediate, comm_));
+  EXPECT_NE(op, second);
+  int8_t x[2] = {50, -2}, y[2] = {};
+  ASSERT_EQ(weftSuccess, weftReduce(x, y, 2, weftInt8, second, 0, comm_, nullptr));
+  EXPECT_EQ(static_cast<int8_t>(150), y[0]);
+  EXPECT_EQ(-6, y[1]);
+  // Another datatype than the op's.
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(x, y, 2, weftUint8, second, comm_, nullptr));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("created for int8"))
+      << weftGetLastError(comm_);
+  // Destroyed: unknown from then on, and not destroyed twice.
+  ASSERT_EQ(weftSuccess, weftRedOpDestroy(second, comm_));
+  EXPECT_EQ(weftInvalidArgument, weftReduce(x, y, 2, weftInt8, second, 0, comm_, nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftRedOpDestroy(second, comm_));
+  EXPECT_EQ(weftInvalidArgument, weftRedOpDestroy(weftSum, comm_));
+  // Bad arguments.
+  EXPECT_EQ(weftInvalidArgument,
+            weftRedOpCreatePreMulSum(nullptr, &half, weftFloat32, weftScalarHostImmediate, comm_));
+  EXPECT_EQ(weftInvalidArgument, weftRedOpCreatePreMulSum(&second, nullptr, weftFloat32,
+                                                          weftScalarHostImmediate, comm_));
+  EXPECT_EQ(weftInvalidArgument,
+            weftRedOpCreatePreMulSum(&second, &half, static_cast<weftDataType_t>(40),
+                                     weftScalarHostImmediate, comm_));
+  EXPECT_EQ(weftInvalidArgument,
+            weftRedOpCreatePreMulSum(&second, &half, weftFloat32,
+                                     static_cast<weftScalarResidence_t>(7), comm_));
+  // A device scalar must be in device memory (here: no GPU at all, or a host pointer).
+  EXPECT_EQ(weftInvalidArgument,
+            weftRedOpCreatePreMulSum(&second, &half, weftFloat32, weftScalarDevice, comm_));
+  // The op of one communicator means nothing on another.
+  weftUniqueId id;
+  weftComm_t other = nullptr;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  ASSERT_EQ(weftSuccess, weftCommInitRank(&other, 1, id, 0));
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, b, 3, weftFloat32, op, other, nullptr));
+  EXPECT_EQ(weftSuccess, weftCommDestroy(other));
+  EXPECT_EQ(weftSuccess, weftRedOpDestroy(op, comm_));
+}
+
 }  // namespace

@@ -230,6 +230,34 @@ INSTANTIATE_TEST_SUITE_P(AllTypesAllOps, ReduceTest,
                                   "_" + OpName(static_cast<weftRedOp_t>(std::get<1>(info.param)));
                          });
 
+// PreMulSum's multiply: every element times one scalar of the type, against the reference
+// product (double or 64-bit integers, one rounding), out of place and in place.
+class ScaleTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ScaleTest, MatchesTheReferenceProductWithOneScalar) {
+  const auto t = static_cast<weftDataType_t>(GetParam());
+  const size_t esz = TypeSize(t);
+  for (uint32_t seed : {7u, 8u, 9u}) {
+    const std::vector<char> scalar = RandomElements(t, 1, seed);
+    for (size_t n : {size_t{0}, size_t{1}, size_t{5}, size_t{1000}, size_t{4099}}) {
+      std::vector<char> a = RandomElements(t, n, 500 + seed + static_cast<uint32_t>(n));
+      std::vector<char> want(n * esz + 1), got(n * esz + 1, '\x7f');
+      for (size_t i = 0; i < n; ++i)
+        Reference(t, weftProd, &a[i * esz], scalar.data(), &want[i * esz]);
+      ScaleHost(got.data(), a.data(), n, t, scalar.data());
+      ASSERT_TRUE(SameBytes(got.data(), want.data(), n * esz)) << TypeName(t) << " n=" << n;
+      ASSERT_EQ('\x7f', got[n * esz]) << "wrote past the end";
+      ScaleHost(a.data(), a.data(), n, t, scalar.data());
+      ASSERT_TRUE(SameBytes(a.data(), want.data(), n * esz)) << "in place";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, ScaleTest, ::testing::Range(0, static_cast<int>(weftNumTypes)),
+                         [](const auto& info) {
+                           return std::string(TypeName(static_cast<weftDataType_t>(info.param)));
+                         });
+
 TEST(Divide, AverageDividesOnceTruncatingIntegers) {
   int32_t ints[4] = {7, -7, 9, 0};
   DivideHost(ints, 4, weftInt32, 2);
