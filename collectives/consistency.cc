@@ -1,5 +1,6 @@
 #include "collectives/consistency.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/dtype.h"
@@ -36,7 +37,9 @@ std::vector<uint8_t> EncodeCallSignature(const std::vector<CollArgs>& ops) {
     Signature s{};
     s.coll = static_cast<int32_t>(a.coll);
     s.type = static_cast<int32_t>(a.type);
-    s.op = Reduces(a.coll) ? static_cast<int32_t>(a.op) : -1;
+    // Ops users create are numbered per rank (in the order each created them): all compare
+    // as one PreMulSum.
+    s.op = !Reduces(a.coll) ? -1 : std::min<int32_t>(static_cast<int32_t>(a.op), weftNumOps);
     s.root = Rooted(a.coll) ? a.root : -1;
     s.count = a.count;
     sigs.push_back(s);
@@ -53,7 +56,9 @@ std::string DescribeCallSignature(const std::vector<uint8_t>& bytes) {
     const auto coll = static_cast<CollType>(s.coll);
     text += Format("%s(count %llu, %s", CollName(coll), static_cast<unsigned long long>(s.count),
                    TypeName(static_cast<weftDataType_t>(s.type)));
-    if (s.op >= 0) text += Format(", %s", OpName(static_cast<weftRedOp_t>(s.op)));
+    if (s.op >= 0)
+      text +=
+          Format(", %s", s.op == weftNumOps ? "premulsum" : OpName(static_cast<weftRedOp_t>(s.op)));
     if (s.root >= 0) text += Format(", root %d", s.root);
     text += ")";
   }
