@@ -33,37 +33,37 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
-// A PreMulSum scalar in the type's own bytes (the values used here are exact in every type).
-std::vector<char> EncodeScalar(weftDataType_t t, double v) {
-  std::vector<char> out(8, 0);
-  auto put = [&](auto x) { std::memcpy(out.data(), &x, sizeof(x)); };
+// A PreMulSum scalar in the type's own bytes, at out (8 bytes; the values used here are
+// exact in every type).
+void EncodeScalar(weftDataType_t t, double v, char* out) {
+  auto put = [&](auto x) { std::memcpy(out, &x, sizeof(x)); };
   switch (t) {
     case weftInt8:
-      return put(static_cast<int8_t>(v)), out;
+      return put(static_cast<int8_t>(v));
     case weftUint8:
-      return put(static_cast<uint8_t>(v)), out;
+      return put(static_cast<uint8_t>(v));
     case weftInt32:
-      return put(static_cast<int32_t>(v)), out;
+      return put(static_cast<int32_t>(v));
     case weftUint32:
-      return put(static_cast<uint32_t>(v)), out;
+      return put(static_cast<uint32_t>(v));
     case weftInt64:
-      return put(static_cast<int64_t>(v)), out;
+      return put(static_cast<int64_t>(v));
     case weftUint64:
-      return put(static_cast<uint64_t>(v)), out;
+      return put(static_cast<uint64_t>(v));
     case weftFloat16:
-      return put(weft::FloatToHalf(static_cast<float>(v))), out;
+      return put(weft::FloatToHalf(static_cast<float>(v)));
     case weftFloat32:
-      return put(static_cast<float>(v)), out;
+      return put(static_cast<float>(v));
     case weftFloat64:
-      return put(v), out;
+      return put(v);
     case weftBfloat16:
-      return put(weft::FloatToBf16(static_cast<float>(v))), out;
+      return put(weft::FloatToBf16(static_cast<float>(v)));
     case weftFloat8e4m3:
-      return put(weft::FloatToE4m3(static_cast<float>(v))), out;
+      return put(weft::FloatToE4m3(static_cast<float>(v)));
     case weftFloat8e5m2:
-      return put(weft::FloatToE5m2(static_cast<float>(v))), out;
+      return put(weft::FloatToE5m2(static_cast<float>(v)));
     default:
-      return out;
+      return;
   }
 }
 
@@ -103,8 +103,7 @@ void ScaleExpected(char* buf, size_t count, weftDataType_t t, double v) {
       default:
         std::memcpy(&d, p, 8);
     }
-    std::vector<char> scaled = EncodeScalar(t, d * v);
-    std::memcpy(p, scaled.data(), esz);
+    EncodeScalar(t, d * v, p);
   }
 }
 
@@ -338,8 +337,9 @@ int main(int argc, char** argv) {
       weftRedOp_t premul_op = weftSum;
       if (reduces && premulsum) {
         c.premul_scalar = weft::IsFloatType(t) ? 0.5 : 3;
-        std::vector<char> scalar = EncodeScalar(t, c.premul_scalar);
-        if (weftRedOpCreatePreMulSum(&premul_op, scalar.data(), t, weftScalarHostImmediate, comm) !=
+        char scalar[8] = {};
+        EncodeScalar(t, c.premul_scalar, scalar);
+        if (weftRedOpCreatePreMulSum(&premul_op, scalar, t, weftScalarHostImmediate, comm) !=
             weftSuccess)
           return std::fprintf(stderr, "PreMulSum: %s\n", weftGetLastError(comm)), 1;
         ops.push_back(premul_op);
