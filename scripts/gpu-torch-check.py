@@ -81,6 +81,12 @@ def run_rank(rank, world, port):
         if rank == 0:
             check(f"reduce {dtype}", t, total.to(dtype), failures)
 
+        if dtype != torch.int32 and hasattr(dist, "_make_nccl_premul_sum"):
+            # FSDP's pre-divided gradients: ncclRedOpCreatePreMulSum underneath (x0.5: exact).
+            part = torch.empty(n, dtype=dtype, device=dev)
+            dist.reduce_scatter_tensor(part, big, op=dist._make_nccl_premul_sum(0.5))
+            check(f"reduce_scatter premul_sum {dtype}", part, (total * 0.5).to(dtype), failures)
+
     # Point to point, as pipeline and expert parallelism use it: a ring exchange of batched
     # isend/irecv, and all_to_all_single (grouped ncclSend/ncclRecv underneath).
     n = 1 << 16
