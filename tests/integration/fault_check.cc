@@ -6,7 +6,7 @@
 // that at least one survivor names the victim).
 //
 // With FAULT_CHECK_CUT_LINK set (a shell command), the victim runs that command instead of
-// dying and goes on: a network partition between live ranks (tests/netns/two_hosts.sh takes
+// dying and goes on: a network partition between live ranks (tests/netns/hosts.sh takes
 // a host's link down). Then every rank must fail, with weftRemoteError or weftTimeout, within
 // `within` seconds of the cut, and abort promptly.
 #include <signal.h>
