@@ -18,11 +18,16 @@ Status UserOps::Create(const PreMulSum& op, weftRedOp_t* out) {
   return Status::Ok();
 }
 
+// Caller holds mutex_.
+long UserOps::LiveIndex(weftRedOp_t op) const {
+  const long i = static_cast<long>(op) - weftNumOps;
+  return i >= 0 && static_cast<size_t>(i) < ops_.size() && ops_[static_cast<size_t>(i)] ? i : -1;
+}
+
 Status UserOps::Destroy(weftRedOp_t op) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const long i = static_cast<long>(op) - weftNumOps;
-  WEFT_REQUIRE(i >= 0 && static_cast<size_t>(i) < ops_.size() && ops_[static_cast<size_t>(i)],
-               weftInvalidArgument,
+  const long i = LiveIndex(op);
+  WEFT_REQUIRE(i >= 0, weftInvalidArgument,
                "reduction op %d was not created by weftRedOpCreatePreMulSum on this communicator "
                "(or was already destroyed)",
                static_cast<int>(op));
@@ -32,9 +37,8 @@ Status UserOps::Destroy(weftRedOp_t op) {
 
 Status UserOps::Find(weftRedOp_t op, weftDataType_t type, PreMulSum* out) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const long i = static_cast<long>(op) - weftNumOps;
-  WEFT_REQUIRE(i >= 0 && static_cast<size_t>(i) < ops_.size() && ops_[static_cast<size_t>(i)],
-               weftInvalidArgument,
+  const long i = LiveIndex(op);
+  WEFT_REQUIRE(i >= 0, weftInvalidArgument,
                "invalid reduction op %d: neither a built-in op nor one created by "
                "weftRedOpCreatePreMulSum on this communicator (and not destroyed)",
                static_cast<int>(op));

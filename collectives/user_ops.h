@@ -37,6 +37,9 @@ class UserOps {
   Status Find(weftRedOp_t op, weftDataType_t type, PreMulSum* out) const;
 
  private:
+  // Where a live op is in ops_, or -1.
+  long LiveIndex(weftRedOp_t op) const;
+
   mutable std::mutex mutex_;
   std::vector<std::optional<PreMulSum>> ops_;  // index: op - weftNumOps; freed slots reused
 };
