@@ -4,27 +4,14 @@
 
 #include <algorithm>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "collectives/communicator.h"
 #include "common/dtype.h"
+#include "common/keep_for_life.h"
 #include "common/log.h"
 
 namespace weft {
-namespace {
-
-// Runners the transport may still write into after a failure (a send to a dead peer that
-// UCX never completes): kept for the life of the process, reachable, so that a late
-// completion never lands in freed memory. Only failed communicators add to it, and once.
-void KeepForever(std::unique_ptr<PlanRunner> runner) {
-  static std::mutex mutex;
-  static auto* kept = new std::vector<std::unique_ptr<PlanRunner>>();
-  std::lock_guard<std::mutex> lock(mutex);
-  kept->push_back(std::move(runner));
-}
-
-}  // namespace
 
 bool Communicator::NeedsPolling(size_t n) const {
   for (size_t i = 0; i < n; ++i)
@@ -159,9 +146,9 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
     WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
     transport_->AbandonOutstanding();
     for (auto& e : executors_)
-      KeepForever(std::move(e));
+      KeepForLife(std::move(e));
     executors_.clear();
-    if (p2p_runner_) KeepForever(std::move(p2p_runner_));
+    if (p2p_runner_) KeepForLife(std::move(p2p_runner_));
   }
   return failure;
 }

@@ -40,7 +40,7 @@ void OnSignal(int) {
 // Rank 0's bootstrap listener, bound to a free port of the loopback interface here and
 // handed down to rank 0 (WEFT_ROOT_FD). Choosing a free port and letting rank 0 bind it
 // later would race with every process that binds or connects meanwhile (parallel tests
-// did take the port). Closed on exec: only rank 0 gets it, through ClearCloseOnExec.
+// did take the port). Closed on exec: only rank 0 keeps it (its child clears the flag).
 int BoundListener(int* port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};

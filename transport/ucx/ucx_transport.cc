@@ -5,8 +5,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
+#include "common/keep_for_life.h"
 #include "common/log.h"
 
 namespace weft {
@@ -118,16 +118,13 @@ void UcxTransport::LeaveWorkerBehind() {
     std::vector<ucp_rkey_h> rkeys;
     std::vector<std::unique_ptr<ErrorArg>> error_args;
   };
-  static std::mutex mutex;
-  static auto* kept = new std::vector<Remains>();
   for (auto& a : error_args_)
     if (a) a->self = nullptr;
   WEFT_WARN(kLogNet,
             "UCX still holds requests to unreachable peers: leaving this communicator's UCX "
             "worker allocated (UCX cannot destroy endpoints that hold requests)");
-  std::lock_guard<std::mutex> lock(mutex);
-  kept->push_back(
-      {context_, worker_, std::move(mapped_), std::move(rkeys_), std::move(error_args_)});
+  KeepForLife(
+      Remains{context_, worker_, std::move(mapped_), std::move(rkeys_), std::move(error_args_)});
 }
 
 Status UcxTransport::SetPeers(std::vector<std::vector<uint8_t>> addresses,
