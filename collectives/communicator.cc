@@ -10,11 +10,8 @@
 #include <fstream>
 #include <thread>
 
-#include "collectives/algorithms/one_copy.h"
-#include "collectives/algorithms/recursive_doubling.h"
-#include "collectives/algorithms/ring.h"
-#include "collectives/algorithms/tree.h"
 #include "collectives/consistency.h"
+#include "collectives/plan_builder.h"
 #include "collectives/reduce/reduce.h"
 #include "common/dtype.h"
 #include "common/log.h"
@@ -32,12 +29,6 @@ bool ProcessAlive(int32_t pid) {
   if (paren == std::string::npos || paren + 2 >= line.size()) return true;
   char state = line[paren + 2];
   return state != 'Z' && state != 'X';
-}
-
-// Channels for a message. Host memory: one; a second ring measured no faster on 2 cores
-// (the reduction and the copies already keep memory busy) and doubles staging.
-int AutoChannels(size_t /*bytes*/) {
-  return 1;
 }
 
 }  // namespace
@@ -164,13 +155,8 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
                        (a.coll == CollType::kAllGather || a.coll == CollType::kReduceScatter
                             ? static_cast<size_t>(nranks_)
                             : 1);
-  Chunking chunking;
-  chunking.nchannels =
-      config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(bytes);
-  chunking.chunk_elems = std::max<size_t>(1, config_.chunk_size / esz);
-  // Huge messages get bigger chunks rather than more messages than a tag can number.
-  const size_t elems = bytes / esz / static_cast<size_t>(chunking.nchannels) + 1;
-  chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
+  Chunking chunking =
+      ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), bytes, esz);
   // The algorithm is a function of (collective, size) for a given communicator, so the
   // plan cache needs no algorithm in its key, and the tuner runs once per new plan.
   PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root, chunking.nchannels,
@@ -180,34 +166,11 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
     auto p = std::make_unique<CachedPlan>();
     const Algo algo = ChooseAlgo(a.coll, bytes);
     p->algo = algo;
-    switch (algo) {
-      case Algo::kRecursiveDoubling:
-        WEFT_CHECK(BuildRecursiveDoublingPlan(rank_, nranks_, a.count, &p->plan));
-        break;
-      case Algo::kTree:
-        // Tree chunks travel on the shallower FIFOs of tree edges: cut them to fit.
-        if (direct_)
-          chunking.chunk_elems =
-              std::min(chunking.chunk_elems, std::max<size_t>(1, kDirectOtherSlotBytes / esz));
-        if (a.coll == CollType::kBroadcast) {
-          WEFT_CHECK(BuildTreeBroadcastPlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
-                                            chunking, &p->plan));
-        } else if (a.coll == CollType::kReduce) {
-          WEFT_CHECK(BuildTreeReducePlan(rank_, RerootTree(trees_[0], ring_, a.root), a.count,
-                                         chunking, &p->plan));
-        } else {
-          WEFT_CHECK(BuildTreeAllReducePlan(rank_, trees_, a.count, chunking, &p->plan));
-        }
-        break;
-      case Algo::kRing:
-        WEFT_CHECK(BuildRingPlan(a.coll, rank_, ring_, a.count, a.root, chunking, &p->plan));
-        break;
-      case Algo::kDirect:  // the tuner offers it only where one_copy_ holds
-        WEFT_CHECK(a.coll == CollType::kBroadcast
-                       ? BuildOneCopyBroadcastPlan(rank_, nranks_, a.count, a.root, &p->plan)
-                       : BuildOneCopyAllGatherPlan(rank_, nranks_, a.count, &p->plan));
-        break;
-    }
+    // Tree chunks travel on the shallower FIFOs of tree edges: cut them to fit.
+    if (algo == Algo::kTree && direct_)
+      chunking.chunk_elems =
+          std::min(chunking.chunk_elems, std::max<size_t>(1, kDirectOtherSlotBytes / esz));
+    WEFT_CHECK(BuildPlan(algo, a.coll, rank_, shapes_, a.count, a.root, chunking, &p->plan));
     // Every rank must make the same choice (a FIFO message is never a UCX one). Message
     // sizes are the same on every rank; links exist for every rank's plan when the plan is
     // a ring, the all-reduce trees or recursive doubling (DirectLinkMap links them all), or

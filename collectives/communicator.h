@@ -20,6 +20,7 @@
 #include "collectives/direct_links.h"
 #include "collectives/executor.h"
 #include "collectives/p2p_runner.h"
+#include "collectives/plan_builder.h"
 #include "collectives/tuner.h"
 #include "collectives/user_ops.h"
 #include "common/config.h"
@@ -53,7 +54,7 @@ class Communicator {
 
   int rank() const { return rank_; }
   int nranks() const { return nranks_; }
-  const std::vector<int>& ring() const { return ring_; }
+  const std::vector<int>& ring() const { return shapes_.ring; }
 
   // The API's entry: collectives on device buffers are queued on their stream (the device
   // engine); collectives on host buffers run now, after every queued device collective.
@@ -139,8 +140,7 @@ class Communicator {
   std::unique_ptr<UcxTransport> transport_;
   SystemGraph host_graph_;  // this host's, as discovered or loaded
   JobTopology job_;         // every host's, the same on every rank
-  std::vector<int> ring_;
-  std::vector<Tree> trees_;  // double binary trees over the ring order, indexed by rank
+  PlanShapes shapes_;       // the ring, and the double binary trees over its order
   AlgoSpec algos_;
   std::unique_ptr<Tuner> tuner_;
   Algo last_algo_ = Algo::kRing;

@@ -115,21 +115,8 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
   // ring (from its own view), the others by NUMA node.
-  ring_ = LocalityRing(hosts, numas, GpuRingPositions(job_, gpus));
-  // Double binary trees over the ring order (neighbours in the ring are neighbours in the
-  // trees' in-order layout, so tree edges stay mostly inside a host).
-  trees_ = DoubleBinaryTrees(nranks_);
-  for (Tree& t : trees_) {
-    Tree by_rank = t;
-    for (int pos = 0; pos < nranks_; ++pos) {
-      by_rank.parent[ring_[pos]] = t.parent[pos] < 0 ? -1 : ring_[t.parent[pos]];
-      by_rank.children[ring_[pos]].clear();
-      for (int c : t.children[pos])
-        by_rank.children[ring_[pos]].push_back(ring_[c]);
-    }
-    by_rank.root = ring_[t.root];
-    t = std::move(by_rank);
-  }
+  shapes_.ring = LocalityRing(hosts, numas, GpuRingPositions(job_, gpus));
+  shapes_.trees = TreesOverRing(shapes_.ring);
   WEFT_CHECK(SetUpDirect(all_local));
   TunerInput tune;
   tune.nranks = nranks_;
@@ -160,7 +147,7 @@ Status Communicator::Init(const UniqueIdData& id) {
             config_.tune_file.empty() ? "" : "; WEFT_TUNE_FILE overrides it where it has entries");
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;
-    for (int r : ring_)
+    for (int r : shapes_.ring)
       order += gpus[r].empty() ? Format(" %d(numa %d)", r, numas[r])
                                : Format(" %d(gpu %s)", r, gpus[r].c_str());
     WEFT_INFO(kLogTopo, "rank %d of %d: ring%s", rank_, nranks_, order.c_str());
@@ -231,13 +218,13 @@ Status Communicator::SetUpDirect(bool all_local) {
   // Every rank takes part in both exchanges, so that they all agree on the outcome.
   DirectLinkConfig links;
   links.ring_channels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
-  links.other_channels = static_cast<int>(trees_.size());
+  links.other_channels = static_cast<int>(shapes_.trees.size());
   links.ring.slot_bytes = config_.chunk_size;
   links.ring.nslots =
       static_cast<int>(std::clamp<size_t>(config_.buffsize / config_.chunk_size, 2, 64));
   links.other.slot_bytes = std::min<size_t>(config_.chunk_size, kDirectOtherSlotBytes);
   links.other.nslots = std::min(links.ring.nslots, 4);
-  const DirectLinkMap map = DirectLinkMap::Build(ring_, trees_, links);
+  const DirectLinkMap map = DirectLinkMap::Build(shapes_.ring, shapes_.trees, links);
   bool want = all_local && nranks_ > 1 && config_.shm_direct;
   UcxTransport::SharedRegion region;
   const std::vector<DirectLink> into = map.Into(rank_), from = map.From(rank_);

@@ -1,0 +1,35 @@
+// The plan a rank runs for one call, as a pure function of the communicator's shapes (its
+// ring and trees), the algorithm and the call: what Communicator::GetPlan builds, and what
+// the scale simulator (sim/) runs for thousands of virtual ranks.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "collectives/algo_spec.h"
+#include "collectives/plan.h"
+#include "topology/trees.h"
+
+namespace weft {
+
+// What every plan of a communicator is cut from.
+struct PlanShapes {
+  std::vector<int> ring;    // every rank once, in locality order
+  std::vector<Tree> trees;  // the two all-reduce trees, indexed by rank
+};
+
+// Double binary trees laid over ring positions, then renamed to ranks: neighbours in the
+// ring are neighbours in the trees' in-order layout, so tree edges stay mostly inside a host.
+std::vector<Tree> TreesOverRing(const std::vector<int>& ring);
+
+// How a call of `bytes` in elements of `elem_size` bytes is cut: WEFT_NCHANNELS (0: one),
+// WEFT_CHUNK_SIZE per message, but chunks big enough that no link carries more messages
+// than a tag can number.
+Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, size_t bytes, size_t elem_size);
+
+// The plan `rank` runs: `count` is the C API's count (all-gather sendcount, reduce-scatter
+// recvcount), `root` matters for broadcast and reduce.
+Status BuildPlan(Algo algo, CollType coll, int rank, const PlanShapes& shapes, size_t count,
+                 int root, const Chunking& chunking, Plan* out);
+
+}  // namespace weft
