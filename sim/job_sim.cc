@@ -1,0 +1,59 @@
+#include "sim/job_sim.h"
+
+#include <algorithm>
+
+#include "topology/placement.h"
+
+namespace weft::sim {
+
+PlanShapes JobShapes(const SimNetwork& net) {
+  const int n = net.nranks();
+  std::vector<uint64_t> host(n);
+  std::vector<int> numa(n, 0);
+  for (int r = 0; r < n; ++r)
+    host[r] = static_cast<uint64_t>(net.HostOf(r));
+  PlanShapes shapes;
+  shapes.ring = LocalityRing(host, numa);
+  shapes.trees = TreesOverRing(shapes.ring);
+  return shapes;
+}
+
+size_t CallBytes(const SimCall& call, int nranks) {
+  const bool per_rank = call.coll == CollType::kAllGather || call.coll == CollType::kReduceScatter;
+  return call.count * call.elem_size * (per_rank ? static_cast<size_t>(nranks) : 1);
+}
+
+Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult* out) {
+  const int n = job.net.nranks();
+  WEFT_REQUIRE(call.elem_size > 0, weftInvalidArgument, "element size 0");
+  WEFT_REQUIRE(call.root >= 0 && call.root < n, weftInvalidArgument, "root %d of %d ranks",
+               call.root, n);
+  WEFT_REQUIRE(SupportedAlgos(call.coll) & (1u << static_cast<int>(algo)), weftInvalidArgument,
+               "%s has no %s algorithm", CollName(call.coll), AlgoName(algo));
+  const PlanShapes shapes = JobShapes(job.net);
+  const Chunking chunking =
+      ChunkingFor(job.chunk_size, job.nchannels, CallBytes(call, n), call.elem_size);
+  std::vector<Plan> plans(n);
+  for (int r = 0; r < n; ++r)
+    WEFT_CHECK(
+        BuildPlan(algo, call.coll, r, shapes, call.count, call.root, chunking, &plans[r])
+            .WithContext(Format("rank %d's %s %s plan", r, AlgoName(algo), CollName(call.coll))));
+  // The executor's receive window for these plans (Executor::PostReceives, with the
+  // staging slots Communicator::Staging gives each channel).
+  ExecutorModel executor;
+  const size_t slot_bytes = chunking.chunk_elems * call.elem_size;
+  const size_t slots = std::clamp<size_t>(job.buffsize / std::max<size_t>(slot_bytes, 1), 2, 64);
+  executor.recv_window = std::max<size_t>(8, 2 * slots);
+  executor.rndv_bytes = job.rndv_bytes;
+  return SimulatePlans(plans, call.elem_size, job.net, executor, out);
+}
+
+TunerInput JobTunerInput(const SimJob& job) {
+  TunerInput in;
+  in.nranks = job.net.nranks();
+  in.transport = job.net.nhosts == 1 ? TransportKind::kSharedMemory : job.between_hosts;
+  in.ranks_per_core = 1;
+  return in;
+}
+
+}  // namespace weft::sim

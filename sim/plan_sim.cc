@@ -1,0 +1,308 @@
+#include "sim/plan_sim.h"
+
+#include <algorithm>
+#include <queue>
+#include <unordered_map>
+
+namespace weft::sim {
+namespace {
+
+// One message of a channel: (sender, receiver, channel, index among that link's messages).
+struct MessageKey {
+  int src, dst, channel;
+  uint32_t index;
+  bool operator==(const MessageKey& o) const {
+    return src == o.src && dst == o.dst && channel == o.channel && index == o.index;
+  }
+};
+struct MessageKeyHash {
+  size_t operator()(const MessageKey& k) const {
+    uint64_t h = static_cast<uint64_t>(k.src) * 0x9E3779B97F4A7C15ull;
+    h ^= static_cast<uint64_t>(k.dst) + 0x632BE59BD9B4E019ull + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(k.channel) * 0x85EBCA77C2B2AE63ull + (h << 6) + (h >> 2);
+    h ^= static_cast<uint64_t>(k.index) * 0xC2B2AE3D27D4EB4Full + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
+};
+
+struct Message {
+  bool posted = false;       // its sender ran the step that sends it
+  bool recv_posted = false;  // its receiver posted the receive
+  bool started = false;      // it queued at the sender's port
+  bool sent = false;         // its first byte left: arrival_us is known
+  bool received = false;     // the receiving step ran
+  bool awaited = false;      // its receiving step is blocked on it
+  bool rendezvous = false;   // it waited for its receive to be posted
+  size_t bytes = 0;
+  double arrival_us = 0;
+};
+
+struct ChannelClock {
+  size_t next = 0;       // the step to run next
+  size_t posted = 0;     // receives of the steps before this one are posted
+  size_t unstarted = 0;  // sends waiting for their receive (rendezvous)
+  bool fence_waiting = false;
+  double sends_done_us = 0;  // every started send has left (for fences)
+};
+
+enum class EventKind : uint8_t {
+  kTry,       // a channel's next step starts if it can
+  kFinish,    // a step's work is done: its message is posted, the channel moves on
+  kTransmit,  // a message's first byte leaves: it queues at the receiver's port
+};
+
+struct Event {
+  double t;
+  uint64_t seq;  // ties in time run in the order they were made: deterministic
+  EventKind kind;
+  int rank, channel;  // kTransmit: the message's
+  MessageKey message;
+  bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+};
+
+// Bytes on the wire: data steps move their elements; the one-copy steps' messages are
+// control words (an address, a "done"), their data is read by the receiver.
+size_t WireBytes(const Step& st, size_t elem_size) {
+  switch (st.kind) {
+    case StepKind::kPostAddress:
+    case StepKind::kReadPeer:
+      return sizeof(PostedAddress);
+    case StepKind::kSignal:
+    case StepKind::kWaitSignal:
+      return 0;
+    default:
+      return st.count * elem_size;
+  }
+}
+
+// Rank time of a step besides its messages.
+double WorkUs(const Step& st, size_t elem_size, const SimNetwork& net) {
+  const double bytes = static_cast<double>(st.count * elem_size);
+  double us = net.step_us;
+  if (StepReduces(st.kind)) us += bytes / (net.reduce_gbps * 1e3);
+  if (st.kind == StepKind::kCopy && (st.src.buf != st.dst.buf || st.src.offset != st.dst.offset))
+    us += bytes / (net.copy_gbps * 1e3);
+  if (st.kind == StepKind::kReadPeer) us += bytes / (net.intra.gbps * 1e3);  // reads peer memory
+  return us;
+}
+
+class Simulation {
+ public:
+  Simulation(const std::vector<Plan>& plans, size_t elem_size, const SimNetwork& net,
+             const ExecutorModel& executor)
+      : plans_(plans), elem_size_(elem_size), net_(net), executor_(executor), ports_(net) {}
+
+  Status Run(SimResult* out) {
+    const int n = net_.nranks();
+    WEFT_REQUIRE(static_cast<int>(plans_.size()) == n, weftInvalidArgument,
+                 "%zu plans for a network of %d ranks", plans_.size(), n);
+    channels_.resize(n);
+    rank_free_.assign(n, 0.0);
+    out->rank_done_us.assign(n, 0.0);
+    for (int r = 0; r < n; ++r) {
+      WEFT_REQUIRE(plans_[r].nranks == n && plans_[r].rank == r, weftInvalidArgument,
+                   "plan %d is rank %d's of %d ranks", r, plans_[r].rank, plans_[r].nranks);
+      channels_[r].resize(plans_[r].channels.size());
+    }
+    for (int r = 0; r < n; ++r)
+      for (int c = 0; c < static_cast<int>(channels_[r].size()); ++c) {
+        PostReceives(r, c, 0);
+        Push(0, EventKind::kTry, r, c);
+      }
+    while (!events_.empty()) {
+      const Event e = events_.top();
+      events_.pop();
+      switch (e.kind) {
+        case EventKind::kTry:
+          WEFT_CHECK(Try(e, out));
+          break;
+        case EventKind::kFinish:
+          WEFT_CHECK(Finish(e));
+          break;
+        case EventKind::kTransmit:
+          Transmit(e);
+          break;
+      }
+    }
+    return Check(out);
+  }
+
+ private:
+  void Push(double t, EventKind kind, int rank, int channel, MessageKey message = {}) {
+    events_.push(Event{t, seq_++, kind, rank, channel, message});
+  }
+  const std::vector<Step>& Steps(int r, int c) const { return plans_[r].channels[c].steps; }
+
+  // The receives of the window's steps are posted; a rendezvous message waiting for one
+  // starts now.
+  void PostReceives(int r, int c, double now) {
+    ChannelClock& ch = channels_[r][c];
+    const std::vector<Step>& steps = Steps(r, c);
+    const size_t end = std::min(steps.size(), ch.next + std::max<size_t>(1, executor_.recv_window));
+    for (; ch.posted < end; ++ch.posted) {
+      const Step& st = steps[ch.posted];
+      if (!StepReceives(st.kind)) continue;
+      const MessageKey key{st.recv_peer, r, c, st.recv_msg};
+      Message& m = messages_[key];
+      m.recv_posted = true;
+      if (m.posted && !m.started) Start(key, &m, now);
+    }
+  }
+
+  // The message queues at its sender's port now.
+  void Start(const MessageKey& key, Message* m, double now) {
+    ChannelClock& sender = channels_[key.src][key.channel];
+    m->started = true;
+    double sent_us;
+    const double leaves = ports_.Leave(key.src, key.dst, m->bytes, now, &sent_us);
+    sender.sends_done_us = std::max(sender.sends_done_us, sent_us);
+    Push(leaves, EventKind::kTransmit, key.src, key.channel, key);
+    if (m->rendezvous && --sender.unstarted == 0 && sender.fence_waiting) {
+      sender.fence_waiting = false;
+      Push(now, EventKind::kTry, key.src, key.channel);
+    }
+  }
+
+  // The next step of (rank, channel) starts now if it can, or is retried when it can.
+  Status Try(const Event& e, SimResult* out) {
+    const std::vector<Step>& steps = Steps(e.rank, e.channel);
+    ChannelClock& ch = channels_[e.rank][e.channel];
+    if (ch.next == steps.size()) {
+      out->rank_done_us[e.rank] = std::max(out->rank_done_us[e.rank], e.t);
+      return Status::Ok();
+    }
+    const Step& st = steps[ch.next];
+    double ready = e.t;
+    if (StepReceives(st.kind)) {
+      Message& m = messages_[{st.recv_peer, e.rank, e.channel, st.recv_msg}];
+      if (!m.sent) {  // its transmission will wake this channel
+        m.awaited = true;
+        return Status::Ok();
+      }
+      WEFT_REQUIRE(m.bytes == WireBytes(st, elem_size_), weftInternalError,
+                   "rank %d channel %d step %zu (%s) receives %zu bytes from rank %d, which "
+                   "sent %zu",
+                   e.rank, e.channel, ch.next, StepKindName(st.kind), WireBytes(st, elem_size_),
+                   st.recv_peer, m.bytes);
+      ready = std::max(ready, m.arrival_us);
+    }
+    if (st.fence) {
+      if (ch.unstarted > 0) {  // the last of them to start will wake this channel
+        ch.fence_waiting = true;
+        return Status::Ok();
+      }
+      ready = std::max(ready, ch.sends_done_us);
+    }
+    ready = std::max(ready, rank_free_[e.rank]);
+    if (ready > e.t) {
+      Push(ready, EventKind::kTry, e.rank, e.channel);
+      return Status::Ok();
+    }
+    rank_free_[e.rank] = e.t + WorkUs(st, elem_size_, net_);
+    Push(rank_free_[e.rank], EventKind::kFinish, e.rank, e.channel);
+    return Status::Ok();
+  }
+
+  Status Finish(const Event& e) {
+    ChannelClock& ch = channels_[e.rank][e.channel];
+    const Step& st = Steps(e.rank, e.channel)[ch.next];
+    if (StepReceives(st.kind)) {
+      Message& m = messages_[{st.recv_peer, e.rank, e.channel, st.recv_msg}];
+      WEFT_REQUIRE(!m.received, weftInternalError,
+                   "rank %d receives message %u from rank %d on channel %d twice (step %zu)",
+                   e.rank, st.recv_msg, st.recv_peer, e.channel, ch.next);
+      m.received = true;
+    }
+    if (StepSends(st.kind)) {
+      WEFT_REQUIRE(st.send_peer >= 0 && st.send_peer < net_.nranks() && st.send_peer != e.rank,
+                   weftInternalError, "rank %d channel %d step %zu (%s) sends to rank %d", e.rank,
+                   e.channel, ch.next, StepKindName(st.kind), st.send_peer);
+      const MessageKey key{e.rank, st.send_peer, e.channel, st.send_msg};
+      Message& m = messages_[key];
+      WEFT_REQUIRE(!m.posted, weftInternalError,
+                   "rank %d sends message %u to rank %d on channel %d twice (step %zu)", e.rank,
+                   st.send_msg, st.send_peer, e.channel, ch.next);
+      m.posted = true;
+      m.bytes = WireBytes(st, elem_size_);
+      ++sent_;
+      if (m.bytes < executor_.rndv_bytes || m.recv_posted) {
+        Start(key, &m, e.t);
+      } else {
+        m.rendezvous = true;  // the receiver's PostReceives starts it
+        ++ch.unstarted;
+      }
+    }
+    ++ch.next;
+    PostReceives(e.rank, e.channel, e.t);
+    Push(e.t, EventKind::kTry, e.rank, e.channel);
+    return Status::Ok();
+  }
+
+  void Transmit(const Event& e) {
+    Message& m = messages_[e.message];
+    m.sent = true;
+    m.arrival_us = ports_.Arrive(e.message.src, e.message.dst, m.bytes, e.t);
+    if (m.awaited) Push(m.arrival_us, EventKind::kTry, e.message.dst, e.message.channel);
+  }
+
+  // After the last event: every step ran and every message was received.
+  Status Check(SimResult* out) const {
+    for (int r = 0; r < net_.nranks(); ++r)
+      for (size_t c = 0; c < channels_[r].size(); ++c) {
+        const size_t next = channels_[r][c].next;
+        const std::vector<Step>& steps = Steps(r, static_cast<int>(c));
+        if (next == steps.size()) continue;
+        const Step& st = steps[next];
+        if (st.fence && channels_[r][c].unstarted > 0)
+          return InternalError(
+              Format("deadlock: rank %d channel %zu step %zu of %zu (%s) waits for sends whose "
+                     "receives are never posted",
+                     r, c, next, steps.size(), StepKindName(st.kind)));
+        return InternalError(Format(
+            "deadlock: rank %d channel %zu step %zu of %zu (%s) waits for message %u from rank "
+            "%d, which never sends it%s",
+            r, c, next, steps.size(), StepKindName(st.kind), st.recv_msg, st.recv_peer,
+            messages_.count({st.recv_peer, r, static_cast<int>(c), st.recv_msg}) &&
+                    messages_.at({st.recv_peer, r, static_cast<int>(c), st.recv_msg}).posted
+                ? " (it waits for its receive to be posted)"
+                : ""));
+      }
+    for (const auto& [key, m] : messages_)
+      WEFT_REQUIRE(m.received, weftInternalError,
+                   "rank %d sent message %u to rank %d on channel %d, which no step receives",
+                   key.src, key.index, key.dst, key.channel);
+    out->time_us = 0;
+    for (double t : out->rank_done_us)
+      out->time_us = std::max(out->time_us, t);
+    out->messages = sent_;
+    out->bytes_between_hosts = ports_.BytesBetweenHosts();
+    out->busiest_nic_bytes = ports_.BusiestNicBytes();
+    return Status::Ok();
+  }
+
+  const std::vector<Plan>& plans_;
+  const size_t elem_size_;
+  const SimNetwork& net_;
+  const ExecutorModel executor_;
+  PortClock ports_;
+  std::vector<std::vector<ChannelClock>> channels_;
+  std::vector<double> rank_free_;
+  std::unordered_map<MessageKey, Message, MessageKeyHash> messages_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  uint64_t seq_ = 0;
+  size_t sent_ = 0;
+};
+
+}  // namespace
+
+Status SimulatePlans(const std::vector<Plan>& plans, size_t elem_size, const SimNetwork& net,
+                     const ExecutorModel& executor, SimResult* out) {
+  WEFT_REQUIRE(net.nhosts >= 1 && net.ranks_per_host >= 1, weftInvalidArgument,
+               "a network of %d hosts x %d ranks", net.nhosts, net.ranks_per_host);
+  WEFT_REQUIRE(net.intra.gbps > 0 && net.inter.gbps > 0 && net.reduce_gbps > 0 && net.copy_gbps > 0,
+               weftInvalidArgument, "every rate of the network must be positive");
+  Simulation sim(plans, elem_size, net, executor);
+  return sim.Run(out);
+}
+
+}  // namespace weft::sim

@@ -1,0 +1,201 @@
+// The scale simulator: its timing against closed forms on networks simple enough to have
+// one, its checks of plans (deadlock, unreceived and mismatched messages), and every
+// algorithm of every collective at scales the loopback tests cannot run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "collectives/algorithms/ring.h"
+#include "sim/job_sim.h"
+#include "sim/plan_sim.h"
+
+namespace weft::sim {
+namespace {
+
+// A network where only the links cost time.
+SimNetwork LinksOnly(int hosts, int ranks_per_host) {
+  SimNetwork net;
+  net.nhosts = hosts;
+  net.ranks_per_host = ranks_per_host;
+  net.intra = {1.0, 1.0};   // 1 us, 1 GB/s = 1000 bytes per us
+  net.inter = {10.0, 2.0};  // 10 us, 2000 bytes per us
+  net.reduce_gbps = net.copy_gbps = 1e12;
+  net.step_us = 0;
+  return net;
+}
+
+ExecutorModel AllEager() {
+  ExecutorModel e;
+  e.rndv_bytes = ~size_t{0};
+  return e;
+}
+
+TEST(PlanSim, RingAllReduceTakesTwoNMinusOneStepsOfLatencyPlusSlice) {
+  for (int n : {2, 3, 4, 8}) {
+    const size_t count = 1000 * static_cast<size_t>(n);  // slices of 1000 floats = 4000 bytes
+    std::vector<int> ring(n);
+    for (int r = 0; r < n; ++r)
+      ring[r] = r;
+    Chunking one_chunk;
+    one_chunk.chunk_elems = 1000;
+    std::vector<Plan> plans(n);
+    for (int r = 0; r < n; ++r)
+      ASSERT_TRUE(
+          BuildRingPlan(CollType::kAllReduce, r, ring, count, 0, one_chunk, &plans[r]).ok());
+    SimResult res;
+    Status s = SimulatePlans(plans, 4, LinksOnly(1, n), AllEager(), &res);
+    ASSERT_TRUE(s.ok()) << s.message();
+    // Each of the 2(n-1) steps: every rank sends a 4000-byte slice (4 us at 1 GB/s) that
+    // lands 1 us later.
+    EXPECT_NEAR(res.time_us, 2.0 * (n - 1) * (4.0 + 1.0), 1e-9) << n << " ranks";
+    EXPECT_EQ(res.messages, static_cast<size_t>(2 * (n - 1) * n));
+    EXPECT_EQ(res.bytes_between_hosts, 0u);
+  }
+}
+
+// Rank r of host 0 sends `bytes` to rank r of host 1: hand-made plans.
+std::vector<Plan> AcrossHosts(int ranks_per_host, size_t elems) {
+  const int n = 2 * ranks_per_host;
+  std::vector<Plan> plans;
+  for (int r = 0; r < n; ++r) {
+    Plan p = Plan::Empty(CollType::kBroadcast, r, n, elems, elems, 1);
+    if (r < ranks_per_host)
+      p.channels[0].Add(StepKind::kSend, r + ranks_per_host, -1, {BufferId::kInput, 0, elems}, {});
+    else
+      p.channels[0].Add(StepKind::kRecv, -1, r - ranks_per_host, {}, {BufferId::kOutput, 0, elems});
+    EXPECT_TRUE(NumberMessages(&p).ok());
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+TEST(PlanSim, TheRanksOfAHostShareItsNic) {
+  for (int rph : {1, 2, 4}) {
+    SimResult res;
+    Status s = SimulatePlans(AcrossHosts(rph, 2000), 1, LinksOnly(2, rph), AllEager(), &res);
+    ASSERT_TRUE(s.ok()) << s.message();
+    // rph messages of 2000 bytes one after another through one NIC (1 us each), the last
+    // landing 10 us after it left.
+    EXPECT_NEAR(res.time_us, rph * 1.0 + 10.0, 1e-9) << rph;
+    EXPECT_EQ(res.bytes_between_hosts, 2000u * rph);
+    EXPECT_EQ(res.busiest_nic_bytes, 2000u * rph);
+  }
+}
+
+TEST(PlanSim, ABigMessageWaitsForItsReceiveToBePosted) {
+  // Rank 1 receives message 0 only after a local copy of 1 ms: with the receive window at
+  // one step, the rendezvous message cannot start before the copy is done; eager, it can.
+  std::vector<Plan> plans;
+  Plan p0 = Plan::Empty(CollType::kBroadcast, 0, 2, 1000, 1000, 1);
+  p0.channels[0].Add(StepKind::kSend, 1, -1, {BufferId::kInput, 0, 1000}, {});
+  Plan p1 = Plan::Empty(CollType::kBroadcast, 1, 2, 1000, 1000, 1);
+  p1.channels[0].Add(StepKind::kCopy, -1, -1, {BufferId::kInput, 0, 1000},
+                     {BufferId::kOutput, 0, 1000});
+  p1.channels[0].Add(StepKind::kRecv, -1, 0, {}, {BufferId::kOutput, 0, 1000});
+  ASSERT_TRUE(NumberMessages(&p0).ok() && NumberMessages(&p1).ok());
+  plans.push_back(p0);
+  plans.push_back(p1);
+  SimNetwork net = LinksOnly(1, 2);
+  net.copy_gbps = 1e-3;  // 1000 bytes per ms
+  ExecutorModel rendezvous;
+  rendezvous.recv_window = 1;
+  rendezvous.rndv_bytes = 1;
+  SimResult eager, rndv;
+  ASSERT_TRUE(SimulatePlans(plans, 1, net, AllEager(), &eager).ok());
+  ASSERT_TRUE(SimulatePlans(plans, 1, net, rendezvous, &rndv).ok());
+  EXPECT_NEAR(eager.time_us, 1000.0, 1e-9);             // the message arrived at 2 us
+  EXPECT_NEAR(rndv.time_us, 1000.0 + 1.0 + 1.0, 1e-9);  // it left at 1000 us
+}
+
+std::string SimulateError(std::vector<Plan> plans, int n) {
+  for (Plan& p : plans)
+    EXPECT_TRUE(NumberMessages(&p).ok());
+  SimResult res;
+  Status s = SimulatePlans(plans, 4, LinksOnly(1, n), ExecutorModel(), &res);
+  return s.ok() ? "" : s.message();
+}
+
+TEST(PlanSim, PlansThatWaitForEachOtherAreADeadlockNamingTheStep) {
+  std::vector<Plan> plans;
+  for (int r = 0; r < 2; ++r) {
+    plans.push_back(Plan::Empty(CollType::kAllReduce, r, 2, 8, 8, 1));
+    plans[r].channels[0].Add(StepKind::kRecv, -1, 1 - r, {}, {BufferId::kOutput, 0, 8});
+    plans[r].channels[0].Add(StepKind::kSend, 1 - r, -1, {BufferId::kInput, 0, 8}, {});
+  }
+  EXPECT_EQ(SimulateError(plans, 2),
+            "deadlock: rank 0 channel 0 step 0 of 2 (Recv) waits for message 0 from rank 1, "
+            "which never sends it");
+}
+
+TEST(PlanSim, AMessageNoStepReceivesIsAnError) {
+  std::vector<Plan> plans = {Plan::Empty(CollType::kAllReduce, 0, 2, 8, 8, 1),
+                             Plan::Empty(CollType::kAllReduce, 1, 2, 8, 8, 1)};
+  plans[0].channels[0].Add(StepKind::kSend, 1, -1, {BufferId::kInput, 0, 8}, {});
+  EXPECT_EQ(SimulateError(plans, 2),
+            "rank 0 sent message 0 to rank 1 on channel 0, which no step receives");
+}
+
+TEST(PlanSim, AMessageOfTheWrongSizeIsAnError) {
+  std::vector<Plan> plans = {Plan::Empty(CollType::kAllReduce, 0, 2, 8, 8, 1),
+                             Plan::Empty(CollType::kAllReduce, 1, 2, 8, 8, 1)};
+  plans[0].channels[0].Add(StepKind::kSend, 1, -1, {BufferId::kInput, 0, 8}, {});
+  plans[1].channels[0].Add(StepKind::kRecv, -1, 0, {}, {BufferId::kOutput, 0, 7});
+  EXPECT_EQ(SimulateError(plans, 2),
+            "rank 1 channel 0 step 0 (Recv) receives 28 bytes from rank 0, which sent 32");
+}
+
+TEST(PlanSim, PlansForTheWrongNumberOfRanksAreRefused) {
+  std::vector<Plan> plans = {Plan::Empty(CollType::kAllReduce, 0, 3, 8, 8, 1)};
+  SimResult res;
+  Status s = SimulatePlans(plans, 4, LinksOnly(1, 1), ExecutorModel(), &res);
+  EXPECT_EQ(s.code(), weftInvalidArgument);
+  EXPECT_EQ(s.message(), "plan 0 is rank 0's of 3 ranks");
+}
+
+// Every collective's every algorithm (but one-copy reads, which need one host's FIFOs) on
+// jobs up to 512 ranks: every message sent is received, at the size it was sent, and no
+// rank waits for ever. The ring all-reduce crosses each host boundary once per direction
+// of the ring: exactly 2(N-1) slices per boundary.
+TEST(PlanSim, EveryAlgorithmCompletesOnJobsUpTo512Ranks) {
+  const CollType colls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
+                            CollType::kBroadcast, CollType::kReduce};
+  const std::pair<int, int> shapes[] = {{1, 1}, {1, 5}, {3, 4}, {7, 3}, {16, 8}, {64, 8}};
+  for (auto [hosts, rph] : shapes) {
+    SimJob job;
+    job.net.nhosts = hosts;
+    job.net.ranks_per_host = rph;
+    job.chunk_size = 4096;
+    const int n = hosts * rph;
+    for (CollType coll : colls) {
+      for (int a = 0; a < kNumAlgos; ++a) {
+        const Algo algo = static_cast<Algo>(a);
+        if (algo == Algo::kDirect || !(SupportedAlgos(coll) & (1u << a))) continue;
+        // All-gather and reduce-scatter counts are per rank.
+        const bool per_rank = coll == CollType::kAllGather || coll == CollType::kReduceScatter;
+        for (size_t count : {size_t{1}, per_rank ? size_t{1003} : size_t{1000} * n + 3}) {
+          SimCall call;
+          call.coll = coll;
+          call.count = count;
+          call.root = n / 2;
+          SimResult res;
+          Status s = SimulateCall(job, algo, call, &res);
+          ASSERT_TRUE(s.ok()) << hosts << "x" << rph << " " << CollName(coll) << " "
+                              << AlgoName(algo) << " count " << count << ": " << s.message();
+          EXPECT_GT(res.time_us, 0) << n;
+          if (hosts == 1) EXPECT_EQ(res.bytes_between_hosts, 0u);
+        }
+      }
+    }
+    if (hosts > 1) {
+      SimCall call;
+      call.count = size_t{1024} * n;  // slices of 1024 floats
+      SimResult ring;
+      ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
+      EXPECT_EQ(ring.bytes_between_hosts, size_t{hosts} * 2 * (n - 1) * 4096);
+      EXPECT_EQ(ring.busiest_nic_bytes, size_t{2} * (n - 1) * 4096);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace weft::sim

@@ -1,0 +1,172 @@
+// weft-sim: what a collective would take on a job too big to run here, by running every
+// rank's real plan on a modelled network (sim/), beside what the tuner predicts and picks.
+//   weft-sim --hosts 16 --ranks-per-host 8 -c allreduce -b 8 -e 256M -f 4
+// For each size: the simulated time of every algorithm, the best one, the tuner's pick and
+// how much slower than the best its pick is (1.00: it picked the best).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "sim/job_sim.h"
+
+using namespace weft;
+using namespace weft::sim;
+
+namespace {
+
+struct Options {
+  SimJob job;
+  std::string net = "ib";
+  std::string coll = "allreduce";
+  std::string min_bytes = "8", max_bytes = "256M", chunk = "256K";
+  int step_factor = 4;
+  size_t elem_size = 4;
+  std::string algo;  // WEFT_ALGO syntax; empty: every algorithm the collective has
+  bool verbose = false;
+};
+
+bool ParseColl(const std::string& s, CollType* out) {
+  const char* names[] = {"allreduce", "allgather", "reducescatter", "broadcast", "reduce"};
+  for (int c = 0; c < 5; ++c)
+    if (s == names[c]) return *out = static_cast<CollType>(c), true;
+  return false;
+}
+
+std::string Bytes(size_t b) {
+  if (b >= (size_t{1} << 30) && b % (size_t{1} << 30) == 0) return std::to_string(b >> 30) + "G";
+  if (b >= (size_t{1} << 20) && b % (size_t{1} << 20) == 0) return std::to_string(b >> 20) + "M";
+  if (b >= (size_t{1} << 10) && b % (size_t{1} << 10) == 0) return std::to_string(b >> 10) + "K";
+  return std::to_string(b);
+}
+
+double BusFactor(CollType c, int n) {
+  if (c == CollType::kAllReduce) return 2.0 * (n - 1) / n;
+  if (c == CollType::kAllGather || c == CollType::kReduceScatter) return double(n - 1) / n;
+  return 1;
+}
+
+int Run(const Options& o) {
+  CollType coll;
+  if (!ParseColl(o.coll, &coll)) {
+    std::fprintf(stderr, "weft-sim: unknown collective '%s'\n", o.coll.c_str());
+    return 2;
+  }
+  size_t lo, hi, chunk;
+  if (!ParseSize(o.min_bytes, &lo) || !ParseSize(o.max_bytes, &hi) || !ParseSize(o.chunk, &chunk) ||
+      lo == 0 || hi < lo || chunk == 0 || o.step_factor < 2) {
+    std::fprintf(stderr, "weft-sim: bad sizes (-b %s -e %s -f %d --chunk-size %s)\n",
+                 o.min_bytes.c_str(), o.max_bytes.c_str(), o.step_factor, o.chunk.c_str());
+    return 2;
+  }
+  SimJob job = o.job;
+  job.chunk_size = chunk;
+  const int n = job.net.nranks();
+  AlgoSpec allowed;
+  if (Status s = ParseAlgoSpec(o.algo, &allowed); !s.ok()) {
+    std::fprintf(stderr, "weft-sim: --algo: %s\n", s.message().c_str());
+    return 2;
+  }
+  // Direct reads run on one host's shared FIFOs only, which the model does not have.
+  std::vector<Algo> algos;
+  for (int a = 0; a < kNumAlgos; ++a)
+    if (static_cast<Algo>(a) != Algo::kDirect && allowed.Allows(coll, static_cast<Algo>(a)))
+      algos.push_back(static_cast<Algo>(a));
+  if (algos.empty()) {
+    std::fprintf(stderr, "weft-sim: --algo %s leaves %s no algorithm\n", o.algo.c_str(),
+                 CollName(coll));
+    return 2;
+  }
+  TunerInput tin = JobTunerInput(job);
+  Tuner tuner(tin, allowed);
+  std::printf("# weft-sim: %s of %s-byte elements, %d ranks\n# %s\n", CollName(coll),
+              Bytes(o.elem_size).c_str(), n, job.net.Describe().c_str());
+  std::printf("# tuner: %s, %.1f us, %.1f GB/s (the model a communicator of this job uses)\n",
+              TransportKindName(tin.transport), CostOf(tin.transport).latency_us,
+              CostOf(tin.transport).gbps);
+  std::printf("#%11s", "size");
+  for (Algo a : algos)
+    std::printf(" %10s %8s", (std::string(AlgoName(a)) + "(us)").c_str(), "pred");
+  std::printf(" %6s %6s %7s %9s\n", "best", "tuner", "regret", "busbw");
+  int failures = 0;
+  for (size_t bytes = lo; bytes <= hi; bytes *= static_cast<size_t>(o.step_factor)) {
+    SimCall call;
+    call.coll = coll;
+    call.elem_size = o.elem_size;
+    const size_t per = (coll == CollType::kAllGather || coll == CollType::kReduceScatter)
+                           ? o.elem_size * static_cast<size_t>(n)
+                           : o.elem_size;
+    call.count = bytes / per;
+    if (call.count == 0) continue;
+    const size_t real_bytes = CallBytes(call, n);
+    std::printf("%12zu", real_bytes);
+    double best_time = -1, picked_time = -1;
+    Algo best = algos[0];
+    const Algo picked = tuner.Choose(coll, real_bytes);
+    for (Algo a : algos) {
+      SimResult r;
+      Status s = SimulateCall(job, a, call, &r);
+      if (!s.ok()) {
+        std::printf(" %10s %8s", "error", "");
+        std::fprintf(stderr, "weft-sim: %s %s of %zu bytes: %s\n", AlgoName(a), CollName(coll),
+                     real_bytes, s.message().c_str());
+        ++failures;
+        continue;
+      }
+      std::printf(" %10.1f %8.1f", r.time_us, tuner.Predict(a, coll, real_bytes));
+      if (best_time < 0 || r.time_us < best_time) best_time = r.time_us, best = a;
+      if (a == picked) picked_time = r.time_us;
+      if (o.verbose)
+        std::fprintf(stderr, "  %s: %zu messages, %zu bytes between hosts, busiest NIC %zu\n",
+                     AlgoName(a), r.messages, r.bytes_between_hosts, r.busiest_nic_bytes);
+    }
+    const double busbw = best_time > 0 ? real_bytes / (best_time * 1e3) * BusFactor(coll, n) : 0;
+    std::printf(" %6s %6s %7.2f %9.2f\n", AlgoName(best), AlgoName(picked),
+                picked_time > 0 && best_time > 0 ? picked_time / best_time : 0.0, busbw);
+    if (bytes > hi / static_cast<size_t>(o.step_factor)) break;
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-sim: collectives of a big job on a modelled network, beside the tuner"};
+  Options o;
+  SimNetwork& net = o.job.net;
+  net.nhosts = 16;
+  net.ranks_per_host = 8;
+  app.add_option("--hosts", net.nhosts, "hosts")->check(CLI::Range(1, 1 << 16));
+  app.add_option("--ranks-per-host", net.ranks_per_host, "ranks per host")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--net", o.net,
+                 "between hosts: ib (InfiniBand HDR) or tcp (25 GbE); sets the "
+                 "link's latency and rate and what the tuner is told")
+      ->check(CLI::IsMember({"ib", "tcp"}));
+  double inter_us = 0, inter_gbps = 0;
+  app.add_option("--inter-us", inter_us, "latency between hosts (default: --net's)");
+  app.add_option("--inter-gbps", inter_gbps, "GB/s of each NIC each way (default: --net's)");
+  app.add_option("--intra-us", net.intra.latency_us, "latency inside a host");
+  app.add_option("--intra-gbps", net.intra.gbps, "GB/s of each rank's port inside a host");
+  app.add_option("--reduce-gbps", net.reduce_gbps, "a rank's reduction rate");
+  app.add_option("--copy-gbps", net.copy_gbps, "a rank's copy rate");
+  app.add_option("--step-us", net.step_us, "a step's cost besides its data");
+  app.add_option("-c,--coll", o.coll, "allreduce, allgather, reducescatter, broadcast, reduce");
+  app.add_option("-b,--minbytes", o.min_bytes, "smallest size");
+  app.add_option("-e,--maxbytes", o.max_bytes, "largest size");
+  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier");
+  app.add_option("--elem-size", o.elem_size, "bytes per element")
+      ->check(CLI::IsMember({1, 2, 4, 8}));
+  app.add_option("--chunk-size", o.chunk, "WEFT_CHUNK_SIZE");
+  app.add_option("--channels", o.job.nchannels, "WEFT_NCHANNELS (0: the default)")
+      ->check(CLI::Range(0, 64));
+  app.add_option("--algo", o.algo, "algorithms to simulate, as WEFT_ALGO (default: all)");
+  app.add_flag("-v,--verbose", o.verbose, "messages and NIC bytes per algorithm, on stderr");
+  CLI11_PARSE(app, argc, argv);
+  o.job.between_hosts = o.net == "tcp" ? TransportKind::kTcp : TransportKind::kInfiniBand;
+  const TransportCost cost = CostOf(o.job.between_hosts);
+  net.inter.latency_us = inter_us > 0 ? inter_us : cost.latency_us;
+  net.inter.gbps = inter_gbps > 0 ? inter_gbps : cost.gbps;
+  return Run(o);
+}
