@@ -1,9 +1,9 @@
 // Double-binary-tree all-reduce as a Plan (NCCL's "tree" algorithm): the data is split in
 // two halves, one per tree of topology/trees.h (each on its own channel); in each tree,
-// chunks are reduced up to the root and broadcast back down, pipelined: while chunk c comes
-// back down, chunks c+1.. go up. Every rank is an interior node in at most one tree, so
-// each rank's links carry about the same load. Latency: 2 log2(N) message times; bandwidth:
-// each rank sends the whole buffer about twice.
+// chunks are reduced up to the root, pipelined, then broadcast back down, pipelined. Every
+// rank is an interior node in at most one tree, so each rank's links carry about the same
+// load. Latency: 2 log2(N) message times; bandwidth: each rank sends the whole buffer about
+// twice.
 #pragma once
 
 #include <vector>
