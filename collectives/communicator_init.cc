@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "collectives/communicator.h"
@@ -128,22 +129,37 @@ Status Communicator::Init(const UniqueIdData& id) {
   // dependent hop waits for the scheduler whatever the path, and longer the more ranks
   // share a core (r): about 2 us at r = 2 and 9 us at r = 4 on the 2-core CI machine,
   // hence 0.5 r^2 (at least 2 us).
-  if (direct_) tune.latency_us = 0.3;
+  // Jobs of several hosts: the transport joins the hosts; inside each, the ranks are
+  // joined as on one host.
+  double& local_hop = all_local ? tune.latency_us : tune.inside.latency_us;
+  if (direct_) local_hop = 0.3;
   tune.one_copy = one_copy_;
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
+  tune.chunk_bytes = config_.chunk_size;
+  tune.nhosts = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double per_core = tune.ranks_per_core = local_ranks / cores;
   oversubscribed_ = per_core > 1;
-  if (per_core > 1) tune.latency_us = std::max(2.0, 0.5 * per_core * per_core);
+  if (per_core > 1) {
+    const double scheduler_wait = std::max(2.0, 0.5 * per_core * per_core);
+    local_hop = scheduler_wait;
+    if (!all_local) tune.latency_us = std::max(CostOf(tune.transport).latency_us, scheduler_wait);
+  }
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
   tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
   const TransportCost cost = CostOf(tune.transport);
-  WEFT_INFO(kLogTune, "cost model: %s between %s, %.1f us per hand-off, %.1f GB/s%s",
+  const TransportCost shm = CostOf(TransportKind::kSharedMemory);
+  WEFT_INFO(kLogTune, "cost model: %s between %s, %.1f us per hand-off, %.1f GB/s%s%s",
             TransportKindName(tune.transport), all_local ? "local ranks" : "hosts",
             tune.latency_us > 0 ? tune.latency_us : cost.latency_us, cost.gbps,
+            all_local ? ""
+                      : Format("; %d hosts, inside each %.1f us, %.1f GB/s", tune.nhosts,
+                               tune.inside.latency_us > 0 ? tune.inside.latency_us : shm.latency_us,
+                               shm.gbps)
+                            .c_str(),
             config_.tune_file.empty() ? "" : "; WEFT_TUNE_FILE overrides it where it has entries");
   if (LogEnabled(LogLevel::kInfo, kLogTopo)) {
     std::string order;

@@ -62,6 +62,63 @@ Tuner::Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measure
       measured_(std::move(measured)) {
   if (input.link_gbps > 0) cost_.gbps = input.link_gbps;
   if (input.latency_us > 0) cost_.latency_us = input.latency_us;
+  inside_ = CostOf(TransportKind::kSharedMemory);
+  if (input.inside.gbps > 0) inside_.gbps = input.inside.gbps;
+  if (input.inside.latency_us > 0) inside_.latency_us = input.inside.latency_us;
+}
+
+double Tuner::PredictAcrossHosts(Algo algo, CollType coll, size_t bytes) const {
+  const int n = input_.nranks;
+  const int hosts = std::min(input_.nhosts, n);
+  const int per_host = (n + hosts - 1) / hosts;
+  const double s = static_cast<double>(bytes);
+  const double between = cost_.latency_us, within = inside_.latency_us;
+  // Every algorithm's data crosses both kinds of link at their full rate, one stream per
+  // link (the ring enters each host once; the trees' edges between hosts are few), so the
+  // slower link sets the rate; the one exception is below (recursive doubling). With one
+  // rank per host too: what arrives is still copied or reduced in host memory, at about
+  // the rate of a hop inside a host.
+  const double us_per_byte = 1.0 / (std::min(cost_.gbps, inside_.gbps) * 1e3);
+  // A ring crosses `hosts` host boundaries per lap of n hops: the critical path of its
+  // steps goes through the hops in that proportion.
+  const double ring_hop = (hosts * between + (n - hosts) * within) / n;
+  // The trees over the ring order keep log2(per_host) levels inside each host and put
+  // log2(hosts) above them, between hosts.
+  const double tree_path = Log2Ceil(hosts) * between + Log2Ceil(per_host) * within;
+  switch (algo) {
+    case Algo::kRing:
+      if (coll == CollType::kAllReduce)
+        return 2 * (n - 1) * ring_hop + 2.0 * (n - 1) / n * s * us_per_byte;
+      if (coll == CollType::kBroadcast || coll == CollType::kReduce)
+        return (n - 1) * ring_hop + s * us_per_byte;
+      return (n - 1) * ring_hop + double(n - 1) / n * s * us_per_byte;
+    case Algo::kTree: {
+      // Up and down (all-reduce: both, each tree carrying half of the buffer, so that each
+      // rank sends and receives the buffer about twice, as in the ring: weft-sim), or one
+      // way with two children to feed (broadcast, reduce). Each phase is a pipeline of
+      // chunks log2(n) hops deep: until it fills, a chunk waits at every hop, which for a
+      // buffer of a chunk or two costs more than the whole transfer.
+      const bool one_way = coll == CollType::kBroadcast || coll == CollType::kReduce;
+      const double piece = one_way ? s : s / 2;  // what one tree carries
+      const double fill =
+          Log2Ceil(n) * std::min(piece, static_cast<double>(input_.chunk_bytes)) * us_per_byte;
+      if (one_way) return tree_path + fill + 2 * s * us_per_byte;
+      return 2 * (tree_path + fill) + 2 * s * us_per_byte;
+    }
+    case Algo::kRecursiveDoubling: {
+      // Rounds with partners inside the host, then rounds between hosts, in which every
+      // rank of a host sends its whole buffer through the host's one NIC at once.
+      const int rounds = Log2Ceil(n) + ((n & (n - 1)) ? 2 : 0);
+      const int across = std::min(rounds, Log2Ceil(hosts));
+      const double inside_round = within + 2 * s / (inside_.gbps * 1e3);
+      const double across_round =
+          between + s / (inside_.gbps * 1e3) + per_host * s / (cost_.gbps * 1e3);
+      return (rounds - across) * inside_round + across * across_round;
+    }
+    case Algo::kDirect:
+      break;  // one host only
+  }
+  return 0;
 }
 
 double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
@@ -70,6 +127,7 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
   const double us_per_byte = 1.0 / (cost_.gbps * 1e3);  // GB/s -> bytes per us
   const double s = static_cast<double>(bytes);
   if (input_.nranks <= 1) return 0;
+  if (input_.nhosts > 1) return PredictAcrossHosts(algo, coll, bytes);
   switch (algo) {
     case Algo::kRing:
       if (coll == CollType::kAllReduce)
@@ -104,7 +162,8 @@ double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
 }
 
 bool Tuner::Usable(CollType coll, Algo algo) const {
-  return allowed_.Allows(coll, algo) && (algo != Algo::kDirect || input_.one_copy);
+  return allowed_.Allows(coll, algo) &&
+         (algo != Algo::kDirect || (input_.one_copy && input_.nhosts <= 1));
 }
 
 Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates,

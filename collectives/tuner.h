@@ -30,6 +30,12 @@ struct TunerInput {
   double latency_us = 0;      // 0: the table's
   bool one_copy = false;      // Algo::kDirect can run (every rank on one host, CMA works)
   double ranks_per_core = 1;  // on the busiest host; above 1, chains of hops stall
+  // Hosts of the job. Above 1, `transport` (and link_gbps, latency_us) is what joins the
+  // hosts and `inside` what joins the ranks of one host, and the model follows each
+  // algorithm's hops onto the links they take (Tuner::PredictAcrossHosts).
+  int nhosts = 1;
+  TransportCost inside{0, 0};      // zeros: the shared-memory table's
+  size_t chunk_bytes = 256 << 10;  // WEFT_CHUNK_SIZE: what a tree's pipeline moves per hop
 };
 
 struct Prediction {
@@ -52,9 +58,13 @@ class Tuner {
  private:
   // WEFT_ALGO allows it, and it can run here.
   bool Usable(CollType coll, Algo algo) const;
+  // Predict for jobs of several hosts: latencies summed along each algorithm's critical
+  // path of hops inside and between hosts, bytes at the slower of the two links.
+  double PredictAcrossHosts(Algo algo, CollType coll, size_t bytes) const;
   TunerInput input_;
   AlgoSpec allowed_;
-  TransportCost cost_;
+  TransportCost cost_;    // between hosts (or, on one host, between its ranks)
+  TransportCost inside_;  // between the ranks of one host, for jobs of several hosts
   TuneTable measured_;
 };
 

@@ -53,6 +53,8 @@ TunerInput JobTunerInput(const SimJob& job) {
   in.nranks = job.net.nranks();
   in.transport = job.net.nhosts == 1 ? TransportKind::kSharedMemory : job.between_hosts;
   in.ranks_per_core = 1;
+  in.nhosts = job.net.nhosts;
+  in.chunk_bytes = job.chunk_size;
   return in;
 }
 

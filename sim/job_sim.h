@@ -40,9 +40,9 @@ size_t CallBytes(const SimCall& call, int nranks);
 // Every rank's plan for `algo`, simulated.
 Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult* out);
 
-// What a communicator of this job would give its tuner (communicator_init.cc): one
-// transport for the job, a core per rank, no shared FIFOs (the simulator runs every plan
-// over messages).
+// What a communicator of this job would give its tuner (communicator_init.cc): the
+// transport between hosts, the hosts, a core per rank, no shared FIFOs (the simulator runs
+// every plan over messages).
 TunerInput JobTunerInput(const SimJob& job);
 
 }  // namespace weft::sim
