@@ -183,7 +183,9 @@ TEST(PlanSim, EveryAlgorithmCompletesOnJobsUpTo512Ranks) {
           ASSERT_TRUE(s.ok()) << hosts << "x" << rph << " " << CollName(coll) << " "
                               << AlgoName(algo) << " count " << count << ": " << s.message();
           EXPECT_GT(res.time_us, 0) << n;
-          if (hosts == 1) EXPECT_EQ(res.bytes_between_hosts, 0u);
+          if (hosts == 1) {
+            EXPECT_EQ(res.bytes_between_hosts, 0u);
+          }
         }
       }
     }
@@ -192,8 +194,8 @@ TEST(PlanSim, EveryAlgorithmCompletesOnJobsUpTo512Ranks) {
       call.count = size_t{1024} * n;  // slices of 1024 floats
       SimResult ring;
       ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
-      EXPECT_EQ(ring.bytes_between_hosts, size_t{hosts} * 2 * (n - 1) * 4096);
-      EXPECT_EQ(ring.busiest_nic_bytes, size_t{2} * (n - 1) * 4096);
+      EXPECT_EQ(ring.bytes_between_hosts, static_cast<size_t>(hosts) * 2 * (n - 1) * 4096);
+      EXPECT_EQ(ring.busiest_nic_bytes, size_t{2} * static_cast<size_t>(n - 1) * 4096);
     }
   }
 }
