@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t selector = data[0];
   const std::vector<uint8_t> payload(data + 1, data + size);
-  switch (selector % 4) {
+  switch (selector % 5) {
     case 0: {
       weft::WireHeader h{};
       if (!payload.empty()) std::memcpy(&h, payload.data(), std::min(payload.size(), sizeof(h)));
@@ -38,10 +38,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       std::vector<std::vector<uint8_t>> parts;
-      const int nranks = selector >> 2;  // 0..63
+      const int nranks = selector / 5;  // 0..51
       if (weft::DecodeGathered(payload, nranks, &parts).ok()) {
         Require(static_cast<int>(parts.size()) == nranks);
         Require(weft::EncodeGathered(parts) == payload);
+      }
+      break;
+    }
+    case 4: {
+      weft::ShrinkRequest request;
+      const int nranks = selector / 5;
+      if (weft::DecodeShrink(payload, nranks, &request).ok()) {
+        Require(static_cast<int>(request.excluded.size()) < std::max(nranks, 1));
+        Require(weft::EncodeShrink(request) == payload);
       }
       break;
     }

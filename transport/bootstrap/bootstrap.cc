@@ -43,7 +43,7 @@ Status Bootstrap::WriteMessage(MsgType type, const std::vector<uint8_t>& payload
   return Status::Ok();
 }
 
-Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline) {
+Status Bootstrap::ReadAnyMessage(MsgType* type, std::vector<uint8_t>* payload, Deadline deadline) {
   WireHeader h;
   Status s = sock_.RecvAll(&h, sizeof(h), deadline);
   if (!s.ok()) {
@@ -60,10 +60,17 @@ Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload, D
   WEFT_CHECK(CheckHeader(h));
   payload->resize(h.length);
   if (h.length > 0) WEFT_CHECK(sock_.RecvAll(payload->data(), h.length, deadline));
-  if (static_cast<MsgType>(h.type) == MsgType::kError)
+  *type = static_cast<MsgType>(h.type);
+  return Status::Ok();
+}
+
+Status Bootstrap::ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline) {
+  MsgType type;
+  WEFT_CHECK(ReadAnyMessage(&type, payload, deadline));
+  if (type == MsgType::kError)
     return RemoteError("bootstrap root: " + std::string(payload->begin(), payload->end()));
-  WEFT_REQUIRE(static_cast<MsgType>(h.type) == expected, weftRemoteError,
-               "bootstrap: unexpected message type %u", h.type);
+  WEFT_REQUIRE(type == expected, weftRemoteError, "bootstrap: unexpected message type %u",
+               static_cast<unsigned>(type));
   return Status::Ok();
 }
 
@@ -72,10 +79,53 @@ Status Bootstrap::CheckForError() {
   pollfd p{sock_.fd(), POLLIN, 0};
   if (poll(&p, 1, 0) <= 0) return Status::Ok();
   std::vector<uint8_t> payload;
-  Status s = ReadMessage(MsgType::kError, &payload, DeadlineIn(100));
-  if (s.ok()) return RemoteError("bootstrap root: " + std::string(payload.begin(), payload.end()));
-  sock_.Close();  // whatever happened, this connection is done
+  MsgType type;
+  Status s = ReadAnyMessage(&type, &payload, DeadlineIn(100));
+  // The root's report of a failure: the connection stays, for a shrink round among the
+  // ranks that are left (weftCommShrink).
+  if (s.ok() && type == MsgType::kError)
+    return RemoteError("bootstrap root: " + std::string(payload.begin(), payload.end()));
+  sock_.Close();  // anything else: this connection is done
+  if (s.ok())
+    return RemoteError(
+        Format("bootstrap root sent message type %u between rounds", static_cast<unsigned>(type)));
   return s.code() == weftTimeout ? RemoteError("bootstrap root sent a partial message") : s;
+}
+
+Status Bootstrap::Shrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
+                         std::vector<std::vector<uint8_t>>* all) {
+  WEFT_REQUIRE(sock_.valid(), weftRemoteError,
+               "rank %d has lost its connection to the bootstrap root", rank_);
+  WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,
+               "shrink contribution of %zu bytes is too large", mine.size());
+  const Deadline deadline = DeadlineIn(timeout_ms_ + 1000);
+  ShrinkRequest request;
+  request.excluded = excluded;
+  request.data = mine;
+  WEFT_CHECK(WriteMessage(MsgType::kShrink, EncodeShrink(request), deadline)
+                 .WithContext("sending the shrink request to the bootstrap root"));
+  while (true) {
+    MsgType type;
+    std::vector<uint8_t> payload;
+    WEFT_CHECK(ReadAnyMessage(&type, &payload, deadline));
+    switch (type) {
+      case MsgType::kError:
+        continue;  // the failure that made this shrink necessary, reported earlier
+      case MsgType::kShrinkFailed: {
+        // The first byte is the result code, the rest says why.
+        const weftResult_t code =
+            !payload.empty() && payload[0] == weftInvalidUsage ? weftInvalidUsage : weftRemoteError;
+        const std::string why =
+            payload.empty() ? "" : std::string(payload.begin() + 1, payload.end());
+        return Status(code, "weftCommShrink: " + why);
+      }
+      case MsgType::kGathered:
+        return DecodeGathered(payload, nranks_, all);
+      default:
+        return RemoteError(Format("bootstrap: unexpected message type %u during a shrink",
+                                  static_cast<unsigned>(type)));
+    }
+  }
 }
 
 Status Bootstrap::AllGather(const std::vector<uint8_t>& mine,

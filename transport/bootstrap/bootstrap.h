@@ -27,11 +27,17 @@ class Bootstrap {
   // Between bootstrap operations: non-blocking; an error if the root reported a failure
   // (a rank left without saying goodbye) or the root itself is gone.
   Status CheckForError();
+  // A round among the ranks not in `excluded` (ascending), for weftCommShrink: everyone's
+  // `mine` by rank (empty for the excluded ones). The root serves it even after the job
+  // failed; its earlier failure report is skipped.
+  Status Shrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
+                std::vector<std::vector<uint8_t>>* all);
   // Tells the root this rank leaves cleanly (so its closing is not reported as a failure).
   void Leave();
 
  private:
   Bootstrap() = default;
+  Status ReadAnyMessage(MsgType* type, std::vector<uint8_t>* payload, Deadline deadline);
   Status ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline);
   Status WriteMessage(MsgType type, const std::vector<uint8_t>& payload, Deadline deadline);
 

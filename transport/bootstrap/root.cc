@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -86,6 +87,12 @@ void RootServer::Run() {
   int members = 0, left = 0;
   std::string failure;  // once set, every member is told and the job is over
   const Deadline gather_deadline = DeadlineIn(timeout_ms_);
+  // A shrink round (weftCommShrink): served even after a failure, among the ranks that are
+  // not excluded; the first request sets the excluded ranks, every other must match.
+  bool shrinking = false;
+  std::vector<int32_t> shrink_excluded;
+  std::vector<std::optional<std::vector<uint8_t>>> shrink_parts;
+  std::vector<bool> joined;  // by rank: its hello was accepted
 
   auto drop = [&](size_t i, const char* why) {
     WEFT_INFO(kLogInit, "bootstrap root: dropping connection (%s)", why);
@@ -115,6 +122,75 @@ void RootServer::Run() {
       Status s = SendMessage(c.sock, MsgType::kGathered, payload, DeadlineIn(timeout_ms_));
       if (!s.ok()) fail_all(Format("cannot reach rank %d: %s", c.rank, s.message().c_str()));
     }
+  };
+
+  auto excluded = [&](int rank) {
+    return std::binary_search(shrink_excluded.begin(), shrink_excluded.end(), rank);
+  };
+  // Ends the shrink round: tells every rank that asked to be in it, then forgets it.
+  auto fail_shrink = [&](const std::string& why, weftResult_t code = weftRemoteError) {
+    WEFT_WARN(kLogInit, "bootstrap root: shrink: %s", why.c_str());
+    std::vector<uint8_t> text(why.size() + 1);  // the code, then the reason
+    text[0] = static_cast<uint8_t>(code);
+    std::copy(why.begin(), why.end(), text.begin() + 1);
+    for (Connection& c : conns)
+      if (c.rank >= 0 && c.sock.valid() && shrink_parts[c.rank])
+        (void)SendMessage(c.sock, MsgType::kShrinkFailed, text, DeadlineIn(1000));
+    shrinking = false;
+  };
+  // Every rank that is not excluded must still be connected, and once all have asked, each
+  // gets everyone's bytes (nothing for the excluded ranks).
+  auto advance_shrink = [&]() {
+    if (!shrinking) return;
+    std::vector<bool> connected(nranks, false);
+    for (const Connection& c : conns)
+      if (c.rank >= 0 && c.sock.valid()) connected[c.rank] = true;
+    bool all_asked = true;
+    for (int r = 0; r < nranks; ++r) {
+      if (excluded(r)) continue;
+      if (joined[r] && !connected[r])
+        return fail_shrink(Format("rank %d is not excluded but has left the job", r));
+      all_asked = all_asked && shrink_parts[r].has_value();
+    }
+    if (!all_asked) return;
+    std::vector<std::vector<uint8_t>> parts(nranks);
+    for (int r = 0; r < nranks; ++r)
+      if (shrink_parts[r]) parts[r] = std::move(*shrink_parts[r]);
+    const std::vector<uint8_t> payload = EncodeGathered(parts);
+    for (Connection& c : conns)
+      if (c.rank >= 0 && c.sock.valid() && !excluded(c.rank))
+        (void)SendMessage(c.sock, MsgType::kGathered, payload, DeadlineIn(timeout_ms_));
+    shrinking = false;
+  };
+  auto handle_shrink = [&](Connection& c, const std::vector<uint8_t>& payload) -> bool {
+    ShrinkRequest request;
+    if (!DecodeShrink(payload, nranks, &request).ok()) return false;
+    if (!shrinking) {
+      shrinking = true;
+      shrink_excluded = request.excluded;
+      shrink_parts.assign(nranks, std::nullopt);
+    }
+    auto list = [](const std::vector<int32_t>& ranks) {
+      std::string text = "{";
+      for (size_t k = 0; k < ranks.size(); ++k)
+        text += Format("%s%d", k ? ", " : "", ranks[k]);
+      return text + "}";
+    };
+    if (shrink_parts[c.rank]) return false;  // asked twice in one round
+    shrink_parts[c.rank] = std::move(request.data);
+    if (request.excluded != shrink_excluded) {
+      fail_shrink(Format("the ranks disagree on whom to exclude: rank %d excludes %s, "
+                         "another rank %s",
+                         c.rank, list(request.excluded).c_str(), list(shrink_excluded).c_str()),
+                  weftInvalidUsage);
+    } else if (excluded(c.rank)) {
+      fail_shrink(Format("rank %d asked to shrink but is one of the excluded ranks %s", c.rank,
+                         list(shrink_excluded).c_str()),
+                  weftInvalidUsage);
+    } else {
+      advance_shrink();
+    }
+    return true;
   };
 
   auto handle = [&](size_t i, const WireHeader& h, std::vector<uint8_t> payload) -> bool {
@@ -149,8 +225,10 @@ void RootServer::Run() {
       if (nranks < 0) {
         nranks = hello.nranks;
         round.assign(nranks, std::nullopt);
+        joined.assign(nranks, false);
       }
       c.rank = hello.rank;
+      joined[c.rank] = true;
       ++members;
       return true;
     }
@@ -158,6 +236,7 @@ void RootServer::Run() {
       c.said_bye = true;
       return true;
     }
+    if (type == MsgType::kShrink) return handle_shrink(c, payload);
     if (type != MsgType::kContribute || round[c.rank]) return false;
     if (!failure.empty()) {
       std::vector<uint8_t> text(failure.begin(), failure.end());
@@ -206,6 +285,7 @@ void RootServer::Run() {
           if (c.rank >= 0) ++left;
           drop(i, "closed");
         }
+        advance_shrink();
         continue;
       }
       if (n < 0) continue;

@@ -1,5 +1,6 @@
 #include "transport/bootstrap/wire.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace weft {
@@ -22,7 +23,11 @@ Status CheckHeader(const WireHeader& h) {
       limit = 0;
       break;
     case MsgType::kError:
+    case MsgType::kShrinkFailed:
       limit = 4096;
+      break;
+    case MsgType::kShrink:
+      limit = 4 + 4 * kMaxShrinkExcluded + kMaxContribution;
       break;
     default:
       return RemoteError(Format("bootstrap message has unknown type %u", h.type));
@@ -48,6 +53,37 @@ Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out) {
   std::memcpy(&out->rank, payload.data() + 16, 4);
   std::memcpy(&out->nranks, payload.data() + 20, 4);
   std::memcpy(&out->version, payload.data() + 24, 4);
+  return Status::Ok();
+}
+
+std::vector<uint8_t> EncodeShrink(const ShrinkRequest& r) {
+  const uint32_t n = static_cast<uint32_t>(r.excluded.size());
+  std::vector<uint8_t> out(4 + 4 * r.excluded.size() + r.data.size());
+  std::memcpy(out.data(), &n, 4);
+  if (n > 0) std::memcpy(out.data() + 4, r.excluded.data(), 4 * r.excluded.size());
+  if (!r.data.empty()) std::memcpy(out.data() + 4 + 4 * n, r.data.data(), r.data.size());
+  return out;
+}
+
+Status DecodeShrink(const std::vector<uint8_t>& payload, int nranks, ShrinkRequest* out) {
+  WEFT_REQUIRE(payload.size() >= 4, weftRemoteError, "shrink message too short");
+  uint32_t n;
+  std::memcpy(&n, payload.data(), 4);
+  WEFT_REQUIRE(n <= kMaxShrinkExcluded && n < static_cast<uint32_t>(std::max(nranks, 1)) &&
+                   payload.size() - 4 >= 4 * size_t{n},
+               weftRemoteError, "shrink message excludes %u of %d ranks, in %zu bytes", n, nranks,
+               payload.size());
+  out->excluded.resize(n);
+  if (n > 0) std::memcpy(out->excluded.data(), payload.data() + 4, 4 * size_t{n});
+  for (uint32_t i = 0; i < n; ++i)
+    WEFT_REQUIRE(out->excluded[i] >= 0 && out->excluded[i] < nranks &&
+                     (i == 0 || out->excluded[i] > out->excluded[i - 1]),
+                 weftRemoteError, "shrink message: excluded ranks not ascending ranks of %d",
+                 nranks);
+  const size_t at = 4 + 4 * size_t{n};
+  WEFT_REQUIRE(payload.size() - at <= kMaxContribution, weftRemoteError,
+               "shrink message carries %zu bytes", payload.size() - at);
+  out->data.assign(payload.begin() + at, payload.end());
   return Status::Ok();
 }
 

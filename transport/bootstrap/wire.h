@@ -12,16 +12,19 @@
 namespace weft {
 
 enum class MsgType : uint16_t {
-  kHello = 1,       // client -> root: secret, rank, nranks, version
-  kContribute = 2,  // client -> root: this rank's bytes for an allgather round
-  kGathered = 3,    // root -> client: every rank's bytes of the round
-  kBye = 4,         // client -> root: leaving cleanly
-  kError = 5,       // root -> client: text; the job cannot continue
+  kHello = 1,         // client -> root: secret, rank, nranks, version
+  kContribute = 2,    // client -> root: this rank's bytes for an allgather round
+  kGathered = 3,      // root -> client: every rank's bytes of the round
+  kBye = 4,           // client -> root: leaving cleanly
+  kError = 5,         // root -> client: text; the job cannot continue
+  kShrink = 6,        // client -> root: the ranks it excludes and its bytes for the round
+  kShrinkFailed = 7,  // root -> client: text; this shrink round cannot complete
 };
 
 constexpr uint32_t kWireMagic = 0x57465442;  // "WFTB"
 constexpr uint32_t kMaxPayload = 64u << 20;  // allgather results of many ranks fit
 constexpr uint32_t kMaxContribution = 1u << 20;
+constexpr uint32_t kMaxShrinkExcluded = 1u << 16;
 
 struct WireHeader {
   uint32_t magic;
@@ -42,6 +45,15 @@ struct Hello {
 };
 std::vector<uint8_t> EncodeHello(const Hello& h);
 Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out);
+
+// kShrink payload: u32 count, count i32 ranks (ascending, distinct, below nranks), then
+// the rest is the rank's bytes for the round (at most kMaxContribution).
+struct ShrinkRequest {
+  std::vector<int32_t> excluded;
+  std::vector<uint8_t> data;
+};
+std::vector<uint8_t> EncodeShrink(const ShrinkRequest& r);
+Status DecodeShrink(const std::vector<uint8_t>& payload, int nranks, ShrinkRequest* out);
 
 // kGathered payload: nranks, then for each rank a u32 length and its bytes.
 std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts);
