@@ -3,6 +3,7 @@
 // text (weftGetLastError).
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -237,6 +238,70 @@ weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId,
   }
   return Report(weft::InitCommunicator(comm, nranks, id, rank, weft::ClaimRoot(id.secret))
                     .WithContext("weftCommInitRank"));
+}
+
+weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int excludeRanksCount,
+                            weftComm_t* newcomm, int shrinkFlags) {
+  using weft::Format;
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && newcomm == nullptr) s = weft::InvalidArgument("newcomm is NULL");
+  if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
+  *newcomm = nullptr;
+  const int n = comm->impl->nranks(), rank = comm->impl->rank();
+  if (shrinkFlags != WEFT_SHRINK_DEFAULT && shrinkFlags != WEFT_SHRINK_ABORT)
+    s =
+        weft::InvalidArgument(Format("shrinkFlags %d: WEFT_SHRINK_DEFAULT (0) or "
+                                     "WEFT_SHRINK_ABORT (1)",
+                                     shrinkFlags));
+  else if (excludeRanksCount < 0 || excludeRanksCount >= n)
+    s = weft::InvalidArgument(
+        Format("excludeRanksCount %d of %d ranks (at least one must stay)", excludeRanksCount, n));
+  else if (excludeRanksCount > 0 && excludeRanksList == nullptr)
+    s = weft::InvalidArgument("excludeRanksList is NULL");
+  std::vector<int32_t> excluded;
+  if (s.ok()) {
+    excluded.assign(excludeRanksList, excludeRanksList + excludeRanksCount);
+    std::sort(excluded.begin(), excluded.end());
+    for (size_t i = 0; i < excluded.size() && s.ok(); ++i) {
+      if (excluded[i] < 0 || excluded[i] >= n)
+        s = weft::InvalidArgument(Format("excluded rank %d of %d ranks", excluded[i], n));
+      else if (i > 0 && excluded[i] == excluded[i - 1])
+        s = weft::InvalidArgument(Format("rank %d is excluded twice", excluded[i]));
+    }
+  }
+  if (s.ok() && std::binary_search(excluded.begin(), excluded.end(), rank))
+    s =
+        weft::InvalidUsage(Format("rank %d is in excludeRanksList: excluded ranks do not call "
+                                  "weftCommShrink",
+                                  rank));
+  if (s.ok() && !excluded.empty() && excluded[0] == 0)
+    s = weft::InvalidUsage(
+        "rank 0 cannot be excluded: it hosts the bootstrap root through which the other ranks "
+        "meet (to go on without rank 0, make a new communicator from a new unique id)");
+  // Rank 0 makes the new communicator's unique id; the round hands it to the others.
+  weftUniqueId id{};
+  std::vector<uint8_t> mine;
+  if (s.ok() && rank == 0) {
+    if (weftGetUniqueId(&id) != weftSuccess)
+      s = weft::SystemError(std::string("a unique id for the new communicator: ") +
+                            weft::last_error);
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&id);
+    mine.assign(bytes, bytes + sizeof(id));
+  }
+  std::vector<std::vector<uint8_t>> all;
+  if (s.ok()) s = comm->impl->ShrinkRound(excluded, shrinkFlags == WEFT_SHRINK_ABORT, mine, &all);
+  if (s.ok() && all[0].size() != sizeof(id))
+    s = weft::RemoteError(Format("rank 0 sent a unique id of %zu bytes", all[0].size()));
+  if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
+  std::memcpy(&id, all[0].data(), sizeof(id));
+  const int below =
+      static_cast<int>(std::lower_bound(excluded.begin(), excluded.end(), rank) - excluded.begin());
+  const int new_rank = rank - below, new_n = n - excludeRanksCount;
+  weftResult_t r = weftCommInitRank(newcomm, new_n, id, new_rank);
+  if (r != weftSuccess)
+    weft::last_error = "weftCommShrink: the new communicator of " + std::to_string(new_n) +
+                       " ranks: " + weft::last_error;
+  return r;
 }
 
 weftResult_t weftCommDestroy(weftComm_t comm) {

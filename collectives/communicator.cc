@@ -492,6 +492,23 @@ Status Communicator::Destroy() {
   return device_status.ok() ? s : device_status;
 }
 
+Status Communicator::ShrinkRound(const std::vector<int32_t>& excluded, bool abort,
+                                 const std::vector<uint8_t>& mine,
+                                 std::vector<std::vector<uint8_t>>* all) {
+  if (!abort && device_) WEFT_CHECK(device_->Drain());
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!abort) {
+    if (error_.ok()) {
+      Status health = CheckPeers();
+      if (!health.ok()) SetError(health);
+    }
+    if (!error_.ok())
+      return InvalidUsage("the communicator is in error (" + error_.message() +
+                          "): shrink it with WEFT_SHRINK_ABORT");
+  }
+  return bootstrap_->Shrink(excluded, mine, all);
+}
+
 void Communicator::Abort() {
   abort_requested_ = true;
   if (device_) {

@@ -79,6 +79,11 @@ class Communicator {
 
   // Frees everything without waiting for peers.
   void Abort();
+  // weftCommShrink's meeting of the ranks not `excluded` (ascending) through the bootstrap
+  // root: everyone's `mine` by rank. Without `abort`, only on a healthy communicator, after
+  // its device work has finished.
+  Status ShrinkRound(const std::vector<int32_t>& excluded, bool abort,
+                     const std::vector<uint8_t>& mine, std::vector<std::vector<uint8_t>>* all);
   // The error that put the communicator in error, or Ok.
   Status AsyncError();
 

@@ -118,6 +118,19 @@ weftResult_t weftCommDestroy(weftComm_t comm);
 /* Frees everything without waiting for peers; outstanding work fails. */
 weftResult_t weftCommAbort(weftComm_t comm);
 
+/* weftCommShrink flags (NCCL's values). */
+#define WEFT_SHRINK_DEFAULT 0x00 /* the parent is healthy: a planned shrink */
+#define WEFT_SHRINK_ABORT 0x01   /* the parent failed (say, a rank died): shrink it anyway */
+
+/* A new communicator of every rank of `comm` but the excludeRanksCount ranks listed, in the
+ * same order (ranks renumbered to close the gaps), as NCCL's ncclCommShrink. Every rank not
+ * listed calls it with the same list; the listed ones do not call it. With
+ * WEFT_SHRINK_ABORT it works on a communicator in error, which is how a job goes on after
+ * losing ranks: the survivors shrink, then abort the old communicator. The ranks meet through
+ * the old communicator's bootstrap root, which rank 0 hosts, so rank 0 cannot be excluded. */
+weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int excludeRanksCount,
+                            weftComm_t* newcomm, int shrinkFlags);
+
 /* weftSuccess, or the error that put the communicator in error (a dead peer, a timeout). */
 weftResult_t weftCommGetAsyncError(weftComm_t comm, weftResult_t* asyncError);
 

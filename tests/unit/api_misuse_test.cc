@@ -109,6 +109,43 @@ TEST_F(SingleRank, OneRankCollectivesCopyAndAverage) {
 
 // PreMulSum on one rank: the result is the input times the scalar; the op belongs to its
 // communicator and datatype, and is gone once destroyed.
+TEST_F(SingleRank, ShrinkArgumentsAreChecked) {
+  weftComm_t out = reinterpret_cast<weftComm_t>(0x1);
+  const int zero = 0, minus = -1;
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(comm_, nullptr, 0, nullptr, WEFT_SHRINK_DEFAULT));
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(nullptr, nullptr, 0, &out, WEFT_SHRINK_DEFAULT));
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(comm_, nullptr, 0, &out, 7));
+  EXPECT_EQ(nullptr, out);  // cleared on every failure after the arguments are known
+  EXPECT_STREQ("weftCommShrink: shrinkFlags 7: WEFT_SHRINK_DEFAULT (0) or WEFT_SHRINK_ABORT (1)",
+               weftGetLastError(nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(comm_, &zero, -1, &out, WEFT_SHRINK_DEFAULT));
+  // One rank: excluding anyone would leave nobody.
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(comm_, &zero, 1, &out, WEFT_SHRINK_DEFAULT));
+  EXPECT_STREQ("weftCommShrink: excludeRanksCount 1 of 1 ranks (at least one must stay)",
+               weftGetLastError(nullptr));
+  EXPECT_EQ(weftInvalidArgument, weftCommShrink(comm_, &minus, 1, &out, WEFT_SHRINK_ABORT));
+}
+
+TEST_F(SingleRank, ShrinkingByNobodyGivesAWorkingCommunicator) {
+  weftComm_t copy = nullptr;
+  ASSERT_EQ(weftSuccess, weftCommShrink(comm_, nullptr, 0, &copy, WEFT_SHRINK_DEFAULT))
+      << weftGetLastError(nullptr);
+  int n = 0, rank = -1;
+  EXPECT_EQ(weftSuccess, weftCommCount(copy, &n));
+  EXPECT_EQ(weftSuccess, weftCommUserRank(copy, &rank));
+  EXPECT_EQ(1, n);
+  EXPECT_EQ(0, rank);
+  int32_t x = 7, y = 0;
+  EXPECT_EQ(weftSuccess, weftAllReduce(&x, &y, 1, weftInt32, weftSum, copy, nullptr));
+  EXPECT_EQ(7, y);
+  EXPECT_EQ(weftSuccess, weftCommDestroy(copy));
+  // The parent is untouched, and can shrink again.
+  EXPECT_EQ(weftSuccess, weftAllReduce(&x, &y, 1, weftInt32, weftProd, comm_, nullptr));
+  EXPECT_EQ(7, y);
+  ASSERT_EQ(weftSuccess, weftCommShrink(comm_, nullptr, 0, &copy, WEFT_SHRINK_ABORT));
+  EXPECT_EQ(weftSuccess, weftCommDestroy(copy));
+}
+
 TEST_F(SingleRank, PreMulSumOpsLiveOnTheirCommunicatorAndType) {
   weftRedOp_t op, second;
   float half = 0.5f;

@@ -1,0 +1,109 @@
+// shrink_check MODE VICTIM: a job goes on without rank VICTIM through weftCommShrink.
+//   after-death: VICTIM kills itself (SIGKILL) at its fourth all-reduce; each survivor, once
+//                its all-reduce fails, shrinks with WEFT_SHRINK_ABORT, aborts the old
+//                communicator and checks collectives on the new one.
+//   planned:     VICTIM stays alive but does not take part: the others shrink with
+//                WEFT_SHRINK_DEFAULT and check collectives on the new communicator; then every
+//                rank, VICTIM too, destroys the old one.
+//   exclude-root: every rank asks to exclude rank 0, which hosts the bootstrap root: each
+//                must be refused with weftInvalidUsage ("survivor R: OK refused: ...").
+// On the new communicator: an all-reduce and an all-gather checked exactly (each rank's new
+// rank in it), and new ranks that close the gap in order. Survivors print
+// "survivor R: OK new rank Q of N" and exit 0; anything else prints WRONG and exits 1.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "weft/weft.h"
+
+namespace {
+
+int Wrong(int rank, const std::string& what) {
+  std::printf("survivor %d: WRONG: %s (%s)\n", rank, what.c_str(), weftGetLastError(nullptr));
+  return 1;
+}
+
+// Collectives on the new communicator, checked against what ranks 0..n-1 contribute.
+int CheckNewComm(int old_rank, int victim, weftComm_t comm) {
+  int rank = -1, n = 0;
+  weftCommUserRank(comm, &rank);
+  weftCommCount(comm, &n);
+  const int expected_rank = old_rank - (old_rank > victim ? 1 : 0);
+  if (rank != expected_rank) return Wrong(old_rank, "new rank " + std::to_string(rank));
+  std::vector<int32_t> mine(1000), sum(1000);
+  for (size_t i = 0; i < mine.size(); ++i)
+    mine[i] = static_cast<int32_t>(i) * (rank + 1);
+  if (weftAllReduce(mine.data(), sum.data(), mine.size(), weftInt32, weftSum, comm, nullptr) !=
+      weftSuccess)
+    return Wrong(old_rank, "all-reduce on the new communicator");
+  for (size_t i = 0; i < sum.size(); ++i)
+    if (sum[i] != static_cast<int32_t>(i) * n * (n + 1) / 2)
+      return Wrong(old_rank, "all-reduce result at " + std::to_string(i));
+  std::vector<int32_t> all(static_cast<size_t>(n));
+  if (weftAllGather(&rank, all.data(), 1, weftInt32, comm, nullptr) != weftSuccess)
+    return Wrong(old_rank, "all-gather on the new communicator");
+  for (int r = 0; r < n; ++r)
+    if (all[r] != r) return Wrong(old_rank, "all-gather result at " + std::to_string(r));
+  std::printf("survivor %d: OK new rank %d of %d\n", old_rank, rank, n);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: shrink_check after-death|planned|exclude-root VICTIM\n");
+    return 2;
+  }
+  const bool after_death = std::strcmp(argv[1], "after-death") == 0;
+  const bool exclude_root = std::strcmp(argv[1], "exclude-root") == 0;
+  const int victim = std::atoi(argv[2]);
+  weftComm_t comm;
+  if (weftCommInitFromEnv(&comm) != weftSuccess) {
+    std::fprintf(stderr, "init: %s\n", weftGetLastError(nullptr));
+    return 1;
+  }
+  int rank = 0;
+  weftCommUserRank(comm, &rank);
+  std::vector<float> a(1 << 16, 1.0f), b(a.size());
+  if (exclude_root) {
+    const int root[] = {0};
+    weftComm_t none = nullptr;
+    const weftResult_t r = weftCommShrink(comm, root, 1, &none, WEFT_SHRINK_DEFAULT);
+    const std::string why = weftGetLastError(nullptr);
+    if (r != weftInvalidUsage || none != nullptr) return Wrong(rank, "not refused");
+    if (weftCommDestroy(comm) != weftSuccess) return Wrong(rank, "destroy");
+    std::printf("survivor %d: OK refused: %s\n", rank, why.c_str());
+    return 0;
+  }
+  if (after_death) {
+    weftResult_t r = weftSuccess;
+    for (int iter = 0; iter < 100000 && r == weftSuccess; ++iter) {
+      if (iter == 3 && rank == victim) raise(SIGKILL);
+      r = weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
+    }
+    if (r == weftSuccess) return Wrong(rank, "no error");
+  } else {
+    if (weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr) !=
+        weftSuccess)
+      return Wrong(rank, "all-reduce before the shrink");
+    if (rank == victim) return weftCommDestroy(comm) == weftSuccess ? 0 : 1;
+  }
+  weftComm_t smaller = nullptr;
+  const int excluded[] = {victim};
+  weftResult_t r = weftCommShrink(comm, excluded, 1, &smaller,
+                                  after_death ? WEFT_SHRINK_ABORT : WEFT_SHRINK_DEFAULT);
+  if (r != weftSuccess) return Wrong(rank, std::string("weftCommShrink: ") + weftGetErrorString(r));
+  // The old communicator: aborted after a death, destroyed (with the victim) when planned.
+  if (after_death)
+    weftCommAbort(comm);
+  else if (weftCommDestroy(comm) != weftSuccess)
+    return Wrong(rank, "destroying the old communicator");
+  const int result = CheckNewComm(rank, victim, smaller);
+  if (weftCommDestroy(smaller) != weftSuccess) return Wrong(rank, "destroying the new one");
+  return result;
+}
