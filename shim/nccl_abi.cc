@@ -284,8 +284,20 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newc
   return Wrap(w, comm->device, newcomm);
 }
 
-ncclResult_t ncclCommShrink(ncclComm_t, int*, int, ncclComm_t*, ncclConfig_t*, int) {
-  return Unsupported("ncclCommShrink");
+// The flags have NCCL's values; a NULL config inherits the parent's, as Weft's does (a
+// config's fields are not Weft's settings: WEFT_* variables are).
+static_assert(NCCL_SHRINK_DEFAULT == WEFT_SHRINK_DEFAULT && NCCL_SHRINK_ABORT == WEFT_SHRINK_ABORT,
+              "shrink flags");
+ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeRanksCount,
+                            ncclComm_t* newcomm, ncclConfig_t*, int shrinkFlags) {
+  WEFT_NCCL_COMM(parent, comm, "ncclCommShrink");
+  if (newcomm == nullptr) return Fail(weftInvalidArgument, "ncclCommShrink: newcomm is NULL");
+  *newcomm = nullptr;
+  weftComm_t w = nullptr;
+  const weftResult_t r =
+      weftCommShrink(parent, excludeRanksList, excludeRanksCount, &w, shrinkFlags);
+  if (r != weftSuccess) return ToNccl(r);
+  return Wrap(w, comm->device, newcomm);
 }
 
 ncclResult_t ncclCommRevoke(ncclComm_t, int) {

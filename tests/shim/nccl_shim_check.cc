@@ -1,13 +1,13 @@
-// nccl_shim_check N [--device | --init-all | --group-init]: N processes use Weft through NCCL's own
-// API (nccl.h, linked against Weft's libnccl.so.2) the way nccl-tests and frameworks do: rank 0
-// creates the unique id and hands it to the others (here through pipes from a fork, where those use
-// MPI), then every collective runs and is checked exactly, along with groups,
-// ncclCommSplit, and the clear failures of what Weft does not do. Buffers are host memory,
-// or with --device device memory (every rank on GPU rank % GPUs) with every call on one
-// stream, as PyTorch calls NCCL: the host synchronizes only to read results back. Exit 0
-// when every rank passed, 77 (skipped) for --device without a GPU. --init-all and
-// --group-init instead make N communicators in this one process (ncclCommInitAll, or
-// ncclCommInitRank calls inside a group) and drive each from a thread.
+// nccl_shim_check N [--device | --init-all | --group-init]: N processes use Weft through
+// NCCL's own API (nccl.h, linked against Weft's libnccl.so.2) the way nccl-tests and
+// frameworks do: rank 0 creates the unique id and hands it to the others (here through pipes
+// from a fork, where those use MPI), then every collective runs and is checked exactly, along
+// with groups, ncclCommSplit, ncclCommShrink, and the clear failures of what Weft does not
+// do. Buffers are host memory, or with --device device memory (every rank on GPU rank % GPUs)
+// with every call on one stream, as PyTorch calls NCCL: the host synchronizes only to read
+// results back. Exit 0 when every rank passed, 77 (skipped) for --device without a GPU.
+// --init-all and --group-init instead make N communicators in this one process
+// (ncclCommInitAll, or ncclCommInitRank calls inside a group) and drive each from a thread.
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <poll.h>
@@ -337,6 +337,27 @@ void CheckSplit(ncclComm_t comm, int r, int n, Memory& m) {
   if (rest != nullptr) OK(ncclCommDestroy(rest));
 }
 
+// A planned shrink: every rank but the last goes on in a communicator of its own, ranks in
+// the same order; the last rank takes no part (it does not call ncclCommShrink).
+void CheckShrink(ncclComm_t comm, int r, int n, Memory& m) {
+  if (n < 2 || r == n - 1) return;
+  int excluded[] = {n - 1};
+  ncclComm_t small = nullptr;
+  OK(ncclCommShrink(comm, excluded, 1, &small, nullptr, NCCL_SHRINK_DEFAULT));
+  EXPECT(small != nullptr, "shrink gave no communicator");
+  if (small == nullptr) return;
+  int size = 0, rank = -1;
+  OK(ncclCommCount(small, &size));
+  OK(ncclCommUserRank(small, &rank));
+  EXPECT(size == n - 1 && rank == r, "shrunk to rank %d of %d", rank, size);
+  std::vector<int32_t> mine(1, 1 << r), all(1, 0);
+  int32_t* dall = m.Make(all);
+  OK(ncclAllReduce(m.Make(mine), dall, 1, ncclInt32, ncclSum, small, m.stream()));
+  m.Read(dall, &all);
+  EXPECT(all[0] == (1 << (n - 1)) - 1, "sum over the shrunk communicator: %d", all[0]);
+  OK(ncclCommDestroy(small));
+}
+
 void CheckRefusals(ncclComm_t comm) {
   int x = 0;
   void* mem = nullptr;
@@ -374,6 +395,7 @@ void Run(int r, int n, const ncclUniqueId& id, bool device, int gpus) {
   CheckPreMulSum(comm, r, n, m);
   CheckPointToPoint(comm, r, n, m);
   CheckSplit(comm, r, n, m);
+  CheckShrink(comm, r, n, m);
   CheckRefusals(comm);
   ncclResult_t async = ncclInternalError;
   OK(ncclCommGetAsyncError(comm, &async));
