@@ -240,64 +240,78 @@ weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId,
                     .WithContext("weftCommInitRank"));
 }
 
+namespace weft {
+namespace {
+
+// weftCommShrink's arguments: flags, then the list, sorted into *excluded: in range,
+// distinct, leaving at least one rank, and naming neither the caller nor rank 0.
+Status CheckShrinkArguments(const int* list, int count, int flags, int n, int rank,
+                            std::vector<int32_t>* excluded) {
+  WEFT_REQUIRE(flags == WEFT_SHRINK_DEFAULT || flags == WEFT_SHRINK_ABORT, weftInvalidArgument,
+               "shrinkFlags %d: WEFT_SHRINK_DEFAULT (0) or WEFT_SHRINK_ABORT (1)", flags);
+  WEFT_REQUIRE(count >= 0 && count < n, weftInvalidArgument,
+               "excludeRanksCount %d of %d ranks (at least one must stay)", count, n);
+  WEFT_REQUIRE(count == 0 || list != nullptr, weftInvalidArgument, "excludeRanksList is NULL");
+  excluded->assign(list, list + count);
+  std::sort(excluded->begin(), excluded->end());
+  for (size_t i = 0; i < excluded->size(); ++i) {
+    const int r = (*excluded)[i];
+    WEFT_REQUIRE(r >= 0 && r < n, weftInvalidArgument, "excluded rank %d of %d ranks", r, n);
+    WEFT_REQUIRE(i == 0 || r != (*excluded)[i - 1], weftInvalidArgument,
+                 "rank %d is excluded twice", r);
+  }
+  WEFT_REQUIRE(!std::binary_search(excluded->begin(), excluded->end(), rank), weftInvalidUsage,
+               "rank %d is in excludeRanksList: excluded ranks do not call weftCommShrink", rank);
+  WEFT_REQUIRE(excluded->empty() || (*excluded)[0] != 0, weftInvalidUsage,
+               "rank 0 cannot be excluded: it hosts the bootstrap root through which the other "
+               "ranks meet (to go on without rank 0, make a new communicator from a new unique "
+               "id)");
+  return Status::Ok();
+}
+
+}  // namespace
+}  // namespace weft
+
 weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int excludeRanksCount,
                             weftComm_t* newcomm, int shrinkFlags) {
-  using weft::Format;
   Status s = weft::CheckComm(comm);
   if (s.ok() && newcomm == nullptr) s = weft::InvalidArgument("newcomm is NULL");
   if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
   *newcomm = nullptr;
   const int n = comm->impl->nranks(), rank = comm->impl->rank();
-  if (shrinkFlags != WEFT_SHRINK_DEFAULT && shrinkFlags != WEFT_SHRINK_ABORT)
-    s =
-        weft::InvalidArgument(Format("shrinkFlags %d: WEFT_SHRINK_DEFAULT (0) or "
-                                     "WEFT_SHRINK_ABORT (1)",
-                                     shrinkFlags));
-  else if (excludeRanksCount < 0 || excludeRanksCount >= n)
-    s = weft::InvalidArgument(
-        Format("excludeRanksCount %d of %d ranks (at least one must stay)", excludeRanksCount, n));
-  else if (excludeRanksCount > 0 && excludeRanksList == nullptr)
-    s = weft::InvalidArgument("excludeRanksList is NULL");
   std::vector<int32_t> excluded;
-  if (s.ok()) {
-    excluded.assign(excludeRanksList, excludeRanksList + excludeRanksCount);
-    std::sort(excluded.begin(), excluded.end());
-    for (size_t i = 0; i < excluded.size() && s.ok(); ++i) {
-      if (excluded[i] < 0 || excluded[i] >= n)
-        s = weft::InvalidArgument(Format("excluded rank %d of %d ranks", excluded[i], n));
-      else if (i > 0 && excluded[i] == excluded[i - 1])
-        s = weft::InvalidArgument(Format("rank %d is excluded twice", excluded[i]));
-    }
-  }
-  if (s.ok() && std::binary_search(excluded.begin(), excluded.end(), rank))
-    s =
-        weft::InvalidUsage(Format("rank %d is in excludeRanksList: excluded ranks do not call "
-                                  "weftCommShrink",
-                                  rank));
-  if (s.ok() && !excluded.empty() && excluded[0] == 0)
-    s = weft::InvalidUsage(
-        "rank 0 cannot be excluded: it hosts the bootstrap root through which the other ranks "
-        "meet (to go on without rank 0, make a new communicator from a new unique id)");
-  // Rank 0 makes the new communicator's unique id; the round hands it to the others.
+  s = weft::CheckShrinkArguments(excludeRanksList, excludeRanksCount, shrinkFlags, n, rank,
+                                 &excluded);
+  if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
+  // Rank 0 makes the new communicator's unique id and the round hands it to the others. If
+  // it cannot, it still takes part, with nothing, so that the others fail at once too.
   weftUniqueId id{};
   std::vector<uint8_t> mine;
-  if (s.ok() && rank == 0) {
-    if (weftGetUniqueId(&id) != weftSuccess)
-      s = weft::SystemError(std::string("a unique id for the new communicator: ") +
-                            weft::last_error);
-    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&id);
-    mine.assign(bytes, bytes + sizeof(id));
+  Status made;
+  if (rank == 0) {
+    if (weftGetUniqueId(&id) == weftSuccess) {
+      const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&id);
+      mine.assign(bytes, bytes + sizeof(id));
+    } else {
+      made = weft::SystemError("a unique id for the new communicator: " + weft::last_error);
+    }
   }
   std::vector<std::vector<uint8_t>> all;
-  if (s.ok()) s = comm->impl->ShrinkRound(excluded, shrinkFlags == WEFT_SHRINK_ABORT, mine, &all);
+  s = comm->impl->ShrinkRound(excluded, shrinkFlags == WEFT_SHRINK_ABORT, mine, &all);
+  if (s.ok()) s = made;
   if (s.ok() && all[0].size() != sizeof(id))
-    s = weft::RemoteError(Format("rank 0 sent a unique id of %zu bytes", all[0].size()));
-  if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
+    s = weft::RemoteError("rank 0 could not make the new communicator's unique id");
+  if (!s.ok()) {
+    weft::UniqueIdData unused;  // rank 0: stop the root it started for nothing
+    if (!mine.empty() && weft::DecodeUniqueId(id, &unused).ok())
+      weft::ClaimRoot(unused.secret).reset();
+    return ReportFailure(s.WithContext("weftCommShrink"));
+  }
   std::memcpy(&id, all[0].data(), sizeof(id));
   const int below =
       static_cast<int>(std::lower_bound(excluded.begin(), excluded.end(), rank) - excluded.begin());
-  const int new_rank = rank - below, new_n = n - excludeRanksCount;
-  weftResult_t r = weftCommInitRank(newcomm, new_n, id, new_rank);
+  const int new_n = n - excludeRanksCount;
+  weftResult_t r = weftCommInitRank(newcomm, new_n, id, rank - below);
   if (r != weftSuccess)
     weft::last_error = "weftCommShrink: the new communicator of " + std::to_string(new_n) +
                        " ranks: " + weft::last_error;
