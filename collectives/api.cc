@@ -318,6 +318,16 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   return r;
 }
 
+weftResult_t weftCommRevoke(weftComm_t comm, int revokeFlags) {
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && revokeFlags != WEFT_REVOKE_DEFAULT)
+    s = weft::InvalidArgument(
+        weft::Format("revokeFlags %d: WEFT_REVOKE_DEFAULT (0) is the only one", revokeFlags));
+  if (!s.ok()) return ReportFailure(s.WithContext("weftCommRevoke"));
+  comm->impl->Revoke();
+  return weftSuccess;
+}
+
 weftResult_t weftCommDestroy(weftComm_t comm) {
   if (comm == nullptr) return weftSuccess;  // as NCCL: destroying NULL is a no-op
   Status s = weft::CheckComm(comm);

@@ -121,6 +121,7 @@ void Communicator::SetError(const Status& s) {
 }
 
 Status Communicator::AsyncError() {
+  if (revoked_) return Status::Ok();  // deliberate, and over once Revoke returned
   // Under the lock: frameworks poll this from a watchdog thread while another thread's first
   // device call creates the engine.
   std::lock_guard<std::mutex> lock(mutex_);
@@ -492,9 +493,18 @@ Status Communicator::Destroy() {
   return device_status.ok() ? s : device_status;
 }
 
+void Communicator::Revoke() {
+  revoked_ = true;
+  const Status why = InvalidUsage("the communicator was revoked (weftCommRevoke)");
+  if (device_) device_->Abort(why);
+  std::lock_guard<std::mutex> lock(mutex_);  // taken once a running call has failed
+  SetError(why);
+}
+
 Status Communicator::ShrinkRound(const std::vector<int32_t>& excluded, bool abort,
                                  const std::vector<uint8_t>& mine,
                                  std::vector<std::vector<uint8_t>>* all) {
+  abort = abort || revoked_;  // a revoked communicator is quiescent: shrink it as it is
   if (!abort && device_) WEFT_CHECK(device_->Drain());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!abort) {

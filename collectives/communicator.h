@@ -79,6 +79,11 @@ class Communicator {
 
   // Frees everything without waiting for peers.
   void Abort();
+  // weftCommRevoke: collectives running on other threads and queued device work fail at
+  // once; afterwards every call but shrink, destroy and abort is refused, and the
+  // communicator reports no async error (as NCCL's, once quiescent). Returns when no call
+  // is running.
+  void Revoke();
   // weftCommShrink's meeting of the ranks not `excluded` (ascending) through the bootstrap
   // root: everyone's `mine` by rank. Without `abort`, only on a healthy communicator, after
   // its device work has finished.
@@ -191,6 +196,7 @@ class Communicator {
   bool oversubscribed_ = true;  // more ranks on this host than cores: waiting ranks yield
   bool cuda_present_ = false;   // this process sees a GPU: buffers are located per call
   std::atomic<bool> abort_requested_{false};  // weftCommAbort: running collectives stop
+  std::atomic<bool> revoked_{false};          // weftCommRevoke: the same, and no new ones
   // Collectives on device buffers; created by the first one. Destroyed first (its thread
   // runs host collectives on this communicator).
   std::unique_ptr<DeviceEngine> device_;  // written under mutex_ (AsyncError reads it there)

@@ -77,6 +77,8 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
     Status health = transport_->Health();
     if (health.ok() && abort_requested_.load(std::memory_order_relaxed))
       health = InvalidUsage("weftCommAbort was called");
+    if (health.ok() && revoked_.load(std::memory_order_relaxed))
+      health = InvalidUsage("the communicator was revoked (weftCommRevoke)");
     if (health.ok() && now >= next_peer_check) {
       // Waiting long for a peer: is it still there?
       health = CheckPeers();

@@ -131,6 +131,15 @@ weftResult_t weftCommAbort(weftComm_t comm);
 weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int excludeRanksCount,
                             weftComm_t* newcomm, int shrinkFlags);
 
+/* Stops the communicator, as NCCL's ncclCommRevoke (revokeFlags: WEFT_REVOKE_DEFAULT, 0):
+ * calls running on other threads, and device work queued on streams, fail at once, and every
+ * later call but weftCommShrink, weftCommDestroy and weftCommAbort is refused; it returns
+ * when none is running, after which weftCommGetAsyncError reports weftSuccess. Call it on
+ * every rank (a rank's peers wait for it otherwise), typically from a watchdog that saw a
+ * failure, then shrink. */
+#define WEFT_REVOKE_DEFAULT 0x00
+weftResult_t weftCommRevoke(weftComm_t comm, int revokeFlags);
+
 /* weftSuccess, or the error that put the communicator in error (a dead peer, a timeout). */
 weftResult_t weftCommGetAsyncError(weftComm_t comm, weftResult_t* asyncError);
 

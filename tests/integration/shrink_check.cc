@@ -7,15 +7,22 @@
 //                rank, VICTIM too, destroys the old one.
 //   exclude-root: every rank asks to exclude rank 0, which hosts the bootstrap root: each
 //                must be refused with weftInvalidUsage ("survivor R: OK refused: ...").
+//   revoke:      VICTIM skips an all-reduce that the others start on a second thread, so
+//                theirs cannot finish; every rank revokes the communicator (the others from
+//                their main thread, which must end the waiting all-reduce with an error long
+//                before WEFT_TIMEOUT_MS), finds no async error and new calls refused, then
+//                all shrink it, excluding nobody, and check the new communicator.
 // On the new communicator: an all-reduce and an all-gather checked exactly (each rank's new
 // rank in it), and new ranks that close the gap in order. Survivors print
 // "survivor R: OK new rank Q of N" and exit 0; anything else prints WRONG and exits 1.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "weft/weft.h"
@@ -27,12 +34,13 @@ int Wrong(int rank, const std::string& what) {
   return 1;
 }
 
-// Collectives on the new communicator, checked against what ranks 0..n-1 contribute.
+// Collectives on the new communicator, checked against what ranks 0..n-1 contribute;
+// `victim` is the rank left out (-1: none).
 int CheckNewComm(int old_rank, int victim, weftComm_t comm) {
   int rank = -1, n = 0;
   weftCommUserRank(comm, &rank);
   weftCommCount(comm, &n);
-  const int expected_rank = old_rank - (old_rank > victim ? 1 : 0);
+  const int expected_rank = old_rank - (victim >= 0 && old_rank > victim ? 1 : 0);  // -1: none
   if (rank != expected_rank) return Wrong(old_rank, "new rank " + std::to_string(rank));
   std::vector<int32_t> mine(1000), sum(1000);
   for (size_t i = 0; i < mine.size(); ++i)
@@ -52,15 +60,50 @@ int CheckNewComm(int old_rank, int victim, weftComm_t comm) {
   return 0;
 }
 
+int RevokeThenShrink(int rank, int victim, weftComm_t comm) {
+  std::vector<float> a(1 << 16, 1.0f), b(a.size());
+  if (weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr) !=
+      weftSuccess)
+    return Wrong(rank, "all-reduce before the revoke");
+  weftResult_t stuck = weftSuccess;
+  const auto start = std::chrono::steady_clock::now();
+  std::thread waiting;
+  if (rank != victim)  // the victim never joins: this all-reduce cannot finish
+    waiting = std::thread([&] {
+      stuck = weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr);
+    });
+  if (weftCommRevoke(comm, WEFT_REVOKE_DEFAULT) != weftSuccess) return Wrong(rank, "revoke");
+  if (waiting.joinable()) waiting.join();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (rank != victim && (stuck == weftSuccess || took > 20))
+    return Wrong(rank, "the waiting all-reduce: " + std::string(weftGetErrorString(stuck)) +
+                           " after " + std::to_string(took) + " s");
+  weftResult_t async = weftInternalError;
+  if (weftCommGetAsyncError(comm, &async) != weftSuccess || async != weftSuccess)
+    return Wrong(rank, "async error after the revoke");
+  if (weftAllReduce(a.data(), b.data(), a.size(), weftFloat32, weftSum, comm, nullptr) !=
+      weftInvalidUsage)
+    return Wrong(rank, "an all-reduce after the revoke was not refused");
+  weftComm_t again = nullptr;
+  if (weftCommShrink(comm, nullptr, 0, &again, WEFT_SHRINK_DEFAULT) != weftSuccess)
+    return Wrong(rank, "shrinking the revoked communicator");
+  if (weftCommDestroy(comm) != weftSuccess) return Wrong(rank, "destroying the revoked one");
+  const int result = CheckNewComm(rank, /*victim=*/-1, again);
+  if (weftCommDestroy(again) != weftSuccess) return Wrong(rank, "destroying the new one");
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: shrink_check after-death|planned|exclude-root VICTIM\n");
+    std::fprintf(stderr, "usage: shrink_check after-death|planned|exclude-root|revoke VICTIM\n");
     return 2;
   }
   const bool after_death = std::strcmp(argv[1], "after-death") == 0;
   const bool exclude_root = std::strcmp(argv[1], "exclude-root") == 0;
+  const bool revoke = std::strcmp(argv[1], "revoke") == 0;
   const int victim = std::atoi(argv[2]);
   weftComm_t comm;
   if (weftCommInitFromEnv(&comm) != weftSuccess) {
@@ -80,6 +123,7 @@ int main(int argc, char** argv) {
     std::printf("survivor %d: OK refused: %s\n", rank, why.c_str());
     return 0;
   }
+  if (revoke) return RevokeThenShrink(rank, victim, comm);
   if (after_death) {
     weftResult_t r = weftSuccess;
     for (int iter = 0; iter < 100000 && r == weftSuccess; ++iter) {

@@ -40,6 +40,14 @@ TEST_P(ShrinkJob, APlannedShrinkLeavesOutALiveRank) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, ShrinkJob, ::testing::Values("shm", "tcp"));
 
+TEST(Shrink, ARevokedCommunicatorEndsItsWaitingCallAndShrinksToTheSameRanks) {
+  CommandResult r = RunShrink(3, "shm", "revoke 1");
+  for (const char* line : {"survivor 0: OK new rank 0 of 3", "survivor 1: OK new rank 1 of 3",
+                           "survivor 2: OK new rank 2 of 3"})
+    EXPECT_NE(std::string::npos, r.output.find(line)) << line << "\n" << r.output;
+  EXPECT_EQ(0, r.exit_code) << r.output;
+}
+
 TEST(Shrink, ExcludingRankZeroIsRefusedClearly) {
   CommandResult r = RunShrink(3, "shm", "exclude-root 0");
   EXPECT_NE(std::string::npos,

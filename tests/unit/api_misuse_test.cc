@@ -146,6 +146,25 @@ TEST_F(SingleRank, ShrinkingByNobodyGivesAWorkingCommunicator) {
   EXPECT_EQ(weftSuccess, weftCommDestroy(copy));
 }
 
+TEST_F(SingleRank, ARevokedCommunicatorRefusesCallsButShrinks) {
+  EXPECT_EQ(weftInvalidArgument, weftCommRevoke(comm_, 1));
+  EXPECT_EQ(weftInvalidArgument, weftCommRevoke(nullptr, WEFT_REVOKE_DEFAULT));
+  ASSERT_EQ(weftSuccess, weftCommRevoke(comm_, WEFT_REVOKE_DEFAULT));
+  int32_t x = 7, y = 0;
+  EXPECT_EQ(weftInvalidUsage, weftAllReduce(&x, &y, 1, weftInt32, weftSum, comm_, nullptr));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(nullptr)).find("revoked"))
+      << weftGetLastError(nullptr);
+  weftResult_t async = weftInternalError;
+  EXPECT_EQ(weftSuccess, weftCommGetAsyncError(comm_, &async));
+  EXPECT_EQ(weftSuccess, async);
+  weftComm_t again = nullptr;
+  ASSERT_EQ(weftSuccess, weftCommShrink(comm_, nullptr, 0, &again, WEFT_SHRINK_DEFAULT))
+      << weftGetLastError(nullptr);
+  EXPECT_EQ(weftSuccess, weftAllReduce(&x, &y, 1, weftInt32, weftSum, again, nullptr));
+  EXPECT_EQ(7, y);
+  EXPECT_EQ(weftSuccess, weftCommDestroy(again));
+}
+
 TEST_F(SingleRank, PreMulSumOpsLiveOnTheirCommunicatorAndType) {
   weftRedOp_t op, second;
   float half = 0.5f;
