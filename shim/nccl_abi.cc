@@ -300,8 +300,10 @@ ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeR
   return Wrap(w, comm->device, newcomm);
 }
 
-ncclResult_t ncclCommRevoke(ncclComm_t, int) {
-  return Unsupported("ncclCommRevoke");
+static_assert(NCCL_REVOKE_DEFAULT == WEFT_REVOKE_DEFAULT, "revoke flags");
+ncclResult_t ncclCommRevoke(ncclComm_t comm, int revokeFlags) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommRevoke");
+  return ToNccl(weftCommRevoke(w, revokeFlags));
 }
 
 // Weft's destroy waits for outstanding work and the peers itself.
