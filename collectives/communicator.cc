@@ -157,7 +157,7 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
                             ? static_cast<size_t>(nranks_)
                             : 1);
   Chunking chunking =
-      ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), bytes, esz);
+      ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), nhosts_, bytes, esz);
   // The algorithm is a function of (collective, size) for a given communicator, so the
   // plan cache needs no algorithm in its key, and the tuner runs once per new plan.
   PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root, chunking.nchannels,

@@ -150,7 +150,8 @@ class Communicator {
   std::unique_ptr<UcxTransport> transport_;
   SystemGraph host_graph_;  // this host's, as discovered or loaded
   JobTopology job_;         // every host's, the same on every rank
-  PlanShapes shapes_;       // the ring, and the double binary trees over its order
+  int nhosts_ = 1;
+  PlanShapes shapes_;  // the ring, and the double binary trees over its order
   AlgoSpec algos_;
   std::unique_ptr<Tuner> tuner_;
   Algo last_algo_ = Algo::kRing;

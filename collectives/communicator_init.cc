@@ -138,7 +138,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
   tune.chunk_bytes = config_.chunk_size;
-  tune.nhosts = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
+  tune.nhosts = nhosts_ = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double per_core = tune.ranks_per_core = local_ranks / cores;
   oversubscribed_ = per_core > 1;

@@ -27,11 +27,14 @@ std::vector<Tree> TreesOverRing(const std::vector<int>& ring) {
   return trees;
 }
 
-Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, size_t bytes, size_t elem_size) {
-  // One channel unless told: a second ring measured no faster on 2 cores (the reduction
-  // and the copies already keep memory busy) and doubles staging.
+int AutoChannels(int nhosts) {
+  return nhosts > 1 ? 2 : 1;
+}
+
+Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t bytes,
+                     size_t elem_size) {
   Chunking chunking;
-  chunking.nchannels = nchannels_setting > 0 ? nchannels_setting : 1;
+  chunking.nchannels = nchannels_setting > 0 ? nchannels_setting : AutoChannels(nhosts);
   chunking.chunk_elems = std::max<size_t>(1, chunk_size / elem_size);
   const size_t elems = bytes / elem_size / static_cast<size_t>(chunking.nchannels) + 1;
   chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);

@@ -22,10 +22,18 @@ struct PlanShapes {
 // ring are neighbours in the trees' in-order layout, so tree edges stay mostly inside a host.
 std::vector<Tree> TreesOverRing(const std::vector<int>& ring);
 
-// How a call of `bytes` in elements of `elem_size` bytes is cut: WEFT_NCHANNELS (0: one),
-// WEFT_CHUNK_SIZE per message, but chunks big enough that no link carries more messages
-// than a tag can number.
-Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, size_t bytes, size_t elem_size);
+// How a call of `bytes` in elements of `elem_size` bytes is cut, for a job of `nhosts`
+// hosts: WEFT_NCHANNELS channels (0: AutoChannels), WEFT_CHUNK_SIZE per message, but chunks
+// big enough that no link carries more messages than a tag can number.
+Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t bytes,
+                     size_t elem_size);
+
+// Channels when WEFT_NCHANNELS is 0: one on one host, where a second measured no faster (on
+// 2 cores the copies that move the data are the reductions' own CPU and memory); two across
+// hosts, where the network moves the data while the rank reduces, and one channel's
+// transfer overlaps the other's reduction (weft-sim, InfiniBand: rings 11-33% faster from
+// 256 KiB up; docs/simulator.md).
+int AutoChannels(int nhosts);
 
 // The plan `rank` runs: `count` is the C API's count (all-gather sendcount, reduce-scatter
 // recvcount), `root` matters for broadcast and reduce.
