@@ -7,12 +7,9 @@
 namespace weft::testing {
 namespace {
 
-// weft-run --keep-going: the survivors run on after the victim dies (by default weft-run
-// would stop them), and rank 0 gets its bootstrap port already bound.
+// Rank 0 gets its bootstrap port already bound by weft-run.
 CommandResult RunRanks(int n, const std::string& tls, const std::string& args) {
-  return RunCommand("timeout 120 env WEFT_TIMEOUT_MS=30000 UCX_TLS=" + tls + " " + BinDir() +
-                    "/weft-run --keep-going -n " + std::to_string(n) + " -- " + BinDir() +
-                    "/fault_check " + args);
+  return RunSurvivingRanks("fault_check", n, tls, 30000, args);
 }
 
 // (transport, victim): rank 0 hosts the bootstrap root, so its death is a case of its own.

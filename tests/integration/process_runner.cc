@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <string>
 
 namespace weft::testing {
 
@@ -21,6 +22,13 @@ CommandResult RunCommand(const std::string& command) {
 
 std::string BinDir() {
   return WEFT_TEST_BIN_DIR;
+}
+
+CommandResult RunSurvivingRanks(const std::string& binary, int n, const std::string& tls,
+                                int timeout_ms, const std::string& args) {
+  return RunCommand("timeout 120 env WEFT_TIMEOUT_MS=" + std::to_string(timeout_ms) +
+                    " UCX_TLS=" + tls + " " + BinDir() + "/weft-run --keep-going -n " +
+                    std::to_string(n) + " -- " + BinDir() + "/" + binary + " " + args);
 }
 
 }  // namespace weft::testing

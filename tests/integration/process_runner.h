@@ -16,4 +16,10 @@ CommandResult RunCommand(const std::string& command);
 // Build-tree paths, from the build system.
 std::string BinDir();
 
+// `n` ranks of the check program `binary` (in BinDir) under weft-run --keep-going (the
+// others run on when one rank dies), over UCX_TLS=`tls`, with WEFT_TIMEOUT_MS=`timeout_ms`;
+// the whole job is cut at 120 s.
+CommandResult RunSurvivingRanks(const std::string& binary, int n, const std::string& tls,
+                                int timeout_ms, const std::string& args);
+
 }  // namespace weft::testing

@@ -14,9 +14,7 @@ namespace weft::testing {
 namespace {
 
 CommandResult RunShrink(int n, const std::string& tls, const std::string& args) {
-  return RunCommand("timeout 120 env WEFT_TIMEOUT_MS=20000 UCX_TLS=" + tls + " " + BinDir() +
-                    "/weft-run --keep-going -n " + std::to_string(n) + " -- " + BinDir() +
-                    "/shrink_check " + args);
+  return RunSurvivingRanks("shrink_check", n, tls, 20000, args);
 }
 
 class ShrinkJob : public ::testing::TestWithParam<const char*> {};
