@@ -1,5 +1,7 @@
 #include "bench/perf_options.h"
 
+#include <cstdint>
+
 #include <CLI/CLI.hpp>
 
 #include "common/config.h"

@@ -1,5 +1,6 @@
 #include "bench/perf_report.h"
 
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 

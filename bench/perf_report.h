@@ -2,6 +2,7 @@
 // soon as it is measured), the footer, and the -J JSON file.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>

@@ -3,6 +3,7 @@
 // torchrun). Exits non-zero if any result is wrong or any call fails.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>

@@ -1,5 +1,6 @@
 #include "collectives/algo_spec.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace weft {

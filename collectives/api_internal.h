@@ -3,6 +3,8 @@
 #pragma once
 
 #include "collectives/coll_args.h"
+
+#include <cstdint>
 #include "collectives/communicator.h"
 #include "common/status.h"
 

@@ -1,6 +1,7 @@
 #include "collectives/consistency.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "common/dtype.h"

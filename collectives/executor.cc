@@ -1,6 +1,7 @@
 #include "collectives/executor.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "collectives/reduce/reduce.h"

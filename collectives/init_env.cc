@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 

@@ -1,5 +1,6 @@
 #include "collectives/p2p_runner.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "common/status.h"

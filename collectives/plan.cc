@@ -1,5 +1,6 @@
 #include "collectives/plan.h"
 
+#include <cstdint>
 #include <map>
 
 #include "transport/transport.h"

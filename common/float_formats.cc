@@ -1,6 +1,7 @@
 #include "common/float_formats.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace weft {

@@ -2,11 +2,12 @@
 # Every GPU check in one run, for a machine with a GPU (the GPU test host: Ubuntu 24.04,
 # CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
 #
-#   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-only] [--out DIR]
-#                        [--max-bytes 256M]
+#   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-dir DIR] [--build-only]
+#                        [--steps kernels,ctest,perf,staged,torch] [--out DIR] [--max-bytes 256M]
 #
-# Builds Weft with CUDA into build-gpu (or uses the binaries of a build made elsewhere with
-# --prebuilt DIR; libraries the host lacks are taken from DIR/fallback-lib), then runs:
+# Builds Weft with CUDA into --build-dir (default build-gpu), or uses the binaries of a build
+# made elsewhere with --prebuilt DIR (libraries the host lacks are taken from
+# DIR/fallback-lib), then runs:
 #   1. weft-kernels: every type x op against the host reduction (bit-exact), and kernel
 #      bandwidth against cudaMemcpy device-to-device measured in the same run;
 #   2. the GPU tests (ctest -L gpu): stream ordering without host sync, bad buffers, and
@@ -22,18 +23,22 @@
 # them and the host's own shared libraries. --build-only stops after the build.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
-prebuilt="" bundle="" build_only=0 out="gpu-check-out" max="256M"
+prebuilt="" bundle="" build_dir="build-gpu" build_only=0 out="gpu-check-out" max="256M"
+steps="kernels,ctest,perf,staged,torch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=$2; shift 2 ;;
     --prebuilt) prebuilt=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
     --build-only) build_only=1; shift ;;
+    --steps) steps=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --max-bytes) max=$2; shift 2 ;;
-    *) echo "usage: $0 [--bundle DIR] [--prebuilt DIR] [--build-only] [--out DIR] [--max-bytes N]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bundle DIR] [--prebuilt DIR] [--build-dir DIR] [--build-only] [--steps LIST] [--out DIR] [--max-bytes N]" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$out"
+want() { case ",$steps," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 summary=()
 note() { summary+=("$(printf '%-44s %s' "$1" "$2")"); }
 
@@ -79,7 +84,7 @@ if [ -n "$prebuilt" ]; then
   fi
   note "build" "prebuilt ($build); host lacked: ${missing:-nothing}"
 else
-  build="build-gpu"
+  build=$build_dir
   start=$(date +%s)
   mpi=OFF; command -v mpicxx >/dev/null 2>&1 && mpicxx --showme:version >/dev/null 2>&1 && mpi=ON
   if cmake -S . -B "$build" -DCMAKE_CUDA_ARCHITECTURES=90 -DWEFT_CUDA=ON -DWEFT_WITH_MPI=$mpi \
@@ -95,62 +100,78 @@ bin=$build/bin
 status=0
 if [ $build_only -eq 1 ]; then printf '%s\n' "${summary[@]}"; exit 0; fi
 
-echo "== 1. kernels"
-timeout 120 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
-cat "$out/kernels.txt"
-[ $rc -eq 0 ] || status=1
-note "kernels: every type x op bit-exact" "$(sed -n 's/^# mismatches: /mismatches /p' "$out/kernels.txt") (exit $rc)"
-for t in float bfloat16 half; do
-  note "kernel $t sum, 256 MiB (GB/s, vs copy)" "$(awk -v t=$t '/^# bandwidth/ {b=1} b && $1==t && $2=="sum" {print $4 " GB/s, " $5}' "$out/kernels.txt")"
-done
-note "memcpy d2d" "$(awk '$1=="memcpy" {print $4 " GB/s"}' "$out/kernels.txt")"
-
-echo "== 2. GPU tests"
-if [ -z "$prebuilt" ] || [ -f "$build/CTestTestfile.cmake" ]; then
-  timeout 200 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
-else
-  rc=1; echo "no ctest files in $build" >"$out/ctest-gpu.txt"
+if want kernels; then
+  echo "== 1. kernels"
+  timeout 120 "$bin/weft-kernels" >"$out/kernels.txt" 2>&1; rc=$?
+  cat "$out/kernels.txt"
+  [ $rc -eq 0 ] || status=1
+  note "kernels: every type x op bit-exact" "$(sed -n 's/^# mismatches: /mismatches /p' "$out/kernels.txt") (exit $rc)"
+  for t in float bfloat16 half; do
+    note "kernel $t sum, 256 MiB (GB/s, vs copy)" "$(awk -v t=$t '/^# bandwidth/ {b=1} b && $1==t && $2=="sum" {print $4 " GB/s, " $5}' "$out/kernels.txt")"
+  done
+  note "memcpy d2d" "$(awk '$1=="memcpy" {print $4 " GB/s"}' "$out/kernels.txt")"
 fi
-tail -15 "$out/ctest-gpu.txt"
-[ $rc -eq 0 ] || status=1
-note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
 
-echo "== 3. weft-perf, 4 ranks on GPU 0, device buffers"
-for coll in allreduce allgather reducescatter broadcast; do
-  timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device -b 8 -e "$max" -f 4 \
-    -d all -n 5 -w 2 >"$out/perf-$coll.txt" 2>&1; rc=$?
+if want ctest; then
+  echo "== 2. GPU tests"
+  if [ -z "$prebuilt" ] || [ -f "$build/CTestTestfile.cmake" ]; then
+    timeout 200 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
+  else
+    rc=1; echo "no ctest files in $build" >"$out/ctest-gpu.txt"
+  fi
+  tail -15 "$out/ctest-gpu.txt"
   [ $rc -eq 0 ] || status=1
-  wrong=$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/perf-$coll.txt")
-  # Rows carry weft-run's "[0]" prefix: size is column 2, busbw 9 (out of place) and 13.
-  big=$(awk '$4=="float" {last=$0} END {print last}' "$out/perf-$coll.txt" |
-        awk '{print $2 " B: busbw " $9 " GB/s out of place, " $13 " in place, " $15}')
-  note "$coll -d all 8B..$max: #wrong" "${wrong:-?} (exit $rc)"
-  note "$coll largest float row" "$big"
-done
-# The acceptance size: all-reduce of 256 MiB (float, sum), 4 ranks on one GPU.
-timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" allreduce --mem device \
-  -b 256M -e 256M -n 10 -w 3 >"$out/perf-allreduce-256M.txt" 2>&1; rc=$?
-[ $rc -eq 0 ] || status=1
-note "allreduce 256 MiB float: busbw (oop, ip), wrong" "$(awk '$4=="float" {print $9 " GB/s, " $13 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-allreduce-256M.txt") (exit $rc)"
-grep -h " float " "$out/perf-allreduce.txt" | tail -5
-# The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in
-# one piece, side by side in one run, so the overlap of copies and host collective shows.
-for piece in 4M 0; do
-  WEFT_CUDA_IPC=0 WEFT_CUDA_STAGING_PIECE=$piece timeout 150 "$bin/weft-run" -n 4 --timeout 300 -- \
-    "$bin/weft-perf" allreduce --mem device -b 256M -e 256M -n 5 -w 2 >"$out/perf-staged-$piece.txt" 2>&1; rc=$?
-  [ $rc -eq 0 ] || status=1
-  note "staged allreduce 256 MiB, pieces of $piece" "$(awk '$4=="float" {print "busbw " $9 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-staged-$piece.txt") (exit $rc)"
-done
+  note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
+fi
 
-echo "== 5. PyTorch's NCCL process group on Weft (libnccl.so.2 shim)"
-if [ -f "$build/nccl-shim/libnccl.so.2" ] && python3 -c 'import torch' 2>/dev/null; then
-  LD_PRELOAD=$(cd "$build" && pwd)/nccl-shim/libnccl.so.2 WEFT_TIMEOUT_MS=60000 timeout 300 \
-    python3 scripts/gpu-torch-check.py --ranks 4 >"$out/torch.txt" 2>&1; rc=$?
-  tail -8 "$out/torch.txt"
+if want perf; then
+  echo "== 3. weft-perf, 4 ranks on GPU 0, device buffers"
+  for coll in allreduce allgather reducescatter broadcast; do
+    timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" "$coll" --mem device -b 8 -e "$max" -f 4 \
+      -d all -n 5 -w 2 >"$out/perf-$coll.txt" 2>&1; rc=$?
+    [ $rc -eq 0 ] || status=1
+    wrong=$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/perf-$coll.txt")
+    # Rows carry weft-run's "[0]" prefix: size is column 2, busbw 9 (out of place) and 13.
+    big=$(awk '$4=="float" {last=$0} END {print last}' "$out/perf-$coll.txt" |
+          awk '{print $2 " B: busbw " $9 " GB/s out of place, " $13 " in place, " $15}')
+    note "$coll -d all 8B..$max: #wrong" "${wrong:-?} (exit $rc)"
+    note "$coll largest float row" "$big"
+  done
+  # The acceptance size: all-reduce of 256 MiB (float, sum), 4 ranks on one GPU.
+  timeout 100 "$bin/weft-run" -n 4 --timeout 300 -- "$bin/weft-perf" allreduce --mem device \
+    -b 256M -e 256M -n 10 -w 3 >"$out/perf-allreduce-256M.txt" 2>&1; rc=$?
   [ $rc -eq 0 ] || status=1
-  note "torch.distributed nccl on Weft, 4 ranks" "$(tail -1 "$out/torch.txt") (exit $rc)"
-else
-  note "torch.distributed nccl on Weft" "not run (no shim in $build, or no torch)"
+  note "allreduce 256 MiB float: busbw (oop, ip), wrong" "$(awk '$4=="float" {print $9 " GB/s, " $13 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-allreduce-256M.txt") (exit $rc)"
+  grep -h " float " "$out/perf-allreduce.txt" | tail -5
+fi
+if want staged; then
+  # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in
+  # one piece, side by side in one run, so the overlap of copies and host collective shows.
+  for piece in 4M 0; do
+    WEFT_CUDA_IPC=0 WEFT_CUDA_STAGING_PIECE=$piece timeout 150 "$bin/weft-run" -n 4 --timeout 300 -- \
+      "$bin/weft-perf" allreduce --mem device -b 256M -e 256M -n 5 -w 2 >"$out/perf-staged-$piece.txt" 2>&1; rc=$?
+    [ $rc -eq 0 ] || status=1
+    note "staged allreduce 256 MiB, pieces of $piece" "$(awk '$4=="float" {print "busbw " $9 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-staged-$piece.txt") (exit $rc)"
+  done
+fi
+
+if want torch; then
+  echo "== 5. PyTorch's NCCL process group on Weft (libnccl.so.2 shim)"
+  shim=$build/nccl-shim/libnccl.so.2
+  torch_lib=$(python3 -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)/lib/libtorch_cuda.so
+  if [ -f "$shim" ] && [ -f "$torch_lib" ]; then
+    # Python binds every symbol of libtorch_cuda.so at import: the shim must export them all.
+    lacks=$(comm -23 <(nm -D --undefined-only "$torch_lib" | awk '{print $2}' | sed 's/@.*//' | grep '^nccl' | sort -u) \
+                     <(nm -D --defined-only "$shim" | awk '{print $3}' | sort -u) | tr '\n' ' ')
+    note "NCCL functions torch links, shim lacks" "${lacks:-none}"
+    LD_PRELOAD=$(cd "$build" && pwd)/nccl-shim/libnccl.so.2 WEFT_TIMEOUT_MS=60000 timeout 200 \
+      python3 scripts/gpu-torch-check.py --ranks 4 >"$out/torch.txt" 2>&1; rc=$?
+    tail -8 "$out/torch.txt"
+    [ $rc -eq 0 ] || status=1
+    note "torch.distributed nccl on Weft, 4 ranks" "$(tail -1 "$out/torch.txt") (exit $rc)"
+  else
+    note "torch.distributed nccl on Weft" "not run (no shim in $build, or no torch)"
+  fi
 fi
 
 echo

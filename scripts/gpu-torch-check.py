@@ -132,7 +132,7 @@ def main():
     results = {}
     for _ in procs:
         try:
-            rank, failures = q.get(timeout=240)
+            rank, failures = q.get(timeout=170)
         except Exception:
             break
         results[rank] = failures

@@ -9,10 +9,10 @@
 //    a group) and destroyed from one thread (shim_comm.h);
 //  * ncclCommSplit is built from Weft calls on the parent;
 //  * all-to-all, gather and scatter are groups of Weft sends and receives;
-//  * what Weft does not do (pre-multiplied sums, shrinking, NCCL's memory allocator and
-//    windows) fails with ncclInvalidUsage and
-//    says so in ncclGetLastError, never silently. Every symbol of nccl.h exists, so a
-//    program that links them all still loads.
+//  * what Weft does not do (NCCL's memory allocator, symmetric windows, and the device API
+//    of nccl_device.h, in nccl_device_api.cc) fails with ncclInvalidUsage and says so in
+//    ncclGetLastError, never silently. Every function NCCL's library exports exists, so a
+//    program that links them all still loads (tests/shim/exports_match_nccl.sh).
 #include <nccl.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 #include "sim/job_sim.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "topology/placement.h"
 

@@ -1,6 +1,7 @@
 #include "sim/plan_sim.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <queue>
 #include <unordered_map>
 

@@ -1,6 +1,7 @@
 #include "topology/job_topology.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "common/status.h"

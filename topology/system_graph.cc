@@ -1,6 +1,7 @@
 #include "topology/system_graph.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 namespace weft {

@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <atomic>
+#include <cstdint>
 
 #include "collectives/device/gate_kernel.h"
 #include "common/log.h"

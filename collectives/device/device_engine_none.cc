@@ -1,6 +1,8 @@
 // Builds without CUDA: there is no device memory, so every buffer is host memory.
 #include "collectives/device/device_engine.h"
 
+#include <cstdint>
+
 namespace weft {
 
 BufferLocation LocateBuffer(const void*) {

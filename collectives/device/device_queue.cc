@@ -1,6 +1,7 @@
 #include "collectives/device/device_queue.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace weft {
 

@@ -1,6 +1,7 @@
 #include "collectives/device/staged_call.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 namespace weft {

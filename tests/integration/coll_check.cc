@@ -9,6 +9,7 @@
 //              [--soak N [--seed S]]   N random collectives (type, op, size up to 4 MiB,
 //                                      layout, root, algorithm) instead of the matrix
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

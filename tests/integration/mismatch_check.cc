@@ -8,6 +8,7 @@
 // the message ("names-absent" when that peer is ODD), then abort. Rank ODD stays alive
 // until it sees the job fail (the others' abort), polling its asynchronous error.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

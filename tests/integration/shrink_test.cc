@@ -3,6 +3,7 @@
 // bytes stay out, lists that differ are a usage error, a rank that left fails the round.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <future>
 #include <thread>
 

@@ -7,6 +7,7 @@
 //                    or "nop2p" (no P2P capability): both must be skipped
 //   FAKE_NVML_FAIL   "init": nvmlInit_v2 fails
 // Link numbers are given out per device in the order the links are listed.
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

@@ -1,6 +1,7 @@
 // Misuse of the C API returns the documented code and a message; nothing crashes.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 

@@ -1,6 +1,7 @@
 // The bootstrap's parsers never trust their input.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <random>
 
 #include "transport/bootstrap/unique_id.h"

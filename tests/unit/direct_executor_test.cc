@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 
 #include "collectives/algorithms/ring.h"

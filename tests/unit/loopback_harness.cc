@@ -1,6 +1,7 @@
 #include "tests/unit/loopback_harness.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 

@@ -3,6 +3,8 @@
 // alignment of inputs and output and every element size.
 #include "collectives/reduce/vector_split.h"
 
+#include <cstdint>
+
 #include "collectives/device/device_engine.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,7 @@
 #include "transport/bootstrap/bootstrap.h"
 
+#include <cstdint>
+
 #include "transport/bootstrap/wire.h"
 
 #include <poll.h>

@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace weft {

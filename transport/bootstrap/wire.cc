@@ -1,6 +1,7 @@
 #include "transport/bootstrap/wire.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace weft {

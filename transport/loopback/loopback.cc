@@ -1,5 +1,6 @@
 #include "transport/loopback/loopback.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace weft {
