@@ -91,8 +91,13 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   return Status::Ok();
 }
 
-weftResult_t Issue(const char* name, weftComm_t comm, const CollArgs& a) {
+weftResult_t Issue(const char* name, weftComm_t comm, CollArgs a) {
   Status s = Validate(name, comm, a);
+  if (s.ok() && UserOps::IsUserOp(a.op)) {
+    PreMulSum op;
+    s = comm->impl->user_ops().Find(a.op, a.type, &op).WithContext(name);
+    a.premul = op;
+  }
   if (!s.ok()) return ReportFailure(s);
   if (GroupActive()) {
     GroupEnqueue(comm, a);

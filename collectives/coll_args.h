@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 #include "collectives/plan.h"
+#include "collectives/user_ops.h"
 #include "weft/weft.h"
 
 namespace weft {
@@ -17,6 +19,10 @@ struct CollArgs {
   weftRedOp_t op = weftSum;
   int root = 0;
   void* stream = nullptr;
+  // The PreMulSum behind a user-created `op`, taken when the call is made: NCCL lets the
+  // caller destroy the op as soon as the call returns (PyTorch destroys it right after
+  // enqueueing), before the queued device work or a group's ops run.
+  std::optional<PreMulSum> premul = std::nullopt;
 };
 
 // One point-to-point call (weftSend / weftRecv). The k-th send from rank a to rank b meets

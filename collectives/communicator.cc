@@ -242,7 +242,10 @@ void* Communicator::Scratch(size_t op_index, size_t bytes) {
 
 Status Communicator::PreMultiply(size_t op_index, CollArgs* a) {
   PreMulSum op;
-  WEFT_CHECK(user_ops_.Find(a->op, a->type, &op));
+  if (a->premul)  // taken when the call was made; the op may be destroyed since
+    op = *a->premul;
+  else
+    WEFT_CHECK(user_ops_.Find(a->op, a->type, &op));
   a->op = weftSum;
   const size_t esz = TypeSize(a->type);
   std::array<uint8_t, 8> scalar = op.value;

@@ -114,6 +114,36 @@ TEST_F(DeviceSingleRank, EveryCollectiveInAndOutOfPlace) {
   }
 }
 
+// PyTorch creates a PreMulSum op, enqueues the collective and destroys the op at once, long
+// before the stream reaches the work; NCCL allows it, and so must Weft.
+TEST_F(DeviceSingleRank, PreMulSumOpMayBeDestroyedAsSoonAsTheCallReturns) {
+  const size_t n = (1u << 20) + 5;
+  std::vector<float> host(n);
+  for (size_t i = 0; i < n; ++i)
+    host[i] = static_cast<float>(i % 1000) - 500.0f;
+  float* in = Device<float>(n);
+  float* out = Device<float>(n);
+  ASSERT_EQ(cudaMemcpy(in, host.data(), n * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  for (int trial = 0; trial < 3; ++trial) {
+    weftRedOp_t op;
+    const float half = 0.5f;
+    ASSERT_EQ(weftRedOpCreatePreMulSum(&op, const_cast<float*>(&half), weftFloat32,
+                                       weftScalarHostImmediate, comm_),
+              weftSuccess);
+    ASSERT_EQ(weftAllReduce(in, out, n, weftFloat32, op, comm_, stream_), weftSuccess);
+    ASSERT_EQ(weftRedOpDestroy(op, comm_), weftSuccess);
+  }
+  std::vector<float> got(n);
+  ASSERT_EQ(cudaMemcpyAsync(got.data(), out, n * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+            cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream_), cudaSuccess);
+  weftResult_t async = weftInternalError;
+  ASSERT_EQ(weftCommGetAsyncError(comm_, &async), weftSuccess);
+  ASSERT_EQ(async, weftSuccess) << weftGetLastError(comm_);
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(got[i], host[i] * 0.5f) << "element " << i;
+}
+
 TEST_F(DeviceSingleRank, MixedOrMisalignedBuffersAreRejectedClearly) {
   float* d = Device<float>(64);
   std::vector<float> h(64);

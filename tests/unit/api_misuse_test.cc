@@ -166,6 +166,24 @@ TEST_F(SingleRank, ARevokedCommunicatorRefusesCallsButShrinks) {
   EXPECT_EQ(weftSuccess, weftCommDestroy(again));
 }
 
+// NCCL: "an operator may be destroyed as soon as the last NCCL function which is given that
+// operator returns". In a group the collective runs at weftGroupEnd, after the destroy.
+TEST_F(SingleRank, PreMulSumOpMayBeDestroyedAsSoonAsTheCallReturns) {
+  weftRedOp_t op;
+  float quarter = 0.25f;
+  ASSERT_EQ(weftSuccess,
+            weftRedOpCreatePreMulSum(&op, &quarter, weftFloat32, weftScalarHostImmediate, comm_));
+  float a[2] = {4, -8}, b[2] = {};
+  ASSERT_EQ(weftSuccess, weftGroupStart());
+  ASSERT_EQ(weftSuccess, weftAllReduce(a, b, 2, weftFloat32, op, comm_, nullptr));
+  ASSERT_EQ(weftSuccess, weftRedOpDestroy(op, comm_));
+  ASSERT_EQ(weftSuccess, weftGroupEnd()) << weftGetLastError(comm_);
+  EXPECT_EQ(1.0f, b[0]);
+  EXPECT_EQ(-2.0f, b[1]);
+  // The destroyed op is gone for calls made after the destroy.
+  EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, b, 2, weftFloat32, op, comm_, nullptr));
+}
+
 TEST_F(SingleRank, PreMulSumOpsLiveOnTheirCommunicatorAndType) {
   weftRedOp_t op, second;
   float half = 0.5f;
