@@ -13,6 +13,7 @@ LD_PRELOAD it runs on PyTorch's own NCCL (which refuses several ranks per GPU).
 import argparse
 import os
 import socket
+import struct
 import sys
 
 
@@ -20,6 +21,20 @@ def expected_inputs(world, n, dtype, torch):
     """Rank q's input: small integers, so sums and averages are exact in every type."""
     base = torch.arange(n, dtype=torch.float64) % 31
     return [(base + 7 * (q + 1)).to(dtype) for q in range(world)]
+
+
+def nccl_premul_factor(factor, dtype, torch):
+    """The factor NCCL multiplies by when PyTorch asks for PREMUL_SUM(factor) on `dtype`.
+
+    PyTorch hands ncclRedOpCreatePreMulSum the factor as a float32 for bfloat16 too, and
+    NCCL reads as many bytes as the datatype has: for bfloat16 the factor is the float's
+    first two bytes in memory (its low half; 0.5 becomes +0.0). Weft reads the scalar as
+    NCCL does, so it must give NCCL's result, not the one the caller meant.
+    """
+    if dtype != torch.bfloat16:
+        return factor
+    low_half = struct.pack("<f", factor)[:2]
+    return struct.unpack("<f", b"\0\0" + low_half)[0]
 
 
 def check(name, got, want, failures):
@@ -85,7 +100,8 @@ def run_rank(rank, world, port):
             # FSDP's pre-divided gradients: ncclRedOpCreatePreMulSum underneath (x0.5: exact).
             part = torch.empty(n, dtype=dtype, device=dev)
             dist.reduce_scatter_tensor(part, big, op=dist._make_nccl_premul_sum(0.5))
-            check(f"reduce_scatter premul_sum {dtype}", part, (total * 0.5).to(dtype), failures)
+            want = (total * nccl_premul_factor(0.5, dtype, torch)).to(dtype)
+            check(f"reduce_scatter premul_sum {dtype}", part, want, failures)
 
     # Point to point, as pipeline and expert parallelism use it: a ring exchange of batched
     # isend/irecv, and all_to_all_single (grouped ncclSend/ncclRecv underneath).

@@ -300,7 +300,9 @@ ncclResult_t ncclCommShrink(ncclComm_t comm, int* excludeRanksList, int excludeR
   return Wrap(w, comm->device, newcomm);
 }
 
+#ifdef NCCL_REVOKE_DEFAULT  // nccl.h of 2.28 releases before ncclCommRevoke lack it
 static_assert(NCCL_REVOKE_DEFAULT == WEFT_REVOKE_DEFAULT, "revoke flags");
+#endif
 ncclResult_t ncclCommRevoke(ncclComm_t comm, int revokeFlags) {
   WEFT_NCCL_COMM(w, comm, "ncclCommRevoke");
   return ToNccl(weftCommRevoke(w, revokeFlags));

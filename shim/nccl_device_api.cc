@@ -10,15 +10,29 @@
 // the load/store-accessible (LSA) team, the ranks whose memory a device communicator could
 // address directly, is the rank alone (there is no device communicator to address it with),
 // so the rail team (one rank of each LSA team) is the world again.
-#if __has_include(<nccl_device.h>)
-#include <cuda_runtime.h>
+//
+// The declarations are written here rather than taken from nccl_device.h, which not every
+// NCCL 2.28 release ships complete (the GPU host's lacks the GIN barrier): the handles are
+// opaque pointers, and a team is three ints, as in NCCL's nccl_device/core.h.
 #include <nccl.h>
-#include <nccl_device.h>
 
 #include <string>
 
 #include "collectives/api_internal.h"
 #include "weft/weft.h"
+
+extern "C" {
+struct ncclTeam {
+  int nRanks, rank, stride;
+};
+typedef struct ncclTeam ncclTeam_t;
+struct ncclDevComm;
+struct ncclDevCommRequirements;
+struct ncclDevResourceRequirements;
+struct ncclLsaBarrierHandle;
+struct ncclGinBarrierHandle;
+struct ncclLLA2AHandle;
+}
 
 namespace {
 
@@ -43,26 +57,25 @@ ncclTeam_t WorldOf(ncclComm_t comm) {
 
 extern "C" {
 
-ncclResult_t ncclDevCommCreate(ncclComm_t, ncclDevCommRequirements_t const*, ncclDevComm_t*) {
+ncclResult_t ncclDevCommCreate(ncclComm_t, ncclDevCommRequirements const*, ncclDevComm*) {
   return NoDeviceApi("ncclDevCommCreate");
 }
 
-ncclResult_t ncclDevCommDestroy(ncclComm_t, ncclDevComm_t const*) {
+ncclResult_t ncclDevCommDestroy(ncclComm_t, ncclDevComm const*) {
   return NoDeviceApi("ncclDevCommDestroy");
 }
 
-ncclResult_t ncclLsaBarrierCreateRequirement(ncclTeam_t, int, ncclLsaBarrierHandle_t*,
-                                             ncclDevResourceRequirements_t*) {
+ncclResult_t ncclLsaBarrierCreateRequirement(ncclTeam_t, int, ncclLsaBarrierHandle*,
+                                             ncclDevResourceRequirements*) {
   return NoDeviceApi("ncclLsaBarrierCreateRequirement");
 }
 
-ncclResult_t ncclGinBarrierCreateRequirement(ncclComm_t, ncclTeam_t, int, ncclGinBarrierHandle_t*,
-                                             ncclDevResourceRequirements_t*) {
+ncclResult_t ncclGinBarrierCreateRequirement(ncclComm_t, ncclTeam_t, int, ncclGinBarrierHandle*,
+                                             ncclDevResourceRequirements*) {
   return NoDeviceApi("ncclGinBarrierCreateRequirement");
 }
 
-ncclResult_t ncclLLA2ACreateRequirement(int, int, ncclLLA2AHandle_t*,
-                                        ncclDevResourceRequirements_t*) {
+ncclResult_t ncclLLA2ACreateRequirement(int, int, ncclLLA2AHandle*, ncclDevResourceRequirements*) {
   return NoDeviceApi("ncclLLA2ACreateRequirement");
 }
 
@@ -94,4 +107,3 @@ int ncclTeamRankToLsa(ncclComm_t, ncclTeam_t team, int rank) {
 }
 
 }  // extern "C"
-#endif  // __has_include(<nccl_device.h>)
