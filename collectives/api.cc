@@ -250,7 +250,7 @@ namespace weft {
 namespace {
 
 // weftCommShrink's arguments: flags, then the list, sorted into *excluded: in range,
-// distinct, leaving at least one rank, and naming neither the caller nor rank 0.
+// distinct, leaving at least one rank, and not naming the caller.
 Status CheckShrinkArguments(const int* list, int count, int flags, int n, int rank,
                             std::vector<int32_t>* excluded) {
   WEFT_REQUIRE(flags == WEFT_SHRINK_DEFAULT || flags == WEFT_SHRINK_ABORT, weftInvalidArgument,
@@ -268,10 +268,6 @@ Status CheckShrinkArguments(const int* list, int count, int flags, int n, int ra
   }
   WEFT_REQUIRE(!std::binary_search(excluded->begin(), excluded->end(), rank), weftInvalidUsage,
                "rank %d is in excludeRanksList: excluded ranks do not call weftCommShrink", rank);
-  WEFT_REQUIRE(excluded->empty() || (*excluded)[0] != 0, weftInvalidUsage,
-               "rank 0 cannot be excluded: it hosts the bootstrap root through which the other "
-               "ranks meet (to go on without rank 0, make a new communicator from a new unique "
-               "id)");
   return Status::Ok();
 }
 
@@ -289,12 +285,16 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   s = weft::CheckShrinkArguments(excludeRanksList, excludeRanksCount, shrinkFlags, n, rank,
                                  &excluded);
   if (!s.ok()) return ReportFailure(s.WithContext("weftCommShrink"));
-  // Rank 0 makes the new communicator's unique id and the round hands it to the others. If
-  // it cannot, it still takes part, with nothing, so that the others fail at once too.
+  // The lowest rank left (the new rank 0) makes the new communicator's unique id, so its
+  // bootstrap root lives with a rank that is in it; the round hands the id to the others.
+  // If it cannot, it still takes part, with nothing, so that the others fail at once too.
+  int leader = 0;
+  while (std::binary_search(excluded.begin(), excluded.end(), leader))
+    ++leader;
   weftUniqueId id{};
   std::vector<uint8_t> mine;
   Status made;
-  if (rank == 0) {
+  if (rank == leader) {
     if (weftGetUniqueId(&id) == weftSuccess) {
       const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&id);
       mine.assign(bytes, bytes + sizeof(id));
@@ -305,15 +305,16 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   std::vector<std::vector<uint8_t>> all;
   s = comm->impl->ShrinkRound(excluded, shrinkFlags == WEFT_SHRINK_ABORT, mine, &all);
   if (s.ok()) s = made;
-  if (s.ok() && all[0].size() != sizeof(id))
-    s = weft::RemoteError("rank 0 could not make the new communicator's unique id");
+  if (s.ok() && all[static_cast<size_t>(leader)].size() != sizeof(id))
+    s = weft::RemoteError(weft::Format(
+        "rank %d (the lowest rank left) could not make the new communicator's unique id", leader));
   if (!s.ok()) {
     weft::UniqueIdData unused;  // rank 0: stop the root it started for nothing
     if (!mine.empty() && weft::DecodeUniqueId(id, &unused).ok())
       weft::ClaimRoot(unused.secret).reset();
     return ReportFailure(s.WithContext("weftCommShrink"));
   }
-  std::memcpy(&id, all[0].data(), sizeof(id));
+  std::memcpy(&id, all[static_cast<size_t>(leader)].data(), sizeof(id));
   const int below =
       static_cast<int>(std::lower_bound(excluded.begin(), excluded.end(), rank) - excluded.begin());
   const int new_n = n - excludeRanksCount;

@@ -38,8 +38,9 @@ namespace weft {
 struct PeerInfo {
   uint64_t host_hash = 0;
   int32_t pid = 0;
-  int32_t numa = -1;    // NUMA node the rank runs on (-1: unknown)
-  std::string gpu_pci;  // PCI id of the rank's current CUDA device ("" without one)
+  int32_t numa = -1;              // NUMA node the rank runs on (-1: unknown)
+  std::string gpu_pci;            // PCI id of the rank's current CUDA device ("" without one)
+  sockaddr_in shrink_listener{};  // the bootstrap's, for a shrink without rank 0
 };
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);

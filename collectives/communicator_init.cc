@@ -50,7 +50,7 @@ uint64_t HostHash(const std::string& hostid) {
 }  // namespace
 
 constexpr size_t kPciIdBytes = 16;  // "dddd:bb:dd.f", NUL-padded
-constexpr size_t kPeerInfoBytes = 16 + kPciIdBytes;
+constexpr size_t kPeerInfoBytes = 16 + kPciIdBytes + 8;
 
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
   std::vector<uint8_t> out(kPeerInfoBytes, 0);
@@ -58,6 +58,9 @@ std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info) {
   std::memcpy(out.data() + 8, &info.pid, 4);
   std::memcpy(out.data() + 12, &info.numa, 4);
   std::memcpy(out.data() + 16, info.gpu_pci.data(), std::min(info.gpu_pci.size(), kPciIdBytes - 1));
+  // Address and port as on the wire (network byte order).
+  std::memcpy(out.data() + 16 + kPciIdBytes, &info.shrink_listener.sin_addr.s_addr, 4);
+  std::memcpy(out.data() + 20 + kPciIdBytes, &info.shrink_listener.sin_port, 2);
   return out;
 }
 
@@ -69,6 +72,10 @@ Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
   std::memcpy(&out->numa, bytes.data() + 12, 4);
   const char* pci = reinterpret_cast<const char*>(bytes.data() + 16);
   out->gpu_pci.assign(pci, strnlen(pci, kPciIdBytes - 1));
+  out->shrink_listener = sockaddr_in{};
+  out->shrink_listener.sin_family = AF_INET;
+  std::memcpy(&out->shrink_listener.sin_addr.s_addr, bytes.data() + 16 + kPciIdBytes, 4);
+  std::memcpy(&out->shrink_listener.sin_port, bytes.data() + 20 + kPciIdBytes, 2);
   return Status::Ok();
 }
 
@@ -81,12 +88,14 @@ Status Communicator::Init(const UniqueIdData& id) {
   mine.numa = CurrentNumaNode();
   cuda_present_ = CudaDevicePresent();
   if (cuda_present_) mine.gpu_pci = NormalizePciId(CurrentGpuPciId());
+  mine.shrink_listener = bootstrap_->listen_address();
   std::vector<std::vector<uint8_t>> all;
   WEFT_CHECK(bootstrap_->AllGather(EncodePeerInfo(mine), &all));
   std::vector<uint64_t> hosts(nranks_);
   std::vector<int32_t> pids(nranks_);
   std::vector<int> numas(nranks_);
   std::vector<std::string> gpus(nranks_);
+  std::vector<sockaddr_in> listeners(nranks_);
   for (int r = 0; r < nranks_; ++r) {
     PeerInfo info;
     WEFT_CHECK(DecodePeerInfo(all[r], &info).WithContext(Format("rank %d", r)));
@@ -94,7 +103,9 @@ Status Communicator::Init(const UniqueIdData& id) {
     pids[r] = info.pid;
     numas[r] = info.numa;
     gpus[r] = info.gpu_pci;
+    listeners[r] = info.shrink_listener;
   }
+  bootstrap_->SetPeerListeners(std::move(listeners));
   int first_on_host = rank_;
   for (int r = nranks_ - 1; r >= 0; --r)
     if (hosts[r] == hosts[rank_]) first_on_host = r;

@@ -1,5 +1,6 @@
 // libFuzzer target for everything the bootstrap parses from the network or from a user:
-// message headers, Hello, gathered allgather payloads, and unique ids. The first byte picks
+// message headers, Hello, gathered allgather payloads, shrink requests and offers, verdicts,
+// and unique ids. The first byte picks
 // the parser. A parser may reject its input, but must never crash, read out of bounds
 // (ASan), hit undefined behavior (UBSan), or accept bytes it would not encode back the same.
 #include <algorithm>
@@ -23,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t selector = data[0];
   const std::vector<uint8_t> payload(data + 1, data + size);
-  switch (selector % 5) {
+  switch (selector % 7) {
     case 0: {
       weft::WireHeader h{};
       if (!payload.empty()) std::memcpy(&h, payload.data(), std::min(payload.size(), sizeof(h)));
@@ -38,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       std::vector<std::vector<uint8_t>> parts;
-      const int nranks = selector / 5;  // 0..51
+      const int nranks = selector / 7;  // 0..36
       if (weft::DecodeGathered(payload, nranks, &parts).ok()) {
         Require(static_cast<int>(parts.size()) == nranks);
         Require(weft::EncodeGathered(parts) == payload);
@@ -47,11 +48,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 4: {
       weft::ShrinkRequest request;
-      const int nranks = selector / 5;
+      const int nranks = selector / 7;
       if (weft::DecodeShrink(payload, nranks, &request).ok()) {
         Require(static_cast<int>(request.excluded.size()) < std::max(nranks, 1));
         Require(weft::EncodeShrink(request) == payload);
       }
+      break;
+    }
+    case 5: {
+      weft::PeerShrinkOffer offer;
+      const int nranks = selector / 7;
+      if (weft::DecodePeerShrinkOffer(payload, nranks, &offer).ok()) {
+        Require(offer.leader >= 0 && offer.leader < nranks);
+        Require(weft::EncodePeerShrinkOffer(offer) == payload);
+      }
+      break;
+    }
+    case 6: {
+      weft::Status verdict;
+      const bool decoded = weft::DecodeVerdict(payload, &verdict).ok();
+      Require(decoded == !payload.empty());
+      if (decoded) Require(verdict.ok() == (payload[0] == weftSuccess));
       break;
     }
     case 3: {

@@ -5,8 +5,6 @@
 //   planned:     VICTIM stays alive but does not take part: the others shrink with
 //                WEFT_SHRINK_DEFAULT and check collectives on the new communicator; then every
 //                rank, VICTIM too, destroys the old one.
-//   exclude-root: every rank asks to exclude rank 0, which hosts the bootstrap root: each
-//                must be refused with weftInvalidUsage ("survivor R: OK refused: ...").
 //   revoke:      VICTIM skips an all-reduce that the others start on a second thread, so
 //                theirs cannot finish; every rank revokes the communicator (the others from
 //                their main thread, which must end the waiting all-reduce with an error long
@@ -99,11 +97,10 @@ int RevokeThenShrink(int rank, int victim, weftComm_t comm) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: shrink_check after-death|planned|exclude-root|revoke VICTIM\n");
+    std::fprintf(stderr, "usage: shrink_check after-death|planned|revoke VICTIM\n");
     return 2;
   }
   const bool after_death = std::strcmp(argv[1], "after-death") == 0;
-  const bool exclude_root = std::strcmp(argv[1], "exclude-root") == 0;
   const bool revoke = std::strcmp(argv[1], "revoke") == 0;
   const int victim = std::atoi(argv[2]);
   weftComm_t comm;
@@ -114,16 +111,6 @@ int main(int argc, char** argv) {
   int rank = 0;
   weftCommUserRank(comm, &rank);
   std::vector<float> a(1 << 16, 1.0f), b(a.size());
-  if (exclude_root) {
-    const int root[] = {0};
-    weftComm_t none = nullptr;
-    const weftResult_t r = weftCommShrink(comm, root, 1, &none, WEFT_SHRINK_DEFAULT);
-    const std::string why = weftGetLastError(nullptr);
-    if (r != weftInvalidUsage || none != nullptr) return Wrong(rank, "not refused");
-    if (weftCommDestroy(comm) != weftSuccess) return Wrong(rank, "destroy");
-    std::printf("survivor %d: OK refused: %s\n", rank, why.c_str());
-    return 0;
-  }
   if (revoke) return RevokeThenShrink(rank, victim, comm);
   if (after_death) {
     weftResult_t r = weftSuccess;

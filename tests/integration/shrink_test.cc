@@ -47,15 +47,21 @@ TEST(Shrink, ARevokedCommunicatorEndsItsWaitingCallAndShrinksToTheSameRanks) {
   EXPECT_EQ(0, r.exit_code) << r.output;
 }
 
-TEST(Shrink, ExcludingRankZeroIsRefusedClearly) {
-  CommandResult r = RunShrink(3, "shm", "exclude-root 0");
-  EXPECT_NE(std::string::npos,
-            r.output.find("survivor 0: OK refused: weftCommShrink: rank 0 is in "
-                          "excludeRanksList: excluded ranks do not call weftCommShrink"))
-      << r.output;
-  for (const char* line : {"survivor 1: OK refused: weftCommShrink: rank 0 cannot be excluded",
-                           "survivor 2: OK refused: weftCommShrink: rank 0 cannot be excluded"})
+// Rank 0's process hosts the bootstrap root: its death takes the root too, and the ranks
+// left meet without it (the lowest of them leads).
+TEST_P(ShrinkJob, SurvivorsOfADeadRankZeroGoOnWithoutItAndItsRoot) {
+  CommandResult r = RunShrink(4, GetParam(), "after-death 0");
+  for (const char* line : {"survivor 1: OK new rank 0 of 3", "survivor 2: OK new rank 1 of 3",
+                           "survivor 3: OK new rank 2 of 3"})
     EXPECT_NE(std::string::npos, r.output.find(line)) << line << "\n" << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
+}
+
+TEST(Shrink, APlannedShrinkLeavesOutALiveRankZero) {
+  CommandResult r = RunShrink(3, "shm", "planned 0");
+  for (const char* line : {"survivor 1: OK new rank 0 of 2", "survivor 2: OK new rank 1 of 2"})
+    EXPECT_NE(std::string::npos, r.output.find(line)) << line << "\n" << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
   EXPECT_EQ(0, r.exit_code) << r.output;
 }
 
@@ -65,19 +71,19 @@ struct Job {
   std::vector<std::unique_ptr<Bootstrap>> ranks;
 };
 
-Job Connect(int n) {
+Job Connect(int n, int64_t timeout_ms = 5000) {
   Job job;
   UniqueIdData id;
   EXPECT_TRUE(RandomSecret(&id.secret).ok());
   sockaddr_in any{};
   any.sin_family = AF_INET;
   any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_TRUE(RootServer::Start(any, id.secret, 5000, &job.root).ok());
+  EXPECT_TRUE(RootServer::Start(any, id.secret, timeout_ms, &job.root).ok());
   id.root = any;
   id.root.sin_port = htons(job.root->port());
   job.ranks.resize(n);
   for (int r = 0; r < n; ++r)
-    EXPECT_TRUE(Bootstrap::Connect(id, r, n, 5000, &job.ranks[r]).ok());
+    EXPECT_TRUE(Bootstrap::Connect(id, r, n, timeout_ms, &job.ranks[r]).ok());
   // Everyone has joined once a first round is over (as at a communicator's init).
   std::vector<std::future<Status>> joined;
   for (int r = 0; r < n; ++r)
@@ -87,6 +93,12 @@ Job Connect(int n) {
     }));
   for (auto& f : joined)
     EXPECT_TRUE(f.get().ok());
+  // Where each rank listens, as a communicator tells its ranks at init.
+  std::vector<sockaddr_in> listeners;
+  for (const auto& rank : job.ranks)
+    listeners.push_back(rank->listen_address());
+  for (auto& rank : job.ranks)
+    rank->SetPeerListeners(listeners);
   return job;
 }
 
@@ -148,6 +160,76 @@ TEST(ShrinkRound, ARankThatLeftAndIsNotExcludedFailsTheRound) {
     EXPECT_NE(std::string::npos, st.message().find("rank 2 is not excluded but has left"))
         << st.message();
   }
+}
+
+// Rank 0 gone, and the root with it.
+void LoseRankZero(Job* job) {
+  job->ranks[0].reset();
+  job->root.reset();
+}
+
+TEST(ShrinkRound, WithoutRankZeroTheLowestRankLeftHandsOutItsBytes) {
+  Job job = Connect(4);
+  LoseRankZero(&job);
+  std::vector<std::vector<std::vector<uint8_t>>> parts;
+  const std::vector<Status> s = ShrinkAll(&job, {1, 2, 3}, {{0}, {0}, {0}}, &parts);
+  for (size_t i = 0; i < s.size(); ++i) {
+    ASSERT_TRUE(s[i].ok()) << s[i].message();
+    ASSERT_EQ(4u, parts[i].size());
+    EXPECT_EQ(std::vector<uint8_t>({1, 1}), parts[i][1]) << "the leader's bytes, at rank " << i;
+    EXPECT_TRUE(parts[i][0].empty() && parts[i][2].empty() && parts[i][3].empty());
+  }
+  // A second round without rank 1 either: rank 2 leads it.
+  const std::vector<Status> again = ShrinkAll(&job, {2, 3}, {{0, 1}, {0, 1}}, &parts);
+  for (size_t i = 0; i < again.size(); ++i) {
+    ASSERT_TRUE(again[i].ok()) << again[i].message();
+    EXPECT_EQ(std::vector<uint8_t>({2, 2, 2}), parts[i][2]);
+  }
+}
+
+TEST(ShrinkRound, WithoutRankZeroRanksThatDisagreeOnWhomToExcludeGetAUsageError) {
+  Job job = Connect(4);
+  LoseRankZero(&job);
+  std::vector<std::vector<std::vector<uint8_t>>> parts;
+  const std::vector<Status> s = ShrinkAll(&job, {1, 2, 3}, {{0}, {0}, {0, 2}}, &parts);
+  for (const Status& st : s) {
+    EXPECT_EQ(weftInvalidUsage, st.code()) << st.message();
+    EXPECT_NE(std::string::npos, st.message().find("disagree on whom to exclude")) << st.message();
+  }
+}
+
+TEST(ShrinkRound, WithoutRankZeroAStrangersConnectionToAListenerIsIgnored) {
+  Job job = Connect(3);
+  LoseRankZero(&job);
+  // A well-formed offer with the wrong secret, left open: rank 2 must not take it, nor wait
+  // on it, and must still follow rank 1.
+  PeerShrinkOffer forged;
+  forged.leader = 1;
+  forged.request.excluded = {0};
+  forged.request.data = {9, 9};
+  const std::vector<uint8_t> payload = EncodePeerShrinkOffer(forged);
+  WireHeader h{kWireMagic, static_cast<uint16_t>(MsgType::kPeerShrink), 0,
+               static_cast<uint32_t>(payload.size())};
+  Socket stranger;
+  ASSERT_TRUE(Socket::Connect(job.ranks[2]->listen_address(), DeadlineIn(2000), &stranger).ok());
+  ASSERT_TRUE(stranger.SendAll(&h, sizeof(h), DeadlineIn(2000)).ok());
+  ASSERT_TRUE(stranger.SendAll(payload.data(), payload.size(), DeadlineIn(2000)).ok());
+  std::vector<std::vector<std::vector<uint8_t>>> parts;
+  const std::vector<Status> s = ShrinkAll(&job, {1, 2}, {{0}, {0}}, &parts);
+  for (size_t i = 0; i < s.size(); ++i) {
+    ASSERT_TRUE(s[i].ok()) << s[i].message();
+    EXPECT_EQ(std::vector<uint8_t>({1, 1}), parts[i][1]);
+  }
+}
+
+TEST(ShrinkRound, WithoutRankZeroARankWhoseLeaderNeverComesTimesOut) {
+  Job job = Connect(3, /*timeout_ms=*/300);
+  LoseRankZero(&job);
+  std::vector<uint8_t> mine = {2};
+  std::vector<std::vector<uint8_t>> all;
+  const Status s = job.ranks[2]->Shrink({0}, mine, &all);  // rank 1 never calls
+  EXPECT_EQ(weftTimeout, s.code()) << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("for rank 1, the lowest rank left")) << s.message();
 }
 
 }  // namespace

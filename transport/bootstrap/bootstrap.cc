@@ -1,10 +1,14 @@
 #include "transport/bootstrap/bootstrap.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 #include "transport/bootstrap/wire.h"
-
-#include <poll.h>
 
 namespace weft {
 
@@ -16,6 +20,19 @@ Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t 
   b->timeout_ms_ = timeout_ms;
   Deadline deadline = DeadlineIn(timeout_ms);
   WEFT_CHECK(Socket::Connect(id.root, deadline, &b->sock_));
+  b->secret_ = id.secret;
+  // The listener for a shrink without the root, on the address this host reaches the root
+  // from: the one the other ranks can reach it on too.
+  sockaddr_in local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(b->sock_.fd(), reinterpret_cast<sockaddr*>(&local), &len) != 0)
+    return SystemError(Format("getsockname on the bootstrap connection: %s", strerror(errno)));
+  local.sin_port = 0;
+  uint16_t port = 0;
+  WEFT_CHECK(Socket::Listen(local, &b->listener_, &port)
+                 .WithContext("the listener for a shrink without rank 0"));
+  b->listen_address_ = local;
+  b->listen_address_.sin_port = htons(port);
   Hello hello;
   hello.secret = id.secret;
   hello.rank = rank;
@@ -96,10 +113,23 @@ Status Bootstrap::CheckForError() {
 
 Status Bootstrap::Shrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
                          std::vector<std::vector<uint8_t>>* all) {
-  WEFT_REQUIRE(sock_.valid(), weftRemoteError,
-               "rank %d has lost its connection to the bootstrap root", rank_);
   WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,
                "shrink contribution of %zu bytes is too large", mine.size());
+  if (!excluded.empty() && excluded[0] == 0) {  // without the root: the lowest rank left leads
+    const Deadline deadline = DeadlineIn(timeout_ms_ + 1000);
+    int leader = 0;
+    while (std::binary_search(excluded.begin(), excluded.end(), leader))
+      ++leader;
+    all->assign(static_cast<size_t>(nranks_), {});
+    if (rank_ == leader) {
+      WEFT_CHECK(LeadShrink(excluded, mine, deadline));
+      (*all)[static_cast<size_t>(leader)] = mine;
+      return Status::Ok();
+    }
+    return FollowShrink(excluded, leader, deadline, &(*all)[static_cast<size_t>(leader)]);
+  }
+  WEFT_REQUIRE(sock_.valid(), weftRemoteError,
+               "rank %d has lost its connection to the bootstrap root", rank_);
   const Deadline deadline = DeadlineIn(timeout_ms_ + 1000);
   ShrinkRequest request;
   request.excluded = excluded;
@@ -113,13 +143,10 @@ Status Bootstrap::Shrink(const std::vector<int32_t>& excluded, const std::vector
     switch (type) {
       case MsgType::kError:
         continue;  // the failure that made this shrink necessary, reported earlier
-      case MsgType::kShrinkFailed: {
-        // The first byte is the result code, the rest says why.
-        const weftResult_t code =
-            !payload.empty() && payload[0] == weftInvalidUsage ? weftInvalidUsage : weftRemoteError;
-        const std::string why =
-            payload.empty() ? "" : std::string(payload.begin() + 1, payload.end());
-        return Status(code, "weftCommShrink: " + why);
+      case MsgType::kShrinkFailed: {  // a result code, then why
+        Status verdict;
+        WEFT_CHECK(DecodeVerdict(payload, &verdict));
+        return verdict.ok() ? RemoteError("the bootstrap root failed the shrink round") : verdict;
       }
       case MsgType::kGathered:
         return DecodeGathered(payload, nranks_, all);

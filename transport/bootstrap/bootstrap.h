@@ -1,7 +1,13 @@
 // Bootstrap client: one TCP connection per rank to the root, used at init (peer-info
-// allgather) and at teardown (barrier). Every call is bounded by the timeout.
+// allgather) and at teardown (barrier). Every call is bounded by the timeout. Each rank
+// also listens on a port of its own, which the others learn at init: when a shrink leaves
+// out rank 0, and with it the root in rank 0's process, the lowest rank left reaches the
+// others there (peer_shrink.cc).
 #pragma once
 
+#include <netinet/in.h>
+
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -27,11 +33,18 @@ class Bootstrap {
   // Between bootstrap operations: non-blocking; an error if the root reported a failure
   // (a rank left without saying goodbye) or the root itself is gone.
   Status CheckForError();
-  // A round among the ranks not in `excluded` (ascending), for weftCommShrink: everyone's
-  // `mine` by rank (empty for the excluded ones). The root serves it even after the job
-  // failed; its earlier failure report is skipped.
+  // A round among the ranks not in `excluded` (ascending), for weftCommShrink. The root
+  // serves it even after the job failed (its earlier failure report is skipped), and gives
+  // everyone's `mine` by rank (empty for the excluded ones). Without rank 0 the lowest rank
+  // left leads it through the others' listeners, and only its own `mine` comes back (the
+  // others' are empty).
   Status Shrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
                 std::vector<std::vector<uint8_t>>* all);
+
+  // Where this rank listens for a shrink without the root, and where every rank does (by
+  // rank; set once the communicator has gathered them).
+  const sockaddr_in& listen_address() const { return listen_address_; }
+  void SetPeerListeners(std::vector<sockaddr_in> listeners) { peers_ = std::move(listeners); }
   // Tells the root this rank leaves cleanly (so its closing is not reported as a failure).
   void Leave();
 
@@ -40,8 +53,18 @@ class Bootstrap {
   Status ReadAnyMessage(MsgType* type, std::vector<uint8_t>* payload, Deadline deadline);
   Status ReadMessage(MsgType expected, std::vector<uint8_t>* payload, Deadline deadline);
   Status WriteMessage(MsgType type, const std::vector<uint8_t>& payload, Deadline deadline);
+  // The two sides of a shrink without rank 0 (peer_shrink.cc).
+  Status LeadShrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
+                    Deadline deadline);
+  Status FollowShrink(const std::vector<int32_t>& excluded, int leader, Deadline deadline,
+                      std::vector<uint8_t>* leaders_bytes);
 
   Socket sock_;
+  Socket listener_;
+  sockaddr_in listen_address_{};
+  std::vector<sockaddr_in> peers_;
+  std::array<uint8_t, 16> secret_{};
+  uint32_t peer_shrinks_ = 0;  // rounds without the root so far, in step on every rank
   int rank_ = 0;
   int nranks_ = 0;
   int64_t timeout_ms_ = 0;

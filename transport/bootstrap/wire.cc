@@ -25,10 +25,15 @@ Status CheckHeader(const WireHeader& h) {
       break;
     case MsgType::kError:
     case MsgType::kShrinkFailed:
+    case MsgType::kPeerShrinkReply:
+    case MsgType::kPeerShrinkDone:
       limit = 4096;
       break;
     case MsgType::kShrink:
       limit = 4 + 4 * kMaxShrinkExcluded + kMaxContribution;
+      break;
+    case MsgType::kPeerShrink:
+      limit = 24 + 4 + 4 * kMaxShrinkExcluded + kMaxContribution;
       break;
     default:
       return RemoteError(Format("bootstrap message has unknown type %u", h.type));
@@ -86,6 +91,54 @@ Status DecodeShrink(const std::vector<uint8_t>& payload, int nranks, ShrinkReque
                "shrink message carries %zu bytes", payload.size() - at);
   out->data.assign(payload.begin() + at, payload.end());
   return Status::Ok();
+}
+
+std::vector<uint8_t> EncodePeerShrinkOffer(const PeerShrinkOffer& o) {
+  std::vector<uint8_t> out(24);
+  std::memcpy(out.data(), o.secret.data(), 16);
+  std::memcpy(out.data() + 16, &o.round, 4);
+  std::memcpy(out.data() + 20, &o.leader, 4);
+  const std::vector<uint8_t> request = EncodeShrink(o.request);
+  out.insert(out.end(), request.begin(), request.end());
+  return out;
+}
+
+Status DecodePeerShrinkOffer(const std::vector<uint8_t>& payload, int nranks,
+                             PeerShrinkOffer* out) {
+  WEFT_REQUIRE(payload.size() >= 24, weftRemoteError, "shrink offer of %zu bytes is too short",
+               payload.size());
+  std::memcpy(out->secret.data(), payload.data(), 16);
+  std::memcpy(&out->round, payload.data() + 16, 4);
+  std::memcpy(&out->leader, payload.data() + 20, 4);
+  WEFT_REQUIRE(out->leader >= 0 && out->leader < nranks, weftRemoteError,
+               "shrink offer from rank %d of %d", out->leader, nranks);
+  return DecodeShrink(std::vector<uint8_t>(payload.begin() + 24, payload.end()), nranks,
+                      &out->request);
+}
+
+std::vector<uint8_t> EncodeVerdict(const Status& s) {
+  const std::string& why = s.message();
+  const size_t text = std::min<size_t>(why.size(), 4000);
+  std::vector<uint8_t> out(1 + text);
+  out[0] = static_cast<uint8_t>(s.code());
+  if (text > 0) std::memcpy(out.data() + 1, why.data(), text);
+  return out;
+}
+
+Status DecodeVerdict(const std::vector<uint8_t>& payload, Status* out) {
+  WEFT_REQUIRE(!payload.empty(), weftRemoteError, "empty verdict");
+  const std::string why(payload.begin() + 1, payload.end());
+  switch (payload[0]) {
+    case weftSuccess:
+      *out = Status::Ok();
+      return Status::Ok();
+    case weftInvalidUsage:
+      *out = Status(weftInvalidUsage, why);
+      return Status::Ok();
+    default:  // whatever else the peer says, for this rank it is the peer's failure
+      *out = Status(weftRemoteError, why);
+      return Status::Ok();
+  }
 }
 
 std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts) {

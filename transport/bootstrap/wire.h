@@ -19,6 +19,11 @@ enum class MsgType : uint16_t {
   kError = 5,         // root -> client: text; the job cannot continue
   kShrink = 6,        // client -> root: the ranks it excludes and its bytes for the round
   kShrinkFailed = 7,  // root -> client: text; this shrink round cannot complete
+  // A shrink that leaves out rank 0 (and the root in its process), rank to rank: the lowest
+  // rank left offers the round to each other rank through that rank's own listener.
+  kPeerShrink = 8,       // leader -> rank: secret, round, leader, excluded, leader's bytes
+  kPeerShrinkReply = 9,  // rank -> leader: a verdict (agrees, or why not)
+  kPeerShrinkDone = 10,  // leader -> rank: a verdict for the whole round
 };
 
 constexpr uint32_t kWireMagic = 0x57465442;  // "WFTB"
@@ -54,6 +59,22 @@ struct ShrinkRequest {
 };
 std::vector<uint8_t> EncodeShrink(const ShrinkRequest& r);
 Status DecodeShrink(const std::vector<uint8_t>& payload, int nranks, ShrinkRequest* out);
+
+// kPeerShrink payload: the job's secret, the round (each communicator counts its shrinks
+// without the root), the leader's rank, then a kShrink payload.
+struct PeerShrinkOffer {
+  std::array<uint8_t, 16> secret{};
+  uint32_t round = 0;
+  int32_t leader = 0;
+  ShrinkRequest request;
+};
+std::vector<uint8_t> EncodePeerShrinkOffer(const PeerShrinkOffer& o);
+Status DecodePeerShrinkOffer(const std::vector<uint8_t>& payload, int nranks, PeerShrinkOffer* out);
+
+// kShrinkFailed, kPeerShrinkReply and kPeerShrinkDone payload: a result code byte
+// (weftSuccess, weftInvalidUsage or weftRemoteError), then text saying why.
+std::vector<uint8_t> EncodeVerdict(const Status& s);
+Status DecodeVerdict(const std::vector<uint8_t>& payload, Status* out);
 
 // kGathered payload: nranks, then for each rank a u32 length and its bytes.
 std::vector<uint8_t> EncodeGathered(const std::vector<std::vector<uint8_t>>& parts);

@@ -1,0 +1,147 @@
+// A shrink that leaves out rank 0: the bootstrap root lives in rank 0's process, so when
+// rank 0 is dead (or simply not in the new communicator) the ranks left meet without it.
+// The lowest of them leads: it connects to every other rank's listener (each rank opened
+// one at init, and every rank learnt the others' addresses) and offers the round: the
+// job's secret, the round's number, the excluded list and its bytes (the new unique id).
+// Each rank checks the offer against its own call and answers; once every answer is in,
+// the leader tells all of them whether the round holds. Two messages each way, every wait
+// bounded by the deadline; no thread, since a connection made before its rank calls
+// weftCommShrink waits in the listener's backlog.
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "transport/bootstrap/bootstrap.h"
+#include "transport/bootstrap/wire.h"
+
+namespace weft {
+namespace {
+
+constexpr int64_t kOfferWaitMs = 2000;
+
+Status Send(const Socket& s, MsgType type, const std::vector<uint8_t>& payload, Deadline deadline) {
+  WireHeader h{kWireMagic, static_cast<uint16_t>(type), 0, static_cast<uint32_t>(payload.size())};
+  WEFT_CHECK(s.SendAll(&h, sizeof(h), deadline));
+  if (!payload.empty()) WEFT_CHECK(s.SendAll(payload.data(), payload.size(), deadline));
+  return Status::Ok();
+}
+
+Status Receive(const Socket& s, MsgType expected, std::vector<uint8_t>* payload,
+               Deadline deadline) {
+  WireHeader h;
+  WEFT_CHECK(s.RecvAll(&h, sizeof(h), deadline));
+  WEFT_CHECK(CheckHeader(h));
+  WEFT_REQUIRE(h.type == static_cast<uint16_t>(expected), weftRemoteError,
+               "shrink without rank 0: message type %u, expected %u", h.type,
+               static_cast<unsigned>(expected));
+  payload->resize(h.length);
+  if (h.length > 0) WEFT_CHECK(s.RecvAll(payload->data(), h.length, deadline));
+  return Status::Ok();
+}
+
+Status ReceiveVerdict(const Socket& s, MsgType type, Deadline deadline, Status* verdict) {
+  std::vector<uint8_t> payload;
+  WEFT_CHECK(Receive(s, type, &payload, deadline));
+  return DecodeVerdict(payload, verdict);
+}
+
+std::string RankList(const std::vector<int32_t>& ranks) {
+  std::string out = "{";
+  for (size_t i = 0; i < ranks.size(); ++i)
+    out += (i > 0 ? ", " : "") + std::to_string(ranks[i]);
+  return out + "}";
+}
+
+}  // namespace
+
+Status Bootstrap::LeadShrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
+                             Deadline deadline) {
+  WEFT_REQUIRE(peers_.size() == static_cast<size_t>(nranks_), weftInternalError,
+               "shrink without rank 0: the ranks' listeners are not known");
+  const uint32_t round = peer_shrinks_++;
+  PeerShrinkOffer offer;
+  offer.secret = secret_;
+  offer.round = round;
+  offer.leader = rank_;
+  offer.request.excluded = excluded;
+  offer.request.data = mine;
+  const std::vector<uint8_t> payload = EncodePeerShrinkOffer(offer);
+  // Offer first to all, then collect the answers: the ranks check their offers in parallel.
+  std::vector<Socket> followers;
+  std::vector<int> ranks;
+  Status round_status;
+  for (int r = 0; r < nranks_ && round_status.ok(); ++r) {
+    if (r == rank_ || std::binary_search(excluded.begin(), excluded.end(), r)) continue;
+    Socket s;
+    Status st = Socket::Connect(peers_[static_cast<size_t>(r)], deadline, &s);
+    if (st.ok()) st = Send(s, MsgType::kPeerShrink, payload, deadline);
+    if (!st.ok())
+      round_status =
+          Status(weftRemoteError, Format("rank %d cannot be reached: ", r) + st.message());
+    followers.push_back(std::move(s));
+    ranks.push_back(r);
+  }
+  for (size_t i = 0; i < followers.size() && round_status.ok(); ++i) {
+    Status verdict;
+    Status st = ReceiveVerdict(followers[i], MsgType::kPeerShrinkReply, deadline, &verdict);
+    if (!st.ok())
+      round_status =
+          Status(weftRemoteError, Format("rank %d did not answer: ", ranks[i]) + st.message());
+    else if (!verdict.ok())
+      round_status = verdict;
+  }
+  // Everyone reached learns the outcome, so that no rank waits for a round that failed.
+  const std::vector<uint8_t> done = EncodeVerdict(round_status);
+  for (const Socket& s : followers)
+    if (s.valid()) (void)Send(s, MsgType::kPeerShrinkDone, done, DeadlineIn(1000));
+  return round_status;
+}
+
+Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader, Deadline deadline,
+                               std::vector<uint8_t>* leaders_bytes) {
+  WEFT_REQUIRE(listener_.valid(), weftInternalError, "shrink without rank 0: no listener");
+  const uint32_t round = peer_shrinks_++;
+  while (true) {
+    pollfd p{listener_.fd(), POLLIN, 0};
+    const int ready = poll(&p, 1, RemainingMs(deadline));
+    if (ready == 0)
+      return TimeoutError(
+          Format("rank %d waited %lld ms for rank %d, the lowest rank left, to lead the "
+                 "shrink without rank 0",
+                 rank_, static_cast<long long>(timeout_ms_), leader));
+    if (ready < 0) continue;  // EINTR; the deadline still bounds the loop
+    Socket s;
+    if (!listener_.Accept(&s).ok()) continue;
+    std::vector<uint8_t> payload;
+    PeerShrinkOffer offer;
+    // A connection that is not a well-formed offer of this job is not ours: drop it and go
+    // on waiting (the secret is what only this communicator's ranks know). A leader writes
+    // its offer as soon as it connects, so a connection silent for long is not one either.
+    const Deadline offer_deadline = std::min(deadline, DeadlineIn(kOfferWaitMs));
+    if (!Receive(s, MsgType::kPeerShrink, &payload, offer_deadline).ok() ||
+        !DecodePeerShrinkOffer(payload, nranks_, &offer).ok() || offer.secret != secret_)
+      continue;
+    if (offer.round < round) continue;  // an earlier round's leader, given up since
+    Status answer;
+    if (offer.round != round || offer.leader != leader || offer.request.excluded != excluded)
+      answer = Status(weftInvalidUsage,
+                      Format("the ranks disagree on whom to exclude: rank %d excludes %s (its "
+                             "round %u), rank %d excludes %s (round %u)",
+                             offer.leader, RankList(offer.request.excluded).c_str(), offer.round,
+                             rank_, RankList(excluded).c_str(), round));
+    WEFT_CHECK(Send(s, MsgType::kPeerShrinkReply, EncodeVerdict(answer), deadline)
+                   .WithContext(Format("answering rank %d", offer.leader)));
+    Status verdict;
+    WEFT_CHECK(ReceiveVerdict(s, MsgType::kPeerShrinkDone, deadline, &verdict)
+                   .WithContext(Format("waiting for rank %d's verdict", offer.leader)));
+    if (!answer.ok()) return answer;
+    if (!verdict.ok()) return verdict;
+    *leaders_bytes = std::move(offer.request.data);
+    return Status::Ok();
+  }
+}
+
+}  // namespace weft
