@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "transport/bootstrap/wire.h"
+#include "transport/bootstrap/wire_io.h"
 
 namespace weft {
 
@@ -56,10 +57,7 @@ void Bootstrap::Leave() {
 
 Status Bootstrap::WriteMessage(MsgType type, const std::vector<uint8_t>& payload,
                                Deadline deadline) {
-  WireHeader h{kWireMagic, static_cast<uint16_t>(type), 0, static_cast<uint32_t>(payload.size())};
-  WEFT_CHECK(sock_.SendAll(&h, sizeof(h), deadline));
-  if (!payload.empty()) WEFT_CHECK(sock_.SendAll(payload.data(), payload.size(), deadline));
-  return Status::Ok();
+  return SendWireMessage(sock_, type, payload, deadline);
 }
 
 Status Bootstrap::ReadAnyMessage(MsgType* type, std::vector<uint8_t>* payload, Deadline deadline) {

@@ -16,35 +16,16 @@
 
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/wire.h"
+#include "transport/bootstrap/wire_io.h"
 
 namespace weft {
 namespace {
 
 constexpr int64_t kOfferWaitMs = 2000;
 
-Status Send(const Socket& s, MsgType type, const std::vector<uint8_t>& payload, Deadline deadline) {
-  WireHeader h{kWireMagic, static_cast<uint16_t>(type), 0, static_cast<uint32_t>(payload.size())};
-  WEFT_CHECK(s.SendAll(&h, sizeof(h), deadline));
-  if (!payload.empty()) WEFT_CHECK(s.SendAll(payload.data(), payload.size(), deadline));
-  return Status::Ok();
-}
-
-Status Receive(const Socket& s, MsgType expected, std::vector<uint8_t>* payload,
-               Deadline deadline) {
-  WireHeader h;
-  WEFT_CHECK(s.RecvAll(&h, sizeof(h), deadline));
-  WEFT_CHECK(CheckHeader(h));
-  WEFT_REQUIRE(h.type == static_cast<uint16_t>(expected), weftRemoteError,
-               "shrink without rank 0: message type %u, expected %u", h.type,
-               static_cast<unsigned>(expected));
-  payload->resize(h.length);
-  if (h.length > 0) WEFT_CHECK(s.RecvAll(payload->data(), h.length, deadline));
-  return Status::Ok();
-}
-
 Status ReceiveVerdict(const Socket& s, MsgType type, Deadline deadline, Status* verdict) {
   std::vector<uint8_t> payload;
-  WEFT_CHECK(Receive(s, type, &payload, deadline));
+  WEFT_CHECK(ReceiveWireMessage(s, type, &payload, deadline));
   return DecodeVerdict(payload, verdict);
 }
 
@@ -77,7 +58,7 @@ Status Bootstrap::LeadShrink(const std::vector<int32_t>& excluded, const std::ve
     if (r == rank_ || std::binary_search(excluded.begin(), excluded.end(), r)) continue;
     Socket s;
     Status st = Socket::Connect(peers_[static_cast<size_t>(r)], deadline, &s);
-    if (st.ok()) st = Send(s, MsgType::kPeerShrink, payload, deadline);
+    if (st.ok()) st = SendWireMessage(s, MsgType::kPeerShrink, payload, deadline);
     if (!st.ok())
       round_status =
           Status(weftRemoteError, Format("rank %d cannot be reached: ", r) + st.message());
@@ -96,7 +77,7 @@ Status Bootstrap::LeadShrink(const std::vector<int32_t>& excluded, const std::ve
   // Everyone reached learns the outcome, so that no rank waits for a round that failed.
   const std::vector<uint8_t> done = EncodeVerdict(round_status);
   for (const Socket& s : followers)
-    if (s.valid()) (void)Send(s, MsgType::kPeerShrinkDone, done, DeadlineIn(1000));
+    if (s.valid()) (void)SendWireMessage(s, MsgType::kPeerShrinkDone, done, DeadlineIn(1000));
   return round_status;
 }
 
@@ -121,7 +102,7 @@ Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader,
     // on waiting (the secret is what only this communicator's ranks know). A leader writes
     // its offer as soon as it connects, so a connection silent for long is not one either.
     const Deadline offer_deadline = std::min(deadline, DeadlineIn(kOfferWaitMs));
-    if (!Receive(s, MsgType::kPeerShrink, &payload, offer_deadline).ok() ||
+    if (!ReceiveWireMessage(s, MsgType::kPeerShrink, &payload, offer_deadline).ok() ||
         !DecodePeerShrinkOffer(payload, nranks_, &offer).ok() || offer.secret != secret_)
       continue;
     if (offer.round < round) continue;  // an earlier round's leader, given up since
@@ -132,7 +113,7 @@ Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader,
                              "round %u), rank %d excludes %s (round %u)",
                              offer.leader, RankList(offer.request.excluded).c_str(), offer.round,
                              rank_, RankList(excluded).c_str(), round));
-    WEFT_CHECK(Send(s, MsgType::kPeerShrinkReply, EncodeVerdict(answer), deadline)
+    WEFT_CHECK(SendWireMessage(s, MsgType::kPeerShrinkReply, EncodeVerdict(answer), deadline)
                    .WithContext(Format("answering rank %d", offer.leader)));
     Status verdict;
     WEFT_CHECK(ReceiveVerdict(s, MsgType::kPeerShrinkDone, deadline, &verdict)

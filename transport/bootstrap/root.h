@@ -1,7 +1,8 @@
-// RootServer: the bootstrap rendezvous. One thread accepts the ranks' connections, checks
-// each one's secret, then serves allgather rounds (peer-info exchange, barriers) until every
-// rank has left. Never blocks on one connection: a client that never speaks, speaks garbage
-// or lies about lengths is dropped without affecting the others.
+// RootServer: the bootstrap root. One thread accepts the ranks' connections and polls them,
+// handing what they send to the job's Rendezvous (rendezvous.h: hellos, allgather rounds,
+// shrink rounds, failure reports) until every rank has left. Never blocks on one
+// connection: a client that never speaks, speaks garbage or lies about lengths is dropped
+// without affecting the others.
 #pragma once
 
 #include <netinet/in.h>
