@@ -151,6 +151,8 @@ Status Communicator::Init(const UniqueIdData& id) {
     local_ranks += hosts[r] == hosts[rank_];
   tune.chunk_bytes = config_.chunk_size;
   tune.nhosts = nhosts_ = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
+  tune.nchannels =
+      config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(nhosts_);
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double per_core = tune.ranks_per_core = local_ranks / cores;
   oversubscribed_ = per_core > 1;

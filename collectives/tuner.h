@@ -36,6 +36,11 @@ struct TunerInput {
   int nhosts = 1;
   TransportCost inside{0, 0};      // zeros: the shared-memory table's
   size_t chunk_bytes = 256 << 10;  // WEFT_CHUNK_SIZE: what a tree's pipeline moves per hop
+  // Jobs of several hosts: the channels a ring runs (their steps share each rank's link,
+  // and one channel's transfer fills the time another spends waiting and reducing), and
+  // the rate at which a rank reduces or copies what arrives.
+  int nchannels = 1;
+  double reduce_gbps = 12.0;
 };
 
 struct Prediction {

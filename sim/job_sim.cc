@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "collectives/plan_builder.h"
 #include "topology/placement.h"
 
 namespace weft::sim {
@@ -56,6 +57,8 @@ TunerInput JobTunerInput(const SimJob& job) {
   in.ranks_per_core = 1;
   in.nhosts = job.net.nhosts;
   in.chunk_bytes = job.chunk_size;
+  in.nchannels = job.nchannels > 0 ? job.nchannels : AutoChannels(job.net.nhosts);
+  in.reduce_gbps = job.net.reduce_gbps;
   return in;
 }
 
