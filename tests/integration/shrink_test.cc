@@ -222,6 +222,22 @@ TEST(ShrinkRound, WithoutRankZeroAStrangersConnectionToAListenerIsIgnored) {
   }
 }
 
+TEST(ShrinkRound, WithoutRankZeroARankThatLeftAndIsNotExcludedFailsTheRoundAtOnce) {
+  Job job = Connect(4, /*timeout_ms=*/20000);
+  LoseRankZero(&job);
+  job.ranks[2].reset();  // gone too, but the others do not exclude it
+  const auto start = Clock::now();
+  std::vector<std::vector<std::vector<uint8_t>>> parts;
+  const std::vector<Status> s = ShrinkAll(&job, {1, 3}, {{0}, {0}}, &parts);
+  for (const Status& st : s) {  // rank 3 too, which the leader reaches after rank 2
+    EXPECT_EQ(weftRemoteError, st.code()) << st.message();
+    EXPECT_NE(std::string::npos, st.message().find("rank 2 is not excluded but cannot be reached"))
+        << st.message();
+  }
+  // Far sooner than the 20 s timeout: the connection is refused, not waited for.
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(ShrinkRound, WithoutRankZeroARankWhoseLeaderNeverComesTimesOut) {
   Job job = Connect(3, /*timeout_ms=*/300);
   LoseRankZero(&job);

@@ -20,7 +20,7 @@ Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t 
   b->nranks_ = nranks;
   b->timeout_ms_ = timeout_ms;
   Deadline deadline = DeadlineIn(timeout_ms);
-  WEFT_CHECK(Socket::Connect(id.root, deadline, &b->sock_));
+  WEFT_CHECK(Socket::Connect(id.root, deadline, &b->sock_).WithContext("the bootstrap root"));
   b->secret_ = id.secret;
   // The listener for a shrink without the root, on the address this host reaches the root
   // from: the one the other ranks can reach it on too.

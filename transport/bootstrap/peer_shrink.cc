@@ -8,8 +8,10 @@
 // bounded by the deadline; no thread, since a connection made before its rank calls
 // weftCommShrink waits in the listener's backlog.
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,11 +24,28 @@ namespace weft {
 namespace {
 
 constexpr int64_t kOfferWaitMs = 2000;
+// Every rank has listened since init, so a refused connection means its process is gone;
+// retries (for a moment of backlog trouble) stop after this.
+constexpr int64_t kConnectWaitMs = 1000;
+// How long the leader waits for its followers to close after the outcome.
+constexpr int64_t kLingerMs = 2000;
 
 Status ReceiveVerdict(const Socket& s, MsgType type, Deadline deadline, Status* verdict) {
   std::vector<uint8_t> payload;
   WEFT_CHECK(ReceiveWireMessage(s, type, &payload, deadline));
   return DecodeVerdict(payload, verdict);
+}
+
+// Reads and drops whatever `s` still receives, until the peer closes or `deadline`.
+void DrainUntilClosed(const Socket& s, Deadline deadline) {
+  (void)shutdown(s.fd(), SHUT_WR);
+  uint8_t sink[4096];
+  while (true) {
+    pollfd p{s.fd(), POLLIN, 0};
+    if (poll(&p, 1, RemainingMs(deadline)) <= 0) return;
+    const ssize_t n = recv(s.fd(), sink, sizeof(sink), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+  }
 }
 
 std::string RankList(const std::vector<int32_t>& ranks) {
@@ -51,19 +70,26 @@ Status Bootstrap::LeadShrink(const std::vector<int32_t>& excluded, const std::ve
   offer.request.data = mine;
   const std::vector<uint8_t> payload = EncodePeerShrinkOffer(offer);
   // Offer first to all, then collect the answers: the ranks check their offers in parallel.
+  // A rank that cannot be reached fails the round, but every other is still offered it, so
+  // that each learns the outcome below instead of waiting for its timeout.
   std::vector<Socket> followers;
   std::vector<int> ranks;
   Status round_status;
-  for (int r = 0; r < nranks_ && round_status.ok(); ++r) {
+  for (int r = 0; r < nranks_; ++r) {
     if (r == rank_ || std::binary_search(excluded.begin(), excluded.end(), r)) continue;
     Socket s;
-    Status st = Socket::Connect(peers_[static_cast<size_t>(r)], deadline, &s);
+    Status st = Socket::Connect(peers_[static_cast<size_t>(r)],
+                                std::min(deadline, DeadlineIn(kConnectWaitMs)), &s);
     if (st.ok()) st = SendWireMessage(s, MsgType::kPeerShrink, payload, deadline);
-    if (!st.ok())
+    if (st.ok()) {
+      followers.push_back(std::move(s));
+      ranks.push_back(r);
+    } else if (round_status.ok()) {
       round_status =
-          Status(weftRemoteError, Format("rank %d cannot be reached: ", r) + st.message());
-    followers.push_back(std::move(s));
-    ranks.push_back(r);
+          Status(weftRemoteError,
+                 Format("rank %d is not excluded but cannot be reached (has it left?): ", r) +
+                     st.message());
+    }
   }
   for (size_t i = 0; i < followers.size() && round_status.ok(); ++i) {
     Status verdict;
@@ -77,7 +103,13 @@ Status Bootstrap::LeadShrink(const std::vector<int32_t>& excluded, const std::ve
   // Everyone reached learns the outcome, so that no rank waits for a round that failed.
   const std::vector<uint8_t> done = EncodeVerdict(round_status);
   for (const Socket& s : followers)
-    if (s.valid()) (void)SendWireMessage(s, MsgType::kPeerShrinkDone, done, DeadlineIn(1000));
+    (void)SendWireMessage(s, MsgType::kPeerShrinkDone, done, DeadlineIn(1000));
+  // Then each follower's end is awaited (briefly), reading an answer still on its way:
+  // closing a socket with unread bytes resets the connection, and the reset can destroy
+  // the outcome before the follower has read it.
+  const Deadline linger = std::min(deadline, DeadlineIn(kLingerMs));
+  for (const Socket& s : followers)
+    DrainUntilClosed(s, linger);
   return round_status;
 }
 
@@ -113,11 +145,15 @@ Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader,
                              "round %u), rank %d excludes %s (round %u)",
                              offer.leader, RankList(offer.request.excluded).c_str(), offer.round,
                              rank_, RankList(excluded).c_str(), round));
-    WEFT_CHECK(SendWireMessage(s, MsgType::kPeerShrinkReply, EncodeVerdict(answer), deadline)
-                   .WithContext(Format("answering rank %d", offer.leader)));
+    // The outcome is read even if the answer cannot be sent: a leader that failed the
+    // round may have sent it already and stopped listening.
+    const Status sent =
+        SendWireMessage(s, MsgType::kPeerShrinkReply, EncodeVerdict(answer), deadline);
     Status verdict;
-    WEFT_CHECK(ReceiveVerdict(s, MsgType::kPeerShrinkDone, deadline, &verdict)
-                   .WithContext(Format("waiting for rank %d's verdict", offer.leader)));
+    const Status got = ReceiveVerdict(s, MsgType::kPeerShrinkDone, deadline, &verdict);
+    if (!got.ok())
+      return (sent.ok() ? got : sent)
+          .WithContext(Format("rank %d, leading the shrink", offer.leader));
     if (!answer.ok()) return answer;
     if (!verdict.ok()) return verdict;
     *leaders_bytes = std::move(offer.request.data);

@@ -80,9 +80,9 @@ Status Socket::Connect(const sockaddr_in& addr, Deadline deadline, Socket* out) 
     int err = errno;
     bool retry = err == ECONNREFUSED || err == EINTR || err == ETIMEDOUT || err == EAGAIN;
     if (!retry || Clock::now() >= deadline) {
-      return Status(err == ECONNREFUSED || err == ETIMEDOUT ? weftTimeout : weftSystemError,
-                    Format("cannot connect to bootstrap root %s: %s", AddressText(addr).c_str(),
-                           std::strerror(err)));
+      return Status(
+          err == ECONNREFUSED || err == ETIMEDOUT ? weftTimeout : weftSystemError,
+          Format("cannot connect to %s: %s", AddressText(addr).c_str(), std::strerror(err)));
     }
     // The root may not be listening yet: back off, bounded by the deadline.
     std::this_thread::sleep_for(
