@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -125,7 +126,10 @@ Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader,
           Format("rank %d waited %lld ms for rank %d, the lowest rank left, to lead the "
                  "shrink without rank 0",
                  rank_, static_cast<long long>(timeout_ms_), leader));
-    if (ready < 0) continue;  // EINTR; the deadline still bounds the loop
+    if (ready < 0) {
+      if (errno == EINTR) continue;  // the deadline still bounds the loop
+      return SystemError(Format("poll on the shrink listener: %s", strerror(errno)));
+    }
     Socket s;
     if (!listener_.Accept(&s).ok()) continue;
     std::vector<uint8_t> payload;
