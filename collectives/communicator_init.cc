@@ -153,6 +153,10 @@ Status Communicator::Init(const UniqueIdData& id) {
   tune.nhosts = nhosts_ = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
   tune.nchannels =
       config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(nhosts_);
+  const TreePaths tree_paths = LongestPaths(shapes_.trees, hosts);
+  tune.tree_depth = tree_paths.depth;
+  tune.tree_hops_between_hosts = tree_paths.between_hosts;
+  tune.tree_nic_edges = tree_paths.nic_edges;
   const double cores = std::max(1u, std::thread::hardware_concurrency());
   const double per_core = tune.ranks_per_core = local_ranks / cores;
   oversubscribed_ = per_core > 1;

@@ -82,9 +82,12 @@ double Tuner::PredictAcrossHosts(Algo algo, CollType coll, size_t bytes) const {
   // A ring crosses `hosts` host boundaries per lap of n hops: the critical path of its
   // steps goes through the hops in that proportion.
   const double ring_hop = (hosts * between + (n - hosts) * within) / n;
-  // The trees over the ring order keep log2(per_host) levels inside each host and put
-  // log2(hosts) above them, between hosts.
-  const double tree_path = Log2Ceil(hosts) * between + Log2Ceil(per_host) * within;
+  // The trees' longest path, its hops between hosts at the network's latency (as the
+  // communicator counts them on its trees; without that, the trees over the ring order keep
+  // about log2(per_host) levels inside each host and log2(hosts) above them).
+  const int depth = input_.tree_depth > 0 ? input_.tree_depth : Log2Ceil(n);
+  const int crossing = input_.tree_depth > 0 ? input_.tree_hops_between_hosts : Log2Ceil(hosts);
+  const double tree_path = crossing * between + (depth - crossing) * within;
   switch (algo) {
     case Algo::kRing: {
       if (coll == CollType::kBroadcast || coll == CollType::kReduce)
@@ -114,9 +117,15 @@ double Tuner::PredictAcrossHosts(Algo algo, CollType coll, size_t bytes) const {
       const bool one_way = coll == CollType::kBroadcast || coll == CollType::kReduce;
       const double piece = one_way ? s : s / 2;  // what one tree carries
       const double fill =
-          Log2Ceil(n) * std::min(piece, static_cast<double>(input_.chunk_bytes)) * us_per_byte;
+          depth * std::min(piece, static_cast<double>(input_.chunk_bytes)) * us_per_byte;
       if (one_way) return tree_path + fill + 2 * s * us_per_byte;
-      return 2 * (tree_path + fill) + 2 * s * us_per_byte;
+      // Per phase each rank moves about the buffer through its port, and each tree edge
+      // between hosts carries its tree's half through a NIC shared with the host's other
+      // such edges. On the way up, the interior rank of each tree reduces its two
+      // children's halves besides (weft-sim: not hidden behind the transfers).
+      const double nic = std::max(1, input_.tree_nic_edges) * piece / (cost_.gbps * 1e3);
+      const double reduce = s / (std::max(0.1, input_.reduce_gbps) * 1e3);
+      return 2 * (tree_path + fill + std::max(s * us_per_byte, nic)) + reduce;
     }
     case Algo::kRecursiveDoubling: {
       // Rounds with partners inside the host, then rounds between hosts, in which every

@@ -41,6 +41,11 @@ struct TunerInput {
   // the rate at which a rank reduces or copies what arrives.
   int nchannels = 1;
   double reduce_gbps = 12.0;
+  // The trees' longest root-to-leaf path and the most of its hops between hosts
+  // (LongestPaths); zeros: estimated as log2 of the ranks and of the hosts.
+  int tree_depth = 0;
+  int tree_hops_between_hosts = 0;
+  int tree_nic_edges = 0;  // the most tree edges through one NIC one way (0: one)
 };
 
 struct Prediction {

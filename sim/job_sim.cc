@@ -58,6 +58,13 @@ TunerInput JobTunerInput(const SimJob& job) {
   in.nhosts = job.net.nhosts;
   in.chunk_bytes = job.chunk_size;
   in.nchannels = job.nchannels > 0 ? job.nchannels : AutoChannels(job.net.nhosts);
+  std::vector<int> host_of(static_cast<size_t>(job.net.nranks()));
+  for (int r = 0; r < job.net.nranks(); ++r)
+    host_of[static_cast<size_t>(r)] = job.net.HostOf(r);
+  const TreePaths paths = LongestPaths(JobShapes(job.net).trees, host_of);
+  in.tree_depth = paths.depth;
+  in.tree_hops_between_hosts = paths.between_hosts;
+  in.tree_nic_edges = paths.nic_edges;
   in.reduce_gbps = job.net.reduce_gbps;
   return in;
 }

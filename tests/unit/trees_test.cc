@@ -66,4 +66,28 @@ TEST(HostTrees, ChainInsideEachHost) {
 }
 
 }  // namespace
+// What the tuner reads off the trees: the longest path, its hops between hosts, and the
+// most tree edges through one host's NIC one way.
+TEST(Trees, LongestPathsCountHopsBetweenHostsAndEdgesThroughANic) {
+  Tree t;  // 0 <- 1, 2; 2 <- 3; 1 <- 4
+  t.root = 0;
+  t.parent = {-1, 0, 0, 2, 1};
+  t.children = {{1, 2}, {4}, {3}, {}, {}};
+  const std::vector<int> host_of = {0, 0, 1, 1, 2};
+  TreePaths p = LongestPaths(std::vector<Tree>{t}, host_of);
+  EXPECT_EQ(2, p.depth);
+  EXPECT_EQ(1, p.between_hosts);  // 3 -> 2 stays in host 1, 2 -> 0 crosses; 4 -> 1 crosses
+  EXPECT_EQ(2, p.nic_edges);      // host 0 receives from hosts 1 and 2
+  // A second tree in which host 1's ranks both have parents in host 0: three edges leave
+  // host 1 in the two trees together.
+  Tree u;
+  u.root = 0;
+  u.parent = {-1, 0, 0, 0, 3};
+  u.children = {{1, 2, 3}, {}, {}, {4}, {}};
+  p = LongestPaths(std::vector<Tree>{t, u}, host_of);
+  EXPECT_EQ(2, p.depth);
+  EXPECT_EQ(2, p.between_hosts);  // 4 -> 3 -> 0: hosts 2, 1, 0
+  EXPECT_EQ(4, p.nic_edges);      // into host 0: 2 (t) + 2 (u)
+}
+
 }  // namespace weft
