@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "collectives/algorithms/ring.h"
 #include "sim/job_sim.h"
@@ -217,42 +218,51 @@ TEST(PlanSim, TreeAllReduceIsNotHeldToOneRoundTripPerChunk) {
       << "tree " << tree.time_us << " us, ring " << ring.time_us << " us";
 }
 
+// A job of `hosts` x `ranks_per_host` ranks joined by `net` (as the tuner's table costs it).
+SimJob JobOf(int hosts, int ranks_per_host, TransportKind net = TransportKind::kInfiniBand) {
+  SimJob job;
+  job.net.nhosts = hosts;
+  job.net.ranks_per_host = ranks_per_host;
+  job.between_hosts = net;
+  job.net.inter.latency_us = CostOf(net).latency_us;
+  job.net.inter.gbps = CostOf(net).gbps;
+  return job;
+}
+
+std::string Describe(const SimJob& job, size_t bytes) {
+  return std::to_string(job.net.nhosts) + " hosts x " + std::to_string(job.net.ranks_per_host) +
+         " over " + TransportKindName(job.between_hosts) + ", " + std::to_string(bytes) + " bytes";
+}
+
+// The simulated time of the tuner's pick for an all-reduce of `bytes`, over the best
+// algorithm's; *pick: what the tuner chose.
+double RegretOfPick(const SimJob& job, size_t bytes, Algo* pick) {
+  const Tuner tuner(JobTunerInput(job), AlgoSpec());
+  *pick = tuner.Choose(CollType::kAllReduce, bytes);
+  SimCall call;
+  call.count = bytes / 4;
+  double best = -1, picked = -1;
+  for (Algo algo : {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling}) {
+    SimResult res;
+    const Status s = SimulateCall(job, algo, call, &res);
+    EXPECT_TRUE(s.ok()) << s.message();
+    if (best < 0 || res.time_us < best) best = res.time_us;
+    if (algo == *pick) picked = res.time_us;
+  }
+  return picked / best;
+}
+
 // The tuner's model of jobs of several hosts against the simulator running the plans it
 // chooses between: on every shape and size here its pick takes at most 1.4x the best
 // algorithm's simulated time (a flat model, one link for the whole job, picked trees that
 // took 1.6-2.7x the ring's at 256 KiB-2 MiB on 4 hosts of 8 ranks).
 TEST(PlanSim, TheTunersPicksAcrossHostsAreNearTheSimulatedBest) {
-  struct Shape {
-    int hosts, ranks_per_host;
-    TransportKind net;
-  };
-  const Shape shapes[] = {{2, 2, TransportKind::kTcp},        {4, 8, TransportKind::kTcp},
-                          {4, 8, TransportKind::kInfiniBand}, {16, 8, TransportKind::kInfiniBand},
-                          {8, 1, TransportKind::kInfiniBand}, {32, 4, TransportKind::kInfiniBand}};
-  for (const Shape& shape : shapes) {
-    SimJob job;
-    job.net.nhosts = shape.hosts;
-    job.net.ranks_per_host = shape.ranks_per_host;
-    job.between_hosts = shape.net;
-    job.net.inter.latency_us = CostOf(shape.net).latency_us;
-    job.net.inter.gbps = CostOf(shape.net).gbps;
-    const Tuner tuner(JobTunerInput(job), AlgoSpec());
+  for (const SimJob& job : {JobOf(2, 2, TransportKind::kTcp), JobOf(4, 8, TransportKind::kTcp),
+                            JobOf(4, 8), JobOf(16, 8), JobOf(8, 1), JobOf(32, 4)}) {
     for (size_t bytes = 8; bytes <= (size_t{16} << 20); bytes *= 8) {
-      SimCall call;
-      call.count = bytes / 4;
-      double best = -1, picked = -1;
-      const Algo pick = tuner.Choose(CollType::kAllReduce, bytes);
-      for (Algo algo : {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling}) {
-        SimResult res;
-        Status s = SimulateCall(job, algo, call, &res);
-        ASSERT_TRUE(s.ok()) << s.message();
-        if (best < 0 || res.time_us < best) best = res.time_us;
-        if (algo == pick) picked = res.time_us;
-      }
-      EXPECT_LE(picked, 1.4 * best)
-          << shape.hosts << " hosts x " << shape.ranks_per_host << " over "
-          << TransportKindName(shape.net) << ", " << bytes << " bytes: picked " << AlgoName(pick)
-          << " (" << picked << " us), best " << best << " us";
+      Algo pick;
+      EXPECT_LE(RegretOfPick(job, bytes, &pick), 1.4)
+          << Describe(job, bytes) << ": picked " << AlgoName(pick);
     }
   }
 }
@@ -262,36 +272,21 @@ TEST(PlanSim, TheTunersPicksAcrossHostsAreNearTheSimulatedBest) {
 // channels' overlap shows. Against the simulator, within 8% from 4 MiB up (at 1 MiB one
 // rank per host is 21% over: the simulator overlaps part of each step's hop).
 TEST(PlanSim, TheTunersRingModelFollowsTheSimulatedRingAcrossHosts) {
-  struct Shape {
-    int hosts, ranks_per_host;
-    TransportKind net;
-  };
-  for (const Shape& shape :
-       {Shape{16, 8, TransportKind::kInfiniBand}, Shape{4, 8, TransportKind::kTcp},
-        Shape{8, 1, TransportKind::kInfiniBand}}) {
-    SimJob job;
-    job.net.nhosts = shape.hosts;
-    job.net.ranks_per_host = shape.ranks_per_host;
-    job.between_hosts = shape.net;
-    job.net.inter.latency_us = CostOf(shape.net).latency_us;
-    job.net.inter.gbps = CostOf(shape.net).gbps;
+  for (const SimJob& job : {JobOf(16, 8), JobOf(4, 8, TransportKind::kTcp), JobOf(8, 1)}) {
     const Tuner tuner(JobTunerInput(job), AlgoSpec());
     for (size_t bytes = size_t{4} << 20; bytes <= (size_t{64} << 20); bytes *= 4) {
       SimCall call;
       call.count = bytes / 4;
       SimResult ring;
       ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
-      const double predicted = tuner.Predict(Algo::kRing, CollType::kAllReduce, bytes);
-      EXPECT_NEAR(predicted, ring.time_us, 0.08 * ring.time_us)
-          << shape.hosts << " hosts x " << shape.ranks_per_host << ", " << bytes << " bytes";
+      EXPECT_NEAR(tuner.Predict(Algo::kRing, CollType::kAllReduce, bytes), ring.time_us,
+                  0.08 * ring.time_us)
+          << Describe(job, bytes);
     }
   }
   // 64 hosts of 8 ranks at 16 MiB: the flat sum of 1022 hop latencies and the transfer
   // made the ring look 6% slower than the tree, which the simulator runs 38% slower.
-  SimJob big;
-  big.net.nhosts = 64;
-  big.net.ranks_per_host = 8;
-  const Tuner tuner(JobTunerInput(big), AlgoSpec());
+  const Tuner tuner(JobTunerInput(JobOf(64, 8)), AlgoSpec());
   EXPECT_EQ(Algo::kRing, tuner.Choose(CollType::kAllReduce, size_t{16} << 20));
 }
 
@@ -299,58 +294,22 @@ TEST(PlanSim, TheTunersRingModelFollowsTheSimulatedRingAcrossHosts) {
 // port and the host's NIC, which all of the host's ranks share in that round (the sum of
 // the two mispicked the tree at 16-64 KiB: 1.26-1.30x the best on these shapes).
 TEST(PlanSim, TheTunersPicksBetweenRecursiveDoublingAndTreesAreNearTheSimulatedBest) {
-  struct Shape {
-    int hosts, ranks_per_host;
-  };
-  for (const Shape& shape : {Shape{16, 8}, Shape{4, 8}, Shape{8, 1}, Shape{32, 4}}) {
-    SimJob job;
-    job.net.nhosts = shape.hosts;
-    job.net.ranks_per_host = shape.ranks_per_host;
-    const Tuner tuner(JobTunerInput(job), AlgoSpec());
+  for (const SimJob& job : {JobOf(16, 8), JobOf(4, 8), JobOf(8, 1), JobOf(32, 4)}) {
     for (size_t bytes = size_t{16} << 10; bytes <= (size_t{64} << 10); bytes *= 2) {
-      SimCall call;
-      call.count = bytes / 4;
-      double best = -1, picked = -1;
-      const Algo pick = tuner.Choose(CollType::kAllReduce, bytes);
-      for (Algo algo : {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling}) {
-        SimResult res;
-        ASSERT_TRUE(SimulateCall(job, algo, call, &res).ok());
-        if (best < 0 || res.time_us < best) best = res.time_us;
-        if (algo == pick) picked = res.time_us;
-      }
-      EXPECT_LE(picked, 1.1 * best) << shape.hosts << " hosts x " << shape.ranks_per_host << ", "
-                                    << bytes << " bytes: picked " << AlgoName(pick) << " ("
-                                    << picked << " us), best " << best << " us";
+      Algo pick;
+      EXPECT_LE(RegretOfPick(job, bytes, &pick), 1.1)
+          << Describe(job, bytes) << ": picked " << AlgoName(pick);
     }
   }
   // Over TCP the trees' hops between hosts are what a small call waits for: the tuner
   // counts them on the trees (LongestPaths), not as log2(hosts) (which picked the tree at
   // 16 KiB on 4 hosts of 8, 1.66x recursive doubling's time).
-  {
-    SimJob tcp;
-    tcp.net.nhosts = 4;
-    tcp.net.ranks_per_host = 8;
-    tcp.between_hosts = TransportKind::kTcp;
-    tcp.net.inter.latency_us = CostOf(TransportKind::kTcp).latency_us;
-    tcp.net.inter.gbps = CostOf(TransportKind::kTcp).gbps;
-    const Tuner over_tcp(JobTunerInput(tcp), AlgoSpec());
-    SimCall call;
-    call.count = (size_t{16} << 10) / 4;
-    double best = -1, picked = -1;
-    const Algo pick = over_tcp.Choose(CollType::kAllReduce, size_t{16} << 10);
-    for (Algo algo : {Algo::kRing, Algo::kTree, Algo::kRecursiveDoubling}) {
-      SimResult res;
-      ASSERT_TRUE(SimulateCall(tcp, algo, call, &res).ok());
-      if (best < 0 || res.time_us < best) best = res.time_us;
-      if (algo == pick) picked = res.time_us;
-    }
-    EXPECT_LE(picked, 1.1 * best) << "picked " << AlgoName(pick);
-  }
+  Algo pick;
+  EXPECT_LE(RegretOfPick(JobOf(4, 8, TransportKind::kTcp), size_t{16} << 10, &pick), 1.1)
+      << "picked " << AlgoName(pick);
   // Where the rounds between hosts dominate (6 of 9 on 64 hosts of 8), the prediction
   // follows the simulator within 10% (the sum of port and NIC was 41% high at 8 KiB).
-  SimJob big;
-  big.net.nhosts = 64;
-  big.net.ranks_per_host = 8;
+  const SimJob big = JobOf(64, 8);
   const Tuner tuner(JobTunerInput(big), AlgoSpec());
   for (size_t bytes = size_t{2} << 10; bytes <= (size_t{32} << 10); bytes *= 2) {
     SimCall call;
@@ -359,7 +318,7 @@ TEST(PlanSim, TheTunersPicksBetweenRecursiveDoublingAndTreesAreNearTheSimulatedB
     ASSERT_TRUE(SimulateCall(big, Algo::kRecursiveDoubling, call, &rd).ok());
     EXPECT_NEAR(tuner.Predict(Algo::kRecursiveDoubling, CollType::kAllReduce, bytes), rd.time_us,
                 0.1 * rd.time_us)
-        << bytes << " bytes";
+        << Describe(big, bytes);
   }
 }
 
