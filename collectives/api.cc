@@ -288,9 +288,7 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   // The lowest rank left (the new rank 0) makes the new communicator's unique id, so its
   // bootstrap root lives with a rank that is in it; the round hands the id to the others.
   // If it cannot, it still takes part, with nothing, so that the others fail at once too.
-  int leader = 0;
-  while (std::binary_search(excluded.begin(), excluded.end(), leader))
-    ++leader;
+  const int leader = weft::LowestRankLeft(excluded);
   weftUniqueId id{};
   std::vector<uint8_t> mine;
   Status made;
@@ -309,7 +307,7 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
     s = weft::RemoteError(weft::Format(
         "rank %d (the lowest rank left) could not make the new communicator's unique id", leader));
   if (!s.ok()) {
-    weft::UniqueIdData unused;  // rank 0: stop the root it started for nothing
+    weft::UniqueIdData unused;  // the leader: stop the root it started for nothing
     if (!mine.empty() && weft::DecodeUniqueId(id, &unused).ok())
       weft::ClaimRoot(unused.secret).reset();
     return ReportFailure(s.WithContext("weftCommShrink"));

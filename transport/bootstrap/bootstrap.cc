@@ -13,6 +13,13 @@
 
 namespace weft {
 
+int LowestRankLeft(const std::vector<int32_t>& excluded) {
+  int rank = 0;
+  while (std::binary_search(excluded.begin(), excluded.end(), rank))
+    ++rank;
+  return rank;
+}
+
 Status Bootstrap::Connect(const UniqueIdData& id, int rank, int nranks, int64_t timeout_ms,
                           std::unique_ptr<Bootstrap>* out) {
   std::unique_ptr<Bootstrap> b(new Bootstrap());
@@ -115,9 +122,7 @@ Status Bootstrap::Shrink(const std::vector<int32_t>& excluded, const std::vector
                "shrink contribution of %zu bytes is too large", mine.size());
   if (!excluded.empty() && excluded[0] == 0) {  // without the root: the lowest rank left leads
     const Deadline deadline = DeadlineIn(timeout_ms_ + 1000);
-    int leader = 0;
-    while (std::binary_search(excluded.begin(), excluded.end(), leader))
-      ++leader;
+    const int leader = LowestRankLeft(excluded);
     all->assign(static_cast<size_t>(nranks_), {});
     if (rank_ == leader) {
       WEFT_CHECK(LeadShrink(excluded, mine, deadline));

@@ -18,6 +18,10 @@
 
 namespace weft {
 
+// The lowest rank not in `excluded` (ascending): the rank that leads a shrink and makes
+// the new communicator's unique id.
+int LowestRankLeft(const std::vector<int32_t>& excluded);
+
 class Bootstrap {
  public:
   static Status Connect(const UniqueIdData& id, int rank, int nranks, int64_t timeout_ms,
