@@ -252,6 +252,19 @@ double RegretOfPick(const SimJob& job, size_t bytes, Algo* pick) {
   return picked / best;
 }
 
+// The tuner's prediction of `algo`'s all-reduce of `bytes` is within `tolerance` (a
+// fraction) of the simulated time.
+void ExpectPredictionNear(const SimJob& job, Algo algo, size_t bytes, double tolerance) {
+  SimCall call;
+  call.count = bytes / 4;
+  SimResult res;
+  ASSERT_TRUE(SimulateCall(job, algo, call, &res).ok());
+  const Tuner tuner(JobTunerInput(job), AlgoSpec());
+  EXPECT_NEAR(tuner.Predict(algo, CollType::kAllReduce, bytes), res.time_us,
+              tolerance * res.time_us)
+      << AlgoName(algo) << ", " << Describe(job, bytes);
+}
+
 // The tuner's model of jobs of several hosts against the simulator running the plans it
 // chooses between: on every shape and size here its pick takes at most 1.4x the best
 // algorithm's simulated time (a flat model, one link for the whole job, picked trees that
@@ -273,16 +286,8 @@ TEST(PlanSim, TheTunersPicksAcrossHostsAreNearTheSimulatedBest) {
 // rank per host is 21% over: the simulator overlaps part of each step's hop).
 TEST(PlanSim, TheTunersRingModelFollowsTheSimulatedRingAcrossHosts) {
   for (const SimJob& job : {JobOf(16, 8), JobOf(4, 8, TransportKind::kTcp), JobOf(8, 1)}) {
-    const Tuner tuner(JobTunerInput(job), AlgoSpec());
-    for (size_t bytes = size_t{4} << 20; bytes <= (size_t{64} << 20); bytes *= 4) {
-      SimCall call;
-      call.count = bytes / 4;
-      SimResult ring;
-      ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
-      EXPECT_NEAR(tuner.Predict(Algo::kRing, CollType::kAllReduce, bytes), ring.time_us,
-                  0.08 * ring.time_us)
-          << Describe(job, bytes);
-    }
+    for (size_t bytes = size_t{4} << 20; bytes <= (size_t{64} << 20); bytes *= 4)
+      ExpectPredictionNear(job, Algo::kRing, bytes, 0.08);
   }
   // 64 hosts of 8 ranks at 16 MiB: the flat sum of 1022 hop latencies and the transfer
   // made the ring look 6% slower than the tree, which the simulator runs 38% slower.
@@ -309,17 +314,8 @@ TEST(PlanSim, TheTunersPicksBetweenRecursiveDoublingAndTreesAreNearTheSimulatedB
       << "picked " << AlgoName(pick);
   // Where the rounds between hosts dominate (6 of 9 on 64 hosts of 8), the prediction
   // follows the simulator within 10% (the sum of port and NIC was 41% high at 8 KiB).
-  const SimJob big = JobOf(64, 8);
-  const Tuner tuner(JobTunerInput(big), AlgoSpec());
-  for (size_t bytes = size_t{2} << 10; bytes <= (size_t{32} << 10); bytes *= 2) {
-    SimCall call;
-    call.count = bytes / 4;
-    SimResult rd;
-    ASSERT_TRUE(SimulateCall(big, Algo::kRecursiveDoubling, call, &rd).ok());
-    EXPECT_NEAR(tuner.Predict(Algo::kRecursiveDoubling, CollType::kAllReduce, bytes), rd.time_us,
-                0.1 * rd.time_us)
-        << Describe(big, bytes);
-  }
+  for (size_t bytes = size_t{2} << 10; bytes <= (size_t{32} << 10); bytes *= 2)
+    ExpectPredictionNear(JobOf(64, 8), Algo::kRecursiveDoubling, bytes, 0.1);
 }
 
 }  // namespace
