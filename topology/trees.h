@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,11 +43,10 @@ TreePaths LongestPaths(const std::vector<Tree>& trees, const std::vector<HostId>
   TreePaths out;
   // Per host: edges from a child in it to a parent elsewhere (out, going up), and from a
   // child elsewhere to a parent in it (in); the way down uses them the other way round.
-  std::vector<std::pair<HostId, std::pair<int, int>>> per_host;
+  std::map<HostId, std::pair<int, int>> per_host;
   auto count = [&](const HostId& h, bool out_edge) {
-    for (auto& entry : per_host)
-      if (entry.first == h) return void(++(out_edge ? entry.second.first : entry.second.second));
-    per_host.push_back({h, out_edge ? std::make_pair(1, 0) : std::make_pair(0, 1)});
+    auto& edges = per_host[h];
+    ++(out_edge ? edges.first : edges.second);
   };
   for (const Tree& t : trees) {
     for (size_t r = 0; r < t.parent.size(); ++r) {
