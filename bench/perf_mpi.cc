@@ -85,9 +85,7 @@ bool MpiCollective(CollType coll, const void* send, void* recv, size_t count, we
   MPI_Datatype dt;
   MPI_Op mop = MPI_SUM;
   if (!MpiType(type, &dt)) return false;
-  const bool reduces =
-      coll == CollType::kAllReduce || coll == CollType::kReduceScatter || coll == CollType::kReduce;
-  if (reduces && !MpiOp(op, &mop)) return false;
+  if (FactsOf(coll).reduces && !MpiOp(op, &mop)) return false;
   const int n = static_cast<int>(count);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

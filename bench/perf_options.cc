@@ -11,15 +11,7 @@ namespace weft::perf {
 namespace {
 
 bool ParseCollective(const std::string& name, CollType* out) {
-  static const std::pair<const char*, CollType> kNames[] = {
-      {"allreduce", CollType::kAllReduce},
-      {"allgather", CollType::kAllGather},
-      {"reducescatter", CollType::kReduceScatter},
-      {"broadcast", CollType::kBroadcast},
-      {"reduce", CollType::kReduce}};
-  for (const auto& [n, c] : kNames)
-    if (name == n) return *out = c, true;
-  return false;
+  return ParseCollName(name.c_str(), out);
 }
 
 // CLI11 validator for sizes with K/M/G suffixes.

@@ -53,9 +53,7 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
 void Report::Line(const Row& r) {
   rows_.push_back(r);
   std::fprintf(out_, "%12zu  %12zu  %8s  %6s  %6d", r.bytes, r.count, TypeName(r.type),
-               options_.coll == CollType::kAllGather || options_.coll == CollType::kBroadcast
-                   ? "none"
-                   : OpName(r.op),
+               FactsOf(options_.coll).reduces ? OpName(r.op) : "none",
                r.root);
   for (const Measurement* m : {&r.oop, &r.ip}) {
     if (!m->valid) {  // not measured (point to point has no in-place form)

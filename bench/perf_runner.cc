@@ -38,15 +38,7 @@ double Runner::BusFactor() const {
   // nccl-tests' factors: all-to-all moves (n-1)/n of its data between ranks, send/recv all.
   if (options_.p2p == P2PPattern::kAllToAll) return (n - 1) / n;
   if (options_.p2p == P2PPattern::kSendRecv) return 1.0;
-  switch (options_.coll) {
-    case CollType::kAllReduce:
-      return 2.0 * (n - 1) / n;
-    case CollType::kAllGather:
-    case CollType::kReduceScatter:
-      return (n - 1) / n;
-    default:
-      return 1.0;
-  }
+  return weft::BusFactor(options_.coll, nranks_);
 }
 
 Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
@@ -59,19 +51,10 @@ Runner::Layout Runner::LayoutFor(size_t bytes, size_t esz) const {
     l.in_elems = l.out_elems = l.total = count;
     return l;
   }
-  switch (options_.coll) {
-    case CollType::kAllGather:
-      count -= count % n;
-      l.api_count = count / n, l.in_elems = count / n, l.out_elems = count;
-      break;
-    case CollType::kReduceScatter:
-      count -= count % n;
-      l.api_count = count / n, l.in_elems = count, l.out_elems = count / n;
-      break;
-    default:
-      l.api_count = count, l.in_elems = count, l.out_elems = count;
-  }
-  l.total = count;
+  l.api_count = CountForBytes(options_.coll, bytes, esz, nranks_);
+  l.in_elems = InputCount(options_.coll, l.api_count, nranks_);
+  l.out_elems = OutputCount(options_.coll, l.api_count, nranks_);
+  l.total = std::max(l.in_elems, l.out_elems);
   return l;
 }
 
@@ -188,7 +171,7 @@ void Runner::Barrier() {
 bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row) {
   const size_t esz = TypeSize(type);
   const Layout l = LayoutFor(bytes, esz);
-  const bool rooted = options_.coll == CollType::kBroadcast || options_.coll == CollType::kReduce;
+  const bool rooted = FactsOf(options_.coll).rooted;
   row->bytes = l.total * esz;
   row->count = l.total;
   row->type = type;

@@ -85,12 +85,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const bool rooted = options.coll == CollType::kBroadcast || options.coll == CollType::kReduce;
-  if (!rooted) roots = {0};
-  const bool reduces = options.coll == CollType::kAllReduce ||
-                       options.coll == CollType::kReduceScatter ||
-                       options.coll == CollType::kReduce;
-  std::vector<weftRedOp_t> ops = reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
+  if (!FactsOf(options.coll).rooted) roots = {0};
+  std::vector<weftRedOp_t> ops =
+      FactsOf(options.coll).reduces ? options.ops : std::vector<weftRedOp_t>{weftSum};
 
   if (!options.tune_file.empty() || options.compare_algos) {
     const bool tuned =

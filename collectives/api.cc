@@ -50,8 +50,8 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   else
     WEFT_REQUIRE(ValidOp(a.op), weftInvalidArgument, "%s: invalid reduction op %d", name,
                  static_cast<int>(a.op));
-  const bool rooted = a.coll == CollType::kBroadcast || a.coll == CollType::kReduce;
-  WEFT_REQUIRE(!rooted || (a.root >= 0 && a.root < n), weftInvalidArgument,
+  const CollFacts& facts = FactsOf(a.coll);
+  WEFT_REQUIRE(!facts.rooted || (a.root >= 0 && a.root < n), weftInvalidArgument,
                "%s: root %d out of range 0..%d", name, a.root, n - 1);
 #if !WEFT_HAVE_CUDA
   WEFT_REQUIRE(a.stream == nullptr, weftInvalidArgument,
@@ -62,32 +62,21 @@ Status Validate(const char* name, weftComm_t comm, const CollArgs& a) {
   WEFT_REQUIRE(a.count <= limit, weftInvalidArgument,
                "%s: count %zu x %zu bytes x %d ranks overflows", name, a.count, esz, n);
   if (a.count == 0) return Status::Ok();
-  const size_t in_elems = a.coll == CollType::kReduceScatter ? a.count * n : a.count;
-  const size_t out_elems = a.coll == CollType::kAllGather ? a.count * n : a.count;
-  const bool needs_send = a.coll != CollType::kBroadcast || rank == a.root;
-  const bool needs_recv = a.coll != CollType::kReduce || rank == a.root;
+  const size_t in_elems = InputCount(a.coll, a.count, n);
+  const size_t out_elems = OutputCount(a.coll, a.count, n);
+  const bool needs_send = ReadsInput(a.coll, rank, a.root);
+  const bool needs_recv = WritesOutput(a.coll, rank, a.root);
   WEFT_REQUIRE(!needs_send || a.send != nullptr, weftInvalidArgument,
                "%s: sendbuff is NULL with count %zu", name, a.count);
   WEFT_REQUIRE(!needs_recv || a.recv != nullptr, weftInvalidArgument,
                "%s: recvbuff is NULL with count %zu", name, a.count);
   if (!needs_send || !needs_recv) return Status::Ok();
-  // In place: send == recv, except allgather (send == recv + rank*count) and reducescatter
-  // (recv == send + rank*count), as in NCCL. Any other overlap would corrupt data.
-  const auto* s = static_cast<const char*>(a.send);
-  const auto* r = static_cast<const char*>(a.recv);
-  const size_t block = a.count * esz;
-  bool in_place;
-  if (a.coll == CollType::kAllGather)
-    in_place = s == r + rank * block;
-  else if (a.coll == CollType::kReduceScatter)
-    in_place = r == s + rank * block;
-  else
-    in_place = s == r;
-  WEFT_REQUIRE(in_place || !Overlap(s, in_elems * esz, r, out_elems * esz), weftInvalidArgument,
-               "%s: sendbuff and recvbuff overlap but are not the in-place layout%s", name,
-               a.coll == CollType::kAllGather       ? " (sendbuff == recvbuff + rank*sendcount)"
-               : a.coll == CollType::kReduceScatter ? " (recvbuff == sendbuff + rank*recvcount)"
-                                                    : " (sendbuff == recvbuff)");
+  // Any overlap but the in-place layout would corrupt data.
+  const bool in_place = IsInPlace(a.coll, a.send, a.recv, a.count, esz, rank);
+  WEFT_REQUIRE(in_place || !Overlap(a.send, in_elems * esz, a.recv, out_elems * esz),
+               weftInvalidArgument,
+               "%s: sendbuff and recvbuff overlap but are not the in-place layout (%s)", name,
+               facts.in_place_rule);
   return Status::Ok();
 }
 

@@ -153,10 +153,7 @@ Algo Communicator::ChooseAlgo(CollType coll, size_t bytes) const {
 
 Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   const size_t esz = TypeSize(a.type);
-  const size_t bytes = a.count * esz *
-                       (a.coll == CollType::kAllGather || a.coll == CollType::kReduceScatter
-                            ? static_cast<size_t>(nranks_)
-                            : 1);
+  const size_t bytes = CallBytes(a.coll, a.count, esz, nranks_);
   Chunking chunking =
       ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), nhosts_, bytes, esz);
   // The algorithm is a function of (collective, size) for a given communicator, so the

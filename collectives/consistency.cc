@@ -17,13 +17,6 @@ struct Signature {
   uint64_t count;
 };
 
-bool Rooted(CollType c) {
-  return c == CollType::kBroadcast || c == CollType::kReduce;
-}
-bool Reduces(CollType c) {
-  return c != CollType::kAllGather && c != CollType::kBroadcast;
-}
-
 std::vector<Signature> Decode(const std::vector<uint8_t>& bytes) {
   std::vector<Signature> out(bytes.size() / sizeof(Signature));
   if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * sizeof(Signature));
@@ -40,8 +33,8 @@ std::vector<uint8_t> EncodeCallSignature(const std::vector<CollArgs>& ops) {
     s.type = static_cast<int32_t>(a.type);
     // Ops users create are numbered per rank (in the order each created them): all compare
     // as one PreMulSum.
-    s.op = !Reduces(a.coll) ? -1 : std::min<int32_t>(static_cast<int32_t>(a.op), weftNumOps);
-    s.root = Rooted(a.coll) ? a.root : -1;
+    s.op = !FactsOf(a.coll).reduces ? -1 : std::min<int32_t>(static_cast<int32_t>(a.op), weftNumOps);
+    s.root = FactsOf(a.coll).rooted ? a.root : -1;
     s.count = a.count;
     sigs.push_back(s);
   }

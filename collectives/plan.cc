@@ -7,22 +7,6 @@
 
 namespace weft {
 
-const char* CollName(CollType c) {
-  switch (c) {
-    case CollType::kAllReduce:
-      return "allreduce";
-    case CollType::kAllGather:
-      return "allgather";
-    case CollType::kReduceScatter:
-      return "reducescatter";
-    case CollType::kBroadcast:
-      return "broadcast";
-    case CollType::kReduce:
-      return "reduce";
-  }
-  return "?";
-}
-
 const char* StepKindName(StepKind k) {
   switch (k) {
     case StepKind::kSend:

@@ -9,13 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "collectives/collective.h"
 #include "common/status.h"
 #include "weft/weft.h"
 
 namespace weft {
-
-enum class CollType { kAllReduce, kAllGather, kReduceScatter, kBroadcast, kReduce };
-const char* CollName(CollType c);
 
 enum class StepKind : uint8_t {
   kSend,                // send src

@@ -65,11 +65,7 @@ Status ParseTuneTable(const std::string& text, const std::string& origin, TuneTa
     std::string extra;
     if (!(fields >> nranks >> range >> algo) || (fields >> extra)) return bad("malformed line");
     TuneEntry e;
-    bool found = false;
-    for (CollType c : {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
-                       CollType::kBroadcast, CollType::kReduce}) {
-      if (coll == CollName(c)) e.coll = c, found = true;
-    }
+    bool found = ParseCollName(coll.c_str(), &e.coll);
     if (!found) return bad("unknown collective '" + coll + "'");
     if (nranks < 1) return bad("ranks must be at least 1");
     e.nranks = nranks;

@@ -21,8 +21,7 @@ PlanShapes JobShapes(const SimNetwork& net) {
 }
 
 size_t CallBytes(const SimCall& call, int nranks) {
-  const bool per_rank = call.coll == CollType::kAllGather || call.coll == CollType::kReduceScatter;
-  return call.count * call.elem_size * (per_rank ? static_cast<size_t>(nranks) : 1);
+  return weft::CallBytes(call.coll, call.count, call.elem_size, nranks);
 }
 
 Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult* out) {

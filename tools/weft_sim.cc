@@ -41,12 +41,6 @@ std::string Bytes(size_t b) {
   return std::to_string(b);
 }
 
-double BusFactor(CollType c, int n) {
-  if (c == CollType::kAllReduce) return 2.0 * (n - 1) / n;
-  if (c == CollType::kAllGather || c == CollType::kReduceScatter) return double(n - 1) / n;
-  return 1;
-}
-
 int Run(const Options& o) {
   CollType coll;
   if (!ParseColl(o.coll, &coll)) {
@@ -94,10 +88,7 @@ int Run(const Options& o) {
     SimCall call;
     call.coll = coll;
     call.elem_size = o.elem_size;
-    const size_t per = (coll == CollType::kAllGather || coll == CollType::kReduceScatter)
-                           ? o.elem_size * static_cast<size_t>(n)
-                           : o.elem_size;
-    call.count = bytes / per;
+    call.count = CountForBytes(coll, bytes, o.elem_size, n);
     if (call.count == 0) continue;
     const size_t real_bytes = CallBytes(call, n);
     std::printf("%12zu", real_bytes);

@@ -216,8 +216,8 @@ Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size
                "%u): raise WEFT_CHUNK_SIZE",
                CollName(coll), count, chunking.chunk_elems, messages, kMaxMessagesPerLink);
 
-  Plan plan = Plan::Empty(coll, rank, n, coll == CollType::kReduceScatter ? count * n : count,
-                          coll == CollType::kAllGather ? count * n : count, chunking.nchannels);
+  Plan plan = Plan::Empty(coll, rank, n, InputCount(coll, count, n), OutputCount(coll, count, n),
+                          chunking.nchannels);
   const int pos = PositionOf(ring, rank);
   const int root_pos = rooted ? PositionOf(ring, root) : 0;
   for (int c = 0; c < chunking.nchannels; ++c) {

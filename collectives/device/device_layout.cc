@@ -8,30 +8,12 @@
 namespace weft {
 
 CollBytes BytesOf(const CollArgs& a, int rank, int nranks) {
-  const size_t bytes = a.count * TypeSize(a.type);
-  const size_t n = static_cast<size_t>(nranks);
+  const size_t esz = TypeSize(a.type);
   CollBytes b;
-  switch (a.coll) {
-    case CollType::kAllReduce:
-      b.send = b.recv = bytes;
-      break;
-    case CollType::kAllGather:
-      b.send = bytes;
-      b.recv = bytes * n;
-      break;
-    case CollType::kReduceScatter:
-      b.send = bytes * n;
-      b.recv = bytes;
-      break;
-    case CollType::kBroadcast:
-      b.send = b.recv = bytes;
-      b.uses_send = rank == a.root;
-      break;
-    case CollType::kReduce:
-      b.send = b.recv = bytes;
-      b.uses_recv = rank == a.root;
-      break;
-  }
+  b.send = InputCount(a.coll, a.count, nranks) * esz;
+  b.recv = OutputCount(a.coll, a.count, nranks) * esz;
+  b.uses_send = ReadsInput(a.coll, rank, a.root);
+  b.uses_recv = WritesOutput(a.coll, rank, a.root);
   return b;
 }
 

@@ -45,8 +45,10 @@ StagingPlan PlanStaging(const CollArgs& a, int rank, int nranks, size_t piece_by
   if (a.count == 0) return plan;
   const size_t esz = TypeSize(a.type);
   const size_t n = static_cast<size_t>(nranks);
-  const bool gather = a.coll == CollType::kAllGather;
-  const bool scatter = a.coll == CollType::kReduceScatter;
+  // Rows: the buffer of n blocks (all-gather's output, reduce-scatter's input) moves in
+  // pieces of every block at once.
+  const bool gather = OutputCount(a.coll, 1, nranks) > 1;
+  const bool scatter = InputCount(a.coll, 1, nranks) > 1;
   const size_t rows = gather || scatter ? n : 1;
   const size_t step = PieceElements(a.count, esz, rows, piece_bytes);
   const size_t npieces = (a.count + step - 1) / step;
