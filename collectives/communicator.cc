@@ -155,7 +155,7 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
   const size_t esz = TypeSize(a.type);
   const size_t bytes = CallBytes(a.coll, a.count, esz, nranks_);
   Chunking chunking =
-      ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), nhosts_, bytes, esz);
+      ChunkingFor(config_.chunk_size, static_cast<int>(config_.nchannels), nhosts_, esz);
   // The algorithm is a function of (collective, size) for a given communicator, so the
   // plan cache needs no algorithm in its key, and the tuner runs once per new plan.
   PlanKey key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root, chunking.nchannels,
@@ -165,56 +165,19 @@ Status Communicator::GetPlan(const CollArgs& a, const CachedPlan** plan) {
     auto p = std::make_unique<CachedPlan>();
     const Algo algo = ChooseAlgo(a.coll, bytes);
     p->algo = algo;
-    // Tree chunks travel on the shallower FIFOs of tree edges: cut them to fit.
-    if (algo == Algo::kTree && direct_)
+    // Tree chunks and recursive doubling's messages travel on the shallower FIFOs of tree
+    // edges and pairs: cut them to fit (links that cannot carry a message go over the
+    // network, which is slower inside a host).
+    if ((algo == Algo::kTree || algo == Algo::kRecursiveDoubling) && shm_)
       chunking.chunk_elems =
           std::min(chunking.chunk_elems, std::max<size_t>(1, kDirectOtherSlotBytes / esz));
     WEFT_CHECK(BuildPlan(algo, a.coll, rank_, shapes_, a.count, a.root, chunking, &p->plan));
-    // Every rank must make the same choice (a FIFO message is never a UCX one). Message
-    // sizes are the same on every rank; links exist for every rank's plan when the plan is
-    // a ring, the all-reduce trees or recursive doubling (DirectLinkMap links them all), or
-    // when every pair is linked (rerooted trees of broadcast and reduce).
-    const bool linked_everywhere =
-        direct_all_pairs_ || algo != Algo::kTree || a.coll == CollType::kAllReduce;
-    p->direct =
-        direct_ && linked_everywhere && DirectExecutor::CanRun(p->plan, direct_channels_, a.type);
-    WEFT_REQUIRE(p->direct || algo != Algo::kDirect, weftInternalError,
-                 "a one-copy %s plan the shared FIFOs cannot run", CollName(a.coll));
     if (plans_.size() >= 64) plans_.clear();  // a bounded cache; plans are cheap to rebuild
     it = plans_.emplace(key, std::move(p)).first;
-    WEFT_TRACE(kLogColl, "plan%s:\n%s", it->second->direct ? " (shared FIFOs)" : "",
-               it->second->plan.Describe().c_str());
+    WEFT_TRACE(kLogColl, "plan:\n%s", it->second->plan.Describe().c_str());
   }
   *plan = it->second.get();
   return Status::Ok();
-}
-
-const std::vector<StagingArea>& Communicator::Staging(size_t op_index, const Plan& plan,
-                                                      weftDataType_t type) {
-  if (staging_.size() <= op_index) {
-    staging_.resize(op_index + 1);
-    staging_bytes_.resize(op_index + 1);
-  }
-  auto& bufs = staging_[op_index];
-  auto& sizes = staging_bytes_[op_index];
-  const size_t slot_bytes = Executor::SlotBytes(plan, type);
-  const int slots = static_cast<int>(
-      std::clamp<size_t>(config_.buffsize / std::max<size_t>(slot_bytes, 1), 2, 64));
-  const size_t need = slot_bytes * static_cast<size_t>(slots);
-  std::vector<StagingArea>& areas = staging_areas_;
-  areas.resize(plan.channels.size());
-  if (bufs.size() < areas.size()) {
-    bufs.resize(areas.size());
-    sizes.resize(areas.size(), 0);
-  }
-  for (size_t c = 0; c < areas.size(); ++c) {
-    if (sizes[c] < need) {
-      bufs[c].reset(new std::byte[need]);
-      sizes[c] = need;
-    }
-    areas[c] = {bufs[c].get(), slot_bytes, slots};
-  }
-  return areas;
 }
 
 namespace {
@@ -290,9 +253,7 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
   const std::vector<CollArgs>& ops = rewrite ? rewritten_ : batch;
   const uint64_t first_seq = seq_;
   while (executors_.size() < ops.size())
-    executors_.push_back(std::make_unique<Executor>());
-  while (direct_executors_.size() < ops.size())
-    direct_executors_.push_back(std::make_unique<DirectExecutor>());
+    executors_.push_back(std::make_unique<PlanExecutor>());
   runners_.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const CollArgs& a = ops[i];
@@ -309,13 +270,13 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;
-    if (cached->direct) {
-      direct_executors_[i]->Reset(plan, ea, direct_channels_.data());
-      runners_[i] = direct_executors_[i].get();
-    } else {
-      executors_[i]->Reset(transport_.get(), plan, ea, Staging(i, *plan, a.type));
-      runners_[i] = executors_[i].get();
+    if (plan->scratch_count > 0) ea.scratch = Scratch(i, plan->scratch_count * TypeSize(a.type));
+    Status reset = executors_[i]->Reset(plan, ea, links_.get());
+    if (!reset.ok()) {
+      SetError(reset);
+      return reset;
     }
+    runners_[i] = executors_[i].get();
   }
   Status s = Drive(ops.size(), [&](size_t i) {
     return Format("%s (seq %llu, count %zu, %s)", CollName(ops[i].coll),

@@ -17,11 +17,11 @@
 #include "collectives/algo_spec.h"
 #include "collectives/coll_args.h"
 #include "collectives/device/device_engine.h"
-#include "collectives/direct_executor.h"
 #include "collectives/direct_links.h"
-#include "collectives/executor.h"
+#include "collectives/link_table.h"
 #include "collectives/p2p_runner.h"
 #include "collectives/plan_builder.h"
+#include "collectives/plan_executor.h"
 #include "collectives/tuner.h"
 #include "collectives/user_ops.h"
 #include "common/config.h"
@@ -30,7 +30,7 @@
 #include "topology/trees.h"
 #include "transport/bootstrap/bootstrap.h"
 #include "transport/bootstrap/root.h"
-#include "transport/ucx/ucx_transport.h"
+#include "transport/transport.h"
 
 namespace weft {
 
@@ -105,18 +105,16 @@ class Communicator {
   Status ExchangeHostViews(const std::vector<uint64_t>& hosts, const Status& discovered);
   struct CachedPlan {
     Plan plan;
-    bool direct = false;  // runs on the shared-memory FIFOs
     Algo algo = Algo::kRing;
   };
   Status GetPlan(const CollArgs& a, const CachedPlan** plan);
   Algo ChooseAlgo(CollType coll, size_t bytes) const;
-  // Sets up the shared-memory FIFOs between the ranks plans pair (DirectLinkMap) when every
-  // rank is on this host; collective (every rank calls it); leaves direct_ false where UCX cannot
-  // map them.
-  Status SetUpDirect(bool all_local);
-  // The staging areas (one per channel) for the op_index-th op of a batch.
-  const std::vector<StagingArea>& Staging(size_t op_index, const Plan& plan, weftDataType_t type);
-  // Scratch memory for the op_index-th op of a batch (a tree reduce off the root).
+  // Sets up the links: shared-memory FIFOs between the ranks of each host that plans pair
+  // (DirectLinkMap), and the table that makes network links at first use; collective (every
+  // rank calls it); leaves shm_ false where the transport cannot map shared memory.
+  Status SetUpLinks();
+  // Scratch memory for the op_index-th op of a batch (a tree reduce off the root, a plan's
+  // partial results).
   void* Scratch(size_t op_index, size_t bytes);
   // A PreMulSum op becomes a sum of inputs this rank multiplied first (into its output, or
   // memory of its own where the output cannot hold the input): *a is rewritten to that sum.
@@ -149,7 +147,10 @@ class Communicator {
   int nranks_ = 0;
   std::unique_ptr<RootServer> root_;
   std::unique_ptr<Bootstrap> bootstrap_;
-  std::unique_ptr<UcxTransport> transport_;
+  std::unique_ptr<Transport> transport_;
+  // Every link the plans run on; after the transport, so that it is destroyed first (it
+  // cancels what it still has posted).
+  std::unique_ptr<LinkTable> links_;
   SystemGraph host_graph_;  // this host's, as discovered or loaded
   JobTopology job_;         // every host's, the same on every rank
   int nhosts_ = 1;
@@ -170,27 +171,20 @@ class Communicator {
   std::condition_variable stop_cv_;
   bool stop_ = false;
 
-  // Staging memory, one set per concurrently running op (groups), one area per channel.
-  std::vector<std::vector<std::unique_ptr<std::byte[]>>> staging_;
-  std::vector<std::vector<size_t>> staging_bytes_;
-  std::vector<StagingArea> staging_areas_;
   std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> scratch_;
   std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> premultiplied_;
   std::vector<CollArgs> rewritten_;  // a batch with PreMulSums made sums (Run)
   UserOps user_ops_;
   // One runner per op of a batch, reused from call to call.
-  std::vector<std::unique_ptr<Executor>> executors_;
-  std::vector<std::unique_ptr<DirectExecutor>> direct_executors_;
+  std::vector<std::unique_ptr<PlanExecutor>> executors_;
   std::vector<PlanRunner*> runners_;
   std::unique_ptr<P2PRunner> p2p_runner_;  // abandoned like executors_ (see Drive)
   // Point-to-point messages sent to and received from each rank so far (their sequence).
   std::vector<uint64_t> p2p_sent_, p2p_received_;
   std::vector<P2POp> p2p_ops_;  // the next batch; swapped with the runner's, both reused
 
-  bool direct_ = false;
-  bool direct_all_pairs_ = false;  // every pair of ranks shares FIFOs
-  bool one_copy_ = false;          // Algo::kDirect: every rank reads every other (CMA)
-  std::vector<DirectChannel> direct_channels_;
+  bool shm_ = false;       // ranks of a host share FIFOs
+  bool one_copy_ = false;  // Algo::kDirect: every rank reads every other (CMA)
 
   using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
   std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;

@@ -129,12 +129,13 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
   transport_->CloseEndpoints(0);
   for (size_t i = 0; i < n; ++i)
     executors[i]->CancelOutstanding();
+  links_->CancelAll();  // receives posted ahead for later collectives too
   // Receives must end (they write into user buffers); they cancel at once. Sends only read,
   // and those to a dead peer may never end: they get a short grace, then are abandoned.
   auto quiet = [&](bool receives_only) {
     for (size_t i = 0; i < n; ++i)
       if (!executors[i]->Quiescent(receives_only)) return false;
-    return true;
+    return links_->Quiescent(receives_only);
   };
   for (auto [receives_only, ms] : {std::pair{true, 1000}, std::pair{false, 20}}) {
     const Deadline drain = DeadlineIn(ms);
@@ -144,12 +145,10 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
   }
 
   if (!quiet(false)) {
-    // The transport still owns some requests: keep their completions alive for good.
-    WEFT_WARN(kLogColl, "abandoning %zu executors with outstanding transport requests", n);
+    // The transport still owns some requests: keep their completions alive for good (the
+    // links keep theirs when they are destroyed).
+    WEFT_WARN(kLogColl, "abandoning transfers the transport did not end");
     transport_->AbandonOutstanding();
-    for (auto& e : executors_)
-      KeepForLife(std::move(e));
-    executors_.clear();
     if (p2p_runner_) KeepForLife(std::move(p2p_runner_));
   }
   return failure;

@@ -17,6 +17,8 @@
 #include "topology/nccl_xml_writer.h"
 #include "topology/placement.h"
 #include "topology/rings.h"
+#include "transport/shm/shm_link.h"
+#include "transport/ucx/ucx_transport.h"
 
 namespace weft {
 namespace {
@@ -123,14 +125,17 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   // Round 2: transport addresses.
   all_local_ = all_local;
-  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &transport_));
+  std::unique_ptr<UcxTransport> ucx;
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &ucx));
+  transport_ = std::move(ucx);
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
-  WEFT_CHECK(transport_->SetPeers(std::move(all), std::move(same_host)));
+  WEFT_CHECK(transport_->Connect(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
   // ring (from its own view), the others by NUMA node.
   shapes_.ring = LocalityRing(hosts, numas, GpuRingPositions(job_, gpus));
   shapes_.trees = TreesOverRing(shapes_.ring);
-  WEFT_CHECK(SetUpDirect(all_local));
+  nhosts_ = job_.nhosts();
+  WEFT_CHECK(SetUpLinks());
   TunerInput tune;
   tune.nranks = nranks_;
   tune.transport = TransportKind::kTcp;
@@ -144,13 +149,13 @@ Status Communicator::Init(const UniqueIdData& id) {
   // Jobs of several hosts: the transport joins the hosts; inside each, the ranks are
   // joined as on one host.
   double& local_hop = all_local ? tune.latency_us : tune.inside.latency_us;
-  if (direct_) local_hop = 0.3;
+  if (shm_) local_hop = 0.3;
   tune.one_copy = one_copy_;
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
   tune.chunk_bytes = config_.chunk_size;
-  tune.nhosts = nhosts_ = static_cast<int>(std::set<uint64_t>(hosts.begin(), hosts.end()).size());
+  tune.nhosts = nhosts_;
   tune.nchannels =
       config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(nhosts_);
   const TreePaths tree_paths = LongestPaths(shapes_.trees, hosts);
@@ -248,34 +253,37 @@ Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts,
   return Status::Ok();
 }
 
-Status Communicator::SetUpDirect(bool all_local) {
+Status Communicator::SetUpLinks() {
+  NetLinkShape net;
+  net.slot_bytes = config_.chunk_size;
+  net.nslots = static_cast<int>(std::clamp<size_t>(config_.buffsize / config_.chunk_size, 2, 64));
+  links_ = std::make_unique<LinkTable>(transport_.get(), net);
   // Every rank takes part in both exchanges, so that they all agree on the outcome.
-  DirectLinkConfig links;
-  links.ring_channels = config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : 1;
-  links.other_channels = static_cast<int>(shapes_.trees.size());
-  links.ring.slot_bytes = config_.chunk_size;
-  links.ring.nslots =
-      static_cast<int>(std::clamp<size_t>(config_.buffsize / config_.chunk_size, 2, 64));
-  links.other.slot_bytes = std::min<size_t>(config_.chunk_size, kDirectOtherSlotBytes);
-  links.other.nslots = std::min(links.ring.nslots, 4);
-  const DirectLinkMap map = DirectLinkMap::Build(shapes_.ring, shapes_.trees, links);
-  bool want = all_local && nranks_ > 1 && config_.shm_direct;
-  UcxTransport::SharedRegion region;
+  DirectLinkConfig config;
+  config.ring_channels =
+      config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(nhosts_);
+  config.other_channels = static_cast<int>(shapes_.trees.size());
+  config.ring.slot_bytes = config_.chunk_size;
+  config.ring.nslots = net.nslots;
+  config.other.slot_bytes = std::min<size_t>(config_.chunk_size, kDirectOtherSlotBytes);
+  config.other.nslots = std::min(config.ring.nslots, 4);
+  std::vector<int> host_of(static_cast<size_t>(nranks_));
+  for (int r = 0; r < nranks_; ++r)
+    host_of[static_cast<size_t>(r)] = job_.host_of[static_cast<size_t>(r)];
+  const DirectLinkMap map = DirectLinkMap::Build(shapes_.ring, shapes_.trees, config, host_of);
   const std::vector<DirectLink> into = map.Into(rank_), from = map.From(rank_);
+  bool want = config_.shm_direct && !(into.empty() && from.empty());
+  const RegisteredMemory* region = nullptr;
   if (want) {
-    Status s = transport_->AllocateShared(map.RegionBytes(rank_), &region);
+    Status s = transport_->RegisterShared(map.RegionBytes(rank_), &region);
     if (!s.ok()) {
       WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
       want = false;
-    } else {
-      // Zeroed as a whole: the control words need a known state, and touching every page
-      // now keeps first-use page faults out of the first collectives.
-      std::memset(region.local, 0, map.RegionBytes(rank_));
     }
   }
   std::vector<std::vector<uint8_t>> descriptors;
   WEFT_CHECK(
-      bootstrap_->AllGather(want ? region.descriptor : std::vector<uint8_t>{}, &descriptors));
+      bootstrap_->AllGather(want ? region->descriptor : std::vector<uint8_t>{}, &descriptors));
   // Map the region of every rank this one writes to.
   std::vector<void*> peer_region(nranks_, nullptr);
   bool mapped = want;
@@ -283,15 +291,17 @@ Status Communicator::SetUpDirect(bool all_local) {
     if (!mapped || peer_region[l.to] != nullptr) continue;
     Status s = descriptors[l.to].empty()
                    ? SystemError(Format("rank %d has no shared FIFOs", l.to))
-                   : transport_->AttachShared(l.to, descriptors[l.to], &peer_region[l.to]);
+                   : transport_->MapPeerMemory(l.to, descriptors[l.to], &peer_region[l.to]);
     if (!s.ok()) {
       WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
       mapped = false;
     }
   }
-  // One-copy reads: can this rank read every peer it writes to? Each region's descriptor
-  // starts with its address in the owner's process: read a word from there.
-  bool readable = mapped && config_.one_copy;
+  // One-copy reads (ranks of one job on one host): can this rank read every peer it writes
+  // to? Each region's descriptor starts with its address in the owner's process: read a word
+  // from there.
+  const bool all_local = nhosts_ == 1;
+  bool readable = mapped && config_.one_copy && all_local;
   for (const DirectLink& l : from) {
     if (!readable) break;
     uint64_t address, word;
@@ -302,28 +312,29 @@ Status Communicator::SetUpDirect(bool all_local) {
       readable = false;
     }
   }
+  // A rank with no links on its host has nothing to map: it agrees with anything.
+  const bool alone = into.empty() && from.empty();
   std::vector<std::vector<uint8_t>> oks;
   WEFT_CHECK(bootstrap_->AllGather(
-      {mapped ? uint8_t{1} : uint8_t{0}, readable ? uint8_t{1} : uint8_t{0}}, &oks));
-  direct_ = true;
+      {mapped || alone ? uint8_t{1} : uint8_t{0}, readable ? uint8_t{1} : uint8_t{0}}, &oks));
+  shm_ = true;
   one_copy_ = true;
   for (const auto& o : oks) {
-    direct_ = direct_ && o.size() == 2 && o[0] == 1;
+    shm_ = shm_ && o.size() == 2 && o[0] == 1;
     one_copy_ = one_copy_ && o.size() == 2 && o[1] == 1;
   }
-  if (!direct_) {
-    one_copy_ = false;
-    return Status::Ok();
-  }
-  direct_all_pairs_ = nranks_ <= links.all_pairs_max;
-  one_copy_ = one_copy_ && direct_all_pairs_;  // an all-gather reads every peer
-  direct_channels_ = WireDirectChannels(map, rank_, region.local, peer_region);
+  shm_ = shm_ && !map.links().empty();
+  // An all-gather by reads reads every peer: every pair must be linked.
+  one_copy_ = shm_ && one_copy_ && all_local && nranks_ <= config.all_pairs_max;
+  if (!shm_) return Status::Ok();
+  AddShmLinks(map, rank_, region != nullptr ? region->local : nullptr, peer_region, local_pids_,
+              links_.get());
   WEFT_INFO(kLogInit,
             "shared FIFOs: %zu in, %zu out over %d channels (%.1f MiB here); ring %d x %zu bytes, "
             "others %d x %zu bytes",
             into.size(), from.size(), map.channels(),
-            static_cast<double>(map.RegionBytes(rank_)) / (1 << 20), links.ring.nslots,
-            links.ring.slot_bytes, links.other.nslots, links.other.slot_bytes);
+            static_cast<double>(map.RegionBytes(rank_)) / (1 << 20), config.ring.nslots,
+            config.ring.slot_bytes, config.other.nslots, config.other.slot_bytes);
   return Status::Ok();
 }
 

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "collectives/direct_executor.h"
+#include "collectives/link_table.h"
+#include "transport/shm/shm_link.h"
 
 namespace weft {
 namespace {
@@ -24,21 +25,36 @@ void AddRecursiveDoublingPairs(int n, std::vector<std::vector<bool>>* linked) {
 }  // namespace
 
 DirectLinkMap DirectLinkMap::Build(const std::vector<int>& ring, const std::vector<Tree>& trees,
-                                   const DirectLinkConfig& config) {
+                                   const DirectLinkConfig& config,
+                                   const std::vector<int>& host_of) {
   const int n = static_cast<int>(ring.size());
+  auto host = [&](int r) { return host_of.empty() ? 0 : host_of[static_cast<size_t>(r)]; };
+  std::vector<int> ranks_on(static_cast<size_t>(n), 0);  // ranks on each host
+  for (int r = 0; r < n; ++r)
+    ++ranks_on[static_cast<size_t>(host(r))];
   std::vector<std::vector<bool>> other(n, std::vector<bool>(n, false));
-  if (n <= config.all_pairs_max) {
-    for (auto& row : other)
-      row.assign(n, true);
-  } else {
-    for (const Tree& t : trees)
-      for (int r = 0; r < n && r < static_cast<int>(t.parent.size()); ++r)
-        if (t.parent[r] >= 0) other[r][t.parent[r]] = other[t.parent[r]][r] = true;
-    AddRecursiveDoublingPairs(n, &other);
+  for (const Tree& t : trees)
+    for (int r = 0; r < n && r < static_cast<int>(t.parent.size()); ++r)
+      if (t.parent[r] >= 0) other[r][t.parent[r]] = other[t.parent[r]][r] = true;
+  AddRecursiveDoublingPairs(n, &other);
+  for (int a = 0; a < n; ++a) {
+    for (int b = 0; b < n; ++b) {
+      const bool small_host = ranks_on[static_cast<size_t>(host(a))] <= config.all_pairs_max;
+      other[a][b] = host(a) == host(b) && (other[a][b] || small_host);
+    }
   }
+  // Each host's part of the ring, closed into a ring of its own.
   std::vector<int> next(n, -1);
-  for (int p = 0; p < n; ++p)
-    next[ring[p]] = ring[(p + 1) % n];
+  for (int p = 0; p < n; ++p) {
+    const int r = ring[p];
+    for (int k = 1; k <= n; ++k) {
+      const int q = ring[(p + k) % n];
+      if (host(q) == host(r)) {
+        next[r] = q == r ? -1 : q;
+        break;
+      }
+    }
+  }
 
   DirectLinkMap map;
   map.channels_ = std::max(config.ring_channels, config.other_channels);
@@ -78,17 +94,19 @@ std::vector<DirectLink> DirectLinkMap::From(int rank) const {
   return out;
 }
 
-std::vector<DirectChannel> WireDirectChannels(const DirectLinkMap& map, int rank, void* own_region,
-                                              const std::vector<void*>& peer_regions) {
-  std::vector<DirectChannel> channels(map.channels());
+void AddShmLinks(const DirectLinkMap& map, int rank, void* own_region,
+                 const std::vector<void*>& peer_regions, const std::vector<int32_t>& pids,
+                 LinkTable* table) {
   auto at = [](void* base, const DirectLink& l) {
     return FifoAt(static_cast<std::byte*>(base) + l.offset, l.shape.slot_bytes, l.shape.nslots);
   };
   for (const DirectLink& l : map.links()) {
-    if (l.to == rank) channels[l.channel].in.push_back({l.from, at(own_region, l)});
-    if (l.from == rank) channels[l.channel].out.push_back({l.to, at(peer_regions[l.to], l)});
+    if (l.to == rank)
+      table->AddShm(l.channel, std::make_unique<ShmRecvPort>(l.from, at(own_region, l),
+                                                             pids[static_cast<size_t>(l.from)]));
+    if (l.from == rank)
+      table->AddShm(l.channel, std::make_unique<ShmSendPort>(l.to, at(peer_regions[l.to], l)));
   }
-  return channels;
 }
 
 }  // namespace weft

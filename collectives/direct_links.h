@@ -1,18 +1,23 @@
-// Which ranks of an all-local communicator share FIFOs, and where each FIFO lives. A pure
-// function of what every rank already knows (the rank count, the ring, the trees), so each
-// rank finds its FIFO inside a peer's shared region without asking the peer.
+// Which ranks of one host share FIFOs in shared memory, and where each FIFO lives. A pure
+// function of what every rank already knows (the ring, the trees, each rank's host), so each
+// rank finds its FIFO inside a peer's shared region without asking the peer. Only ranks of
+// one host are linked; everything else goes over the network (collectives/link_table.h).
 //
 // A rank's region holds the FIFOs it reads (one per sender and channel), in (channel, sender)
 // order. Links:
-//   - ring: rank -> its ring successor, on the ring channels; these FIFOs are deep (they carry
-//     the large messages);
+//   - ring: rank -> its successor in its host's part of the ring (the last of the host's
+//     ranks links back to the first, which is what the hierarchical algorithms' rings inside
+//     a host need; on one host this is the ring itself), on the ring channels; these FIFOs
+//     are deep (they carry the large messages);
 //   - the rest, on the "other" channels (two: one per tree of a double binary tree): both
-//     directions of every tree edge and of every recursive-doubling pair, or every pair of
-//     ranks when the communicator is small (then rerooted trees for broadcast and reduce find
-//     their links too). These FIFOs are shallow: small messages and tree chunks.
+//     directions of every tree edge and of every recursive-doubling pair inside a host, or
+//     every pair of a host's ranks when the host has few (then rerooted trees for broadcast
+//     and reduce find their links too). These FIFOs are shallow: small messages and tree
+//     chunks.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "topology/trees.h"
@@ -33,7 +38,7 @@ struct DirectLinkConfig {
   FifoShape other;        // tree, recursive-doubling and all-pairs links
   int ring_channels = 1;  // channels carrying ring links
   int other_channels = 2;
-  int all_pairs_max = 8;  // up to this many ranks, every ordered pair is linked
+  int all_pairs_max = 8;  // up to this many ranks on a host, every ordered pair is linked
 };
 
 struct DirectLink {
@@ -46,8 +51,9 @@ struct DirectLink {
 
 class DirectLinkMap {
  public:
+  // `host_of[rank]`: the rank's host (empty: all on one host).
   static DirectLinkMap Build(const std::vector<int>& ring, const std::vector<Tree>& trees,
-                             const DirectLinkConfig& config);
+                             const DirectLinkConfig& config, const std::vector<int>& host_of = {});
 
   int channels() const { return channels_; }
   // Bytes of `rank`'s region (the FIFOs it reads).
@@ -63,10 +69,12 @@ class DirectLinkMap {
   std::vector<size_t> region_bytes_;
 };
 
-// `rank`'s channels, wired: FIFOs it reads in `own_region`, those it writes in
-// `peer_regions[to]` (its own mapping of each receiver's region).
-struct DirectChannel;
-std::vector<DirectChannel> WireDirectChannels(const DirectLinkMap& map, int rank, void* own_region,
-                                              const std::vector<void*>& peer_regions);
+// Adds `rank`'s links to `table`: the FIFOs it reads in `own_region`, those it writes in
+// `peer_regions[to]` (its own mapping of each receiver's region); `pids[r]` is rank r's
+// process, for one-copy reads (0: none).
+class LinkTable;
+void AddShmLinks(const DirectLinkMap& map, int rank, void* own_region,
+                 const std::vector<void*>& peer_regions, const std::vector<int32_t>& pids,
+                 LinkTable* table);
 
 }  // namespace weft

@@ -1,5 +1,6 @@
 #include "collectives/plan.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 
@@ -67,7 +68,10 @@ size_t Plan::StepCount() const {
 
 namespace {
 std::string RegionText(const Region& r) {
-  const char* b = r.buf == BufferId::kInput ? "in" : r.buf == BufferId::kOutput ? "out" : "-";
+  const char* b = r.buf == BufferId::kInput     ? "in"
+                  : r.buf == BufferId::kOutput  ? "out"
+                  : r.buf == BufferId::kScratch ? "scratch"
+                                                : "-";
   return Format("%s[%zu+%zu]", b, r.offset, r.count);
 }
 }  // namespace
@@ -86,20 +90,48 @@ std::string Plan::Describe() const {
 }
 
 Status NumberMessages(Plan* plan) {
-  for (ChannelPlan& channel : plan->channels) {
-    std::map<int, uint32_t> sent, received;
-    for (Step& st : channel.steps) {
-      if (StepSends(st.kind)) st.send_msg = sent[st.send_peer]++;
-      if (StepReceives(st.kind)) st.recv_msg = received[st.recv_peer]++;
-    }
-    for (const auto& [peer, n] : sent) {
-      WEFT_REQUIRE(n <= kMaxMessagesPerLink, weftInvalidArgument,
-                   "plan sends %u messages to rank %d on one channel (limit %u): raise "
-                   "WEFT_CHUNK_SIZE",
-                   n, peer, kMaxMessagesPerLink);
+  plan->links.clear();
+  for (size_t c = 0; c < plan->channels.size(); ++c) {
+    // Link index by (peer, direction) on this channel.
+    std::map<std::pair<int, bool>, int32_t> index;
+    auto link = [&](int peer, bool send, const Step& st) {
+      auto [it, added] = index.emplace(std::make_pair(peer, send), 0);
+      if (added) {
+        it->second = static_cast<int32_t>(plan->links.size());
+        PlanLink l;
+        l.channel = static_cast<int>(c);
+        l.peer = peer;
+        l.send = send;
+        plan->links.push_back(l);
+      }
+      PlanLink& l = plan->links[static_cast<size_t>(it->second)];
+      l.max_elems = std::max(l.max_elems, StepIsOneCopy(st.kind) ? 0 : st.count);
+      l.control = l.control || StepIsOneCopy(st.kind);
+      return it->second;
+    };
+    for (Step& st : plan->channels[c].steps) {
+      if (StepSends(st.kind)) {
+        st.send_link = link(st.send_peer, true, st);
+        st.send_msg = plan->links[static_cast<size_t>(st.send_link)].messages++;
+      }
+      if (StepReceives(st.kind)) {
+        st.recv_link = link(st.recv_peer, false, st);
+        st.recv_msg = plan->links[static_cast<size_t>(st.recv_link)].messages++;
+      }
     }
   }
+  for (const PlanLink& l : plan->links) {
+    WEFT_REQUIRE(l.messages <= kMaxMessagesPerLink, weftInvalidArgument,
+                 "plan moves %u messages %s rank %d on one channel (limit %u): raise "
+                 "WEFT_CHUNK_SIZE",
+                 l.messages, l.send ? "to" : "from", l.peer, kMaxMessagesPerLink);
+  }
   return Status::Ok();
+}
+
+size_t LinkMessageBytes(const PlanLink& link, size_t elem_size) {
+  const size_t data = link.max_elems * elem_size;
+  return link.control ? std::max(data, sizeof(PostedAddress)) : data;
 }
 
 }  // namespace weft

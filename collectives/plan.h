@@ -1,7 +1,8 @@
 // A Plan: what one rank does for one collective, as data. Per channel, an ordered list of
-// steps; each step receives at most one message and sends at most one. Built by pure
-// functions (algorithms/), run by the Executor, checked without a network by running the
-// plans of N virtual ranks over the loopback transport.
+// steps; each step receives at most one message and sends at most one, each over a link the
+// plan names (a one-way connection to a peer on the step's channel). Built by pure functions
+// (algorithms/), run by the PlanExecutor over whatever carries each link, checked without a
+// network by running the plans of N virtual ranks over the loopback transport.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 
 #include "collectives/collective.h"
 #include "common/status.h"
+#include "transport/link.h"
 #include "weft/weft.h"
 
 namespace weft {
@@ -48,18 +50,14 @@ inline bool StepIsOneCopy(StepKind k) {
          k == StepKind::kWaitSignal;
 }
 
-// What a kPostAddress message holds.
-struct PostedAddress {
-  uint64_t address;  // in the sender's address space
-  int32_t pid;       // the sender's process
-  int32_t pad = 0;
-};
 inline bool StepReduces(StepKind k) {
   return k == StepKind::kRecvReduceSend || k == StepKind::kRecvReduceCopy ||
          k == StepKind::kRecvReduceCopySend;
 }
 
-enum class BufferId : uint8_t { kNone, kInput, kOutput };
+// kScratch: memory the runner provides for the call (Plan::scratch_count elements), where a
+// rank keeps partial results that neither user buffer may hold.
+enum class BufferId : uint8_t { kNone, kInput, kOutput, kScratch };
 
 // `count` elements at element `offset` of a user buffer.
 struct Region {
@@ -72,16 +70,19 @@ struct Step {
   StepKind kind = StepKind::kCopy;
   int send_peer = -1;
   int recv_peer = -1;
-  Region src;             // data sent (kSend), reduced with (kRecvReduce*) or copied (kCopy)
-  Region dst;             // where the result lands
-  size_t count = 0;       // elements moved by this step
-  uint32_t send_msg = 0;  // index of this message among those to send_peer (channel-wide)
-  uint32_t recv_msg = 0;  // index among those from recv_peer
+  Region src;              // data sent (kSend), reduced with (kRecvReduce*) or copied (kCopy)
+  Region dst;              // where the result lands
+  size_t count = 0;        // elements moved by this step
+  uint32_t send_msg = 0;   // index of this message among those to send_peer (channel-wide)
+  uint32_t recv_msg = 0;   // index among those from recv_peer
+  int32_t send_link = -1;  // index into Plan::links (NumberMessages fills it)
+  int32_t recv_link = -1;
   bool finalize = false;  // dst now holds the final reduced value: apply weftAvg's divide
   bool anytime = false;   // a local copy nothing else touches: the runner may do it early,
                           // while the ring keeps it waiting
-  bool fence = false;     // run only after every earlier send of the channel completed
-                          // (the step overwrites memory an earlier send reads)
+  bool fence = false;     // the step overwrites memory an earlier send of the channel reads:
+                          // a runner that sends from user memory waits for those sends first
+                          // (the PlanExecutor copies every message into its link: no wait)
 };
 
 // A step moving src.count (or, without src, dst.count) elements.
@@ -96,13 +97,25 @@ struct ChannelPlan {
   }
 };
 
+// A one-way connection a plan uses: to (send) or from `peer`, on `channel`.
+struct PlanLink {
+  int channel = 0;
+  int peer = -1;
+  bool send = true;
+  uint32_t messages = 0;  // how many this plan moves on it
+  size_t max_elems = 0;   // the largest (elements)
+  bool control = false;   // carries one-copy control words, not data
+};
+
 struct Plan {
   CollType coll = CollType::kAllReduce;
   int rank = 0;
   int nranks = 1;
-  size_t input_count = 0;   // elements the input buffer must hold
-  size_t output_count = 0;  // elements the output buffer must hold
+  size_t input_count = 0;    // elements the input buffer must hold
+  size_t output_count = 0;   // elements the output buffer must hold
+  size_t scratch_count = 0;  // elements of scratch memory the runner must provide
   std::vector<ChannelPlan> channels;
+  std::vector<PlanLink> links;  // every link a step names
 
   // A plan with its header filled and `nchannels` empty channels, for the builders.
   static Plan Empty(CollType coll, int rank, int nranks, size_t input_count, size_t output_count,
@@ -118,8 +131,11 @@ struct Chunking {
   size_t chunk_elems = 1 << 16;  // elements per message (>= 1)
 };
 
-// Fills send_msg/recv_msg by counting messages per peer in step order, and checks that no
-// link carries more messages than a tag can number.
+// Fills send_msg/recv_msg by counting messages per link in step order, and the plan's links
+// (with each step's index into them); checks that no link carries more messages than a plan
+// may number.
 Status NumberMessages(Plan* plan);
+// The largest message of the plan on a link of `elem_size`-byte elements, in bytes.
+size_t LinkMessageBytes(const PlanLink& link, size_t elem_size);
 
 }  // namespace weft

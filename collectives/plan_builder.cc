@@ -6,7 +6,6 @@
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
-#include "collectives/executor.h"
 
 namespace weft {
 
@@ -31,13 +30,10 @@ int AutoChannels(int nhosts) {
   return nhosts > 1 ? 2 : 1;
 }
 
-Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t bytes,
-                     size_t elem_size) {
+Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t elem_size) {
   Chunking chunking;
   chunking.nchannels = nchannels_setting > 0 ? nchannels_setting : AutoChannels(nhosts);
   chunking.chunk_elems = std::max<size_t>(1, chunk_size / elem_size);
-  const size_t elems = bytes / elem_size / static_cast<size_t>(chunking.nchannels) + 1;
-  chunking.chunk_elems = std::max(chunking.chunk_elems, elems / (kMaxMessagesPerLink / 8) + 1);
   return chunking;
 }
 
@@ -46,7 +42,7 @@ Status BuildPlan(Algo algo, CollType coll, int rank, const PlanShapes& shapes, s
   const int nranks = static_cast<int>(shapes.ring.size());
   switch (algo) {
     case Algo::kRecursiveDoubling:
-      return BuildRecursiveDoublingPlan(rank, nranks, count, out);
+      return BuildRecursiveDoublingPlan(rank, nranks, count, chunking.chunk_elems, out);
     case Algo::kTree:
       if (coll == CollType::kBroadcast)
         return BuildTreeBroadcastPlan(rank, RerootTree(shapes.trees[0], shapes.ring, root), count,

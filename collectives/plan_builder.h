@@ -22,11 +22,10 @@ struct PlanShapes {
 // ring are neighbours in the trees' in-order layout, so tree edges stay mostly inside a host.
 std::vector<Tree> TreesOverRing(const std::vector<int>& ring);
 
-// How a call of `bytes` in elements of `elem_size` bytes is cut, for a job of `nhosts`
-// hosts: WEFT_NCHANNELS channels (0: AutoChannels), WEFT_CHUNK_SIZE per message, but chunks
-// big enough that no link carries more messages than a tag can number.
-Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t bytes,
-                     size_t elem_size);
+// How a call in elements of `elem_size` bytes is cut, for a job of `nhosts` hosts:
+// WEFT_NCHANNELS channels (0: AutoChannels), at most WEFT_CHUNK_SIZE per message (the links'
+// slots hold one). A plan may move 2^22 messages per link (a terabyte at the default chunk).
+Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t elem_size);
 
 // Channels when WEFT_NCHANNELS is 0: one on one host, where a second measured no faster (on
 // 2 cores the copies that move the data are the reductions' own CPU and memory); two across

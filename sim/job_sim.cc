@@ -32,8 +32,8 @@ Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult
   WEFT_REQUIRE(SupportedAlgos(call.coll) & (1u << static_cast<int>(algo)), weftInvalidArgument,
                "%s has no %s algorithm", CollName(call.coll), AlgoName(algo));
   const PlanShapes shapes = JobShapes(job.net);
-  const Chunking chunking = ChunkingFor(job.chunk_size, job.nchannels, job.net.nhosts,
-                                        CallBytes(call, n), call.elem_size);
+  const Chunking chunking =
+      ChunkingFor(job.chunk_size, job.nchannels, job.net.nhosts, call.elem_size);
   std::vector<Plan> plans(n);
   for (int r = 0; r < n; ++r)
     WEFT_CHECK(

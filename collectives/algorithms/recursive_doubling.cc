@@ -1,16 +1,35 @@
 #include "collectives/algorithms/recursive_doubling.h"
 
+#include <algorithm>
+
 namespace weft {
 
-Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out) {
+namespace {
+
+// Chunk j of region r, chunks of `chunk` elements.
+Region ChunkOf(Region r, size_t j, size_t chunk) {
+  r.offset += j * chunk;
+  r.count = std::min(chunk, r.count - j * chunk);
+  return r;
+}
+
+}  // namespace
+
+Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, size_t chunk_elems,
+                                  Plan* out) {
   WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d of %d",
                rank, nranks);
+  WEFT_REQUIRE(chunk_elems >= 1, weftInvalidArgument, "chunk must hold an element");
   Plan plan = Plan::Empty(CollType::kAllReduce, rank, nranks, count, count, 1);
   ChannelPlan& channel = plan.channels[0];
   std::vector<Step>& steps = channel.steps;
   const Region in{BufferId::kInput, 0, count}, out_region{BufferId::kOutput, 0, count};
-  auto step = [&](StepKind kind, int send_peer, int recv_peer, Region src, Region dst) {
-    return channel.Add(kind, send_peer, recv_peer, src, dst);
+  const size_t chunks = (count + chunk_elems - 1) / chunk_elems;
+  // Every exchange moves the buffer chunk by chunk: send chunk j, then take the partner's
+  // chunk j, so that neither side ever waits for more than one slot of the other's.
+  auto send = [&](int peer, Region src) {
+    for (size_t j = 0; j < chunks; ++j)
+      channel.Add(StepKind::kSend, peer, -1, ChunkOf(src, j, chunk_elems), {});
   };
   if (count > 0) {
     int p2 = 1;
@@ -18,33 +37,39 @@ Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out)
       p2 *= 2;
     const int extra = nranks - p2;
     if (nranks == 1) {
-      step(StepKind::kCopy, -1, -1, in, out_region)->finalize = true;
+      channel.Add(StepKind::kCopy, -1, -1, in, out_region)->finalize = true;
     } else if (rank >= p2) {
       // Hand the input to a partner inside the power of two; get the result back.
-      step(StepKind::kSend, rank - p2, -1, in, {});
-      step(StepKind::kRecv, -1, rank - p2, {}, out_region);
+      send(rank - p2, in);
+      for (size_t j = 0; j < chunks; ++j)
+        channel.Add(StepKind::kRecv, -1, rank - p2, {}, ChunkOf(out_region, j, chunk_elems));
     } else {
       Region acc = in;  // where this rank's partial result is
       if (rank < extra) {
-        step(StepKind::kRecvReduceCopy, -1, rank + p2, in, out_region);
+        for (size_t j = 0; j < chunks; ++j)
+          channel.Add(StepKind::kRecvReduceCopy, -1, rank + p2, ChunkOf(in, j, chunk_elems),
+                      ChunkOf(out_region, j, chunk_elems));
         acc = out_region;
       }
       for (int dist = 1; dist < p2; dist *= 2) {
         const int partner = rank ^ dist;
-        step(StepKind::kSend, partner, -1, acc, {});
-        // Overwrites what the send above reads (in place, even in the first round): wait
-        // for the send to complete (fence).
-        step(StepKind::kRecvReduceCopy, -1, partner, acc, out_region)->fence = true;
+        for (size_t j = 0; j < chunks; ++j) {
+          channel.Add(StepKind::kSend, partner, -1, ChunkOf(acc, j, chunk_elems), {});
+          // Overwrites what the send above reads (in place, even in the first round): a
+          // runner that sends from the buffer itself waits for the send (fence).
+          channel
+              .Add(StepKind::kRecvReduceCopy, -1, partner, ChunkOf(acc, j, chunk_elems),
+                   ChunkOf(out_region, j, chunk_elems))
+              ->fence = true;
+        }
         acc = out_region;
       }
-      // The last reduction produced the final value.
-      for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-        if (it->kind == StepKind::kRecvReduceCopy) {
-          it->finalize = true;
-          break;
-        }
+      // The last round's reductions produce the final values.
+      for (size_t j = 0, marked = 0; marked < chunks && j < steps.size(); ++j) {
+        Step& st = steps[steps.size() - 1 - j];
+        if (st.kind == StepKind::kRecvReduceCopy) st.finalize = true, ++marked;
       }
-      if (rank < extra) step(StepKind::kSend, rank + p2, -1, out_region, {});
+      if (rank < extra) send(rank + p2, out_region);
     }
   }
   WEFT_CHECK(NumberMessages(&plan));

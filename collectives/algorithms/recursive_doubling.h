@@ -6,8 +6,10 @@
 
 namespace weft {
 
-// All-reduce of `count` elements. With N not a power of two, the ranks above the largest
-// power of two P first hand their input to rank r-P and get the result back at the end.
-Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, Plan* out);
+// All-reduce of `count` elements, in messages of at most `chunk_elems`. With N not a power
+// of two, the ranks above the largest power of two P first hand their input to rank r-P and
+// get the result back at the end.
+Status BuildRecursiveDoublingPlan(int rank, int nranks, size_t count, size_t chunk_elems,
+                                  Plan* out);
 
 }  // namespace weft

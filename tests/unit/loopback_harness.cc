@@ -5,29 +5,34 @@
 #include <cstring>
 #include <memory>
 
+#include <unistd.h>
+
 #include "collectives/algorithms/one_copy.h"
 #include "collectives/algorithms/recursive_doubling.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/algorithms/tree.h"
-#include "collectives/direct_executor.h"
 #include "collectives/direct_links.h"
-#include "collectives/executor.h"
+#include "collectives/link_table.h"
+#include "collectives/plan_executor.h"
 #include "common/dtype.h"
 #include "common/pattern.h"
 #include "common/status.h"
 #include "transport/loopback/loopback.h"
+#include "transport/shm/shm_link.h"
 
 namespace weft::testing {
 
 std::string CaseName(const HarnessCase& c) {
-  return Format("%s%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
+  return Format("%s%s%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
                 c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
                 : c.algorithm == Algorithm::kOneCopy         ? " (one copy)"
                 : c.algorithm == Algorithm::kTree            ? " (tree)"
                                                              : "",
-                c.direct ? " on shared FIFOs" : "", c.nranks, c.count, TypeName(c.type),
-                OpName(c.op), c.root, c.in_place ? "in-place" : "out-of-place",
-                c.chunking.nchannels, c.chunking.chunk_elems);
+                c.shm ? " on shared FIFOs" : "",
+                c.ranks_per_host > 0 ? Format(" (%d per host)", c.ranks_per_host).c_str() : "",
+                c.nranks, c.count, TypeName(c.type), OpName(c.op), c.root,
+                c.in_place ? "in-place" : "out-of-place", c.chunking.nchannels,
+                c.chunking.chunk_elems);
 }
 
 namespace {
@@ -51,34 +56,14 @@ std::string RunOnLoopback(const HarnessCase& c) {
   LoopbackFabric fabric(n, c.eager_limit);
   std::vector<Plan> plans(n);
   std::vector<RankBuffers> bufs(n);
-  std::vector<std::vector<std::byte>> staging_mem(n);
-  std::vector<std::unique_ptr<PlanRunner>> execs;
-  // Direct mode: the FIFOs of DirectLinkMap, each rank's region in this process's memory,
-  // wired like the communicator does.
+  std::vector<std::unique_ptr<PlanExecutor>> execs;
+  std::vector<int> host_of(static_cast<size_t>(n), 0);
+  if (c.ranks_per_host > 0)
+    for (int r = 0; r < n; ++r)
+      host_of[static_cast<size_t>(r)] = r / c.ranks_per_host;
   const std::vector<Tree> trees = c.tree_ranks_per_host > 0
                                       ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
                                       : DoubleBinaryTrees(n);
-  DirectLinkConfig link_config;
-  link_config.ring = link_config.other = {c.chunking.chunk_elems * esz, c.fifo_slots};
-  link_config.ring_channels = c.chunking.nchannels;
-  link_config.other_channels = static_cast<int>(trees.size());
-  link_config.all_pairs_max = c.direct_all_pairs_max;
-  const DirectLinkMap links = DirectLinkMap::Build(ring, trees, link_config);
-  std::vector<std::vector<std::byte>> fifo_mem(n);
-  std::vector<void*> regions(n, nullptr);
-  std::vector<std::vector<DirectChannel>> direct_channels(n);
-  auto aligned = [](std::vector<std::byte>& m) {
-    auto p = reinterpret_cast<uintptr_t>(m.data());
-    return reinterpret_cast<void*>((p + 63) & ~uintptr_t{63});
-  };
-  if (c.direct) {
-    for (int r = 0; r < n; ++r) {
-      fifo_mem[r].assign(links.RegionBytes(r) + 64, std::byte{0});
-      regions[r] = aligned(fifo_mem[r]);
-    }
-    for (int r = 0; r < n; ++r)
-      direct_channels[r] = WireDirectChannels(links, r, regions[r], regions);
-  }
   const bool reduces = c.coll == CollType::kAllReduce || c.coll == CollType::kReduceScatter ||
                        c.coll == CollType::kReduce;
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
@@ -86,7 +71,7 @@ std::string RunOnLoopback(const HarnessCase& c) {
   for (int r = 0; r < n; ++r) {
     Status s;
     if (c.algorithm == Algorithm::kRecursiveDoubling) {
-      s = BuildRecursiveDoublingPlan(r, n, c.count, &plans[r]);
+      s = BuildRecursiveDoublingPlan(r, n, c.count, c.chunking.chunk_elems, &plans[r]);
     } else if (c.algorithm == Algorithm::kOneCopy) {
       s = c.coll == CollType::kBroadcast
               ? BuildOneCopyBroadcastPlan(r, n, c.count, c.root, &plans[r])
@@ -153,6 +138,35 @@ std::string RunOnLoopback(const HarnessCase& c) {
     }
   }
 
+  // The links: network links with slots for the plans' largest message, and where asked,
+  // FIFOs in shared memory between the ranks of each host, wired as the communicator does.
+  NetLinkShape net{sizeof(PostedAddress), c.fifo_slots};
+  for (const Plan& p : plans)
+    for (const PlanLink& l : p.links)
+      net.slot_bytes = std::max(net.slot_bytes, LinkMessageBytes(l, esz));
+  std::vector<std::unique_ptr<LinkTable>> tables;
+  for (int r = 0; r < n; ++r)
+    tables.push_back(std::make_unique<LinkTable>(fabric.transport(r), net));
+  DirectLinkConfig link_config;
+  link_config.ring = link_config.other = {
+      std::max(c.chunking.chunk_elems * esz, sizeof(PostedAddress)), c.fifo_slots};
+  link_config.ring_channels = c.chunking.nchannels;
+  link_config.other_channels = static_cast<int>(trees.size());
+  link_config.all_pairs_max = c.direct_all_pairs_max;
+  const DirectLinkMap links = DirectLinkMap::Build(ring, trees, link_config, host_of);
+  std::vector<void*> regions(n, nullptr);
+  if (c.shm) {
+    for (int r = 0; r < n; ++r) {
+      const RegisteredMemory* m = nullptr;
+      Status s = fabric.transport(r)->RegisterShared(links.RegionBytes(r), &m);
+      if (!s.ok()) return "shared memory: " + s.message();
+      regions[r] = m->local;
+    }
+    const std::vector<int32_t> pids(static_cast<size_t>(n), static_cast<int32_t>(getpid()));
+    for (int r = 0; r < n; ++r)
+      AddShmLinks(links, r, regions[r], regions, pids, tables[r].get());
+  }
+
   for (int r = 0; r < n; ++r) {
     RankBuffers& b = bufs[r];
     ExecArgs ea;
@@ -174,21 +188,10 @@ std::string RunOnLoopback(const HarnessCase& c) {
         ea.input = b.output.data() + at;
       }
     }
-    if (c.direct) {
-      if (!DirectExecutor::CanRun(plans[r], direct_channels[r], c.type))
-        return Format("DirectExecutor cannot run rank %d's plan", r);
-      auto d = std::make_unique<DirectExecutor>();
-      d->Reset(&plans[r], ea, direct_channels[r].data());
-      execs.push_back(std::move(d));
-      continue;
-    }
-    size_t slot = Executor::SlotBytes(plans[r], c.type);
-    int slots = static_cast<int>(std::max<size_t>(2, c.staging_bytes / slot));
-    staging_mem[r].resize(slot * slots * plans[r].channels.size());
-    std::vector<StagingArea> areas;
-    for (size_t ch = 0; ch < plans[r].channels.size(); ++ch)
-      areas.push_back({staging_mem[r].data() + ch * slot * slots, slot, slots});
-    execs.push_back(std::make_unique<Executor>(fabric.transport(r), &plans[r], ea, areas));
+    auto e = std::make_unique<PlanExecutor>();
+    Status s = e->Reset(&plans[r], ea, tables[r].get());
+    if (!s.ok()) return Format("rank %d: %s", r, s.message().c_str());
+    execs.push_back(std::move(e));
   }
 
   // Drive every rank in turn. The loopback transport completes everything inside Send and
@@ -215,18 +218,18 @@ std::string RunOnLoopback(const HarnessCase& c) {
     if (unchanged >= 2) return "stalled: " + waiting;
     previous = waiting;
   }
-  if (c.direct) {
+  if (c.shm) {
     // Every FIFO drained: each one's consumer took all its producer published.
-    for (int r = 0; r < n; ++r)
-      for (const DirectChannel& ch : direct_channels[r])
-        for (const FifoLink& in : ch.in)
-          if (in.fifo.header->head != in.fifo.header->tail)
-            return Format(
-                "rank %d's FIFO from rank %d holds %llu unread messages", r, in.peer,
-                static_cast<unsigned long long>(in.fifo.header->head - in.fifo.header->tail));
+    for (const DirectLink& l : links.links()) {
+      const FifoView f = FifoAt(static_cast<std::byte*>(regions[l.to]) + l.offset,
+                                l.shape.slot_bytes, l.shape.nslots);
+      if (f.header->head != f.header->tail)
+        return Format("rank %d's FIFO from rank %d holds %llu unread messages", l.to, l.from,
+                      static_cast<unsigned long long>(f.header->head - f.header->tail));
+    }
   }
-  if (fabric.PendingMessages() != 0)
-    return Format("%zu messages left unmatched", fabric.PendingMessages());
+  if (fabric.UnexpectedMessages() != 0)
+    return Format("%zu messages left unmatched", fabric.UnexpectedMessages());
 
   for (int r = 0; r < n; ++r) {
     RankBuffers& b = bufs[r];

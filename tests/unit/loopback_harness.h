@@ -21,15 +21,15 @@ struct HarnessCase {
   int root = 0;
   bool in_place = false;
   Chunking chunking;
-  std::vector<int> ring;        // empty: 0..N-1
-  size_t eager_limit = 256;     // larger messages use the rendezvous path
-  size_t staging_bytes = 4096;  // per channel
-  // Run the plans on the shared-FIFO DirectExecutor (FIFOs of DirectLinkMap in this
-  // process's memory) instead of the transport Executor over loopback.
-  bool direct = false;
+  std::vector<int> ring;     // empty: 0..N-1
+  size_t eager_limit = 256;  // larger messages use the rendezvous path
+  // Ranks of one host share FIFOs in this process's memory (DirectLinkMap's); every other
+  // link goes over the loopback transport's messages. Without `shm`, every link does.
+  bool shm = false;
+  int ranks_per_host = 0;        // ranks r / ranks_per_host share a host (0: all one host)
   int tree_ranks_per_host = 0;   // kTree: 0 = DoubleBinaryTrees(n), else HostTrees
-  int fifo_slots = 2;            // direct: every FIFO's depth; slots hold one chunk
-  int direct_all_pairs_max = 8;  // direct: DirectLinkConfig::all_pairs_max
+  int fifo_slots = 2;            // every link's depth (shared FIFOs and network links)
+  int direct_all_pairs_max = 8;  // shm: DirectLinkConfig::all_pairs_max
 };
 
 // Returns "" on success, else a description of the first problem.

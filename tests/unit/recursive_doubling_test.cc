@@ -48,13 +48,13 @@ TEST(RecursiveDoubling, EveryTypeAndOp) {
 
 TEST(RecursiveDoubling, RoundsAreLogarithmic) {
   Plan p;
-  ASSERT_TRUE(BuildRecursiveDoublingPlan(0, 8, 10, &p).ok());
-  EXPECT_EQ(6u, p.channels[0].steps.size());                   // 3 rounds of send + receive-reduce
-  ASSERT_TRUE(BuildRecursiveDoublingPlan(5, 6, 10, &p).ok());  // beyond the power of two
+  ASSERT_TRUE(BuildRecursiveDoublingPlan(0, 8, 10, 1 << 20, &p).ok());
+  EXPECT_EQ(6u, p.channels[0].steps.size());  // 3 rounds of send + receive-reduce
+  ASSERT_TRUE(BuildRecursiveDoublingPlan(5, 6, 10, 1 << 20, &p).ok());  // beyond the power of two
   EXPECT_EQ(2u, p.channels[0].steps.size());  // hand over the input, get the result
-  ASSERT_TRUE(BuildRecursiveDoublingPlan(1, 6, 10, &p).ok());  // partner of rank 5
+  ASSERT_TRUE(BuildRecursiveDoublingPlan(1, 6, 10, 1 << 20, &p).ok());  // partner of rank 5
   EXPECT_EQ(6u, p.channels[0].steps.size());  // take 5's input, 2 rounds, give back
-  EXPECT_FALSE(BuildRecursiveDoublingPlan(6, 6, 10, &p).ok());
+  EXPECT_FALSE(BuildRecursiveDoublingPlan(6, 6, 10, 1 << 20, &p).ok());
 }
 
 }  // namespace

@@ -81,8 +81,8 @@ TEST(RingPlan, LargeCountsWithRendezvousAndTightStaging) {
       c.root = 1 % n;
       c.chunking.nchannels = 3;
       c.chunking.chunk_elems = 8191;
-      c.eager_limit = 1024;            // most messages take the rendezvous path
-      c.staging_bytes = 2 * 8191 * 4;  // two slots: the tightest the executor allows
+      c.eager_limit = 1024;  // most messages take the rendezvous path
+      c.fifo_slots = 2;      // the tightest
       ASSERT_EQ("", RunOnLoopback(c)) << testing::CaseName(c);
     }
   }

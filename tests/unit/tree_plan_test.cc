@@ -27,7 +27,7 @@ TEST(TreePlan, EveryRankCountUpTo33) {
         c.in_place = in_place;
         c.chunking.chunk_elems = 1 + count / 7;
         c.eager_limit = 128;  // most messages take the rendezvous path
-        c.staging_bytes = 1;  // two slots per channel: the tightest
+        c.fifo_slots = 2;     // the tightest
         ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
       }
     }
@@ -103,7 +103,7 @@ TEST(TreePlan, ReduceToEveryRootEveryOp) {
         c.in_place = (root + op) % 2 == 1;
         c.chunking.chunk_elems = 97;
         c.eager_limit = 64;
-        c.staging_bytes = 1;
+        c.fifo_slots = 2;
         ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
       }
     }

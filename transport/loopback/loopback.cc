@@ -12,6 +12,39 @@ class LoopbackTransport : public Transport {
   int rank() const override { return rank_; }
   int nranks() const override { return fabric_->nranks(); }
 
+  const std::vector<uint8_t>& address() const override {
+    static const std::vector<uint8_t> kNone;
+    return kNone;
+  }
+  Status Connect(std::vector<std::vector<uint8_t>>, std::vector<bool>) override {
+    return Status::Ok();
+  }
+  void CloseEndpoints(int64_t) override {}
+
+  Status RegisterShared(size_t bytes, const RegisteredMemory** out) override {
+    auto& mem = fabric_->shared_memory_;
+    mem.push_back(std::make_unique<std::byte[]>(bytes + 64));  // zeroed
+    auto p = reinterpret_cast<uintptr_t>(mem.back().get());
+    fabric_->shared_aligned_.push_back(reinterpret_cast<void*>((p + 63) & ~uintptr_t{63}));
+    const uint64_t index = fabric_->shared_aligned_.size() - 1;
+    auto m = std::make_unique<RegisteredMemory>();
+    m->local = fabric_->shared_aligned_.back();
+    m->bytes = bytes;
+    m->descriptor.resize(sizeof(index));
+    std::memcpy(m->descriptor.data(), &index, sizeof(index));
+    registered_.push_back(std::move(m));
+    *out = registered_.back().get();
+    return Status::Ok();
+  }
+  Status MapPeerMemory(int peer, const std::vector<uint8_t>& descriptor, void** local) override {
+    uint64_t index = ~uint64_t{0};
+    if (descriptor.size() == sizeof(index)) std::memcpy(&index, descriptor.data(), sizeof(index));
+    WEFT_REQUIRE(index < fabric_->shared_aligned_.size(), weftRemoteError,
+                 "rank %d sent a bad shared-memory descriptor", peer);
+    *local = fabric_->shared_aligned_[index];
+    return Status::Ok();
+  }
+
   Status Send(int peer, const void* buf, size_t bytes, MemoryType, uint64_t tag,
               Completion* c) override {
     WEFT_REQUIRE(peer >= 0 && peer < nranks(), weftInternalError, "bad peer %d", peer);
@@ -92,6 +125,7 @@ class LoopbackTransport : public Transport {
 
   LoopbackFabric* fabric_;
   int rank_;
+  std::vector<std::unique_ptr<RegisteredMemory>> registered_;
 };
 
 LoopbackFabric::LoopbackFabric(int nranks, size_t eager_limit)
@@ -100,10 +134,17 @@ LoopbackFabric::LoopbackFabric(int nranks, size_t eager_limit)
     transports_.push_back(std::make_unique<LoopbackTransport>(this, r));
 }
 
-size_t LoopbackFabric::PendingMessages() const {
+size_t LoopbackFabric::UnexpectedMessages() const {
   size_t n = 0;
   for (const Mailbox& b : boxes_)
-    n += b.unexpected.size() + b.posted.size();
+    n += b.unexpected.size();
+  return n;
+}
+
+size_t LoopbackFabric::PostedReceives() const {
+  size_t n = 0;
+  for (const Mailbox& b : boxes_)
+    n += b.posted.size();
   return n;
 }
 

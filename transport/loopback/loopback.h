@@ -1,5 +1,6 @@
-// Loopback: an in-process fabric of N virtual ranks, for testing Plans and the Executor
-// without a network. Single-threaded: the test drives every rank in turn. Messages up to
+// Loopback: an in-process fabric of N virtual ranks, for testing Plans and the PlanExecutor
+// without a network. Single-threaded: the test drives every rank in turn. Shared memory is
+// ordinary memory of the process (every virtual rank "maps" every other's). Messages up to
 // `eager_limit` bytes are copied at send time (the send completes at once); larger ones
 // stay in the sender's buffer until a receive matches (the send completes then), as a
 // rendezvous protocol does, so executor bugs around buffer lifetime show up.
@@ -21,7 +22,9 @@ class LoopbackFabric {
   Transport* transport(int rank) { return transports_[rank].get(); }
   int nranks() const { return static_cast<int>(transports_.size()); }
   // Messages sent but not yet received, over all ranks (0 after a clean collective).
-  size_t PendingMessages() const;
+  size_t UnexpectedMessages() const;
+  // Receives posted but not yet matched (network links keep some posted ahead).
+  size_t PostedReceives() const;
 
  private:
   friend class LoopbackTransport;
@@ -46,6 +49,9 @@ class LoopbackFabric {
   };
   size_t eager_limit_;
   std::vector<Mailbox> boxes_;
+  // Shared memory: 64-byte aligned, zeroed; a descriptor is the index here.
+  std::vector<std::unique_ptr<std::byte[]>> shared_memory_;
+  std::vector<void*> shared_aligned_;
   std::vector<std::unique_ptr<Transport>> transports_;
 };
 

@@ -128,8 +128,8 @@ void UcxTransport::LeaveWorkerBehind() {
       Remains{context_, worker_, std::move(mapped_), std::move(rkeys_), std::move(error_args_)});
 }
 
-Status UcxTransport::SetPeers(std::vector<std::vector<uint8_t>> addresses,
-                              std::vector<bool> same_host) {
+Status UcxTransport::Connect(std::vector<std::vector<uint8_t>> addresses,
+                             std::vector<bool> same_host) {
   WEFT_REQUIRE(static_cast<int>(addresses.size()) == nranks_ &&
                    static_cast<int>(same_host.size()) == nranks_,
                weftInternalError, "got %zu worker addresses for %d ranks", addresses.size(),
@@ -175,7 +175,7 @@ Status UcxTransport::Endpoint(int peer, ucp_ep_h* ep) {
   return Status::Ok();
 }
 
-Status UcxTransport::AllocateShared(size_t bytes, SharedRegion* out) {
+Status UcxTransport::RegisterShared(size_t bytes, const RegisteredMemory** out) {
   ucp_mem_map_params_t p{};
   p.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH |
                  UCP_MEM_MAP_PARAM_FIELD_FLAGS;
@@ -195,16 +195,20 @@ Status UcxTransport::AllocateShared(size_t bytes, SharedRegion* out) {
   s = ucp_rkey_pack(context_, memh, &rkey, &rkey_bytes);
   if (s != UCS_OK) return UcxStatus(s, "ucp_rkey_pack");
   const uint64_t addr = reinterpret_cast<uintptr_t>(attr.address);
-  out->local = attr.address;
-  out->bytes = attr.length;
-  out->descriptor.resize(8 + rkey_bytes);
-  std::memcpy(out->descriptor.data(), &addr, 8);
-  std::memcpy(out->descriptor.data() + 8, rkey, rkey_bytes);
+  auto m = std::make_unique<RegisteredMemory>();
+  m->local = attr.address;
+  m->bytes = attr.length;
+  m->descriptor.resize(8 + rkey_bytes);
+  std::memcpy(m->descriptor.data(), &addr, 8);
+  std::memcpy(m->descriptor.data() + 8, rkey, rkey_bytes);
   ucp_rkey_buffer_release(rkey);
+  std::memset(m->local, 0, bytes);
+  registered_.push_back(std::move(m));
+  *out = registered_.back().get();
   return Status::Ok();
 }
 
-Status UcxTransport::AttachShared(int peer, const std::vector<uint8_t>& descriptor, void** local) {
+Status UcxTransport::MapPeerMemory(int peer, const std::vector<uint8_t>& descriptor, void** local) {
   WEFT_REQUIRE(descriptor.size() > 8, weftRemoteError, "shared region descriptor too short");
   ucp_ep_h ep;
   WEFT_CHECK(Endpoint(peer, &ep));

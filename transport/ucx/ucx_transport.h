@@ -25,30 +25,23 @@ class UcxTransport : public Transport {
   ~UcxTransport() override;
 
   // This worker's address, to publish through the bootstrap.
-  const std::vector<uint8_t>& address() const { return address_; }
+  const std::vector<uint8_t>& address() const override { return address_; }
   // Whether this UCX build moves CUDA device memory (its cuda_copy/cuda_ipc transports).
   bool cuda_memory() const { return cuda_memory_; }
   // Everyone's addresses, indexed by rank (endpoints are made lazily from them), and which
   // ranks share this host. UCX 1.13's shared-memory transports cannot report a peer's
   // failure, so endpoints to local ranks use no UCX error handling (the communicator
   // watches local peers' processes instead); remote ones ask UCX to report failures.
-  Status SetPeers(std::vector<std::vector<uint8_t>> addresses, std::vector<bool> same_host);
-  // Closes every endpoint, flushing for at most timeout_ms (then forcing).
-  void CloseEndpoints(int64_t timeout_ms);
+  Status Connect(std::vector<std::vector<uint8_t>> addresses, std::vector<bool> same_host) override;
+  void CloseEndpoints(int64_t timeout_ms) override;
 
   // Shared memory through UCX: a region this rank allocates with UCX's shared-memory
   // allocator (ucp_mem_map ALLOCATE) that a peer on the same host maps into its own address
-  // space (ucp_rkey_ptr). The peer receives `descriptor` (address + packed rkey) through
-  // the bootstrap. Freed with the transport.
-  struct SharedRegion {
-    void* local = nullptr;
-    size_t bytes = 0;
-    std::vector<uint8_t> descriptor;
-  };
-  Status AllocateShared(size_t bytes, SharedRegion* out);
-  // Maps `peer`'s region (its descriptor) here; fails (no error state) when UCX has no
-  // transport that can map it, e.g. with UCX_TLS=tcp.
-  Status AttachShared(int peer, const std::vector<uint8_t>& descriptor, void** local);
+  // space (ucp_rkey_ptr). The descriptor is the address and the packed rkey. Freed with the
+  // transport. Mapping fails (no error state) when UCX has no transport that can map it,
+  // e.g. with UCX_TLS=tcp.
+  Status RegisterShared(size_t bytes, const RegisteredMemory** out) override;
+  Status MapPeerMemory(int peer, const std::vector<uint8_t>& descriptor, void** local) override;
 
   int rank() const override { return rank_; }
   int nranks() const override { return nranks_; }
@@ -87,6 +80,7 @@ class UcxTransport : public Transport {
   std::vector<ucp_ep_h> endpoints_;
   std::vector<std::unique_ptr<ErrorArg>> error_args_;
   std::vector<ucp_mem_h> mapped_;
+  std::vector<std::unique_ptr<RegisteredMemory>> registered_;
   std::vector<ucp_rkey_h> rkeys_;
   bool closing_ = false;
   bool abandoned_ = false;

@@ -1,7 +1,9 @@
-// Plans on the shared-FIFO DirectExecutor, with the FIFOs of DirectLinkMap in this process's
-// memory: rings for N = 2..16 ranks and every collective, trees and recursive doubling on
+// The PlanExecutor on shared-memory links (the FIFOs of DirectLinkMap in this process's
+// memory): rings for N = 2..16 ranks and every collective, trees and recursive doubling on
 // the links between tree neighbours and partners (all pairs, and sparse), the tightest
-// FIFO (2 slots), any ring order. Also the link map itself: who writes where.
+// FIFO (2 slots), any ring order; and on a mix of shared-memory links inside "hosts" and
+// network links (the loopback transport's messages) between them, in one plan. Also the link
+// map itself (who writes where) and the link table's choice of link.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -11,8 +13,10 @@
 #include <random>
 
 #include "collectives/algorithms/ring.h"
-#include "collectives/direct_executor.h"
 #include "collectives/direct_links.h"
+#include "collectives/link_table.h"
+#include "transport/loopback/loopback.h"
+#include "transport/shm/shm_link.h"
 #include "tests/unit/loopback_harness.h"
 
 namespace weft {
@@ -23,14 +27,14 @@ using testing::HarnessCase;
 const CollType kAllColls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
                               CollType::kBroadcast, CollType::kReduce};
 
-TEST(DirectExecutor, EveryCollectiveEveryRankCount) {
+TEST(PlanExecutorShm, EveryCollectiveEveryRankCount) {
   for (int n = 2; n <= 16; ++n) {
     for (CollType coll : kAllColls) {
       for (size_t count : {size_t{1}, static_cast<size_t>(n - 1), static_cast<size_t>(n + 1),
                            size_t{97}, size_t{5000}}) {
         for (bool in_place : {false, true}) {
           HarnessCase c;
-          c.direct = true;
+          c.shm = true;
           c.coll = coll;
           c.nranks = n;
           c.count = count;
@@ -48,7 +52,7 @@ TEST(DirectExecutor, EveryCollectiveEveryRankCount) {
   }
 }
 
-TEST(DirectExecutor, EveryTypeAndOpAnyRing) {
+TEST(PlanExecutorShm, EveryTypeAndOpAnyRing) {
   std::mt19937 gen(11);
   for (int n : {2, 3, 5}) {
     std::vector<int> ring(n);
@@ -58,7 +62,7 @@ TEST(DirectExecutor, EveryTypeAndOpAnyRing) {
     for (int t = 0; t < weftNumTypes; ++t) {
       for (int op = 0; op < weftNumOps; ++op) {
         HarnessCase c;
-        c.direct = true;
+        c.shm = true;
         c.nranks = n;
         c.ring = ring;
         c.count = 1001;
@@ -71,14 +75,14 @@ TEST(DirectExecutor, EveryTypeAndOpAnyRing) {
   }
 }
 
-TEST(DirectExecutor, TreesOnTheirOwnLinks) {
+TEST(PlanExecutorShm, TreesOnTheirOwnLinks) {
   for (int n = 2; n <= 20; ++n) {
     for (CollType coll : {CollType::kAllReduce, CollType::kBroadcast, CollType::kReduce}) {
       for (size_t count : {size_t{1}, static_cast<size_t>(n + 1), size_t{3001}}) {
         for (bool all_pairs : {true, false}) {
           HarnessCase c;
           c.algorithm = testing::Algorithm::kTree;
-          c.direct = true;
+          c.shm = true;
           c.direct_all_pairs_max = all_pairs ? 64 : 0;
           c.coll = coll;
           c.nranks = n;
@@ -97,12 +101,12 @@ TEST(DirectExecutor, TreesOnTheirOwnLinks) {
   }
 }
 
-TEST(DirectExecutor, TreesAcrossHosts) {
+TEST(PlanExecutorShm, TreesAcrossHosts) {
   for (int hosts : {2, 3, 5}) {
     for (int per_host : {1, 2, 4}) {
       HarnessCase c;
       c.algorithm = testing::Algorithm::kTree;
-      c.direct = true;
+      c.shm = true;
       c.direct_all_pairs_max = 0;
       c.tree_ranks_per_host = per_host;
       c.nranks = hosts * per_host;
@@ -115,13 +119,13 @@ TEST(DirectExecutor, TreesAcrossHosts) {
   }
 }
 
-TEST(DirectExecutor, RecursiveDoublingOnItsPairs) {
+TEST(PlanExecutorShm, RecursiveDoublingOnItsPairs) {
   for (int n = 2; n <= 20; ++n) {
     for (bool all_pairs : {true, false}) {
       for (size_t count : {size_t{0}, size_t{1}, size_t{33}}) {
         HarnessCase c;
         c.algorithm = testing::Algorithm::kRecursiveDoubling;
-        c.direct = true;
+        c.shm = true;
         c.direct_all_pairs_max = all_pairs ? 64 : 0;
         c.nranks = n;
         c.count = count;
@@ -137,7 +141,7 @@ TEST(DirectExecutor, RecursiveDoublingOnItsPairs) {
 
 // One-copy plans read the peers' buffers with process_vm_readv: here every virtual rank is
 // this process, which reads itself.
-TEST(DirectExecutor, OneCopyAllGatherAndBroadcast) {
+TEST(PlanExecutorShm, OneCopyAllGatherAndBroadcast) {
   for (int n = 1; n <= 12; ++n) {
     for (CollType coll : {CollType::kAllGather, CollType::kBroadcast}) {
       for (size_t count :
@@ -145,7 +149,7 @@ TEST(DirectExecutor, OneCopyAllGatherAndBroadcast) {
         for (bool in_place : {false, true}) {
           HarnessCase c;
           c.algorithm = testing::Algorithm::kOneCopy;
-          c.direct = true;
+          c.shm = true;
           c.direct_all_pairs_max = 64;
           c.coll = coll;
           c.nranks = n;
@@ -161,7 +165,7 @@ TEST(DirectExecutor, OneCopyAllGatherAndBroadcast) {
   }
 }
 
-TEST(DirectExecutor, OneCopyReadOfAVanishedBufferIsAnError) {
+TEST(PlanExecutorShm, OneCopyReadOfAVanishedBufferIsAnError) {
   std::vector<char> to(64);
   Status s = ReadFromProcess(getpid(), 8, to.data(), to.size());  // page zero: unmapped
   EXPECT_FALSE(s.ok());
@@ -172,34 +176,88 @@ TEST(DirectExecutor, OneCopyReadOfAVanishedBufferIsAnError) {
   EXPECT_EQ(from, to);
 }
 
-TEST(DirectExecutor, RejectsPlansItCannotRun) {
+// A link whose message fits the shared FIFO's slot goes through it; a larger one (and a peer
+// without a FIFO) over the network; one-copy control words never go over the network.
+TEST(LinkTable, SharedMemoryWhereTheMessageFitsNetworkElsewhere) {
   const std::vector<int> ring = {0, 1, 2, 3, 4, 5};
   DirectLinkConfig config;
   config.ring = config.other = {400, 2};
   config.all_pairs_max = 0;
-  const std::vector<Tree> no_trees;
-  const DirectLinkMap map = DirectLinkMap::Build(ring, no_trees, config);
-  std::vector<std::byte> mem[6];
+  const DirectLinkMap map = DirectLinkMap::Build(ring, {}, config);
+  LoopbackFabric fabric(6);
   std::vector<void*> regions(6);
   for (int r = 0; r < 6; ++r) {
-    mem[r].resize(map.RegionBytes(r));
-    regions[r] = mem[r].data();
+    const RegisteredMemory* m;
+    ASSERT_TRUE(fabric.transport(r)->RegisterShared(map.RegionBytes(r), &m).ok());
+    regions[r] = m->local;
   }
-  const auto ch0 = WireDirectChannels(map, 0, regions[0], regions);
-  Plan p;
-  Chunking ch;
-  ch.chunk_elems = 100;
-  ASSERT_TRUE(BuildRingPlan(CollType::kAllReduce, 0, ring, 1000, 0, ch, &p).ok());
-  EXPECT_TRUE(DirectExecutor::CanRun(p, ch0, weftFloat32));
-  EXPECT_FALSE(DirectExecutor::CanRun(p, ch0, weftFloat64));  // chunk > slot
-  Plan reversed;
-  ASSERT_TRUE(
-      BuildRingPlan(CollType::kAllReduce, 0, {0, 5, 4, 3, 2, 1}, 1000, 0, ch, &reversed).ok());
-  EXPECT_FALSE(DirectExecutor::CanRun(reversed, ch0, weftFloat32));  // no FIFO 0 -> 5
-  ch.nchannels = 3;
-  Plan wide;
-  ASSERT_TRUE(BuildRingPlan(CollType::kAllReduce, 0, ring, 1000, 0, ch, &wide).ok());
-  EXPECT_FALSE(DirectExecutor::CanRun(wide, ch0, weftFloat32));  // more channels than FIFOs
+  LinkTable table(fabric.transport(0), NetLinkShape{1 << 10, 2});
+  AddShmLinks(map, 0, regions[0], regions, std::vector<int32_t>(6, 0), &table);
+  PlanLink to1{0, 1, true, 3, 100, false};
+  SendPort* port = nullptr;
+  ASSERT_TRUE(table.SendPortFor(to1, 4, &port).ok());
+  EXPECT_STREQ("shm", port->kind());
+  ASSERT_TRUE(table.SendPortFor(to1, 8, &port).ok());  // 800 bytes > the 400-byte slot
+  EXPECT_STREQ("net", port->kind());
+  PlanLink to5{0, 5, true, 3, 100, false};  // the ring runs 0 -> 1: no FIFO 0 -> 5
+  ASSERT_TRUE(table.SendPortFor(to5, 4, &port).ok());
+  EXPECT_STREQ("net", port->kind());
+  PlanLink control{0, 5, true, 1, 0, true};
+  EXPECT_FALSE(table.SendPortFor(control, 4, &port).ok());
+  PlanLink huge{0, 1, true, 1, 1000, false};  // beyond the network links' slots too
+  EXPECT_FALSE(table.SendPortFor(huge, 4, &port).ok());
+  PlanLink from5{0, 5, false, 3, 100, false};  // the ring's 5 -> 0
+  RecvPort* in = nullptr;
+  ASSERT_TRUE(table.RecvPortFor(from5, 4, &in).ok());
+  EXPECT_STREQ("shm", in->kind());
+  EXPECT_EQ(0u, fabric.PostedReceives());
+  PlanLink from3{0, 3, false, 3, 100, false};  // not a ring or recursive-doubling pair
+  ASSERT_TRUE(table.RecvPortFor(from3, 4, &in).ok());
+  EXPECT_STREQ("net", in->kind());
+  EXPECT_EQ(2u, fabric.PostedReceives());  // posted ahead, one per slot
+}
+
+// One plan, two kinds of link: shared FIFOs between the ranks of each host, the loopback
+// transport's messages between hosts.
+TEST(PlanExecutorMixed, EveryCollectiveAcrossHosts) {
+  for (int per_host : {1, 2, 3}) {
+    for (int hosts : {2, 3}) {
+      for (CollType coll : kAllColls) {
+        for (size_t count : {size_t{1}, size_t{1000}}) {
+          HarnessCase c;
+          c.shm = true;
+          c.ranks_per_host = per_host;
+          c.coll = coll;
+          c.nranks = per_host * hosts;
+          c.count = count;
+          c.type = weftFloat32;
+          c.op = count % 2 ? weftAvg : weftSum;
+          c.root = c.nranks - 1;
+          c.in_place = count % 2 == 0;
+          c.chunking.nchannels = 2;
+          c.chunking.chunk_elems = 37;
+          ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+        }
+      }
+    }
+  }
+}
+
+TEST(PlanExecutorMixed, TreesAndRecursiveDoublingAcrossHosts) {
+  for (auto algo : {testing::Algorithm::kTree, testing::Algorithm::kRecursiveDoubling}) {
+    for (int n : {4, 6, 9}) {
+      HarnessCase c;
+      c.algorithm = algo;
+      c.shm = true;
+      c.ranks_per_host = n == 9 ? 3 : 2;
+      c.nranks = n;
+      c.count = 777;
+      c.type = weftInt64;
+      c.op = weftSum;
+      c.chunking.chunk_elems = 50;
+      ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+    }
+  }
 }
 
 TEST(DirectLinkMap, RingTreesAndPairs) {

@@ -1,0 +1,288 @@
+#include "collectives/plan_executor.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/dtype.h"
+
+namespace weft {
+
+Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* links) {
+  plan_ = plan;
+  args_ = args;
+  elem_size_ = TypeSize(args.type);
+  links_ = links;
+  backend_ = ReduceBackendFor(args.mem);
+  WEFT_REQUIRE(backend_ != nullptr, weftInternalError,
+               "no reduction back-end for device memory in this build");
+  ports_.assign(plan->links.size(), Endpoints());
+  base_.assign(plan->links.size(), 0);
+  for (size_t i = 0; i < plan->links.size(); ++i) {
+    const PlanLink& l = plan->links[i];
+    if (l.send)
+      WEFT_CHECK(links->SendPortFor(l, elem_size_, &ports_[i].send));
+    else
+      WEFT_CHECK(links->RecvPortFor(l, elem_size_, &ports_[i].recv));
+  }
+  started_ = false;
+  const size_t nch = plan->channels.size();
+  next_.assign(nch, 0);
+  anytime_cursor_.assign(nch, 0);
+  ran_early_.resize(nch);
+  for (size_t c = 0; c < nch; ++c)
+    ran_early_[c].assign(plan->channels[c].steps.size(), false);
+  finished_ = false;
+  steps_run_ = 0;
+  return Status::Ok();
+}
+
+std::byte* PlanExecutor::Ptr(const Region& r) const {
+  void* base = r.buf == BufferId::kInput    ? const_cast<void*>(args_.input)
+               : r.buf == BufferId::kOutput ? args_.output
+                                            : args_.scratch;
+  return static_cast<std::byte*>(base) + r.offset * elem_size_;
+}
+
+uint64_t PlanExecutor::SendNumber(const Step& st) const {
+  return base_[static_cast<size_t>(st.send_link)] + st.send_msg;
+}
+
+uint64_t PlanExecutor::RecvNumber(const Step& st) const {
+  return base_[static_cast<size_t>(st.recv_link)] + st.recv_msg;
+}
+
+Status PlanExecutor::RunStep(const Step& st, bool* ran) {
+  *ran = false;
+  const bool receives = StepReceives(st.kind), sends = StepSends(st.kind);
+  const std::byte* in = nullptr;
+  size_t in_bytes = 0;
+  std::byte* out = nullptr;
+  // Ready? The message in its slot, a free slot to send into.
+  if (receives) {
+    WEFT_CHECK(
+        ports_[static_cast<size_t>(st.recv_link)].recv->Data(RecvNumber(st), &in, &in_bytes));
+    if (in == nullptr) return Status::Ok();
+  }
+  SendPort* send_port = sends ? ports_[static_cast<size_t>(st.send_link)].send : nullptr;
+  if (sends) {
+    WEFT_CHECK(send_port->Slot(SendNumber(st), &out));
+    if (out == nullptr) return Status::Ok();
+  }
+  // A message that is the user's data as it stands after the step (what a Send reads, what
+  // a forwarding step keeps) leaves from there where the link can send in place; the slot
+  // is used otherwise.
+  const bool from_user = sends && send_port->SendsInPlace() &&
+                         (st.kind == StepKind::kSend || st.kind == StepKind::kRecvCopySend ||
+                          st.kind == StepKind::kRecvReduceCopySend);
+  // The step overwrites what an earlier send may still be reading in place.
+  if (st.fence && SendsInFlight()) return Status::Ok();
+  const void* user_data = nullptr;
+  WEFT_CHECK(Compute(st, in, in_bytes, from_user ? nullptr : out, &user_data));
+  // Publish: the slot read is free again, the slot written is the peer's to read.
+  if (receives) WEFT_CHECK(ports_[static_cast<size_t>(st.recv_link)].recv->Release(RecvNumber(st)));
+  if (sends) {
+    const size_t bytes = StepIsOneCopy(st.kind) ? sizeof(PostedAddress) : st.count * elem_size_;
+    if (from_user)
+      WEFT_CHECK(send_port->PostFrom(SendNumber(st), user_data, bytes));
+    else
+      WEFT_CHECK(send_port->Post(SendNumber(st), bytes));
+  }
+  *ran = true;
+  return Status::Ok();
+}
+
+bool PlanExecutor::SendsInFlight() const {
+  for (const Endpoints& e : ports_)
+    if (e.send != nullptr && e.send->InFlight()) return true;
+  return false;
+}
+
+Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_bytes, std::byte* out,
+                             const void** user_data) {
+  const size_t bytes = st.count * elem_size_;
+  if (in != nullptr && !StepIsOneCopy(st.kind)) {
+    WEFT_REQUIRE(in_bytes == kUnknownMessageBytes || in_bytes == bytes, weftInternalError,
+                 "%s received %zu bytes from rank %d, expected %zu", StepKindName(st.kind),
+                 in_bytes, st.recv_peer, bytes);
+  }
+  const bool average = st.finalize && args_.op == weftAvg;
+  auto finalize = [&](void* p) {
+    return average ? backend_->Divide(p, st.count, args_.type, plan_->nranks) : Status::Ok();
+  };
+  ReduceBackend& b = *backend_;
+  switch (st.kind) {
+    case StepKind::kSend:
+      *user_data = Ptr(st.src);
+      return out != nullptr ? b.Copy(out, Ptr(st.src), bytes) : Status::Ok();
+    case StepKind::kRecv:
+      return b.Copy(Ptr(st.dst), in, bytes);
+    case StepKind::kRecvCopySend:
+      *user_data = Ptr(st.dst);
+      WEFT_CHECK(b.Copy(Ptr(st.dst), in, bytes));
+      return out != nullptr ? b.Copy(out, in, bytes) : Status::Ok();
+    case StepKind::kRecvReduceSend:
+      return b.Reduce(out, in, Ptr(st.src), st.count, args_.type, args_.op);
+    case StepKind::kRecvReduceCopy:
+    case StepKind::kRecvReduceCopySend: {
+      std::byte* dst = Ptr(st.dst);
+      *user_data = dst;
+      if (out != nullptr && !average)  // keep the result and forward it in one pass
+        return b.ReduceTwice(dst, out, in, Ptr(st.src), st.count, args_.type, args_.op);
+      WEFT_CHECK(b.Reduce(dst, in, Ptr(st.src), st.count, args_.type, args_.op));
+      WEFT_CHECK(finalize(dst));
+      return out != nullptr ? b.Copy(out, dst, bytes) : Status::Ok();
+    }
+    case StepKind::kCopy: {
+      std::byte* dst = Ptr(st.dst);
+      WEFT_CHECK(b.Copy(dst, Ptr(st.src), bytes));
+      return finalize(dst);
+    }
+    case StepKind::kPostAddress: {
+      const PostedAddress posted{reinterpret_cast<uintptr_t>(Ptr(st.src)),
+                                 static_cast<int32_t>(getpid())};
+      std::memcpy(out, &posted, sizeof(posted));
+      return Status::Ok();
+    }
+    case StepKind::kReadPeer: {
+      PostedAddress posted;
+      std::memcpy(&posted, in, sizeof(posted));
+      return ports_[static_cast<size_t>(st.recv_link)].recv->ReadPeerMemory(posted, Ptr(st.dst),
+                                                                            bytes);
+    }
+    case StepKind::kSignal:
+    case StepKind::kWaitSignal:
+      return Status::Ok();  // the message is the signal
+  }
+  return InternalError(Format("unknown step kind %d", static_cast<int>(st.kind)));
+}
+
+Status PlanExecutor::Advance(bool* done) {
+  *done = false;
+  if (!started_) {
+    // Counted from where the links stand when this plan starts: the runners of a batch are
+    // reset together but run one after another.
+    for (size_t i = 0; i < ports_.size(); ++i)
+      base_[i] = ports_[i].send != nullptr ? ports_[i].send->used() : ports_[i].recv->used();
+    started_ = true;
+  }
+  bool all = true;
+  for (size_t c = 0; c < next_.size(); ++c) {
+    const std::vector<Step>& steps = plan_->channels[c].steps;
+    while (next_[c] < steps.size()) {
+      if (ran_early_[c][next_[c]]) {
+        ++next_[c];
+        continue;
+      }
+      bool ran = false;
+      WEFT_CHECK(RunStep(steps[next_[c]], &ran));
+      if (ran) {
+        ++next_[c];
+        ++steps_run_;
+        continue;
+      }
+      WEFT_CHECK(RunAnytimeAhead(c, &ran));
+      if (!ran) break;
+    }
+    all = all && next_[c] == steps.size();
+  }
+  // The last messages must have left too: over the network a large one moves only while
+  // its sender drives the transport, which a rank back in its application does not.
+  for (size_t i = 0; all && i < ports_.size(); ++i)
+    all = ports_[i].send == nullptr || !ports_[i].send->InFlight();
+  if (all && !finished_) {
+    finished_ = true;
+    // The links' counts move past this plan's messages, for the next collective.
+    for (size_t i = 0; i < plan_->links.size(); ++i) {
+      const uint64_t used = base_[i] + plan_->links[i].messages;
+      if (ports_[i].send != nullptr) ports_[i].send->set_used(used);
+      if (ports_[i].recv != nullptr) ports_[i].recv->set_used(used);
+    }
+  }
+  *done = all;
+  return Status::Ok();
+}
+
+Status PlanExecutor::RunAnytimeAhead(size_t c, bool* ran) {
+  *ran = false;
+  const std::vector<Step>& steps = plan_->channels[c].steps;
+  size_t& j = anytime_cursor_[c];
+  j = std::max(j, next_[c] + 1);
+  for (; j < steps.size(); ++j) {
+    if (!steps[j].anytime || ran_early_[c][j]) continue;
+    WEFT_CHECK(RunStep(steps[j], ran));  // a local copy: always ready
+    ran_early_[c][j] = true;
+    ++steps_run_;
+    return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+const Step* PlanExecutor::Blocked() const {
+  if (!started_) return nullptr;
+  for (size_t c = 0; c < next_.size(); ++c) {
+    const std::vector<Step>& steps = plan_->channels[c].steps;
+    if (next_[c] < steps.size()) return &steps[next_[c]];
+  }
+  return nullptr;
+}
+
+bool PlanExecutor::NeedsPolling() const {
+  // Shared-memory FIFOs raise no transport event to sleep on, and sends over the network
+  // move only while the transport is driven.
+  if (links_->InFlight()) return true;
+  const Step* st = Blocked();
+  if (st == nullptr) return false;
+  if (st->recv_link >= 0 &&
+      std::strcmp(ports_[static_cast<size_t>(st->recv_link)].recv->kind(), "net") != 0)
+    return true;
+  return st->send_link >= 0 &&
+         std::strcmp(ports_[static_cast<size_t>(st->send_link)].send->kind(), "net") != 0;
+}
+
+void PlanExecutor::WaitForWork(int timeout_us) {
+  const Step* st = Blocked();
+  if (st == nullptr) return;
+  if (st->recv_link >= 0) {
+    RecvPort* in = ports_[static_cast<size_t>(st->recv_link)].recv;
+    const std::byte* data = nullptr;
+    size_t bytes = 0;
+    if (in->Data(RecvNumber(*st), &data, &bytes).ok() && data == nullptr) {
+      in->WaitForData(RecvNumber(*st), timeout_us);
+      return;
+    }
+  }
+  if (st->send_link >= 0)
+    ports_[static_cast<size_t>(st->send_link)].send->WaitForSlot(SendNumber(*st), timeout_us);
+}
+
+std::string PlanExecutor::Waiting() const {
+  for (size_t c = 0; c < next_.size(); ++c) {
+    const std::vector<Step>& steps = plan_->channels[c].steps;
+    if (next_[c] >= steps.size()) continue;
+    const Step& st = steps[next_[c]];
+    if (st.recv_link >= 0) {
+      RecvPort* in = ports_[static_cast<size_t>(st.recv_link)].recv;
+      const std::byte* data = nullptr;
+      size_t bytes = 0;
+      if (in->Data(RecvNumber(st), &data, &bytes).ok() && data == nullptr)
+        return Format("channel %zu step %zu/%zu (%s): message %u from rank %d (%s link)", c,
+                      next_[c], steps.size(), StepKindName(st.kind), st.recv_msg, st.recv_peer,
+                      in->kind());
+    }
+    if (st.send_link >= 0)
+      return Format("channel %zu step %zu/%zu (%s): a free slot of the %s link to rank %d", c,
+                    next_[c], steps.size(), StepKindName(st.kind),
+                    ports_[static_cast<size_t>(st.send_link)].send->kind(), st.send_peer);
+    return Format("channel %zu step %zu/%zu (%s)", c, next_[c], steps.size(),
+                  StepKindName(st.kind));
+  }
+  for (const Endpoints& e : ports_)
+    if (e.send != nullptr && e.send->InFlight())
+      return Format("the last messages to rank %d to leave (%s link)", e.send->peer(),
+                    e.send->kind());
+  return "nothing";
+}
+
+}  // namespace weft

@@ -1,0 +1,122 @@
+#include "transport/shm/shm_link.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+namespace weft {
+namespace {
+
+uint64_t LoadAcquire(const uint64_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+size_t AlignUp(size_t v) {
+  return (v + 63) & ~size_t{63};
+}
+
+// The futex word of a 64-bit counter: its low half (x86 is little-endian).
+uint32_t* FutexWord(uint64_t* counter) {
+  return reinterpret_cast<uint32_t*>(counter);
+}
+
+// Publishes a counter and wakes the other side if it sleeps on it. The store and the load
+// of the flag are sequentially consistent: with the waiter's flag-store-then-counter-load,
+// one of the two always sees the other.
+void Publish(uint64_t* counter, uint32_t* waiting, uint64_t value) {
+  __atomic_store_n(counter, value, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(waiting, __ATOMIC_SEQ_CST) != 0)
+    syscall(SYS_futex, FutexWord(counter), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+// Sleeps until *counter becomes >= need, or timeout_us passes.
+void SleepUntilAtLeast(uint64_t* counter, uint32_t* waiting, uint64_t need, int timeout_us) {
+  __atomic_store_n(waiting, 1u, __ATOMIC_SEQ_CST);
+  const uint64_t seen = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+  if (seen < need) {
+    timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000L};
+    syscall(SYS_futex, FutexWord(counter), FUTEX_WAIT, static_cast<uint32_t>(seen), &ts, nullptr,
+            0);
+  }
+  __atomic_store_n(waiting, 0u, __ATOMIC_SEQ_CST);
+}
+
+}  // namespace
+
+size_t FifoBytes(size_t slot_bytes, int nslots) {
+  return sizeof(FifoHeader) + AlignUp(slot_bytes) * static_cast<size_t>(nslots);
+}
+
+FifoView FifoAt(void* base, size_t slot_bytes, int nslots) {
+  FifoView v;
+  v.header = static_cast<FifoHeader*>(base);
+  v.slots = static_cast<std::byte*>(base) + sizeof(FifoHeader);
+  v.slot_bytes = AlignUp(slot_bytes);
+  v.nslots = nslots;
+  return v;
+}
+
+Status ShmSendPort::Slot(uint64_t n, std::byte** slot) {
+  const bool room = LoadAcquire(&fifo_.header->tail) + static_cast<uint64_t>(fifo_.nslots) > n;
+  *slot = room ? fifo_.SlotOf(n) : nullptr;
+  return Status::Ok();
+}
+
+Status ShmSendPort::Post(uint64_t n, size_t) {
+  Publish(&fifo_.header->head, &fifo_.header->head_waiting, n + 1);
+  return Status::Ok();
+}
+
+void ShmSendPort::WaitForSlot(uint64_t n, int timeout_us) {
+  const auto nslots = static_cast<uint64_t>(fifo_.nslots);
+  if (n < nslots) return;  // the first laps always find room
+  SleepUntilAtLeast(&fifo_.header->tail, &fifo_.header->tail_waiting, n + 1 - nslots, timeout_us);
+}
+
+Status ShmRecvPort::Data(uint64_t n, const std::byte** data, size_t* bytes) {
+  const bool arrived = LoadAcquire(&fifo_.header->head) > n;
+  *data = arrived ? fifo_.SlotOf(n) : nullptr;
+  *bytes = kUnknownMessageBytes;
+  return Status::Ok();
+}
+
+Status ShmRecvPort::Release(uint64_t n) {
+  Publish(&fifo_.header->tail, &fifo_.header->tail_waiting, n + 1);
+  return Status::Ok();
+}
+
+void ShmRecvPort::WaitForData(uint64_t n, int timeout_us) {
+  SleepUntilAtLeast(&fifo_.header->head, &fifo_.header->head_waiting, n + 1, timeout_us);
+}
+
+Status ShmRecvPort::ReadPeerMemory(const PostedAddress& from, void* to, size_t bytes) {
+  WEFT_REQUIRE(peer_pid_ > 0 && from.pid == peer_pid_, weftInternalError,
+               "rank %d posted pid %d, expected %d", peer_, from.pid, peer_pid_);
+  return ReadFromProcess(from.pid, from.address, to, bytes)
+      .WithContext(Format("reading rank %d's buffer", peer_));
+}
+
+uint64_t ShmRecvPort::Unread() const {
+  return LoadAcquire(&fifo_.header->head) - LoadAcquire(&fifo_.header->tail);
+}
+
+Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes) {
+  size_t done = 0;
+  while (done < bytes) {
+    iovec local{static_cast<std::byte*>(to) + done, bytes - done};
+    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
+    const ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return ErrnoStatus(
+          Format("process_vm_readv of %zu bytes from pid %d", bytes - done, pid).c_str());
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace weft
