@@ -1,5 +1,6 @@
 #include "collectives/plan_executor.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,11 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
       WEFT_CHECK(links->SendPortFor(l, elem_size_, &ports_[i].send));
     else
       WEFT_CHECK(links->RecvPortFor(l, elem_size_, &ports_[i].recv));
+  }
+  uses_shm_ = uses_net_ = false;
+  for (const Endpoints& e : ports_) {
+    const char* kind = e.send != nullptr ? e.send->kind() : e.recv->kind();
+    (std::strcmp(kind, "net") == 0 ? uses_net_ : uses_shm_) = true;
   }
   started_ = false;
   const size_t nch = plan->channels.size();
@@ -230,20 +236,20 @@ const Step* PlanExecutor::Blocked() const {
 
 bool PlanExecutor::NeedsPolling() const {
   // Shared-memory FIFOs raise no transport event to sleep on, and sends over the network
-  // move only while the transport is driven.
-  if (links_->InFlight()) return true;
-  const Step* st = Blocked();
-  if (st == nullptr) return false;
-  if (st->recv_link >= 0 &&
-      std::strcmp(ports_[static_cast<size_t>(st->recv_link)].recv->kind(), "net") != 0)
-    return true;
-  return st->send_link >= 0 &&
-         std::strcmp(ports_[static_cast<size_t>(st->send_link)].send->kind(), "net") != 0;
+  // move only while the transport is driven. Only a plan that waits for nothing but network
+  // messages may sleep on the transport's events.
+  return links_->InFlight() || (started_ && uses_shm_);
 }
 
 void PlanExecutor::WaitForWork(int timeout_us) {
   const Step* st = Blocked();
   if (st == nullptr) return;
+  if (uses_net_) {
+    // Messages may arrive over the network meanwhile, which no futex announces: give the
+    // core away once and look again.
+    sched_yield();
+    return;
+  }
   if (st->recv_link >= 0) {
     RecvPort* in = ports_[static_cast<size_t>(st->recv_link)].recv;
     const std::byte* data = nullptr;

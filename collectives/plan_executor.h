@@ -80,6 +80,8 @@ class PlanExecutor : public PlanRunner {
   std::vector<size_t> next_;                  // per channel: the next step to run
   std::vector<std::vector<bool>> ran_early_;  // per channel and step: anytime steps done
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
+  bool uses_shm_ = false;  // a link of the plan is a shared-memory FIFO
+  bool uses_net_ = false;  // ... goes over the network
   bool started_ = false;
   bool finished_ = false;
   size_t steps_run_ = 0;
