@@ -1,5 +1,6 @@
-// WEFT_ALGO: which algorithms each collective may use.
-//   ring | tree | rd            only these (for the collectives that have them)
+// WEFT_ALGO: which algorithms each collective may use (names from the registry,
+// collectives/algorithms/registry.h).
+//   ring | tree | rd | hier     only these (for the collectives that have them)
 //   ^tree                       all but these
 //   allreduce:tree;allgather:ring    per collective
 // A value that does not parse, names an unknown algorithm or collective, or leaves a named
@@ -9,20 +10,11 @@
 #include <cstdint>
 #include <string>
 
+#include "collectives/algorithms/registry.h"
 #include "collectives/plan.h"
 #include "common/status.h"
 
 namespace weft {
-
-// kDirect: one-copy reads of the peers' buffers (algorithms/one_copy.h), ranks of one host.
-enum class Algo { kRing = 0, kTree = 1, kRecursiveDoubling = 2, kDirect = 3 };
-constexpr int kNumAlgos = 4;
-const char* AlgoName(Algo a);
-
-// Algorithms a collective has: all-reduce ring, tree and recursive doubling; broadcast the
-// chain, the tree and direct reads; all-gather the ring and direct reads; the others the
-// ring (chain).
-uint32_t SupportedAlgos(CollType c);
 
 struct AlgoSpec {
   uint32_t allowed[5] = {~0u, ~0u, ~0u, ~0u, ~0u};  // bit per Algo, per CollType

@@ -264,9 +264,6 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     ExecArgs ea;
     ea.input = a.send;
     ea.output = a.recv;
-    // A tree reduce accumulates in the output on interior ranks: scratch, off the root.
-    if (a.coll == CollType::kReduce && cached->algo == Algo::kTree && rank_ != a.root)
-      ea.output = Scratch(i, a.count * TypeSize(a.type));
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;

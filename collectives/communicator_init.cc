@@ -132,8 +132,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(transport_->Connect(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
   // ring (from its own view), the others by NUMA node.
-  shapes_.ring = LocalityRing(hosts, numas, GpuRingPositions(job_, gpus));
-  shapes_.trees = TreesOverRing(shapes_.ring);
+  shapes_ = MakePlanShapes(LocalityRing(hosts, numas, GpuRingPositions(job_, gpus)), job_.host_of);
   nhosts_ = job_.nhosts();
   WEFT_CHECK(SetUpLinks());
   TunerInput tune;
@@ -156,6 +155,9 @@ Status Communicator::Init(const UniqueIdData& id) {
     local_ranks += hosts[r] == hosts[rank_];
   tune.chunk_bytes = config_.chunk_size;
   tune.nhosts = nhosts_;
+  tune.uniform_hosts = shapes_.uniform_hosts();
+  // The rails spread over the hosts' network ports (the smallest count of any host's).
+  tune.nics_per_host = RailNics(job_);
   tune.nchannels =
       config_.nchannels > 0 ? static_cast<int>(config_.nchannels) : AutoChannels(nhosts_);
   const TreePaths tree_paths = LongestPaths(shapes_.trees, hosts);

@@ -2,10 +2,7 @@
 
 #include <algorithm>
 
-#include "collectives/algorithms/one_copy.h"
-#include "collectives/algorithms/recursive_doubling.h"
-#include "collectives/algorithms/ring.h"
-#include "collectives/algorithms/tree.h"
+#include "collectives/algorithms/registry.h"
 
 namespace weft {
 
@@ -39,26 +36,40 @@ Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_
 
 Status BuildPlan(Algo algo, CollType coll, int rank, const PlanShapes& shapes, size_t count,
                  int root, const Chunking& chunking, Plan* out) {
-  const int nranks = static_cast<int>(shapes.ring.size());
-  switch (algo) {
-    case Algo::kRecursiveDoubling:
-      return BuildRecursiveDoublingPlan(rank, nranks, count, chunking.chunk_elems, out);
-    case Algo::kTree:
-      if (coll == CollType::kBroadcast)
-        return BuildTreeBroadcastPlan(rank, RerootTree(shapes.trees[0], shapes.ring, root), count,
-                                      chunking, out);
-      if (coll == CollType::kReduce)
-        return BuildTreeReducePlan(rank, RerootTree(shapes.trees[0], shapes.ring, root), count,
-                                   chunking, out);
-      return BuildTreeAllReducePlan(rank, shapes.trees, count, chunking, out);
-    case Algo::kRing:
-      return BuildRingPlan(coll, rank, shapes.ring, count, root, chunking, out);
-    case Algo::kDirect:
-      return coll == CollType::kBroadcast
-                 ? BuildOneCopyBroadcastPlan(rank, nranks, count, root, out)
-                 : BuildOneCopyAllGatherPlan(rank, nranks, count, out);
+  WEFT_REQUIRE(static_cast<int>(algo) >= 0 && static_cast<int>(algo) < kNumAlgos,
+               weftInvalidArgument, "unknown algorithm %d", static_cast<int>(algo));
+  const AlgorithmInfo& a = AlgorithmOf(algo);
+  WEFT_REQUIRE(a.Serves(coll), weftInvalidArgument, "%s has no %s algorithm", CollName(coll),
+               a.name);
+  return a.build(coll, rank, shapes, count, root, chunking, out);
+}
+
+bool PlanShapes::uniform_hosts() const {
+  for (const std::vector<int>& h : hosts)
+    if (h.size() != hosts[0].size()) return false;
+  return true;
+}
+
+PlanShapes MakePlanShapes(const std::vector<int>& ring, const std::vector<int>& host_of) {
+  PlanShapes shapes;
+  shapes.ring = ring;
+  shapes.trees = TreesOverRing(ring);
+  const size_t n = ring.size();
+  shapes.host_of.assign(n, 0);
+  if (!host_of.empty()) shapes.host_of = host_of;
+  // Hosts numbered in the order the ring first visits them.
+  std::vector<int> index(n, -1);
+  for (int r : ring) {
+    int& h = index[static_cast<size_t>(shapes.host_of[static_cast<size_t>(r)])];
+    if (h < 0) {
+      h = static_cast<int>(shapes.hosts.size());
+      shapes.hosts.emplace_back();
+    }
+    shapes.hosts[static_cast<size_t>(h)].push_back(r);
   }
-  return InvalidArgument(Format("unknown algorithm %d", static_cast<int>(algo)));
+  for (size_t r = 0; r < n; ++r)
+    shapes.host_of[r] = index[static_cast<size_t>(shapes.host_of[r])];
+  return shapes;
 }
 
 }  // namespace weft

@@ -7,16 +7,11 @@
 #include <vector>
 
 #include "collectives/algo_spec.h"
+#include "collectives/algorithms/algorithm.h"
 #include "collectives/plan.h"
 #include "topology/trees.h"
 
 namespace weft {
-
-// What every plan of a communicator is cut from.
-struct PlanShapes {
-  std::vector<int> ring;    // every rank once, in locality order
-  std::vector<Tree> trees;  // the two all-reduce trees, indexed by rank
-};
 
 // Double binary trees laid over ring positions, then renamed to ranks: neighbours in the
 // ring are neighbours in the trees' in-order layout, so tree edges stay mostly inside a host.
@@ -34,8 +29,9 @@ Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_
 // 256 KiB up; docs/simulator.md).
 int AutoChannels(int nhosts);
 
-// The plan `rank` runs: `count` is the C API's count (all-gather sendcount, reduce-scatter
-// recvcount), `root` matters for broadcast and reduce.
+// The plan `rank` runs, from the algorithm's builder (the registry's): `count` is the C
+// API's count (all-gather sendcount, reduce-scatter recvcount), `root` matters for
+// broadcast and reduce.
 Status BuildPlan(Algo algo, CollType coll, int rank, const PlanShapes& shapes, size_t count,
                  int root, const Chunking& chunking, Plan* out);
 

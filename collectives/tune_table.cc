@@ -73,10 +73,10 @@ Status ParseTuneTable(const std::string& text, const std::string& origin, TuneTa
     if (dash == std::string::npos || !ParseBound(range.substr(0, dash), &e.from) ||
         !ParseBound(range.substr(dash + 1), &e.to) || (e.to != SIZE_MAX && e.to <= e.from))
       return bad("bad size range '" + range + "'");
-    found = false;
-    for (int a = 0; a < kNumAlgos; ++a)
-      if (algo == AlgoName(static_cast<Algo>(a))) e.algo = static_cast<Algo>(a), found = true;
-    if (!found) return bad("unknown algorithm '" + algo + "' (valid: ring, tree, rd)");
+    const AlgorithmInfo* named = FindAlgorithm(algo);
+    if (named == nullptr)
+      return bad("unknown algorithm '" + algo + "' (valid: " + AlgorithmNames() + ")");
+    e.algo = named->id;
     if ((SupportedAlgos(e.coll) & (1u << static_cast<int>(e.algo))) == 0)
       return bad(std::string(CollName(e.coll)) + " has no " + algo + " algorithm");
     table.entries.push_back(e);

@@ -11,13 +11,12 @@ namespace weft::sim {
 PlanShapes JobShapes(const SimNetwork& net) {
   const int n = net.nranks();
   std::vector<uint64_t> host(n);
-  std::vector<int> numa(n, 0);
-  for (int r = 0; r < n; ++r)
+  std::vector<int> numa(n, 0), host_of(n);
+  for (int r = 0; r < n; ++r) {
     host[r] = static_cast<uint64_t>(net.HostOf(r));
-  PlanShapes shapes;
-  shapes.ring = LocalityRing(host, numa);
-  shapes.trees = TreesOverRing(shapes.ring);
-  return shapes;
+    host_of[r] = net.HostOf(r);
+  }
+  return MakePlanShapes(LocalityRing(host, numa), host_of);
 }
 
 size_t CallBytes(const SimCall& call, int nranks) {

@@ -1,9 +1,10 @@
-// weft-info: version, build options, and every WEFT_* variable with its current value,
-// default and help. `weft-info --markdown` prints the README's table.
+// weft-info: version, build options, every WEFT_* variable with its current value, default
+// and help, and every algorithm of the registry. `weft-info --markdown` prints the README's table.
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "collectives/algorithms/registry.h"
 #include "common/build_info.h"
 #include "common/config.h"
 #include "weft/weft.h"
@@ -36,6 +37,14 @@ int main(int argc, char** argv) {
   for (const auto& v : table) {
     std::printf("%-18s %-10s %-10s %s\n", v.name, config.ValueText(v.name).c_str(), v.default_value,
                 v.help);
+  }
+  // The algorithm registry: what WEFT_ALGO may name, and for which collectives.
+  std::printf("\n%-8s %-44s %s\n", "algo", "collectives", "what it is");
+  for (const weft::AlgorithmInfo* a : weft::Algorithms()) {
+    std::string colls;
+    for (weft::CollType c : weft::kAllCollTypes)
+      if (a->Serves(c)) colls += std::string(colls.empty() ? "" : ",") + weft::CollName(c);
+    std::printf("%-8s %-44s %s\n", a->name, colls.c_str(), a->summary);
   }
   for (const std::string& w : weft::UnknownVariableWarnings(weft::ProcessWeftVariables()))
     std::printf("warning: %s\n", w.c_str());

@@ -62,11 +62,16 @@ int Run(const Options& o) {
     std::fprintf(stderr, "weft-sim: --algo: %s\n", s.message().c_str());
     return 2;
   }
-  // Direct reads run on one host's shared FIFOs only, which the model does not have.
+  // Every algorithm of the registry the job can run (direct reads run on one host's shared
+  // FIFOs only, which the model does not have).
   std::vector<Algo> algos;
-  for (int a = 0; a < kNumAlgos; ++a)
-    if (static_cast<Algo>(a) != Algo::kDirect && allowed.Allows(coll, static_cast<Algo>(a)))
-      algos.push_back(static_cast<Algo>(a));
+  JobShape shape;
+  shape.nranks = n;
+  shape.nhosts = job.net.nhosts;
+  for (const AlgorithmInfo* a : Algorithms())
+    if (a->id != Algo::kDirect && allowed.Allows(coll, a->id) &&
+        (a->refuses == nullptr || a->refuses(shape) == nullptr))
+      algos.push_back(a->id);
   if (algos.empty()) {
     std::fprintf(stderr, "weft-sim: --algo %s leaves %s no algorithm\n", o.algo.c_str(),
                  CollName(coll));

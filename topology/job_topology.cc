@@ -63,6 +63,18 @@ bool EveryHostHasInfiniBand(const JobTopology& job) {
   return !job.hosts.empty();
 }
 
+int RailNics(const JobTopology& job) {
+  int fewest = 0;
+  for (size_t h = 0; h < job.hosts.size(); ++h) {
+    const SystemGraph& g = job.hosts[h];
+    int active = 0;
+    for (int nic : g.nics)
+      active += g.nodes[nic].state != "down";
+    fewest = h == 0 ? active : std::min(fewest, active);
+  }
+  return std::max(1, fewest);
+}
+
 std::string DescribeHosts(const JobTopology& job) {
   std::string out;
   for (int h = 0; h < job.nhosts(); ++h) {

@@ -33,6 +33,10 @@ std::vector<int> GpuRingPositions(const JobTopology& job, const std::vector<std:
 // True if every host has an active InfiniBand NIC (then the network between hosts is IB).
 bool EveryHostHasInfiniBand(const JobTopology& job);
 
+// The network ports the rails of a job can spread over: the fewest active NICs of any host
+// (at least 1: a host with none still reaches the others somehow).
+int RailNics(const JobTopology& job);
+
 // One line per host (no final newline): its ranks, GPUs, NICs and where its view came from.
 std::string DescribeHosts(const JobTopology& job);
 

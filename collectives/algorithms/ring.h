@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "collectives/algorithms/ring_parts.h"
 #include "collectives/plan.h"
 
 namespace weft {
@@ -16,12 +17,5 @@ Status BuildRingPlan(CollType coll, int rank, const std::vector<int>& ring, size
 
 // Checks that `ring` is a permutation of 0..nranks-1.
 Status ValidateRing(const std::vector<int>& ring, int nranks);
-
-// Splits `total` into `parts` nearly equal pieces; returns piece i as {offset, size}.
-struct Piece {
-  size_t offset;
-  size_t size;
-};
-Piece SplitEven(size_t total, size_t parts, size_t i);
 
 }  // namespace weft

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "collectives/algorithms/algorithm.h"
 #include "collectives/algorithms/ring.h"
 
 namespace weft {
@@ -13,8 +14,11 @@ class TreeChannelBuilder {
       : rank_(rank), tree_(tree), out_(out) {}
 
   // Reduce chunk [off, off+n) up to the root (the root keeps the final value in the output).
-  void Up(size_t off, size_t n) {
-    const Region in{BufferId::kInput, off, n}, acc{BufferId::kOutput, off, n};
+  // Interior ranks accumulate their children's data in `acc_buf`: the output, or scratch
+  // where the output is not theirs to write (a reduce off the root).
+  void Up(size_t off, size_t n, BufferId acc_buf = BufferId::kOutput) {
+    const Region in{BufferId::kInput, off, n};
+    const Region acc{tree_.parent[rank_] >= 0 ? acc_buf : BufferId::kOutput, off, n};
     const std::vector<int>& kids = tree_.children[rank_];
     const int parent = tree_.parent[rank_];
     if (kids.empty()) {
@@ -159,10 +163,90 @@ Status BuildTreeBroadcastPlan(int rank, const Tree& tree, size_t count, const Ch
 
 Status BuildTreeReducePlan(int rank, const Tree& tree, size_t count, const Chunking& chunking,
                            Plan* out) {
-  return BuildOneTreePlan(
+  WEFT_CHECK(BuildOneTreePlan(
       CollType::kReduce, rank, tree, count, chunking, out,
-      [](TreeChannelBuilder& b, size_t off, size_t n) { b.Up(off, n); },
-      [](TreeChannelBuilder&, size_t, size_t) {});
+      [](TreeChannelBuilder& b, size_t off, size_t n) { b.Up(off, n, BufferId::kScratch); },
+      [](TreeChannelBuilder&, size_t, size_t) {}));
+  // NCCL's reduce lets ranks other than the root pass no receive buffer (and Weft does not
+  // write the one they pass): interior ranks accumulate in scratch.
+  if (tree.parent[rank] >= 0 && !tree.children[rank].empty()) out->scratch_count = count;
+  return Status::Ok();
 }
+
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+// Bytes a tree all-reduce moves per rank, in units of the buffer. In theory about 1.5 (an
+// interior node of one tree sends its half down to two children; a leaf of the other sends
+// a half up); in practice the up and down pipelines share each link and hosts' chains add
+// a hop, and NCCL likewise rates the tree below the ring for bandwidth. A measured tuning
+// table (WEFT_TUNE_FILE) replaces this guess.
+constexpr double kTreeTraffic = 3.0;
+
+Status BuildTree(CollType coll, int rank, const PlanShapes& shapes, size_t count, int root,
+                 const Chunking& chunking, Plan* out) {
+  if (coll == CollType::kBroadcast)
+    return BuildTreeBroadcastPlan(rank, RerootTree(shapes.trees[0], shapes.ring, root), count,
+                                  chunking, out);
+  if (coll == CollType::kReduce)
+    return BuildTreeReducePlan(rank, RerootTree(shapes.trees[0], shapes.ring, root), count,
+                               chunking, out);
+  return BuildTreeAllReducePlan(rank, shapes.trees, count, chunking, out);
+}
+
+double PredictTreeAcrossHosts(const CostModel& m, CollType coll, size_t bytes) {
+  const double s = static_cast<double>(bytes);
+  const double us_per_byte = m.us_per_byte_across();
+  const double tree_path = m.tree_path_us();
+  // Up and down (all-reduce: both, each tree carrying half of the buffer, so that each rank
+  // sends and receives the buffer about twice, as in the ring: weft-sim), or one way with
+  // two children to feed (broadcast, reduce). Each phase is a pipeline of chunks log2(n)
+  // hops deep: until it fills, a chunk waits at every hop, which for a buffer of a chunk or
+  // two costs more than the whole transfer.
+  const bool one_way = coll == CollType::kBroadcast || coll == CollType::kReduce;
+  const double piece = one_way ? s : s / 2;  // what one tree carries
+  const double fill =
+      m.tree_depth() * std::min(piece, static_cast<double>(m.in.chunk_bytes)) * us_per_byte;
+  if (one_way) return tree_path + fill + 2 * s * us_per_byte;
+  // Per phase each rank moves about the buffer through its port, and each tree edge between
+  // hosts carries its tree's half through a NIC shared with the host's other such edges. On
+  // the way up, the interior rank of each tree reduces its two children's halves besides
+  // (weft-sim: not hidden behind the transfers).
+  const double nic = std::max(1, m.in.tree_nic_edges) * piece / (m.between.gbps * 1e3);
+  const double reduce = s / (std::max(0.1, m.in.reduce_gbps) * 1e3);
+  return 2 * (tree_path + fill + std::max(s * us_per_byte, nic)) + reduce;
+}
+
+double PredictTree(const CostModel& m, CollType coll, size_t bytes) {
+  if (m.across_hosts()) return PredictTreeAcrossHosts(m, coll, bytes);
+  const double alpha = m.between.latency_us, s = static_cast<double>(bytes);
+  const int depth = CostModel::Log2Ceil(m.in.nranks);
+  // Down (broadcast) or up (reduce) one tree: interior ranks send to, or receive from, two
+  // children.
+  if (coll == CollType::kBroadcast || coll == CollType::kReduce)
+    return depth * alpha + 2 * s * m.us_per_byte();
+  // Up and down two trees of depth log2(N), each carrying half. With more ranks than cores
+  // the two trees' pipelines stall on the scheduler more than the ring's single one:
+  // measured here, at 4 ranks per core the tree moved bytes about 2x slower relative to the
+  // ring than with a core per rank.
+  return 2 * depth * alpha +
+         kTreeTraffic * std::max(1.0, m.in.ranks_per_core / 2) * s * m.us_per_byte();
+}
+
+}  // namespace
+
+extern const AlgorithmInfo kTreeAlgorithm{
+    Algo::kTree,
+    "tree",
+    "double binary trees (all-reduce: reduce up, broadcast down, half the data per tree), one "
+    "tree for broadcast and reduce; about 2 log2(n) hops",
+    CollBit(CollType::kAllReduce) | CollBit(CollType::kBroadcast) | CollBit(CollType::kReduce),
+    BuildTree,
+    PredictTree,
+    nullptr,
+    true,
+};
 
 }  // namespace weft

@@ -93,6 +93,39 @@ INSTANTIATE_TEST_SUITE_P(ForcedAlgorithms, Algorithms,
 namespace weft::testing {
 namespace {
 
+// Several "hosts" on this machine (WEFT_HOSTID, ranks r / per_host on one): the ranks of a
+// host share FIFOs, the hosts reach each other over UCX, and one plan uses both. Every
+// collective, forced algorithm (hier: inside the hosts, then along the rails) and type.
+class AcrossHosts : public ::testing::TestWithParam<std::tuple<const char*, int, int>> {};
+
+TEST_P(AcrossHosts, EveryCollectiveIsExact) {
+  const auto [algo, hosts, per_host] = GetParam();
+  const int n = hosts * per_host;
+  const std::string check = BinDir() + "/coll_check --types " +
+                            (std::string(algo) == "hier" ? "all" : "float,int32,bfloat16") +
+                            " --ops sum,max,avg --counts 0,1,7,1000,100003";
+  std::string cmd = "env WEFT_ALGO=" + std::string(algo) + " WEFT_TIMEOUT_MS=60000 " + BinDir() +
+                    "/weft-run -n " + std::to_string(n) + " --timeout 240 -- sh -c " +
+                    "'WEFT_HOSTID=host$((WEFT_RANK / " + std::to_string(per_host) + ")) exec " +
+                    check + "'";
+  CommandResult r = RunCommand(cmd);
+  EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
+  EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("FAIL")) << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Algorithms, AcrossHosts,
+    ::testing::Values(std::make_tuple("hier", 2, 2), std::make_tuple("hier", 3, 2),
+                      std::make_tuple("hier", 2, 3), std::make_tuple("hier", 3, 3),
+                      std::make_tuple("hier", 3, 1), std::make_tuple("ring", 2, 2),
+                      std::make_tuple("ring", 3, 3), std::make_tuple("tree", 2, 3),
+                      std::make_tuple("rd", 3, 2)),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param)) + "_" + std::to_string(std::get<1>(info.param)) +
+             "x" + std::to_string(std::get<2>(info.param));
+    });
+
 // 2000 collectives of random collective, type, op, size (0 to 4 MiB), layout, root and
 // algorithm (three communicators with WEFT_ALGO tree, rd, ring, plus the tuner's), 4 ranks,
 // every result checked exactly.

@@ -99,6 +99,21 @@ TEST(WeftInfo, ListsEveryVariable) {
   EXPECT_NE(std::string::npos, r.output.find("did you mean WEFT_TIMEOUT_MS"));
 }
 
+// The registry's algorithms, each on a line of its own, once.
+TEST(WeftInfo, ListsEveryAlgorithmOnce) {
+  CommandResult r = RunCommand(BinDir() + "/weft-info");
+  EXPECT_EQ(0, r.exit_code) << r.output;
+  for (const char* algo : {"ring", "tree", "rd", "direct", "hier"}) {
+    size_t lines = 0;
+    std::istringstream in(r.output);
+    std::string line;
+    while (std::getline(in, line))
+      lines += line.rfind(std::string(algo) + " ", 0) == 0;
+    EXPECT_EQ(1u, lines) << algo << "\n" << r.output;
+  }
+  EXPECT_NE(std::string::npos, r.output.find("allreduce,allgather,reducescatter,broadcast,reduce"));
+}
+
 }  // namespace
 }  // namespace weft::testing
 
@@ -179,19 +194,20 @@ TEST(WeftPerf, ComparesAlgorithmsSideBySide) {
   int rows = 0;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
-    std::string prefix, size, ring, tree, rd, autotime, picked, ratio;
-    if (!(fields >> prefix >> size >> ring >> tree >> rd >> autotime >> picked >> ratio)) continue;
+    std::string prefix, size, ring, tree, rd, hier, autotime, picked, ratio;
+    if (!(fields >> prefix >> size >> ring >> tree >> rd >> hier >> autotime >> picked >> ratio))
+      continue;
     if (prefix != "[0]" || size == "#") continue;
     ++rows;
     // An algorithm far behind at one size is not timed at larger ones ("-"); at the first
     // size every one is.
-    for (const std::string* t : {&ring, &tree, &rd})
+    for (const std::string* t : {&ring, &tree, &rd, &hier})
       if (rows == 1 || *t != "-") {
         EXPECT_GT(std::stod(*t), 0) << line;
       }
     for (const std::string* t : {&autotime, &ratio})
       EXPECT_GT(std::stod(*t), 0) << line;
-    EXPECT_TRUE(picked == "ring" || picked == "tree" || picked == "rd") << line;
+    EXPECT_TRUE(picked == "ring" || picked == "tree" || picked == "rd" || picked == "hier") << line;
   }
   EXPECT_EQ(3, rows) << r.output;  // 8, 256 and 8192 bytes
 }

@@ -78,8 +78,11 @@ case "$mode" in
     [ "$nhosts" -gt 2 ] && types=float,int32,bfloat16,f8e4m3
     # Then sends and receives between every pair (a bootstrap of its own, on another port:
     # the first job's root may still be waiting for its last rank to leave).
+    # Then the hierarchical algorithms (inside each host, then between hosts), forced.
     prog="$bin/coll_check --types $types --counts 0,1,3,64,1000,100003 &&
-      WEFT_ROOT=10.77.0.1:29401 $bin/p2p_check exchange"
+      WEFT_ROOT=10.77.0.1:29401 $bin/p2p_check exchange &&
+      WEFT_ALGO=hier WEFT_ROOT=10.77.0.1:29402 $bin/coll_check --types float,int32 \
+        --ops sum,avg --counts 0,1,7,1000,100003"
     ;;
   partition)
     # Rank 1 takes its host's link down at its fourth all-reduce and goes on.
@@ -121,12 +124,12 @@ done | tee "$out"
 [ $failed = 0 ] || exit 1
 case "$mode" in
   collectives)
-    # Every rank of both jobs saw the hosts joined by TCP, and every check passed.
-    [ "$(grep -c 'cost model: tcp between hosts' "$out")" = $((2 * nranks)) ] || {
+    # Every rank of the three jobs saw the hosts joined by TCP, and every check passed.
+    [ "$(grep -c 'cost model: tcp between hosts' "$out")" = $((3 * nranks)) ] || {
       echo "FAIL: not every rank saw separate hosts"
       exit 1
     }
-    grep -q 'coll_check: [1-9][0-9]* passed, 0 failed' "$out" || exit 1
+    [ "$(grep -c 'coll_check: [1-9][0-9]* passed, 0 failed' "$out")" = 2 ] || exit 1
     [ "$(grep -c '^rank [0-9]*: OK' "$out")" = "$nranks" ] || exit 1
     ;;
   partition)

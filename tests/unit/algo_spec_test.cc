@@ -38,11 +38,12 @@ TEST(AlgoSpec, BadValuesListTheValidOnes) {
   st = ParseAlgoSpec("alltoall:ring", &s);
   EXPECT_NE(std::string::npos, st.message().find("unknown collective 'alltoall'"));
   st = ParseAlgoSpec("allgather:tree", &s);
-  EXPECT_NE(std::string::npos,
-            st.message().find("leaves allgather without an algorithm (it has: ring, direct)"));
+  EXPECT_NE(
+      std::string::npos,
+      st.message().find("leaves allgather without an algorithm (it has: ring, direct, hier)"));
   st = ParseAlgoSpec("reduce:direct", &s);
   EXPECT_NE(std::string::npos,
-            st.message().find("leaves reduce without an algorithm (it has: ring, tree)"));
+            st.message().find("leaves reduce without an algorithm (it has: ring, tree, hier)"));
 }
 
 TEST(AlgoSpec, DirectReadsAreForAllGatherAndBroadcast) {
@@ -52,6 +53,26 @@ TEST(AlgoSpec, DirectReadsAreForAllGatherAndBroadcast) {
   EXPECT_TRUE(s.Allows(CollType::kBroadcast, Algo::kDirect));
   EXPECT_FALSE(s.Allows(CollType::kAllReduce, Algo::kDirect));
   EXPECT_TRUE(s.Allows(CollType::kAllReduce, Algo::kRing));  // has no direct: unaffected
+}
+
+// Every algorithm is in the registry once, at its own index, with a builder and cost terms,
+// and WEFT_ALGO knows it by its name.
+TEST(Registry, EveryAlgorithmOnceWithItsParts) {
+  ASSERT_EQ(static_cast<size_t>(kNumAlgos), Algorithms().size());
+  for (int i = 0; i < kNumAlgos; ++i) {
+    const AlgorithmInfo* a = Algorithms()[static_cast<size_t>(i)];
+    EXPECT_EQ(i, static_cast<int>(a->id));
+    EXPECT_NE(nullptr, a->build) << a->name;
+    EXPECT_NE(nullptr, a->predict) << a->name;
+    EXPECT_NE(0u, a->colls) << a->name;
+    EXPECT_EQ(a, FindAlgorithm(a->name));
+    AlgoSpec s;
+    ASSERT_TRUE(ParseAlgoSpec(a->name, &s).ok()) << a->name;
+    for (CollType c : kAllCollTypes)
+      EXPECT_EQ(a->Serves(c), s.Allows(c, a->id)) << a->name << " " << CollName(c);
+  }
+  EXPECT_EQ(nullptr, FindAlgorithm("nope"));
+  EXPECT_EQ("ring, tree, rd, direct, hier", AlgorithmNames());
 }
 
 }  // namespace

@@ -7,12 +7,11 @@
 
 #include <unistd.h>
 
-#include "collectives/algorithms/one_copy.h"
-#include "collectives/algorithms/recursive_doubling.h"
-#include "collectives/algorithms/ring.h"
+#include "collectives/algorithms/registry.h"
 #include "collectives/algorithms/tree.h"
 #include "collectives/direct_links.h"
 #include "collectives/link_table.h"
+#include "collectives/plan_builder.h"
 #include "collectives/plan_executor.h"
 #include "common/dtype.h"
 #include "common/pattern.h"
@@ -24,10 +23,7 @@ namespace weft::testing {
 
 std::string CaseName(const HarnessCase& c) {
   return Format("%s%s%s%s n=%d count=%zu %s %s root=%d %s ch=%d chunk=%zu", CollName(c.coll),
-                c.algorithm == Algorithm::kRecursiveDoubling ? " (recursive doubling)"
-                : c.algorithm == Algorithm::kOneCopy         ? " (one copy)"
-                : c.algorithm == Algorithm::kTree            ? " (tree)"
-                                                             : "",
+                c.algorithm == Algo::kRing ? "" : Format(" (%s)", AlgoName(c.algorithm)).c_str(),
                 c.shm ? " on shared FIFOs" : "",
                 c.ranks_per_host > 0 ? Format(" (%d per host)", c.ranks_per_host).c_str() : "",
                 c.nranks, c.count, TypeName(c.type), OpName(c.op), c.root,
@@ -39,7 +35,7 @@ namespace {
 
 // What rank r's input holds and what its output must hold, in elements.
 struct RankBuffers {
-  std::vector<char> input, output, expected;
+  std::vector<char> input, output, expected, scratch;
   size_t expected_count = 0;
 };
 
@@ -61,33 +57,16 @@ std::string RunOnLoopback(const HarnessCase& c) {
   if (c.ranks_per_host > 0)
     for (int r = 0; r < n; ++r)
       host_of[static_cast<size_t>(r)] = r / c.ranks_per_host;
-  const std::vector<Tree> trees = c.tree_ranks_per_host > 0
-                                      ? HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host)
-                                      : DoubleBinaryTrees(n);
+  PlanShapes shapes = MakePlanShapes(ring, host_of);
+  if (c.tree_ranks_per_host > 0)
+    shapes.trees = HostTrees(n / c.tree_ranks_per_host, c.tree_ranks_per_host);
+  const std::vector<Tree>& trees = shapes.trees;
   const bool reduces = c.coll == CollType::kAllReduce || c.coll == CollType::kReduceScatter ||
                        c.coll == CollType::kReduce;
   const weftRedOp_t pattern_op = reduces ? c.op : weftSum;
 
   for (int r = 0; r < n; ++r) {
-    Status s;
-    if (c.algorithm == Algorithm::kRecursiveDoubling) {
-      s = BuildRecursiveDoublingPlan(r, n, c.count, c.chunking.chunk_elems, &plans[r]);
-    } else if (c.algorithm == Algorithm::kOneCopy) {
-      s = c.coll == CollType::kBroadcast
-              ? BuildOneCopyBroadcastPlan(r, n, c.count, c.root, &plans[r])
-              : BuildOneCopyAllGatherPlan(r, n, c.count, &plans[r]);
-    } else if (c.algorithm == Algorithm::kTree) {
-      if (c.coll == CollType::kBroadcast)
-        s = BuildTreeBroadcastPlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
-                                   &plans[r]);
-      else if (c.coll == CollType::kReduce)
-        s = BuildTreeReducePlan(r, RerootTree(trees[0], ring, c.root), c.count, c.chunking,
-                                &plans[r]);
-      else
-        s = BuildTreeAllReducePlan(r, trees, c.count, c.chunking, &plans[r]);
-    } else {
-      s = BuildRingPlan(c.coll, r, ring, c.count, c.root, c.chunking, &plans[r]);
-    }
+    Status s = BuildPlan(c.algorithm, c.coll, r, shapes, c.count, c.root, c.chunking, &plans[r]);
     if (!s.ok()) return "plan: " + s.message();
     RankBuffers& b = bufs[r];
     const size_t in_n = plans[r].input_count, out_n = plans[r].output_count;
@@ -187,6 +166,10 @@ std::string RunOnLoopback(const HarnessCase& c) {
         std::memcpy(b.output.data() + at, b.input.data(), plans[r].input_count * esz);
         ea.input = b.output.data() + at;
       }
+    }
+    if (plans[r].scratch_count > 0) {
+      b.scratch.assign(plans[r].scratch_count * esz, '\x33');
+      ea.scratch = b.scratch.data();
     }
     auto e = std::make_unique<PlanExecutor>();
     Status s = e->Reset(&plans[r], ea, tables[r].get());

@@ -5,14 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "collectives/algorithms/algorithm.h"
 #include "collectives/plan.h"
 
 namespace weft::testing {
 
-enum class Algorithm { kRing, kRecursiveDoubling, kTree, kOneCopy };
-
 struct HarnessCase {
-  Algorithm algorithm = Algorithm::kRing;
+  Algo algorithm = Algo::kRing;
   CollType coll = CollType::kAllReduce;
   int nranks = 2;
   size_t count = 1;

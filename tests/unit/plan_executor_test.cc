@@ -15,9 +15,10 @@
 #include "collectives/algorithms/ring.h"
 #include "collectives/direct_links.h"
 #include "collectives/link_table.h"
+#include "collectives/plan_builder.h"
+#include "tests/unit/loopback_harness.h"
 #include "transport/loopback/loopback.h"
 #include "transport/shm/shm_link.h"
-#include "tests/unit/loopback_harness.h"
 
 namespace weft {
 namespace {
@@ -81,7 +82,7 @@ TEST(PlanExecutorShm, TreesOnTheirOwnLinks) {
       for (size_t count : {size_t{1}, static_cast<size_t>(n + 1), size_t{3001}}) {
         for (bool all_pairs : {true, false}) {
           HarnessCase c;
-          c.algorithm = testing::Algorithm::kTree;
+          c.algorithm = Algo::kTree;
           c.shm = true;
           c.direct_all_pairs_max = all_pairs ? 64 : 0;
           c.coll = coll;
@@ -105,7 +106,7 @@ TEST(PlanExecutorShm, TreesAcrossHosts) {
   for (int hosts : {2, 3, 5}) {
     for (int per_host : {1, 2, 4}) {
       HarnessCase c;
-      c.algorithm = testing::Algorithm::kTree;
+      c.algorithm = Algo::kTree;
       c.shm = true;
       c.direct_all_pairs_max = 0;
       c.tree_ranks_per_host = per_host;
@@ -124,7 +125,7 @@ TEST(PlanExecutorShm, RecursiveDoublingOnItsPairs) {
     for (bool all_pairs : {true, false}) {
       for (size_t count : {size_t{0}, size_t{1}, size_t{33}}) {
         HarnessCase c;
-        c.algorithm = testing::Algorithm::kRecursiveDoubling;
+        c.algorithm = Algo::kRecursiveDoubling;
         c.shm = true;
         c.direct_all_pairs_max = all_pairs ? 64 : 0;
         c.nranks = n;
@@ -148,7 +149,7 @@ TEST(PlanExecutorShm, OneCopyAllGatherAndBroadcast) {
            {size_t{0}, size_t{1}, size_t{1001}, n % 4 ? size_t{77} : size_t{70000}}) {
         for (bool in_place : {false, true}) {
           HarnessCase c;
-          c.algorithm = testing::Algorithm::kOneCopy;
+          c.algorithm = Algo::kDirect;
           c.shm = true;
           c.direct_all_pairs_max = 64;
           c.coll = coll;
@@ -244,7 +245,7 @@ TEST(PlanExecutorMixed, EveryCollectiveAcrossHosts) {
 }
 
 TEST(PlanExecutorMixed, TreesAndRecursiveDoublingAcrossHosts) {
-  for (auto algo : {testing::Algorithm::kTree, testing::Algorithm::kRecursiveDoubling}) {
+  for (auto algo : {Algo::kTree, Algo::kRecursiveDoubling}) {
     for (int n : {4, 6, 9}) {
       HarnessCase c;
       c.algorithm = algo;
@@ -258,6 +259,86 @@ TEST(PlanExecutorMixed, TreesAndRecursiveDoublingAcrossHosts) {
       ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
     }
   }
+}
+
+// The hierarchical algorithms: every collective on 1-3 hosts of 1-3 ranks, rings inside the
+// hosts over shared FIFOs, rails between them over the network, in place and not, with
+// counts that leave some ranks' pieces empty; every type and op on one shape.
+TEST(Hier, EveryCollectiveOnOneToThreeHosts) {
+  for (int hosts = 1; hosts <= 3; ++hosts) {
+    for (int per_host = 1; per_host <= 3; ++per_host) {
+      for (CollType coll : kAllColls) {
+        for (size_t count : {size_t{0}, size_t{1}, size_t{7}, size_t{1000}}) {
+          for (bool shm : {true, false}) {
+            HarnessCase c;
+            c.algorithm = Algo::kHier;
+            c.shm = shm;
+            c.ranks_per_host = per_host;
+            c.coll = coll;
+            c.nranks = hosts * per_host;
+            c.count = count;
+            c.type = weftInt32;
+            c.op = count % 2 ? weftMax : weftSum;
+            c.root = (hosts * per_host) / 2;
+            c.in_place = count % 2 == 0;
+            c.chunking.nchannels = 1 + static_cast<int>(count % 3 == 1);
+            c.chunking.chunk_elems = 5 + count % 11;
+            c.fifo_slots = 2;
+            ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Hier, EveryTypeAndOp) {
+  for (int t = 0; t < weftNumTypes; ++t) {
+    for (int op = 0; op < weftNumOps; ++op) {
+      for (CollType coll : {CollType::kAllReduce, CollType::kReduceScatter, CollType::kReduce}) {
+        HarnessCase c;
+        c.algorithm = Algo::kHier;
+        c.shm = true;
+        c.ranks_per_host = 2;
+        c.nranks = 6;
+        c.coll = coll;
+        c.count = 301;
+        c.type = static_cast<weftDataType_t>(t);
+        c.op = static_cast<weftRedOp_t>(op);
+        c.root = 3;
+        c.chunking.nchannels = 2;
+        c.chunking.chunk_elems = 16;
+        ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+      }
+    }
+  }
+}
+
+// The rails carry 1/L of the data the flat ring sends between hosts: counted on the plans.
+TEST(Hier, TheRailsMoveLessBetweenHostsThanTheRing) {
+  const int hosts = 3, per_host = 4, n = hosts * per_host;
+  std::vector<int> ring(n), host_of(n);
+  for (int r = 0; r < n; ++r)
+    ring[r] = r, host_of[r] = r / per_host;
+  const PlanShapes shapes = MakePlanShapes(ring, host_of);
+  Chunking ch;
+  ch.chunk_elems = 1000;
+  auto between_hosts = [&](Algo algo, int rank) {
+    Plan p;
+    EXPECT_TRUE(BuildPlan(algo, CollType::kAllReduce, rank, shapes, 120000, 0, ch, &p).ok());
+    size_t elems = 0;
+    for (const ChannelPlan& c : p.channels)
+      for (const Step& st : c.steps)
+        if (StepSends(st.kind) && host_of[st.send_peer] != host_of[rank]) elems += st.count;
+    return elems;
+  };
+  size_t ring_total = 0, hier_total = 0;
+  for (int r = 0; r < n; ++r)
+    ring_total += between_hosts(Algo::kRing, r), hier_total += between_hosts(Algo::kHier, r);
+  // Ring: 2(N-1)/N of the buffer over each of the H crossing edges; hier: 2(H-1)/H of it
+  // per host, spread over its L rails.
+  EXPECT_EQ(ring_total, size_t{3} * 2 * 11 * 120000 / 12);
+  EXPECT_EQ(hier_total, size_t{3} * 2 * 2 * 120000 / 3);
 }
 
 TEST(DirectLinkMap, RingTreesAndPairs) {

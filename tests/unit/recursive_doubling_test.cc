@@ -8,7 +8,6 @@
 namespace weft {
 namespace {
 
-using testing::Algorithm;
 using testing::HarnessCase;
 
 TEST(RecursiveDoubling, EveryRankCountUpTo33) {
@@ -16,7 +15,7 @@ TEST(RecursiveDoubling, EveryRankCountUpTo33) {
     for (size_t count : {size_t{0}, size_t{1}, size_t{3}, size_t{100}, size_t{4099}}) {
       for (bool in_place : {false, true}) {
         HarnessCase c;
-        c.algorithm = Algorithm::kRecursiveDoubling;
+        c.algorithm = Algo::kRecursiveDoubling;
         c.nranks = n;
         c.count = count;
         c.type = weftInt64;
@@ -34,7 +33,7 @@ TEST(RecursiveDoubling, EveryTypeAndOp) {
     for (int t = 0; t < weftNumTypes; ++t) {
       for (int op = 0; op < weftNumOps; ++op) {
         HarnessCase c;
-        c.algorithm = Algorithm::kRecursiveDoubling;
+        c.algorithm = Algo::kRecursiveDoubling;
         c.nranks = n;
         c.count = 37;
         c.type = static_cast<weftDataType_t>(t);

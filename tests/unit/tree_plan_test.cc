@@ -9,7 +9,6 @@
 namespace weft {
 namespace {
 
-using testing::Algorithm;
 using testing::HarnessCase;
 
 TEST(TreePlan, EveryRankCountUpTo33) {
@@ -19,7 +18,7 @@ TEST(TreePlan, EveryRankCountUpTo33) {
       if (count == 65537 && n % 8 != 1) continue;  // large counts: a few sizes suffice
       for (bool in_place : {false, true}) {
         HarnessCase c;
-        c.algorithm = Algorithm::kTree;
+        c.algorithm = Algo::kTree;
         c.nranks = n;
         c.count = count;
         c.type = weftInt32;
@@ -39,7 +38,7 @@ TEST(TreePlan, EveryTypeAndOp) {
     for (int t = 0; t < weftNumTypes; ++t) {
       for (int op = 0; op < weftNumOps; ++op) {
         HarnessCase c;
-        c.algorithm = Algorithm::kTree;
+        c.algorithm = Algo::kTree;
         c.nranks = n;
         c.count = 301;
         c.type = static_cast<weftDataType_t>(t);
@@ -56,7 +55,7 @@ TEST(TreePlan, AcrossHostsWithChains) {
   for (int hosts : {1, 2, 3, 5}) {
     for (int per_host : {1, 2, 4}) {
       HarnessCase c;
-      c.algorithm = Algorithm::kTree;
+      c.algorithm = Algo::kTree;
       c.nranks = hosts * per_host;
       c.tree_ranks_per_host = per_host;
       c.count = 10007;
@@ -73,7 +72,7 @@ TEST(TreePlan, BroadcastFromEveryRoot) {
     for (int root = 0; root < n; ++root) {
       for (bool in_place : {false, true}) {
         HarnessCase c;
-        c.algorithm = Algorithm::kTree;
+        c.algorithm = Algo::kTree;
         c.coll = CollType::kBroadcast;
         c.nranks = n;
         c.root = root;
@@ -93,7 +92,7 @@ TEST(TreePlan, ReduceToEveryRootEveryOp) {
     for (int root = 0; root < n; ++root) {
       for (int op = 0; op < weftNumOps; ++op) {
         HarnessCase c;
-        c.algorithm = Algorithm::kTree;
+        c.algorithm = Algo::kTree;
         c.coll = CollType::kReduce;
         c.nranks = n;
         c.root = root;

@@ -49,7 +49,30 @@ TEST(Tuner, CpuOnlySharedMemory) {
   EXPECT_EQ(Algo::kRing, t.Choose(CollType::kAllReduce, 4u << 20));
   std::vector<Prediction> all;
   t.Choose(CollType::kAllReduce, 1024, &all);
-  EXPECT_EQ(3u, all.size());
+  EXPECT_EQ(4u, all.size());  // ring, tree, rd, hier (one copy does not all-reduce)
+  // On one host the hierarchical algorithm is the ring: never picked over it.
+  for (size_t bytes : {size_t{8}, size_t{1} << 20, size_t{64} << 20})
+    EXPECT_NE(Algo::kHier, t.Choose(CollType::kAllReduce, bytes));
+}
+
+// Across hosts whose links the network limits, the rails move 1/L of what the flat ring
+// sends through each host's NIC: hier wins large all-reduces and all-gathers; on hosts of
+// different sizes it cannot run.
+TEST(Tuner, HierWhereTheNetworkIsTheLimit) {
+  TunerInput in;
+  in.nranks = 16;
+  in.nhosts = 4;
+  in.transport = TransportKind::kTcp;
+  in.nchannels = 2;
+  Tuner t(in, AlgoSpec());
+  EXPECT_EQ(Algo::kHier, t.Choose(CollType::kAllReduce, 64u << 20));
+  EXPECT_EQ(Algo::kHier, t.Choose(CollType::kAllGather, 64u << 20));
+  // What crosses each host's NIC: 2(H-1)/H of the buffer against the ring's 2(N-1)/N.
+  EXPECT_NEAR(t.Predict(Algo::kHier, CollType::kAllReduce, 64u << 20) /
+                  t.Predict(Algo::kRing, CollType::kAllReduce, 64u << 20),
+              (3.0 / 4) / (15.0 / 16), 0.05);
+  in.uniform_hosts = false;
+  EXPECT_NE(Algo::kHier, Tuner(in, AlgoSpec()).Choose(CollType::kAllReduce, 64u << 20));
 }
 
 TEST(Tuner, OverridesWin) {
