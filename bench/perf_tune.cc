@@ -26,14 +26,9 @@ weftResult_t CommWithAlgo(weftComm_t comm, int rank, int nranks, Algo algo, weft
   if (r != weftSuccess) return r;
   r = weftBroadcast(&id, &id, sizeof(id), weftInt8, 0, comm, nullptr);
   if (r != weftSuccess) return r;
-  const char* old = std::getenv("WEFT_ALGO");
-  const std::string saved = old ? old : "";
-  setenv("WEFT_ALGO", AlgoName(algo), 1);
-  r = weftCommInitRank(out, nranks, id, rank);
-  if (old)
-    setenv("WEFT_ALGO", saved.c_str(), 1);
-  else
-    unsetenv("WEFT_ALGO");
+  weftConfig_t config = WEFT_CONFIG_INITIALIZER;
+  config.algo = AlgoName(algo);
+  r = weftCommInitRankConfig(out, nranks, id, rank, &config);
   return r;
 }
 

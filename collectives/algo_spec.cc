@@ -24,7 +24,7 @@ std::string Trim(const std::string& s) {
 
 }  // namespace
 
-Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {
+Status ParseAlgoSpec(const std::string& text, AlgoSpec* out, const std::string& source) {
   AlgoSpec spec;
   std::string colls_text;
   for (CollType c : kAllCollTypes)
@@ -43,9 +43,8 @@ Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {
       colls.clear();
       CollType c;
       if (ParseCollName(coll.c_str(), &c)) colls.push_back(c);
-      WEFT_REQUIRE(!colls.empty(), weftInvalidArgument,
-                   "WEFT_ALGO='%s': unknown collective '%s' (%s)", text.c_str(), coll.c_str(),
-                   valid.c_str());
+      WEFT_REQUIRE(!colls.empty(), weftInvalidArgument, "%s='%s': unknown collective '%s' (%s)",
+                   source.c_str(), text.c_str(), coll.c_str(), valid.c_str());
       named = true;
       entry = Trim(entry.substr(colon + 1));
     }
@@ -55,9 +54,8 @@ Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {
     for (const std::string& name : Split(entry, ',')) {
       const std::string n = Trim(name);
       const AlgorithmInfo* found = FindAlgorithm(n);
-      WEFT_REQUIRE(found != nullptr, weftInvalidArgument,
-                   "WEFT_ALGO='%s': unknown algorithm '%s' (%s)", text.c_str(), n.c_str(),
-                   valid.c_str());
+      WEFT_REQUIRE(found != nullptr, weftInvalidArgument, "%s='%s': unknown algorithm '%s' (%s)",
+                   source.c_str(), text.c_str(), n.c_str(), valid.c_str());
       mask |= 1u << static_cast<int>(found->id);
     }
     const uint32_t allowed = exclude ? ~mask : mask;
@@ -67,8 +65,8 @@ Status ParseAlgoSpec(const std::string& text, AlgoSpec* out) {
         // A collective named explicitly must keep an algorithm; a global entry only applies
         // to the collectives that have one of its algorithms.
         WEFT_REQUIRE(!named, weftInvalidArgument,
-                     "WEFT_ALGO='%s' leaves %s without an algorithm (it has: %s)", text.c_str(),
-                     CollName(c), AlgorithmNames(SupportedAlgos(c)).c_str());
+                     "%s='%s' leaves %s without an algorithm (it has: %s)", source.c_str(),
+                     text.c_str(), CollName(c), AlgorithmNames(SupportedAlgos(c)).c_str());
         continue;
       }
       spec.allowed[static_cast<int>(c)] = usable;

@@ -23,6 +23,8 @@ struct AlgoSpec {
   }
 };
 
-Status ParseAlgoSpec(const std::string& text, AlgoSpec* out);
+// `source` names the setting in errors (the variable, or the weftConfig_t field).
+Status ParseAlgoSpec(const std::string& text, AlgoSpec* out,
+                     const std::string& source = "WEFT_ALGO");
 
 }  // namespace weft

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "collectives/api_internal.h"
+#include "collectives/comm_config.h"
 #include "common/dtype.h"
 #include "common/log.h"
 
@@ -135,8 +136,15 @@ std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret) {
   return root;
 }
 
+Status LoadCommConfig(const weftConfig_t* user, Config* out) {
+  WEFT_CHECK(Config::FromProcess(out));
+  for (const std::string& w : UnknownVariableWarnings(ProcessWeftVariables()))
+    WEFT_WARN(kLogInit, "%s", w.c_str());
+  return ApplyCommConfig(user, out);
+}
+
 Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, int rank,
-                        std::unique_ptr<RootServer> root) {
+                        std::unique_ptr<RootServer> root, const Config& config) {
   WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
   *comm = nullptr;
   WEFT_REQUIRE(nranks >= 1, weftInvalidArgument, "nranks %d must be at least 1", nranks);
@@ -144,10 +152,6 @@ Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, in
                "nranks %d exceeds the limit %u", nranks, kMaxTagRanks);
   WEFT_REQUIRE(rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d out of range 0..%d", rank,
                nranks - 1);
-  Config config;
-  WEFT_CHECK(Config::FromProcess(&config));
-  for (const std::string& w : UnknownVariableWarnings(ProcessWeftVariables()))
-    WEFT_WARN(kLogInit, "%s", w.c_str());
   auto handle = std::make_unique<weftComm>();
   WEFT_CHECK(Communicator::Create(config, id, nranks, rank, std::move(root), &handle->impl));
   *comm = handle.release();
@@ -224,15 +228,35 @@ weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
   return weftSuccess;
 }
 
-weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank) {
-  weft::UniqueIdData id;
-  Status s = weft::DecodeUniqueId(commId, &id);
+namespace weft {
+namespace {
+
+Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int rank,
+                const Config& config) {
+  UniqueIdData id;
+  Status s = DecodeUniqueId(commId, &id);
   if (!s.ok()) {
     if (comm != nullptr) *comm = nullptr;
-    return ReportFailure(s.WithContext("weftCommInitRank"));
+    return s;
   }
-  return Report(weft::InitCommunicator(comm, nranks, id, rank, weft::ClaimRoot(id.secret))
-                    .WithContext("weftCommInitRank"));
+  return InitCommunicator(comm, nranks, id, rank, ClaimRoot(id.secret), config);
+}
+
+}  // namespace
+}  // namespace weft
+
+weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank) {
+  return weftCommInitRankConfig(comm, nranks, commId, rank, nullptr);
+}
+
+weftResult_t weftCommInitRankConfig(weftComm_t* comm, int nranks, weftUniqueId commId, int rank,
+                                    const weftConfig_t* user) {
+  const char* what = user ? "weftCommInitRankConfig" : "weftCommInitRank";
+  weft::Config config;
+  Status s = weft::LoadCommConfig(user, &config);
+  if (s.ok()) return Report(weft::InitRank(comm, nranks, commId, rank, config).WithContext(what));
+  if (comm != nullptr) *comm = nullptr;
+  return ReportFailure(s.WithContext(what));
 }
 
 namespace weft {
@@ -305,7 +329,8 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   const int below =
       static_cast<int>(std::lower_bound(excluded.begin(), excluded.end(), rank) - excluded.begin());
   const int new_n = n - excludeRanksCount;
-  weftResult_t r = weftCommInitRank(newcomm, new_n, id, rank - below);
+  // The new communicator keeps the parent's settings (a weftConfig_t's included).
+  weftResult_t r = Report(weft::InitRank(newcomm, new_n, id, rank - below, comm->impl->config()));
   if (r != weftSuccess)
     weft::last_error = "weftCommShrink: the new communicator of " + std::to_string(new_n) +
                        " ranks: " + weft::last_error;

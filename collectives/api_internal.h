@@ -20,7 +20,9 @@ inline weftResult_t Report(const Status& s) {
 // Creates a communicator around an already-known id (shared by weftCommInitRank and
 // weftCommInitFromEnv).
 Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, int rank,
-                        std::unique_ptr<RootServer> root);
+                        std::unique_ptr<RootServer> root, const Config& config);
+// The environment's settings with `user`'s over them (user may be null).
+Status LoadCommConfig(const weftConfig_t* user, Config* out);
 // Hands the root that weftGetUniqueId started in this process (if any) to the communicator.
 std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret);
 

@@ -38,7 +38,8 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
                             std::unique_ptr<RootServer> root, std::unique_ptr<Communicator>* out) {
   std::unique_ptr<Communicator> c(new Communicator());
   c->config_ = config;
-  WEFT_CHECK(ParseAlgoSpec(config.algo, &c->algos_));
+  WEFT_CHECK(config.Check());
+  WEFT_CHECK(ParseAlgoSpec(config.algo, &c->algos_, config.SourceOf("WEFT_ALGO")));
   c->rank_ = rank;
   c->nranks_ = nranks;
   c->root_ = std::move(root);

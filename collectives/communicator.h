@@ -55,6 +55,8 @@ class Communicator {
   Communicator& operator=(const Communicator&) = delete;
 
   int rank() const { return rank_; }
+  // The settings it was made with (the environment's, and a weftConfig_t's over them).
+  const Config& config() const { return config_; }
   int nranks() const { return nranks_; }
   const std::vector<int>& ring() const { return shapes_.ring; }
 

@@ -119,7 +119,7 @@ Status StartRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<R
 Status InitFromEnv(weftComm_t* comm) {
   WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
   Config config;
-  WEFT_CHECK(Config::FromProcess(&config));
+  WEFT_CHECK(LoadCommConfig(nullptr, &config));
   LaunchInfo info;
   WEFT_CHECK(ReadLaunchInfo(config, &info));
   UniqueIdData id;
@@ -132,7 +132,7 @@ Status InitFromEnv(weftComm_t* comm) {
   if (info.rank == 0)
     WEFT_CHECK(
         StartRoot(config, id, &root).WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
-  return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root));
+  return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root), config);
 }
 
 }  // namespace

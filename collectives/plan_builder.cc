@@ -36,8 +36,8 @@ Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_
 
 Status BuildPlan(Algo algo, CollType coll, int rank, const PlanShapes& shapes, size_t count,
                  int root, const Chunking& chunking, Plan* out) {
-  WEFT_REQUIRE(static_cast<int>(algo) >= 0 && static_cast<int>(algo) < kNumAlgos,
-               weftInvalidArgument, "unknown algorithm %d", static_cast<int>(algo));
+  WEFT_REQUIRE(static_cast<unsigned>(algo) < static_cast<unsigned>(kNumAlgos), weftInvalidArgument,
+               "unknown algorithm %d", static_cast<int>(algo));
   const AlgorithmInfo& a = AlgorithmOf(algo);
   WEFT_REQUIRE(a.Serves(coll), weftInvalidArgument, "%s has no %s algorithm", CollName(coll),
                a.name);

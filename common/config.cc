@@ -137,6 +137,32 @@ Status Config::Load(const EnvLookup& env, Config* out) {
   return Status::Ok();
 }
 
+std::string Config::SourceOf(const std::string& var) const {
+  auto it = set_by_api.find(var);
+  return it == set_by_api.end() ? var : it->second;
+}
+
+Status Config::Check() const {
+  // Channels share the tag's channel bits with point-to-point (transport/transport.h) and
+  // each holds FIFO memory per peer; 32 is far past where more stop helping.
+  constexpr int64_t kMaxChannelsSetting = 32;
+  constexpr size_t kMinChunk = 64, kMaxChunk = size_t{1} << 30;
+  WEFT_REQUIRE(timeout_ms >= 1, weftInvalidArgument, "%s=%lld: a timeout is at least 1 ms",
+               SourceOf("WEFT_TIMEOUT_MS").c_str(), static_cast<long long>(timeout_ms));
+  WEFT_REQUIRE(nchannels >= 0 && nchannels <= kMaxChannelsSetting, weftInvalidArgument,
+               "%s=%lld: 0 (pick) or 1..%lld channels", SourceOf("WEFT_NCHANNELS").c_str(),
+               static_cast<long long>(nchannels), static_cast<long long>(kMaxChannelsSetting));
+  WEFT_REQUIRE(chunk_size >= kMinChunk && chunk_size <= kMaxChunk, weftInvalidArgument,
+               "%s=%zu: a chunk is %zu bytes to 1 GiB", SourceOf("WEFT_CHUNK_SIZE").c_str(),
+               chunk_size, kMinChunk);
+  WEFT_REQUIRE(buffsize >= kMinChunk && buffsize <= (size_t{1} << 36), weftInvalidArgument,
+               "%s=%zu: staging is %zu bytes to 64 GiB per channel and peer",
+               SourceOf("WEFT_BUFFSIZE").c_str(), buffsize, kMinChunk);
+  WEFT_REQUIRE(spin_us >= 0, weftInvalidArgument, "%s=%lld: microseconds are not negative",
+               SourceOf("WEFT_SPIN_US").c_str(), static_cast<long long>(spin_us));
+  return Status::Ok();
+}
+
 std::string Config::ValueText(const std::string& name) const {
 #define WEFT_CONFIG(NAME, field, Type, def, help) \
   if (name == "WEFT_" #NAME) return ToText(field);

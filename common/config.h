@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,15 @@ struct Config {
   static Status FromProcess(Config* out) {
     return Load(ProcessEnv, out);
   }
+
+  // Variables a weftConfig_t field set instead of the environment: WEFT_ name -> the
+  // field's name ("weftConfig_t.nChannels"), so that errors name what the caller wrote.
+  std::map<std::string, std::string> set_by_api;
+  // The field's name where the API set `var`, else `var`.
+  std::string SourceOf(const std::string& var) const;
+  // The ranges every communicator needs (timeout, channels, chunk and staging sizes); a
+  // value outside them is weftInvalidArgument naming its source.
+  Status Check() const;
 
   // The current value of a variable as text (for weft-info).
   std::string ValueText(const std::string& name) const;

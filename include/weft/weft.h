@@ -8,6 +8,7 @@
 #ifndef WEFT_WEFT_H_
 #define WEFT_WEFT_H_
 
+#include <limits.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -106,6 +107,44 @@ weftResult_t weftGetUniqueId(weftUniqueId* uniqueId);
 
 /* Collective over the nranks processes that pass the same uniqueId. */
 weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank);
+
+/* Per-communicator settings, as NCCL's ncclConfig_t: start from WEFT_CONFIG_INITIALIZER and set
+ * the fields to change. A field left undefined takes its WEFT_* variable, else the default
+ * (README lists them); a defined one wins over the variable. A value out of range fails
+ * weftCommInitRankConfig with weftInvalidArgument naming the field. Tools and frameworks
+ * pick algorithms per communicator this way instead of changing the process environment. */
+#define WEFT_CONFIG_UNDEF_INT INT_MIN
+#define WEFT_CONFIG_UNDEF_SIZE ((size_t)-1)
+#define WEFT_CONFIG_UNDEF_PTR NULL
+#define WEFT_CONFIG_MAGIC 0x57434647u /* "WCFG" */
+typedef struct {
+  /* Set by WEFT_CONFIG_INITIALIZER; they let a newer library read an older caller's struct. */
+  size_t size;
+  unsigned int magic;
+  unsigned int version;
+  const char* algo;     /* WEFT_ALGO: allowed algorithms ("hier", "ring", "^tree", ...) */
+  const char* tuneFile; /* WEFT_TUNE_FILE ("" for none) */
+  int nChannels;        /* WEFT_NCHANNELS: 0 picks, else 1..32 */
+  size_t chunkSize;     /* WEFT_CHUNK_SIZE: bytes per message of a pipelined step */
+  size_t buffSize;      /* WEFT_BUFFSIZE: staging bytes per channel per receiving peer */
+  int timeoutMs;        /* WEFT_TIMEOUT_MS: bound on every wait, >= 1 */
+  int shmDirect;        /* WEFT_SHM_DIRECT: 0 or 1 */
+  int oneCopy;          /* WEFT_ONE_COPY: 0 or 1 */
+  int cudaIpc;          /* WEFT_CUDA_IPC: 0 or 1 */
+  int checkCalls;       /* WEFT_CHECK: 0 or 1 */
+} weftConfig_t;
+#define WEFT_CONFIG_INITIALIZER                                                        \
+  {                                                                                    \
+    sizeof(weftConfig_t), WEFT_CONFIG_MAGIC, WEFT_VERSION_CODE, WEFT_CONFIG_UNDEF_PTR, \
+        WEFT_CONFIG_UNDEF_PTR, WEFT_CONFIG_UNDEF_INT, WEFT_CONFIG_UNDEF_SIZE,          \
+        WEFT_CONFIG_UNDEF_SIZE, WEFT_CONFIG_UNDEF_INT, WEFT_CONFIG_UNDEF_INT,          \
+        WEFT_CONFIG_UNDEF_INT, WEFT_CONFIG_UNDEF_INT, WEFT_CONFIG_UNDEF_INT            \
+  }
+
+/* weftCommInitRank with settings for this communicator (config may be NULL: the environment
+ * only). */
+weftResult_t weftCommInitRankConfig(weftComm_t* comm, int nranks, weftUniqueId commId, int rank,
+                                    const weftConfig_t* config);
 
 /* Rank, size and rendezvous from the environment: WEFT_RANK, WEFT_NRANKS and WEFT_ROOT
  * (host:port where rank 0 listens), or the variables of mpirun (OMPI_COMM_WORLD_*), srun
