@@ -24,6 +24,10 @@ size_t SizeOrThrow(const std::string& text) {
 
 }  // namespace
 
+const char* BaselineName(const Options& o) {
+  return o.compare_mpi ? "MPI" : o.compare_gloo ? "Gloo" : nullptr;
+}
+
 const char* BenchName(const Options& o) {
   switch (o.p2p) {
     case P2PPattern::kAllToAll:
@@ -63,9 +67,11 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       "--tune", o->tune_file,
       "measure every algorithm over the sizes and write a tuning table (WEFT_TUNE_FILE)");
   app.add_option("--compare", compare,
-                 "mpi: measure MPI's collective on the same buffers; algos: measure every "
+                 "mpi: measure MPI's collective on the same buffers (under mpirun); gloo: "
+                 "Gloo's over its TCP transport (torch.distributed's CPU backend); algos: "
+                 "measure every "
                  "algorithm and the automatic choice side by side")
-      ->check(CLI::IsMember({"mpi", "algos"}));
+      ->check(CLI::IsMember({"mpi", "gloo", "algos"}));
   app.add_option("--rounds", o->rounds,
                  "--compare algos and --tune: interleaved rounds, the median kept (default 3)")
       ->check(CLI::PositiveNumber);
@@ -114,6 +120,7 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       o->roots.push_back(static_cast<int>(v));
     }
     o->compare_mpi = compare == "mpi";
+    o->compare_gloo = compare == "gloo";
     o->compare_algos = compare == "algos";
     if (o->p2p != P2PPattern::kNone && (o->compare_algos || !o->tune_file.empty()))
       throw CLI::ValidationError(coll + " has no algorithms to compare or tune");

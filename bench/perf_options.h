@@ -32,10 +32,14 @@ struct Options {
   std::string json_file;                              // -J
   std::string tune_file;                              // --tune: measure algorithms, write a table
   bool compare_mpi = false;                           // --compare mpi
+  bool compare_gloo = false;                          // --compare gloo
   bool compare_algos = false;                         // --compare algos
   int rounds = 3;                                     // --rounds: interleaved, median kept
   bool device = false;                                // --mem device: buffers on the GPU
 };
+
+// The baseline measured beside Weft ("MPI", "Gloo"), or null.
+const char* BaselineName(const Options& o);
 
 // "allreduce", ..., "alltoall", "sendrecv".
 const char* BenchName(const Options& o);

@@ -37,9 +37,12 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
       options_.check);
   for (const std::string& l : rank_lines)
     std::fprintf(out_, "%s\n", l.c_str());
-  const bool mpi = options_.compare_mpi;
+  const char* baseline = BaselineName(options_);
+  const bool mpi = baseline != nullptr;
+  const std::string label =
+      mpi ? std::string("  ") + baseline + " baseline (out-of-place)" : std::string();
   std::fprintf(out_, "#\n# %10s  %12s  %8s  %6s  %6s  %30s  %30s%s\n", "", "", "", "", "",
-               "out-of-place", "in-place", mpi ? "  MPI baseline (out-of-place)" : "");
+               "out-of-place", "in-place", label.c_str());
   // nccl-tests' columns, then Weft's: the algorithm used (out of place), then MPI's.
   std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %5s%s\n",
                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
@@ -53,8 +56,7 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
 void Report::Line(const Row& r) {
   rows_.push_back(r);
   std::fprintf(out_, "%12zu  %12zu  %8s  %6s  %6d", r.bytes, r.count, TypeName(r.type),
-               FactsOf(options_.coll).reduces ? OpName(r.op) : "none",
-               r.root);
+               FactsOf(options_.coll).reduces ? OpName(r.op) : "none", r.root);
   for (const Measurement* m : {&r.oop, &r.ip}) {
     if (!m->valid) {  // not measured (point to point has no in-place form)
       std::fprintf(out_, "  %7s  %6s  %6s  %6s", "-", "-", "-", "N/A");
@@ -65,10 +67,10 @@ void Report::Line(const Row& r) {
                  wrong.c_str());
   }
   std::fprintf(out_, "  %5s", r.algo.empty() ? "-" : r.algo.c_str());
-  if (options_.compare_mpi) {
-    if (r.mpi.valid)
-      std::fprintf(out_, "  %7s  %6.2f  %6.2f", TimeText(r.mpi.time_us).c_str(), r.mpi.algbw,
-                   r.mpi.busbw);
+  if (BaselineName(options_) != nullptr) {
+    if (r.baseline.valid)
+      std::fprintf(out_, "  %7s  %6.2f  %6.2f", TimeText(r.baseline.time_us).c_str(),
+                   r.baseline.algbw, r.baseline.busbw);
     else
       std::fprintf(out_, "  %7s  %6s  %6s", "n/a", "n/a", "n/a");
   }
@@ -105,7 +107,8 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
     json row = {{"size", r.bytes},        {"count", r.count}, {"type", TypeName(r.type)},
                 {"redop", OpName(r.op)},  {"root", r.root},   {"oop", measurement(r.oop)},
                 {"ip", measurement(r.ip)}};
-    if (options_.compare_mpi && r.mpi.valid) row["mpi"] = measurement(r.mpi);
+    if (BaselineName(options_) != nullptr && r.baseline.valid)
+      row[options_.compare_mpi ? "mpi" : "gloo"] = measurement(r.baseline);
     if (!r.algo.empty()) row["algo"] = r.algo;
     results.push_back(row);
   }

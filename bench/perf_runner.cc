@@ -275,7 +275,19 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
                  : MpiPointToPoint(options_.p2p == P2PPattern::kAllToAll, send_.data(),
                                    recv_.data(), l.api_count, type);
     };
-    if (mpi()) row->mpi = timed(mpi);
+    if (mpi()) row->baseline = timed(mpi);
+  }
+  if (gloo_ != nullptr && !options_.device && options_.p2p == P2PPattern::kNone) {
+    auto gloo = [&] {
+      return gloo_->Collective(options_.coll, send_.data(), recv_.data(), l.api_count, type, op,
+                               root);
+    };
+    if (gloo()) {
+      row->baseline = timed(gloo);
+    } else if (!gloo_->error().empty()) {
+      std::fprintf(stderr, "weft-perf: rank %d: %s\n", rank_, gloo_->error().c_str());
+      return false;
+    }
   }
   return ok;
 }

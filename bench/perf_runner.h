@@ -1,5 +1,5 @@
 // Measures one collective at one size: correctness check, then timed iterations, out of
-// place and in place (and MPI's equivalent on the same buffers with --compare mpi).
+// place and in place (and MPI's or Gloo's equivalent on the same buffers with --compare).
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bench/perf_device.h"
+#include "bench/perf_gloo.h"
 #include "bench/perf_options.h"
 
 namespace weft::perf {
@@ -25,8 +26,8 @@ struct Row {
   weftDataType_t type = weftFloat32;
   weftRedOp_t op = weftSum;
   int root = -1;
-  Measurement oop, ip, mpi;
-  std::string algo;  // the algorithm Weft used (out of place)
+  Measurement oop, ip, baseline;  // baseline: --compare mpi or gloo
+  std::string algo;               // the algorithm Weft used (out of place)
 };
 
 class Runner {
@@ -39,6 +40,8 @@ class Runner {
   double BusFactor() const;
   // Measures on another communicator over the same ranks from here on (the buffers stay).
   void UseComm(weftComm_t comm) { comm_ = comm; }
+  // --compare gloo: measures Gloo's collective on the same buffers after Weft's.
+  void UseGloo(GlooBaseline* gloo) { gloo_ = gloo; }
 
  private:
   struct Layout {
@@ -65,6 +68,7 @@ class Runner {
   std::vector<char> send_, recv_, expected_;  // host buffers, or host mirrors of device ones
   DeviceBuffers device_;
   std::string device_error_;
+  GlooBaseline* gloo_ = nullptr;
 };
 
 }  // namespace weft::perf

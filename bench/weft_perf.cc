@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "bench/perf_gloo.h"
 #include "bench/perf_mpi.h"
 #include "bench/perf_options.h"
 #include "bench/perf_report.h"
@@ -103,6 +106,18 @@ int main(int argc, char** argv) {
   Report report(options, nranks, stdout);
   if (rank == 0) report.Header(rank_lines);
   Runner runner(comm, options);
+  std::unique_ptr<GlooBaseline> gloo;
+  if (options.compare_gloo) {
+    std::string error;
+    gloo = GlooBaseline::Connect(comm, &error);
+    if (!gloo) {
+      std::fprintf(stderr, "weft-perf: rank %d: --compare gloo: %s\n", rank, error.c_str());
+      weftCommAbort(comm);
+      if (use_mpi) MpiFinalize();
+      return 1;
+    }
+    runner.UseGloo(gloo.get());
+  }
   std::string device_error;
   if (!runner.Ready(&device_error)) {
     std::fprintf(stderr, "weft-perf: rank %d: --mem device: %s\n", rank, device_error.c_str());

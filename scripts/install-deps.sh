@@ -9,6 +9,7 @@ PACKAGES=(
   libhwloc-dev hwloc                    # topology (lstopo)
   libpugixml-dev                        # topology XML files
   libopenmpi-dev openmpi-bin            # launching, MPI baseline in weft-perf
+  libgloo-dev                           # Gloo baseline in weft-perf (--compare gloo)
   libgtest-dev                          # tests
   nlohmann-json3-dev libcli11-dev       # JSON output, command-line flags
   clang libclang-rt-14-dev              # libFuzzer target for the bootstrap parsers

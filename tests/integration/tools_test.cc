@@ -212,5 +212,33 @@ TEST(WeftPerf, ComparesAlgorithmsSideBySide) {
   EXPECT_EQ(3, rows) << r.output;  // 8, 256 and 8192 bytes
 }
 
+// --compare gloo: Gloo's all-reduce and all-gather over its TCP transport on the same
+// buffers, its columns beside Weft's (the store that connects Gloo runs over Weft).
+TEST(WeftPerf, ComparesWithGlooInTheSameRun) {
+  for (const char* coll : {"allreduce", "allgather"}) {
+    CommandResult r = RunCommand(BinDir() + "/weft-run -n 3 --timeout 120 -- " + BinDir() +
+                                 "/weft-perf " + coll + " -b 4K -e 256K -f 8 -n 3 --compare gloo");
+    if (r.output.find("built without Gloo") != std::string::npos)
+      GTEST_SKIP() << "weft-perf built without Gloo";
+    ASSERT_EQ(0, r.exit_code) << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("Gloo baseline")) << r.output;
+    std::istringstream lines(r.output);
+    std::string line;
+    int rows = 0;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::vector<std::string> f;
+      for (std::string x; fields >> x;)
+        f.push_back(x);
+      if (f.size() != 18 || f[0] != "[0]" || f[1] == "#") continue;
+      ++rows;
+      EXPECT_EQ("0", f[9]) << line;            // Weft's results exact
+      EXPECT_GT(std::stod(f[15]), 0) << line;  // Gloo's time
+      EXPECT_GE(std::stod(f[17]), 0) << line;  // Gloo's busbw (0.00 where tiny)
+    }
+    EXPECT_EQ(3, rows) << r.output;  // 4K, 32K, 256K
+  }
+}
+
 }  // namespace
 }  // namespace weft::testing
