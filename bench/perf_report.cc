@@ -37,6 +37,12 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
       options_.check);
   for (const std::string& l : rank_lines)
     std::fprintf(out_, "%s\n", l.c_str());
+  if (bound_.copy_gbps > 0)
+    std::fprintf(out_,
+                 "#\n# Memory bound: memcpy %.2f GB/s per rank with all %d ranks copying at once; "
+                 "each rank must copy %.2f B per byte of %s, so busbw <= %.2f GB/s\n",
+                 bound_.copy_gbps, nranks_, CopyBytesPerByte(options_.coll, nranks_),
+                 BenchName(options_), bound_.busbw_gbps);
   const char* baseline = BaselineName(options_);
   const bool mpi = baseline != nullptr;
   const std::string label =
@@ -90,7 +96,16 @@ int64_t Report::Footer() {
   }
   std::fprintf(out_, "# Out of bounds values : %lld %s\n", static_cast<long long>(wrong),
                wrong == 0 ? "OK" : "FAILED");
-  std::fprintf(out_, "# Avg bus bandwidth    : %g \n#\n", n ? bw / n : 0.0);
+  std::fprintf(out_, "# Avg bus bandwidth    : %g \n", n ? bw / n : 0.0);
+  if (bound_.busbw_gbps > 0) {
+    double best = 0;
+    for (const Row& r : rows_)
+      for (const Measurement* m : {&r.oop, &r.ip})
+        if (m->valid) best = std::max(best, m->busbw);
+    std::fprintf(out_, "# Best bus bandwidth   : %g (%.0f%% of the memory bound %.2f)\n", best,
+                 100.0 * best / bound_.busbw_gbps, bound_.busbw_gbps);
+  }
+  std::fprintf(out_, "#\n");
   std::fflush(out_);
   return wrong;
 }

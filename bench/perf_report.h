@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/perf_bound.h"
 #include "bench/perf_options.h"
 #include "bench/perf_runner.h"
 
@@ -15,6 +16,8 @@ namespace weft::perf {
 class Report {
  public:
   Report(const Options& options, int nranks, FILE* out);
+  // The memory bound to print in the header and hold the results against in the footer.
+  void SetBound(const MemoryBound& bound) { bound_ = bound; }
   void Header(const std::vector<std::string>& rank_lines);
   void Line(const Row& row);
   // Footer; returns the number of wrong elements over all rows.
@@ -26,6 +29,7 @@ class Report {
   int nranks_;
   FILE* out_;
   std::vector<Row> rows_;
+  MemoryBound bound_;  // zeros: not measured (device buffers, point to point)
 };
 
 }  // namespace weft::perf

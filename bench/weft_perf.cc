@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
   }
 
   Report report(options, nranks, stdout);
+  if (!options.device && options.p2p == P2PPattern::kNone)
+    report.SetBound(MeasureMemoryBound(comm, options.coll, options.max_bytes));
   if (rank == 0) report.Header(rank_lines);
   Runner runner(comm, options);
   std::unique_ptr<GlooBaseline> gloo;

@@ -18,10 +18,12 @@
 #include "collectives/coll_args.h"
 #include "collectives/device/device_engine.h"
 #include "collectives/direct_links.h"
+#include "collectives/host_collectives.h"
 #include "collectives/link_table.h"
 #include "collectives/p2p_runner.h"
 #include "collectives/plan_builder.h"
 #include "collectives/plan_executor.h"
+#include "collectives/router.h"
 #include "collectives/tuner.h"
 #include "collectives/user_ops.h"
 #include "common/config.h"
@@ -45,12 +47,21 @@ struct PeerInfo {
 std::vector<uint8_t> EncodePeerInfo(const PeerInfo& info);
 Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out);
 
-class Communicator {
+// One weftComm_t. Its jobs live in files of their own:
+//   communicator.cc         creation, destruction, the API's entries (Submit, Run)
+//   communicator_init.cc    setup: bootstrap, topology, transport, links, tuner
+//   router.h                routing: algorithm and plan per call (a class of its own)
+//   communicator_drive.cc   progress: driving runners to completion, the progress thread
+//   communicator_health.cc  health: peers' failures, errors, revoke, abort, shrink's round
+//   communicator_device.cc  device buffers: where they live, the device engine
+//   communicator_p2p.cc     sends and receives
+// The device engine sees it only as HostCollectives.
+class Communicator final : public HostCollectives {
  public:
   // `root` is the bootstrap root if this process created it (weftGetUniqueId), else null.
   static Status Create(const Config& config, const UniqueIdData& id, int nranks, int rank,
                        std::unique_ptr<RootServer> root, std::unique_ptr<Communicator>* out);
-  ~Communicator();
+  ~Communicator() override;
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
@@ -64,12 +75,12 @@ class Communicator {
   // engine); collectives on host buffers run now, after every queued device collective.
   Status Submit(const std::vector<CollArgs>& ops);
   // Runs the collectives together and returns when all are complete (host buffers).
-  Status Run(const std::vector<CollArgs>& ops);
+  Status Run(const std::vector<CollArgs>& ops) override;
   // The API's entry for a batch of sends and receives (a group's, or one call): on device
   // buffers queued on their stream, on host buffers run now (after queued device work).
   Status SubmitP2P(const std::vector<P2PArgs>& ops);
   // Posts the sends and receives together and returns when all are complete (host buffers).
-  Status RunP2P(const std::vector<P2PArgs>& ops);
+  Status RunP2P(const std::vector<P2PArgs>& ops) override;
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
@@ -105,12 +116,6 @@ class Communicator {
   // Sends each host's view (or `discovered`'s failure) from its first rank to every rank
   // and fills job_ (and host_graph_ on the other ranks of a host); collective.
   Status ExchangeHostViews(const std::vector<uint64_t>& hosts, const Status& discovered);
-  struct CachedPlan {
-    Plan plan;
-    Algo algo = Algo::kRing;
-  };
-  Status GetPlan(const CollArgs& a, const CachedPlan** plan);
-  Algo ChooseAlgo(CollType coll, size_t bytes) const;
   // Sets up the links: shared-memory FIFOs between the ranks of each host that plans pair
   // (DirectLinkMap), and the table that makes network links at first use; collective (every
   // rank calls it); leaves shm_ false where the transport cannot map shared memory.
@@ -158,7 +163,7 @@ class Communicator {
   int nhosts_ = 1;
   PlanShapes shapes_;  // the ring, and the double binary trees over its order
   AlgoSpec algos_;
-  std::unique_ptr<Tuner> tuner_;
+  std::unique_ptr<Router> router_;  // which algorithm and plan each call runs
   Algo last_algo_ = Algo::kRing;
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
@@ -187,9 +192,6 @@ class Communicator {
 
   bool shm_ = false;       // ranks of a host share FIFOs
   bool one_copy_ = false;  // Algo::kDirect: every rank reads every other (CMA)
-
-  using PlanKey = std::tuple<int, size_t, int, int, int, size_t>;
-  std::map<PlanKey, std::unique_ptr<CachedPlan>> plans_;
 
   bool all_local_ = false;      // every rank on this host
   bool oversubscribed_ = true;  // more ranks on this host than cores: waiting ranks yield

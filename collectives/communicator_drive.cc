@@ -154,4 +154,38 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
   return failure;
 }
 
+void Communicator::StartProgressThread() {
+  progress_thread_ = std::thread([this] { ProgressThreadMain(); });
+}
+
+void Communicator::StopProgressThread() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (progress_thread_.joinable()) progress_thread_.join();
+}
+
+// Between collectives nobody else drives the worker: this thread does, a few times a
+// second, so that a dead peer is noticed (endpoint error) even while the application
+// computes. It takes the transport only when no caller holds it, and never spins, so it
+// costs nothing when ranks outnumber cores. Callers drive their own collectives inline.
+void Communicator::ProgressThreadMain() {
+  SetLogRank(rank_);
+  std::unique_lock<std::mutex> stop_lock(stop_mutex_);
+  while (!stop_) {
+    stop_cv_.wait_for(stop_lock, std::chrono::milliseconds(50));
+    if (stop_) break;
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) continue;
+    for (int i = 0; i < 64 && transport_->Progress(); ++i) {
+    }
+    if (error_.ok()) {
+      Status health = CheckPeers();
+      if (!health.ok()) SetError(health);
+    }
+  }
+}
+
 }  // namespace weft

@@ -174,7 +174,15 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   TuneTable measured;
   if (!config_.tune_file.empty()) WEFT_CHECK(LoadTuneFile(config_.tune_file, &measured));
-  tuner_ = std::make_unique<Tuner>(tune, algos_, std::move(measured));
+  RouterOptions routing;
+  routing.rank = rank_;
+  routing.nranks = nranks_;
+  routing.nhosts = nhosts_;
+  routing.chunk_size = config_.chunk_size;
+  routing.nchannels_setting = static_cast<int>(config_.nchannels);
+  routing.shared_fifos = shm_;
+  router_ = std::make_unique<Router>(routing, shapes_,
+                                     std::make_unique<Tuner>(tune, algos_, std::move(measured)));
   const TransportCost cost = CostOf(tune.transport);
   const TransportCost shm = CostOf(TransportKind::kSharedMemory);
   WEFT_INFO(kLogTune, "cost model: %s between %s, %.1f us per hand-off, %.1f GB/s%s%s",

@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
-#include "collectives/communicator.h"
 #include "collectives/device/cuda_device.h"
 #include "collectives/device/device_phase.h"
 #include "collectives/device/device_queue.h"
 #include "collectives/device/staged_call.h"
 #include "collectives/device/staging_plan.h"
+#include "collectives/host_collectives.h"
 #include "collectives/reduce/reduce_cuda.h"
 #include "collectives/user_ops.h"
 #include "common/dtype.h"
@@ -58,7 +58,7 @@ std::byte* At(void* p, size_t offset) {
 
 class CudaDeviceEngine : public DeviceEngine {
  public:
-  CudaDeviceEngine(Communicator* comm, const DeviceEngineOptions& o) : comm_(comm), o_(o) {}
+  CudaDeviceEngine(HostCollectives* host, const DeviceEngineOptions& o) : host_(host), o_(o) {}
   ~CudaDeviceEngine() override;
   Status Init();
 
@@ -105,7 +105,7 @@ class CudaDeviceEngine : public DeviceEngine {
   void WorkerMain();
   void StopWorker();
 
-  Communicator* comm_;
+  HostCollectives* host_;
   DeviceEngineOptions o_;
   std::unique_ptr<CudaDevice> dev_;
   std::unique_ptr<DeviceQueue> queue_;
@@ -312,7 +312,7 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
   b.op.finish = [this, slot] { slot_busy_[slot].store(false, std::memory_order_release); };
   // A PreMulSum is staged even where the IPC path runs: the IPC kernels reduce the peers'
   // buffers where they are, with built-in ops only, while each staged piece goes through
-  // Communicator::Run, which multiplies the inputs first. Every rank decides alike.
+  // the host side's Run, which multiplies the inputs first. Every rank decides alike.
   const bool ipc = o_.ipc && !UserOps::IsUserOp(a.op);
   b.status = ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, &b);
   WEFT_TRACE(kLogColl, "queued %s on stream %p: slot %d, gates up to %u", b.op.what.c_str(),
@@ -352,7 +352,7 @@ Status CudaDeviceEngine::Barrier() {
   WEFT_TRACE(kLogColl, "device phase done; barrier");
   int32_t flag = 0, result = 0;
   CollArgs b{CollType::kAllReduce, &flag, &result, 1, weftInt32, weftMax, 0, nullptr};
-  return comm_->Run({b});
+  return host_->Run({b});
 }
 
 Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
@@ -366,7 +366,7 @@ Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
   std::vector<IpcRecord> all(static_cast<size_t>(n));
   CollArgs g{
       CollType::kAllGather, &mine, all.data(), sizeof(IpcRecord), weftUint8, weftSum, 0, nullptr};
-  WEFT_CHECK(comm_->Run({g}));
+  WEFT_CHECK(host_->Run({g}));
   WEFT_CHECK(local);
   for (int q = 0; q < n; ++q) {
     if (all[q].status != weftSuccess)
@@ -566,7 +566,7 @@ Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
         h.count = piece.count;
         h.send = stage_send + piece.send_offset;
         h.recv = stage_recv + piece.recv_offset;
-        return comm_->Run({h});
+        return host_->Run({h});
       },
       b);
 }
@@ -603,18 +603,18 @@ Status CudaDeviceEngine::EnqueueStagedP2P(const std::vector<P2PArgs>& ops, Build
           host[i].buf = (host[i].send ? stage_send : stage_recv) + staged_at[i];
           host[i].stream = nullptr;
         }
-        return comm_->RunP2P(host);
+        return host_->RunP2P(host);
       },
       b);
 }
 
 }  // namespace
 
-Status CreateDeviceEngine(Communicator* comm, const DeviceEngineOptions& options,
+Status CreateDeviceEngine(HostCollectives* host, const DeviceEngineOptions& options,
                           std::unique_ptr<DeviceEngine>* out) {
   if (options.ipc && options.nranks > kMaxDeviceInputs)
     return InvalidArgument(Format("the CUDA IPC path serves at most %d ranks", kMaxDeviceInputs));
-  auto e = std::make_unique<CudaDeviceEngine>(comm, options);
+  auto e = std::make_unique<CudaDeviceEngine>(host, options);
   WEFT_CHECK(e->Init());
   *out = std::move(e);
   return Status::Ok();

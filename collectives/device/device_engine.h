@@ -24,7 +24,7 @@
 
 namespace weft {
 
-class Communicator;
+class HostCollectives;
 
 // Where a buffer lives, from cudaPointerGetAttributes.
 struct BufferLocation {
@@ -76,8 +76,9 @@ class DeviceEngine {
   virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
 };
 
-// `comm` runs the host side (IPC handle exchange, barriers, staged collectives).
-Status CreateDeviceEngine(Communicator* comm, const DeviceEngineOptions& options,
+// `host` runs the host side (IPC handle exchange, barriers, staged collectives); it outlives
+// the engine.
+Status CreateDeviceEngine(HostCollectives* host, const DeviceEngineOptions& options,
                           std::unique_ptr<DeviceEngine>* out);
 
 // Bytes each rank sends and receives for a collective, and which buffers it uses.

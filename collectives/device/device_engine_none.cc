@@ -25,7 +25,7 @@ Status ReadDeviceScalar(const void*, size_t, std::array<uint8_t, 8>*) {
   return InvalidUsage("a weftScalarDevice scalar needs CUDA, and this build of Weft has none");
 }
 
-Status CreateDeviceEngine(Communicator*, const DeviceEngineOptions&,
+Status CreateDeviceEngine(HostCollectives*, const DeviceEngineOptions&,
                           std::unique_ptr<DeviceEngine>*) {
   return InvalidUsage("this build of Weft has no CUDA support (configure with WEFT_CUDA=ON)");
 }

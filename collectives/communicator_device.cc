@@ -1,0 +1,76 @@
+// Device buffers: where a call's buffers live, and the device engine that queues calls on
+// device buffers on their streams.
+#include "collectives/communicator.h"
+
+#include <algorithm>
+#include <string>
+
+#include "common/log.h"
+
+namespace weft {
+
+// Outside the lock once taken: destroying the engine joins its thread, which may be running
+// a host collective that needs the lock.
+std::unique_ptr<DeviceEngine> Communicator::TakeDeviceEngine() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(device_);
+}
+
+// Buffers of one call or group live all in host memory or all on one GPU (*device >= 0).
+// `buffers` lists what the call reads and writes (nulls and empty ones left out).
+Status Communicator::PlaceBuffers(const std::vector<const void*>& buffers, const char* what,
+                                  int* device) const {
+  *device = -1;
+  if (!cuda_present_) return Status::Ok();
+  bool any_host = false;
+  for (const void* p : buffers) {
+    const BufferLocation loc = LocateBuffer(p);
+    if (!loc.device) {
+      any_host = true;
+    } else if (*device < 0) {
+      *device = loc.device_id;
+    } else if (loc.device_id != *device) {
+      return InvalidArgument(
+          Format("%s: buffers on GPUs %d and %d in one call", what, *device, loc.device_id));
+    }
+  }
+  if (*device >= 0 && any_host)
+    return InvalidArgument(Format(
+        "%s mixes host and device buffers; each call (and each group) must use one kind", what));
+  return Status::Ok();
+}
+
+Status Communicator::EnsureDeviceEngine(int device) {
+  if (!device_) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_.ok()) return CommunicatorInError(error_);
+    }
+    DeviceEngineOptions o;
+    o.device = device;
+    o.ipc = all_local_ && config_.cuda_ipc && nranks_ <= kMaxDeviceRanksIpc;
+    o.staging_piece_bytes = static_cast<size_t>(config_.cuda_staging_piece);
+    o.timeout_ms = config_.timeout_ms;
+    o.rank = rank_;
+    o.nranks = nranks_;
+    std::unique_ptr<DeviceEngine> engine;
+    WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
+    std::lock_guard<std::mutex> lock(mutex_);
+    device_ = std::move(engine);
+  } else if (device != device_->device()) {
+    return InvalidArgument(
+        Format("device buffers on GPU %d, but this communicator's device "
+               "collectives run on GPU %d",
+               device, device_->device()));
+  }
+  return Status::Ok();
+}
+
+Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
+  WEFT_CHECK(EnsureDeviceEngine(device));
+  for (const CollArgs& a : ops)
+    WEFT_CHECK(device_->Enqueue(a));
+  return Status::Ok();
+}
+
+}  // namespace weft
