@@ -2,7 +2,7 @@
 // JAX, nccl-tests) runs on Weft by finding this library first (LD_LIBRARY_PATH or
 // LD_PRELOAD). It is compiled against NCCL's own nccl.h, so every signature here is checked
 // against NCCL's. Weft's types, ops, results and unique id already have NCCL's values and
-// sizes (DESIGN.md), so most calls forward as they are; what this layer adds:
+// sizes (include/weft/weft.h), so most calls forward as they are; what this layer adds:
 //  * ncclComm_t points to a small struct that holds the Weft communicator and the CUDA
 //    device the communicator was created on (ncclCommCuDevice);
 //  * several ranks of one process initialized together (ncclCommInitAll, or inits inside
