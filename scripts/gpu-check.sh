@@ -10,7 +10,7 @@
 # DIR/fallback-lib), then runs:
 #   1. weft-kernels: every type x op against the host reduction (bit-exact), and kernel
 #      bandwidth against cudaMemcpy device-to-device measured in the same run;
-#   2. the GPU tests (ctest -L gpu): stream ordering without host sync, bad buffers, and
+#   2. the GPU tests (ctest -L gpu): the plan runner's CUDA reduction back-end against the host's, stream ordering without host sync, bad buffers, and
 #      4 ranks on GPU 0 with every collective and type on both device paths;
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
