@@ -24,7 +24,8 @@ double CopyBytesPerByte(CollType coll, int nranks) {
 MemoryBound MeasureMemoryBound(weftComm_t comm, CollType coll, size_t bytes) {
   int nranks = 1;
   weftCommCount(comm, &nranks);
-  bytes = std::max<size_t>(bytes, 16u << 20);  // past the caches
+  // Past the caches, and no more than a rate needs (a sweep to many GiB must not double it).
+  bytes = std::clamp<size_t>(bytes, size_t{16} << 20, size_t{256} << 20);
   std::vector<char> from(bytes, 1), to(bytes, 0);
   std::vector<double> rates;
   for (int round = 0; round < 5; ++round) {
