@@ -11,6 +11,7 @@ double CopyBytesPerByte(CollType coll, int nranks) {
   const double n = nranks;
   switch (coll) {
     case CollType::kAllReduce:
+      return 1.0 + (n - 1.0) / (2.0 * n);
     case CollType::kAllGather:
     case CollType::kBroadcast:
       return 1.0;

@@ -11,11 +11,17 @@
 
 namespace weft::perf {
 
-// Bytes each rank must at least copy (read once and write once) per byte of the call's size
-// (nccl-tests' size: the larger buffer), whatever the algorithm: all-reduce, each rank
-// reduces its 1/N of the N inputs (reads S) and writes it into the N outputs (writes S);
-// all-gather and broadcast, each rank's output is written once from data read once (S);
-// reduce-scatter and reduce, each rank reads its 1/N of the N inputs (S) and writes S/N.
+// Bytes each rank must at least copy per byte of the call's size S (nccl-tests' size: the
+// larger buffer), whatever the algorithm, in memcpy units: a copied byte is read once and
+// written once, so R bytes read and W written are (R + W) / 2 copied bytes. Ranks are
+// processes: none can write into another's buffers, so whatever a rank's output needs from
+// the others, it reads itself.
+//   all-reduce      reads its input (S) and the others' reduced (N-1)/N of it, writes its
+//                   output (S): 1 + (N-1)/2N (1.25 for 2 ranks)
+//   all-gather,     reads S (its block and the others'), writes S: 1
+//   broadcast
+//   reduce-scatter, reads its input (S), writes S/N: (1 + 1/N) / 2
+//   reduce
 double CopyBytesPerByte(CollType coll, int nranks);
 
 struct MemoryBound {

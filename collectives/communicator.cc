@@ -121,6 +121,7 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     ea.type = a.type;
     ea.op = a.op;
     ea.seq = seq_++;
+    ea.stream_min_bytes = config_.stream_min_bytes;
     if (plan->scratch_count > 0) ea.scratch = Scratch(i, plan->scratch_count * TypeSize(a.type));
     Status reset = executors_[i]->Reset(plan, ea, links_.get());
     if (!reset.ok()) {

@@ -120,6 +120,7 @@ Status NumberMessages(Plan* plan) {
       }
     }
   }
+  MarkStreamedResults(plan);
   for (const PlanLink& l : plan->links) {
     WEFT_REQUIRE(l.messages <= kMaxMessagesPerLink, weftInvalidArgument,
                  "plan moves %u messages %s rank %d on one channel (limit %u): raise "
@@ -127,6 +128,48 @@ Status NumberMessages(Plan* plan) {
                  l.messages, l.send ? "to" : "from", l.peer, kMaxMessagesPerLink);
   }
   return Status::Ok();
+}
+
+namespace {
+
+// Element ranges [begin, end), merged where they touch.
+class RangeSet {
+ public:
+  void Add(size_t begin, size_t end) {
+    auto it = ranges_.upper_bound(begin);
+    if (it != ranges_.begin() && std::prev(it)->second >= begin) {
+      --it;
+      begin = it->first;
+    }
+    while (it != ranges_.end() && it->first <= end) {
+      end = std::max(end, it->second);
+      it = ranges_.erase(it);
+    }
+    ranges_[begin] = end;
+  }
+  bool Overlaps(size_t begin, size_t end) const {
+    auto it = ranges_.upper_bound(begin);
+    if (it != ranges_.begin() && std::prev(it)->second > begin) return true;
+    return it != ranges_.end() && it->first < end;
+  }
+
+ private:
+  std::map<size_t, size_t> ranges_;  // begin -> end
+};
+
+}  // namespace
+
+void MarkStreamedResults(Plan* plan) {
+  for (ChannelPlan& ch : plan->channels) {
+    RangeSet read_later;  // output read by the steps after the one at hand
+    for (auto it = ch.steps.rbegin(); it != ch.steps.rend(); ++it) {
+      Step& st = *it;
+      st.stream = StepReduces(st.kind) && st.dst.buf == BufferId::kOutput && st.dst.count > 0 &&
+                  !read_later.Overlaps(st.dst.offset, st.dst.offset + st.dst.count);
+      if (st.src.buf == BufferId::kOutput && st.src.count > 0)
+        read_later.Add(st.src.offset, st.src.offset + st.src.count);
+    }
+  }
 }
 
 size_t LinkMessageBytes(const PlanLink& link, size_t elem_size) {

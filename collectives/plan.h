@@ -80,6 +80,8 @@ struct Step {
   bool finalize = false;  // dst now holds the final reduced value: apply weftAvg's divide
   bool anytime = false;   // a local copy nothing else touches: the runner may do it early,
                           // while the ring keeps it waiting
+  bool stream = false;    // dst is output no later step of the channel reads: for a large
+                          // output the runner may write it around the caches
   bool fence = false;     // the step overwrites memory an earlier send of the channel reads:
                           // a runner that sends from user memory waits for those sends first
                           // (the PlanExecutor copies every message into its link: no wait)
@@ -133,8 +135,12 @@ struct Chunking {
 
 // Fills send_msg/recv_msg by counting messages per link in step order, and the plan's links
 // (with each step's index into them); checks that no link carries more messages than a plan
-// may number.
+// may number. Then marks the results nothing reads again (MarkStreamedResults). Every
+// builder ends with it.
 Status NumberMessages(Plan* plan);
+// Sets Step::stream on each reducing step whose dst is output that no later step of its
+// channel reads (channels work on disjoint slices).
+void MarkStreamedResults(Plan* plan);
 // The largest message of the plan on a link of `elem_size`-byte elements, in bytes.
 size_t LinkMessageBytes(const PlanLink& link, size_t elem_size);
 

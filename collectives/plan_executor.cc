@@ -16,6 +16,8 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
   elem_size_ = TypeSize(args.type);
   links_ = links;
   backend_ = ReduceBackendFor(args.mem);
+  stream_ = args.mem == MemoryType::kHost && args.stream_min_bytes > 0 &&
+            plan->output_count * elem_size_ >= args.stream_min_bytes;
   WEFT_REQUIRE(backend_ != nullptr, weftInternalError,
                "no reduction back-end for device memory in this build");
   ports_.assign(plan->links.size(), Endpoints());
@@ -118,6 +120,10 @@ Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_byte
     return average ? backend_->Divide(p, st.count, args_.type, plan_->nranks) : Status::Ok();
   };
   ReduceBackend& b = *backend_;
+  // A result the link sends from the user's memory is read again at once: keep it cached.
+  const bool sent_in_place = StepSends(st.kind) && out == nullptr;
+  const StoreHint hint =
+      stream_ && st.stream && !sent_in_place ? StoreHint::kStream : StoreHint::kCached;
   switch (st.kind) {
     case StepKind::kSend:
       *user_data = Ptr(st.src);
@@ -129,14 +135,16 @@ Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_byte
       WEFT_CHECK(b.Copy(Ptr(st.dst), in, bytes));
       return out != nullptr ? b.Copy(out, in, bytes) : Status::Ok();
     case StepKind::kRecvReduceSend:
-      return b.Reduce(out, in, Ptr(st.src), st.count, args_.type, args_.op);
+      return b.Reduce(out, in, Ptr(st.src), st.count, args_.type, args_.op, StoreHint::kCached);
     case StepKind::kRecvReduceCopy:
     case StepKind::kRecvReduceCopySend: {
       std::byte* dst = Ptr(st.dst);
       *user_data = dst;
       if (out != nullptr && !average)  // keep the result and forward it in one pass
-        return b.ReduceTwice(dst, out, in, Ptr(st.src), st.count, args_.type, args_.op);
-      WEFT_CHECK(b.Reduce(dst, in, Ptr(st.src), st.count, args_.type, args_.op));
+        return b.ReduceTwice(dst, out, in, Ptr(st.src), st.count, args_.type, args_.op, hint);
+      // An average is divided in place next: keep it cached for that.
+      WEFT_CHECK(b.Reduce(dst, in, Ptr(st.src), st.count, args_.type, args_.op,
+                          average ? StoreHint::kCached : hint));
       WEFT_CHECK(finalize(dst));
       return out != nullptr ? b.Copy(out, dst, bytes) : Status::Ok();
     }

@@ -31,6 +31,9 @@ struct ExecArgs {
   weftRedOp_t op = weftSum;
   MemoryType mem = MemoryType::kHost;
   uint64_t seq = 0;  // the collective's number, for messages
+  // Host outputs of at least this many bytes take their final results with streaming stores
+  // where the plan marks them (Step::stream); 0: never (WEFT_STREAM_MIN_BYTES).
+  size_t stream_min_bytes = 0;
 };
 
 class PlanExecutor : public PlanRunner {
@@ -75,13 +78,14 @@ class PlanExecutor : public PlanRunner {
   size_t elem_size_ = 0;
   LinkTable* links_ = nullptr;
   ReduceBackend* backend_ = nullptr;
-  std::vector<Endpoints> ports_;              // per plan link
-  std::vector<uint64_t> base_;                // per plan link: messages before this plan
-  std::vector<size_t> next_;                  // per channel: the next step to run
+  bool stream_ = false;           // this call's output is large enough for streaming stores
+  std::vector<Endpoints> ports_;  // per plan link
+  std::vector<uint64_t> base_;    // per plan link: messages before this plan
+  std::vector<size_t> next_;      // per channel: the next step to run
   std::vector<std::vector<bool>> ran_early_;  // per channel and step: anytime steps done
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
-  bool uses_shm_ = false;  // a link of the plan is a shared-memory FIFO
-  bool uses_net_ = false;  // ... goes over the network
+  bool uses_shm_ = false;                     // a link of the plan is a shared-memory FIFO
+  bool uses_net_ = false;                     // ... goes over the network
   bool started_ = false;
   bool finished_ = false;
   size_t steps_run_ = 0;

@@ -4,12 +4,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "common/status.h"
 #include "transport/transport.h"
 #include "weft/weft.h"
 
 namespace weft {
+
+// Where a result is written. kCached: data read again soon (a FIFO slot, a result a later
+// step forwards). kStream: a large output nothing reads again in this call; the host writes
+// it around the caches (collectives/reduce/stream_store.h). A hint: back-ends may ignore it.
+enum class StoreHint : uint8_t { kCached, kStream };
 
 class ReduceBackend {
  public:
@@ -19,10 +25,11 @@ class ReduceBackend {
   virtual Status Copy(void* dst, const void* src, size_t bytes) = 0;
   // dst = a op b, elementwise (weftAvg sums; Divide finishes it). dst may be a or b.
   virtual Status Reduce(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
-                        weftRedOp_t op) = 0;
-  // dst = dst2 = a op b in one pass (a step that keeps a result and forwards it).
+                        weftRedOp_t op, StoreHint dst_hint) = 0;
+  // dst = dst2 = a op b in one pass (a step that keeps a result and forwards it); the hint is
+  // dst's (dst2, the forwarded copy, is always cached).
   virtual Status ReduceTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
-                             weftDataType_t type, weftRedOp_t op) = 0;
+                             weftDataType_t type, weftRedOp_t op, StoreHint dst_hint) = 0;
   // p = p / divisor: weftAvg's last step.
   virtual Status Divide(void* p, size_t count, weftDataType_t type, int divisor) = 0;
 };

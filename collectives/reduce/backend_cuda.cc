@@ -30,11 +30,11 @@ class CudaBackend : public ReduceBackend {
     return Cuda(cudaStreamSynchronize(stream_), "copy");
   }
   Status Reduce(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
-                weftRedOp_t op) override {
+                weftRedOp_t op, StoreHint) override {
     return Launch({dst}, a, b, count, type, op, 0);
   }
   Status ReduceTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
-                     weftDataType_t type, weftRedOp_t op) override {
+                     weftDataType_t type, weftRedOp_t op, StoreHint) override {
     return Launch({dst, dst2}, a, b, count, type, op, 0);
   }
   Status Divide(void* p, size_t count, weftDataType_t type, int divisor) override {

@@ -15,13 +15,19 @@ class HostBackend : public ReduceBackend {
     return Status::Ok();
   }
   Status Reduce(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
-                weftRedOp_t op) override {
-    ReduceHost(dst, a, b, count, type, op);
+                weftRedOp_t op, StoreHint dst_hint) override {
+    if (dst_hint == StoreHint::kStream)
+      ReduceHostStreaming(dst, a, b, count, type, op);
+    else
+      ReduceHost(dst, a, b, count, type, op);
     return Status::Ok();
   }
   Status ReduceTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
-                     weftDataType_t type, weftRedOp_t op) override {
-    ReduceHostTwice(dst, dst2, a, b, count, type, op);
+                     weftDataType_t type, weftRedOp_t op, StoreHint dst_hint) override {
+    if (dst_hint == StoreHint::kStream)
+      ReduceHostTwiceStreaming(dst, dst2, a, b, count, type, op);
+    else
+      ReduceHostTwice(dst, dst2, a, b, count, type, op);
     return Status::Ok();
   }
   Status Divide(void* p, size_t count, weftDataType_t type, int divisor) override {

@@ -20,6 +20,14 @@ void ReduceHost(void* dst, const void* a, const void* b, size_t count, weftDataT
 void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t count,
                      weftDataType_t type, weftRedOp_t op);
 
+// As ReduceHost and ReduceHostTwice, but dst is written with streaming stores
+// (stream_store.h), in blocks that stay in L1 on their way: for a large output nothing reads
+// again soon. Fenced before they return.
+void ReduceHostStreaming(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
+                         weftRedOp_t op);
+void ReduceHostTwiceStreaming(void* dst, void* dst2, const void* a, const void* b, size_t count,
+                              weftDataType_t type, weftRedOp_t op);
+
 // buf[i] = buf[i] / divisor: the final step of weftAvg (integers truncate toward zero).
 void DivideHost(void* buf, size_t count, weftDataType_t type, int divisor);
 

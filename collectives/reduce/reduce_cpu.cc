@@ -1,11 +1,14 @@
 // Host reductions. Each (type, op) is one small loop over __restrict pointers that GCC
 // vectorizes at -O3 (checked with -fopt-info-vec: see tests/unit/reduce_test.cc's note).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
 #include "collectives/reduce/reduce.h"
 #include "collectives/reduce/reduce_ops.h"
+#include "collectives/reduce/stream_store.h"
+#include "common/dtype.h"
 #include "common/float_formats.h"
 
 namespace weft {
@@ -214,6 +217,28 @@ void ReduceHostTwice(void* dst, void* dst2, const void* a, const void* b, size_t
                      weftDataType_t type, weftRedOp_t op) {
   if (count == 0) return;
   Dispatch<ReduceTwiceVisit>(type, dst, dst2, a, b, count, op);
+}
+
+void ReduceHostStreaming(void* dst, const void* a, const void* b, size_t count, weftDataType_t type,
+                         weftRedOp_t op) {
+  ReduceHostTwiceStreaming(dst, nullptr, a, b, count, type, op);
+}
+
+void ReduceHostTwiceStreaming(void* dst, void* dst2, const void* a, const void* b, size_t count,
+                              weftDataType_t type, weftRedOp_t op) {
+  const size_t esz = TypeSize(type);
+  if (count == 0 || esz == 0) return;
+  alignas(64) std::byte block[kStreamBlockBytes];
+  const size_t per_block = kStreamBlockBytes / esz;
+  auto at = [esz](const void* p, size_t i) { return static_cast<const std::byte*>(p) + i * esz; };
+  for (size_t i = 0; i < count; i += per_block) {
+    const size_t n = std::min(per_block, count - i);
+    // Reads a and b at i before dst at i is written: dst may be a or b.
+    ReduceHost(block, at(a, i), at(b, i), n, type, op);
+    if (dst2 != nullptr) std::memcpy(const_cast<std::byte*>(at(dst2, i)), block, n * esz);
+    StreamCopy(const_cast<std::byte*>(at(dst, i)), block, n * esz);
+  }
+  StreamFence();
 }
 
 void ScaleHost(void* dst, const void* src, size_t count, weftDataType_t type, const void* scalar) {

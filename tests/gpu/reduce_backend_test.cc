@@ -35,10 +35,11 @@ TEST(CudaReduceBackend, MatchesTheHostBitForBit) {
   ASSERT_EQ(cudaSuccess, cudaMemcpy(da, a.data(), bytes, cudaMemcpyHostToDevice));
   ASSERT_EQ(cudaSuccess, cudaMemcpy(db, b.data(), bytes, cudaMemcpyHostToDevice));
   for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin}) {
+    ASSERT_TRUE(host->ReduceTwice(want.data(), want2.data(), a.data(), b.data(), count, weftFloat32,
+                                  op, StoreHint::kStream)
+                    .ok());
     ASSERT_TRUE(
-        host->ReduceTwice(want.data(), want2.data(), a.data(), b.data(), count, weftFloat32, op)
-            .ok());
-    ASSERT_TRUE(cuda->ReduceTwice(dd, dd2, da, db, count, weftFloat32, op).ok());
+        cuda->ReduceTwice(dd, dd2, da, db, count, weftFloat32, op, StoreHint::kCached).ok());
     ASSERT_EQ(cudaSuccess, cudaMemcpy(got.data(), dd, bytes, cudaMemcpyDeviceToHost));
     ASSERT_EQ(cudaSuccess, cudaMemcpy(got2.data(), dd2, bytes, cudaMemcpyDeviceToHost));
     EXPECT_EQ(0, std::memcmp(want.data(), got.data(), bytes)) << "op " << op;

@@ -152,6 +152,7 @@ std::string RunOnLoopback(const HarnessCase& c) {
     ea.type = c.type;
     ea.op = c.op;
     ea.seq = 7;
+    ea.stream_min_bytes = c.stream_min_bytes;
     ea.input = b.input.data();
     ea.output = b.output.data();
     if (c.in_place) {

@@ -22,6 +22,10 @@ struct HarnessCase {
   Chunking chunking;
   std::vector<int> ring;     // empty: 0..N-1
   size_t eager_limit = 256;  // larger messages use the rendezvous path
+  // Results the plan marks (Step::stream) are written with streaming stores from this many
+  // bytes of output: here every one, so plan tests cover that path (the communicator's
+  // default, 8 MiB, leaves the small calls of the integration tests on cached stores).
+  size_t stream_min_bytes = 1;
   // Ranks of one host share FIFOs in this process's memory (DirectLinkMap's); every other
   // link goes over the loopback transport's messages. Without `shm`, every link does.
   bool shm = false;

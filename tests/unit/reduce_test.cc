@@ -199,7 +199,8 @@ TEST_P(ReduceTest, MatchesScalarReferenceOutOfPlaceAndInPlace) {
   const auto t = static_cast<weftDataType_t>(std::get<0>(GetParam()));
   const auto op = static_cast<weftRedOp_t>(std::get<1>(GetParam()));
   const size_t esz = TypeSize(t);
-  for (size_t n : {size_t{0}, size_t{1}, size_t{3}, size_t{17}, size_t{1000}, size_t{4099}}) {
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{3}, size_t{17}, size_t{1000}, size_t{4099}, size_t{9000}}) {
     std::vector<char> a = RandomElements(t, n, 1 + static_cast<uint32_t>(n));
     std::vector<char> b = RandomElements(t, n, 1000 + static_cast<uint32_t>(n));
     std::vector<char> want(n * esz + 1), got(n * esz + 1, '\x7f');
@@ -219,6 +220,17 @@ TEST_P(ReduceTest, MatchesScalarReferenceOutOfPlaceAndInPlace) {
     std::vector<char> in_b = b;
     ReduceHost(in_b.data(), a.data(), in_b.data(), n, t, op);
     ASSERT_TRUE(SameBytes(in_b.data(), want.data(), n * esz)) << "dst == b";
+    // Streaming stores: the same bits, at a destination one element past a line boundary
+    // (a head of cached stores, whole lines, a tail), and in place.
+    std::vector<char> streamed(n * esz + 2 * esz, '\x7f'), streamed2(n * esz + 1, '\x7f');
+    ReduceHostTwiceStreaming(streamed.data() + esz, streamed2.data(), a.data(), b.data(), n, t, op);
+    ASSERT_TRUE(SameBytes(streamed.data() + esz, want.data(), n * esz)) << "streamed";
+    ASSERT_TRUE(SameBytes(streamed2.data(), want.data(), n * esz)) << "streamed: forwarded";
+    ASSERT_EQ('\x7f', streamed[n * esz + esz]) << "streamed past the end";
+    ASSERT_EQ('\x7f', streamed[esz - 1]) << "streamed before the start";
+    std::vector<char> in_place = b;
+    ReduceHostStreaming(in_place.data(), a.data(), in_place.data(), n, t, op);
+    ASSERT_TRUE(SameBytes(in_place.data(), want.data(), n * esz)) << "streamed, dst == b";
   }
 }
 

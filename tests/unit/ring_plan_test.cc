@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <random>
 
+#include "collectives/algorithms/registry.h"
 #include "collectives/algorithms/ring.h"
+#include "collectives/plan_builder.h"
 #include "common/dtype.h"
 #include "tests/unit/loopback_harness.h"
 
@@ -44,6 +46,27 @@ TEST(RingPlan, EveryCollectiveEveryRankCountUpTo16) {
         }
       }
     }
+  }
+}
+
+// Results nothing reads again are marked for streaming stores: the ring all-reduce's
+// reductions that finish a segment; not a result a later step sends on (hier's reduce-scatter
+// inside a host, then its all-gather from the output).
+TEST(RingPlan, MarksOnlyResultsNoLaterStepReads) {
+  const PlanShapes shapes = MakePlanShapes({0, 1}, {0, 0});
+  Chunking chunking;
+  chunking.chunk_elems = 64;
+  for (Algo algo : {Algo::kRing, Algo::kHier}) {
+    Plan plan;
+    ASSERT_TRUE(BuildPlan(algo, CollType::kAllReduce, 0, shapes, 1000, 0, chunking, &plan).ok());
+    size_t reducing = 0, marked = 0;
+    for (const Step& st : plan.channels[0].steps) {
+      reducing += StepReduces(st.kind) && st.dst.buf == BufferId::kOutput;
+      marked += st.stream;
+      EXPECT_TRUE(!st.stream || StepReduces(st.kind)) << plan.Describe();
+    }
+    ASSERT_GT(reducing, 0u);
+    EXPECT_EQ(algo == Algo::kRing ? reducing : 0u, marked) << AlgoName(algo) << plan.Describe();
   }
 }
 
