@@ -1,5 +1,6 @@
 // Communicator set-up: who runs where (peer info), the host's topology, the transport,
 // the ring and trees, the shared FIFOs between ring neighbours, and the tuner.
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +82,22 @@ Status DecodePeerInfo(const std::vector<uint8_t>& bytes, PeerInfo* out) {
   return Status::Ok();
 }
 
+namespace {
+
+// Whether this host has an RDMA device (InfiniBand, RoCE, EFA: /sys/class/infiniband), over
+// which UCX moves large messages without copies.
+bool RdmaDevicesPresent() {
+  DIR* dir = opendir("/sys/class/infiniband");
+  if (dir == nullptr) return false;
+  bool any = false;
+  while (dirent* e = readdir(dir))
+    any = any || e->d_name[0] != '.';
+  closedir(dir);
+  return any;
+}
+
+}  // namespace
+
 Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
   // Round 1: where everyone runs (the transport is configured from it).
@@ -125,8 +142,13 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   // Round 2: transport addresses.
   all_local_ = all_local;
+  UcxOptions ucx_options;
+  // Between hosts over TCP, chunks go eagerly: UCX's rendezvous (from 8 KiB on TCP) costs a
+  // handshake per chunk, which on a loaded link waits behind the queued data
+  // (docs/design-notes.md). With an RDMA device, rendezvous is zero-copy: UCX decides.
+  if (!all_local && !RdmaDevicesPresent()) ucx_options.eager_max_bytes = config_.chunk_size;
   std::unique_ptr<UcxTransport> ucx;
-  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, &ucx));
+  WEFT_CHECK(UcxTransport::Create(rank_, nranks_, ucx_options, &ucx));
   transport_ = std::move(ucx);
   WEFT_CHECK(bootstrap_->AllGather(transport_->address(), &all));
   WEFT_CHECK(transport_->Connect(std::move(all), std::move(same_host)));

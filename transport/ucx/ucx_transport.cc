@@ -48,13 +48,24 @@ void OnRecvDone(void* request, ucs_status_t status, const ucp_tag_recv_info_t* i
 
 }  // namespace
 
-Status UcxTransport::Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out) {
+Status UcxTransport::Create(int rank, int nranks, const UcxOptions& options,
+                            std::unique_ptr<UcxTransport>* out) {
   std::unique_ptr<UcxTransport> t(new UcxTransport());
   t->rank_ = rank;
   t->nranks_ = nranks;
   ucp_config_t* config = nullptr;
   ucs_status_t s = ucp_config_read(nullptr, nullptr, &config);
   if (s != UCS_OK) return UcxStatus(s, "ucp_config_read");
+  if (options.eager_max_bytes > 0 && std::getenv("UCX_RNDV_THRESH") == nullptr) {
+    const std::string thresh = std::to_string(options.eager_max_bytes + 1);
+    s = ucp_config_modify(config, "RNDV_THRESH", thresh.c_str());
+    if (s != UCS_OK) {
+      ucp_config_release(config);
+      return UcxStatus(s, "ucp_config_modify(RNDV_THRESH)");
+    }
+    WEFT_INFO(kLogInit, "UCX: messages up to %zu bytes go eagerly (RNDV_THRESH=%s)",
+              options.eager_max_bytes, thresh.c_str());
+  }
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;

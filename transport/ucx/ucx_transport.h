@@ -15,13 +15,18 @@
 
 namespace weft {
 
+struct UcxOptions {
+  // Messages up to this many bytes go eagerly (UCX's RNDV_THRESH just above it); 0 leaves
+  // the protocols to UCX. A UCX_RNDV_THRESH in the environment wins either way.
+  size_t eager_max_bytes = 0;
+};
+
 class UcxTransport : public Transport {
  public:
-  // UCX chooses its protocols itself (UCX_* variables apply). Local jobs used to force the
-  // eager protocol (RNDV_THRESH=inf), which helped collectives' chunks over UCX; those now
-  // go through the shared FIFOs, and rendezvous (a single copy over cma) is what point to
-  // point needs: docs/design-notes.md has the measurements.
-  static Status Create(int rank, int nranks, std::unique_ptr<UcxTransport>* out);
+  // UCX chooses its protocols itself (UCX_* variables apply) unless `options` say otherwise:
+  // docs/design-notes.md has when Weft does and the measurements.
+  static Status Create(int rank, int nranks, const UcxOptions& options,
+                       std::unique_ptr<UcxTransport>* out);
   ~UcxTransport() override;
 
   // This worker's address, to publish through the bootstrap.
