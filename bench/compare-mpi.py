@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Weft against Open MPI, side by side: runs `mpirun -np N weft-perf COLL --compare mpi`
 REPEAT times (each run measures both on the same buffers) and prints, per size, the median
-busbw of Weft (out of place and in place) and of MPI, and the ratio Weft/MPI.
+busbw of Weft (out of place and in place) and of MPI, and the ratios Weft/MPI of both.
+MPI_Bcast has one buffer per rank (the root sends from it, the others receive into it), so
+for broadcast the in-place ratio is like for like: out of place, Weft's root also copies its
+input to its output. The other collectives call MPI out of place.
 
   bench/compare-mpi.py --bin build/bin --np 2 --coll allreduce -b 4M -e 64M -f 4 --repeat 3
 """
@@ -42,17 +45,20 @@ def main():
                 d["oop"].append(row["oop"]["busbw"])
                 d["ip"].append(row["ip"]["busbw"])
                 d["t_oop"].append(row["oop"]["time_us"])
+                d.setdefault("t_ip", []).append(row["ip"]["time_us"])
                 if "mpi" in row:
                     d["mpi"].append(row["mpi"]["busbw"])
                     d["t_mpi"].append(row["mpi"]["time_us"])
     print(f"# {a.coll}, {a.np} ranks, {a.d}, binding {a.bind}, median of {a.repeat} runs (busbw GB/s; time us)")
-    print(f"# {'size':>10} {'weft oop':>9} {'weft ip':>8} {'mpi':>8} {'ratio':>6} {'weft us':>9} {'mpi us':>9}")
+    print(f"# {'size':>10} {'weft oop':>9} {'weft ip':>8} {'mpi':>8} {'oop/mpi':>7} {'ip/mpi':>6} "
+          f"{'oop us':>9} {'ip us':>9} {'mpi us':>9}")
     for size in sorted(rows):
         d = rows[size]
         med = lambda v: statistics.median(v) if v else float("nan")
-        ratio = med(d["oop"]) / med(d["mpi"]) if d["mpi"] and med(d["mpi"]) > 0 else float("nan")
-        print(f"  {size:>10} {med(d['oop']):9.2f} {med(d['ip']):8.2f} {med(d['mpi']):8.2f} {ratio:6.2f} "
-              f"{med(d['t_oop']):9.2f} {med(d['t_mpi']):9.2f}")
+        ratio = lambda k: med(d[k]) / med(d["mpi"]) if d["mpi"] and med(d["mpi"]) > 0 else float("nan")
+        print(f"  {size:>10} {med(d['oop']):9.2f} {med(d['ip']):8.2f} {med(d['mpi']):8.2f} "
+              f"{ratio('oop'):7.2f} {ratio('ip'):6.2f} "
+              f"{med(d['t_oop']):9.2f} {med(d['t_ip']):9.2f} {med(d['t_mpi']):9.2f}")
 
 
 if __name__ == "__main__":
