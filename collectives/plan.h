@@ -110,6 +110,9 @@ struct PlanLink {
 };
 
 struct Plan {
+  // Set by the router, unique per communicator: a runner that saw this serial before may
+  // keep the ports it resolved for it (0: never reuse).
+  uint64_t serial = 0;
   CollType coll = CollType::kAllReduce;
   int rank = 0;
   int nranks = 1;

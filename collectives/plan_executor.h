@@ -58,6 +58,8 @@ class PlanExecutor : public PlanRunner {
     SendPort* send = nullptr;
     RecvPort* recv = nullptr;
   };
+  // Finds the port of every link of plan_ (links_, elem_size_ set).
+  Status ResolvePorts();
   std::byte* Ptr(const Region& r) const;
   // Runs the step if its message and a slot are there; *ran false otherwise.
   Status RunStep(const Step& st, bool* ran);
@@ -78,6 +80,7 @@ class PlanExecutor : public PlanRunner {
   size_t elem_size_ = 0;
   LinkTable* links_ = nullptr;
   ReduceBackend* backend_ = nullptr;
+  uint64_t resolved_serial_ = 0;  // the plan whose ports ports_ holds (Plan::serial; 0: none)
   bool stream_ = false;           // this call's output is large enough for streaming stores
   std::vector<Endpoints> ports_;  // per plan link
   std::vector<uint64_t> base_;    // per plan link: messages before this plan

@@ -1,5 +1,5 @@
 // PlanRunner: what the communicator's drive loop needs from anything that runs a Plan
-// without blocking (the transport Executor, the shared-memory DirectExecutor).
+// without blocking (the PlanExecutor, the point-to-point runner).
 #pragma once
 
 #include <sched.h>

@@ -49,6 +49,7 @@ Status Router::Get(const CollArgs& a, const Route** out) {
           std::min(chunking.chunk_elems, std::max<size_t>(1, kDirectOtherSlotBytes / esz));
     WEFT_CHECK(
         BuildPlan(algo, a.coll, options_.rank, shapes_, a.count, a.root, chunking, &route->plan));
+    route->plan.serial = ++plans_built_;
     if (routes_.size() >= kMaxCachedPlans) routes_.clear();
     it = routes_.emplace(key, std::move(route)).first;
     WEFT_TRACE(kLogColl, "plan:\n%s", it->second->plan.Describe().c_str());

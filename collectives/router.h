@@ -51,6 +51,7 @@ class Router {
   PlanShapes shapes_;
   std::unique_ptr<Tuner> tuner_;
   std::map<Key, std::unique_ptr<Route>> routes_;
+  uint64_t plans_built_ = 0;  // serials for the plans (Plan::serial)
 };
 
 }  // namespace weft
