@@ -142,6 +142,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   }
   // Round 2: transport addresses.
   all_local_ = all_local;
+  if (config_.chunk_size == 0) config_.chunk_size = AutoChunkBytes(all_local ? 1 : 2);
   UcxOptions ucx_options;
   // Between hosts over TCP, chunks go eagerly: UCX's rendezvous (from 8 KiB on TCP) costs a
   // handshake per chunk, which on a loaded link waits behind the queued data

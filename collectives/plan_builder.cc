@@ -27,7 +27,12 @@ int AutoChannels(int nhosts) {
   return nhosts > 1 ? 2 : 1;
 }
 
+size_t AutoChunkBytes(int nhosts) {
+  return nhosts > 1 ? size_t{1} << 20 : size_t{256} << 10;
+}
+
 Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_t elem_size) {
+  if (chunk_size == 0) chunk_size = AutoChunkBytes(nhosts);
   Chunking chunking;
   chunking.nchannels = nchannels_setting > 0 ? nchannels_setting : AutoChannels(nhosts);
   chunking.chunk_elems = std::max<size_t>(1, chunk_size / elem_size);

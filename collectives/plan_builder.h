@@ -28,6 +28,11 @@ Chunking ChunkingFor(size_t chunk_size, int nchannels_setting, int nhosts, size_
 // transfer overlaps the other's reduction (weft-sim, InfiniBand: rings 11-33% faster from
 // 256 KiB up; docs/simulator.md).
 int AutoChannels(int nhosts);
+// WEFT_CHUNK_SIZE=0: 256 KiB on one host, where a ring's FIFO slots stay in cache; 1 MiB
+// across hosts, where each message costs the network and the transport more than the
+// cache does (2-3 hosts x 2 ranks over TCP against Gloo: 1.1-2.3x with 1 MiB, 0.9-1.2x with
+// 256 KiB, docs/performance.md).
+size_t AutoChunkBytes(int nhosts);
 
 // The plan `rank` runs, from the algorithm's builder (the registry's): `count` is the C
 // API's count (all-gather sendcount, reduce-scatter recvcount), `root` matters for

@@ -152,9 +152,9 @@ Status Config::Check() const {
   WEFT_REQUIRE(nchannels >= 0 && nchannels <= kMaxChannelsSetting, weftInvalidArgument,
                "%s=%lld: 0 (pick) or 1..%lld channels", SourceOf("WEFT_NCHANNELS").c_str(),
                static_cast<long long>(nchannels), static_cast<long long>(kMaxChannelsSetting));
-  WEFT_REQUIRE(chunk_size >= kMinChunk && chunk_size <= kMaxChunk, weftInvalidArgument,
-               "%s=%zu: a chunk is %zu bytes to 1 GiB", SourceOf("WEFT_CHUNK_SIZE").c_str(),
-               chunk_size, kMinChunk);
+  WEFT_REQUIRE(chunk_size == 0 || (chunk_size >= kMinChunk && chunk_size <= kMaxChunk),
+               weftInvalidArgument, "%s=%zu: a chunk is 0 (pick) or %zu bytes to 1 GiB",
+               SourceOf("WEFT_CHUNK_SIZE").c_str(), chunk_size, kMinChunk);
   WEFT_REQUIRE(buffsize >= kMinChunk && buffsize <= (size_t{1} << 36), weftInvalidArgument,
                "%s=%zu: staging is %zu bytes to 64 GiB per channel and peer",
                SourceOf("WEFT_BUFFSIZE").c_str(), buffsize, kMinChunk);

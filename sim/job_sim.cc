@@ -54,7 +54,7 @@ TunerInput JobTunerInput(const SimJob& job) {
   in.transport = job.net.nhosts == 1 ? TransportKind::kSharedMemory : job.between_hosts;
   in.ranks_per_core = 1;
   in.nhosts = job.net.nhosts;
-  in.chunk_bytes = job.chunk_size;
+  in.chunk_bytes = job.chunk_size != 0 ? job.chunk_size : AutoChunkBytes(job.net.nhosts);
   in.nchannels = job.nchannels > 0 ? job.nchannels : AutoChannels(job.net.nhosts);
   std::vector<int> host_of(static_cast<size_t>(job.net.nranks()));
   for (int r = 0; r < job.net.nranks(); ++r)

@@ -24,7 +24,7 @@ struct SimCall {
 struct SimJob {
   SimNetwork net;
   TransportKind between_hosts = TransportKind::kInfiniBand;  // what the tuner is told
-  size_t chunk_size = size_t{256} << 10;                     // WEFT_CHUNK_SIZE
+  size_t chunk_size = 0;                                     // WEFT_CHUNK_SIZE (0: picks)
   int nchannels = 0;                                         // WEFT_NCHANNELS
   size_t buffsize = size_t{2} << 20;                         // WEFT_BUFFSIZE
   size_t rndv_bytes = 8192;                                  // UCX_RNDV_THRESH

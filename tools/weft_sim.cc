@@ -20,7 +20,7 @@ struct Options {
   SimJob job;
   std::string net = "ib";
   std::string coll = "allreduce";
-  std::string min_bytes = "8", max_bytes = "256M", chunk = "256K";
+  std::string min_bytes = "8", max_bytes = "256M", chunk = "0";
   int step_factor = 4;
   size_t elem_size = 4;
   std::string algo;  // WEFT_ALGO syntax; empty: every algorithm the collective has
@@ -49,13 +49,13 @@ int Run(const Options& o) {
   }
   size_t lo, hi, chunk;
   if (!ParseSize(o.min_bytes, &lo) || !ParseSize(o.max_bytes, &hi) || !ParseSize(o.chunk, &chunk) ||
-      lo == 0 || hi < lo || chunk == 0 || o.step_factor < 2) {
+      lo == 0 || hi < lo || o.step_factor < 2) {
     std::fprintf(stderr, "weft-sim: bad sizes (-b %s -e %s -f %d --chunk-size %s)\n",
                  o.min_bytes.c_str(), o.max_bytes.c_str(), o.step_factor, o.chunk.c_str());
     return 2;
   }
   SimJob job = o.job;
-  job.chunk_size = chunk;
+  job.chunk_size = chunk != 0 ? chunk : AutoChunkBytes(job.net.nhosts);
   const int n = job.net.nranks();
   AlgoSpec allowed;
   if (Status s = ParseAlgoSpec(o.algo, &allowed); !s.ok()) {

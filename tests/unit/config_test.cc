@@ -20,7 +20,7 @@ TEST(Config, DefaultsComeFromTheTable) {
   Config c;
   ASSERT_TRUE(Config::Load(MapEnv({}), &c).ok());
   EXPECT_EQ(300000, c.timeout_ms);
-  EXPECT_EQ(256u << 10, c.chunk_size);
+  EXPECT_EQ(0u, c.chunk_size);  // picks by the job's hosts (AutoChunkBytes)
   EXPECT_EQ("WARN", c.debug);
 }
 

@@ -209,6 +209,7 @@ TEST(PlanSim, TreeAllReduceIsNotHeldToOneRoundTripPerChunk) {
   SimJob job;
   job.net.nhosts = 16;
   job.net.ranks_per_host = 8;
+  job.chunk_size = size_t{256} << 10;  // the pipelining this was written for
   SimCall call;
   call.count = size_t{16} << 20;  // 64 MiB of floats
   SimResult ring, tree;
