@@ -79,6 +79,10 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
                  "where the buffers live: host, or device (cudaMalloc on the current GPU, "
                  "with a stream, as nccl-tests)")
       ->check(CLI::IsMember({"host", "device"}));
+  app.add_option("-R,--register", o->register_buffers,
+                 "host buffers from weftMemAlloc, registered with each communicator "
+                 "(weftCommRegister): one-copy plans (direct) read and write them in place "
+                 "(default 0)");
   try {
     app.parse(argc, argv);
     if (coll == "alltoall" || coll == "sendrecv") {

@@ -36,6 +36,7 @@ struct Options {
   bool compare_algos = false;                         // --compare algos
   int rounds = 3;                                     // --rounds: interleaved, median kept
   bool device = false;                                // --mem device: buffers on the GPU
+  bool register_buffers = false;  // -R 1: host buffers from weftMemAlloc, registered
 };
 
 // The baseline measured beside Weft ("MPI", "Gloo"), or null.

@@ -17,15 +17,30 @@ Runner::Runner(weftComm_t comm, const Options& options) : comm_(comm), options_(
   weftCommCount(comm, &nranks_);
   // One allocation for the largest size; touched once so page faults stay out of timings.
   const size_t max = options.max_bytes + 64;
-  send_.assign(max, 0);
-  recv_.assign(max, 0);
+  const bool shared = options.register_buffers && !options.device;
+  if (!send_.Allocate(max, shared) || !recv_.Allocate(max, shared))
+    device_error_ = std::string("weftMemAlloc: ") + weftGetLastError(nullptr);
   expected_.assign(max, 0);
+  RegisterBuffers();
   if (options.device && device_.Allocate(max, &device_error_)) device_error_.clear();
   if (options.device && device_error_.empty()) {
     // Touch device memory too, so first-use costs stay out of timings.
     device_.ToDevice(device_.send(), send_.data(), max);
     device_.ToDevice(device_.recv(), recv_.data(), max);
   }
+}
+
+void Runner::RegisterBuffers() {
+  if (!send_.shared() || !recv_.shared()) return;
+  void* handle = nullptr;
+  if (weftCommRegister(comm_, send_.data(), send_.size(), &handle) != weftSuccess ||
+      weftCommRegister(comm_, recv_.data(), recv_.size(), &handle) != weftSuccess)
+    device_error_ = std::string("weftCommRegister: ") + weftGetLastError(comm_);
+}
+
+void Runner::UseComm(weftComm_t comm) {
+  comm_ = comm;
+  RegisterBuffers();
 }
 
 bool Runner::Ready(std::string* error) const {

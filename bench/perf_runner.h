@@ -8,6 +8,7 @@
 
 #include "bench/perf_device.h"
 #include "bench/perf_gloo.h"
+#include "bench/perf_host_buffer.h"
 #include "bench/perf_options.h"
 
 namespace weft::perf {
@@ -38,8 +39,9 @@ class Runner {
   // Returns false (with the row's `wrong` fields set) if a collective call failed.
   bool Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root, Row* row);
   double BusFactor() const;
-  // Measures on another communicator over the same ranks from here on (the buffers stay).
-  void UseComm(weftComm_t comm) { comm_ = comm; }
+  // Measures on another communicator over the same ranks from here on (the buffers stay,
+  // registered with it too with --register; registrations end with their communicator).
+  void UseComm(weftComm_t comm);
   // --compare gloo: measures Gloo's collective on the same buffers after Weft's.
   void UseGloo(GlooBaseline* gloo) { gloo_ = gloo; }
 
@@ -65,7 +67,11 @@ class Runner {
   weftComm_t comm_;
   Options options_;
   int rank_ = 0, nranks_ = 1;
-  std::vector<char> send_, recv_, expected_;  // host buffers, or host mirrors of device ones
+  // Registers the host buffers with comm_ (--register).
+  void RegisterBuffers();
+
+  HostBuffer send_, recv_;  // host buffers, or host mirrors of device ones
+  std::vector<char> expected_;
   DeviceBuffers device_;
   std::string device_error_;
   GlooBaseline* gloo_ = nullptr;

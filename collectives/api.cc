@@ -15,6 +15,7 @@
 #include "collectives/comm_config.h"
 #include "common/dtype.h"
 #include "common/log.h"
+#include "transport/shm/shared_buffer.h"
 
 namespace weft {
 namespace {
@@ -356,6 +357,26 @@ weftResult_t weftCommDestroy(weftComm_t comm) {
   comm->impl.reset();
   delete comm;
   return Report(s.WithContext("weftCommDestroy"));
+}
+
+weftResult_t weftMemAlloc(void** ptr, size_t size) {
+  return Report(weft::AllocateSharedBuffer(size, ptr).WithContext("weftMemAlloc"));
+}
+
+weftResult_t weftMemFree(void* ptr) {
+  return Report(weft::FreeSharedBuffer(ptr).WithContext("weftMemFree"));
+}
+
+weftResult_t weftCommRegister(const weftComm_t comm, void* buff, size_t size, void** handle) {
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  return Report(comm->impl->Register(buff, size, handle).WithContext("weftCommRegister"));
+}
+
+weftResult_t weftCommDeregister(const weftComm_t comm, void* handle) {
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  return Report(comm->impl->Deregister(handle).WithContext("weftCommDeregister"));
 }
 
 weftResult_t weftCommAbort(weftComm_t comm) {

@@ -86,6 +86,16 @@ Status Communicator::PreMultiply(size_t op_index, CollArgs* a) {
   return Status::Ok();
 }
 
+Status Communicator::Register(void* buff, size_t bytes, void** handle) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return registry_.Register(buff, bytes, handle);
+}
+
+Status Communicator::Deregister(void* handle) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return registry_.Deregister(handle);
+}
+
 Status Communicator::Run(const std::vector<CollArgs>& batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!error_.ok()) return CommunicatorInError(error_);
@@ -122,6 +132,7 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     ea.op = a.op;
     ea.seq = seq_++;
     ea.stream_min_bytes = config_.stream_min_bytes;
+    ea.registry = registry_.size() > 0 ? &registry_ : nullptr;
     if (plan->scratch_count > 0) ea.scratch = Scratch(i, plan->scratch_count * TypeSize(a.type));
     Status reset = executors_[i]->Reset(plan, ea, links_.get());
     if (!reset.ok()) {

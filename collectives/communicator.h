@@ -20,6 +20,7 @@
 #include "collectives/direct_links.h"
 #include "collectives/host_collectives.h"
 #include "collectives/link_table.h"
+#include "collectives/memory_registry.h"
 #include "collectives/p2p_runner.h"
 #include "collectives/plan_builder.h"
 #include "collectives/plan_executor.h"
@@ -91,6 +92,10 @@ class Communicator final : public HostCollectives {
 
   // The ops weftRedOpCreatePreMulSum made on this communicator.
   UserOps& user_ops() { return user_ops_; }
+
+  // weftCommRegister / weftCommDeregister (host buffers from weftMemAlloc).
+  Status Register(void* buff, size_t bytes, void** handle);
+  Status Deregister(void* handle);
 
   // Frees everything without waiting for peers.
   void Abort();
@@ -182,6 +187,7 @@ class Communicator final : public HostCollectives {
   std::vector<std::pair<std::unique_ptr<std::byte[]>, size_t>> premultiplied_;
   std::vector<CollArgs> rewritten_;  // a batch with PreMulSums made sums (Run)
   UserOps user_ops_;
+  MemoryRegistry registry_;  // guarded by mutex_ (the progress thread runs plans)
   // One runner per op of a batch, reused from call to call.
   std::vector<std::unique_ptr<PlanExecutor>> executors_;
   std::vector<PlanRunner*> runners_;

@@ -100,10 +100,12 @@ void AddShmLinks(const DirectLinkMap& map, int rank, void* own_region,
   auto at = [](void* base, const DirectLink& l) {
     return FifoAt(static_cast<std::byte*>(base) + l.offset, l.shape.slot_bytes, l.shape.nslots);
   };
+  auto mappings = std::make_shared<PeerMappings>();  // every peer's buffers mapped here
   for (const DirectLink& l : map.links()) {
     if (l.to == rank)
-      table->AddShm(l.channel, std::make_unique<ShmRecvPort>(l.from, at(own_region, l),
-                                                             pids[static_cast<size_t>(l.from)]));
+      table->AddShm(l.channel,
+                    std::make_unique<ShmRecvPort>(l.from, at(own_region, l),
+                                                  pids[static_cast<size_t>(l.from)], mappings));
     if (l.from == rank)
       table->AddShm(l.channel, std::make_unique<ShmSendPort>(l.to, at(peer_regions[l.to], l)));
   }

@@ -32,6 +32,12 @@ const char* StepKindName(StepKind k) {
       return "Signal";
     case StepKind::kWaitSignal:
       return "WaitSignal";
+    case StepKind::kRecvAddress:
+      return "RecvAddress";
+    case StepKind::kReducePeer:
+      return "ReducePeer";
+    case StepKind::kWritePeer:
+      return "WritePeer";
   }
   return "?";
 }
@@ -80,10 +86,14 @@ std::string Plan::Describe() const {
   std::string s = Format("%s rank %d/%d\n", CollName(coll), rank, nranks);
   for (size_t c = 0; c < channels.size(); ++c) {
     for (const Step& st : channels[c].steps) {
-      s += Format("  ch%zu %-18s recv<-%d#%u send->%d#%u src %s dst %s%s%s\n", c,
+      s += Format("  ch%zu %-18s recv<-%d#%u send->%d#%u src %s dst %s%s%s", c,
                   StepKindName(st.kind), st.recv_peer, st.recv_msg, st.send_peer, st.send_msg,
                   RegionText(st.src).c_str(), RegionText(st.dst).c_str(),
                   st.finalize ? " final" : "", st.fence ? " fence" : "");
+      if (st.mem_peer >= 0)
+        s += Format(" rank%d.%s%s", st.mem_peer, RegionText(st.peer_mem).c_str(),
+                    st.peer_write ? " write-back" : "");
+      s += "\n";
     }
   }
   return s;

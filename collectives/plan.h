@@ -31,13 +31,19 @@ enum class StepKind : uint8_t {
   kReadPeer,     // receive the peer's posted address, read count elements from it into dst
   kSignal,       // send "done with your buffer"
   kWaitSignal,   // receive the peer's "done with your buffer"
+  // Zero-copy steps: the peer's posted buffers, mapped where they are shared memory
+  // (weftMemAlloc), are read and written in place; process_vm_readv/writev otherwise.
+  kRecvAddress,  // receive the peer's posted address of its buffer `peer_mem.buf`, keep it
+  kReducePeer,   // dst = src op the peer's peer_mem (and, with peer_write, into the peer's
+                 // output at peer_mem.offset too)
+  kWritePeer,    // the peer's peer_mem = src
 };
 const char* StepKindName(StepKind k);
 
 inline bool StepReceives(StepKind k) {
   return k == StepKind::kRecv || k == StepKind::kRecvCopySend || k == StepKind::kRecvReduceSend ||
          k == StepKind::kRecvReduceCopy || k == StepKind::kRecvReduceCopySend ||
-         k == StepKind::kReadPeer || k == StepKind::kWaitSignal;
+         k == StepKind::kReadPeer || k == StepKind::kWaitSignal || k == StepKind::kRecvAddress;
 }
 inline bool StepSends(StepKind k) {
   return k == StepKind::kSend || k == StepKind::kRecvCopySend || k == StepKind::kRecvReduceSend ||
@@ -47,7 +53,11 @@ inline bool StepSends(StepKind k) {
 // Steps whose messages carry a control word (PostedAddress or nothing), not data.
 inline bool StepIsOneCopy(StepKind k) {
   return k == StepKind::kPostAddress || k == StepKind::kReadPeer || k == StepKind::kSignal ||
-         k == StepKind::kWaitSignal;
+         k == StepKind::kWaitSignal || k == StepKind::kRecvAddress;
+}
+// Steps that work on a peer's posted buffer without a message of their own.
+inline bool StepTouchesPeer(StepKind k) {
+  return k == StepKind::kReducePeer || k == StepKind::kWritePeer;
 }
 
 inline bool StepReduces(StepKind k) {
@@ -85,6 +95,11 @@ struct Step {
   bool fence = false;     // the step overwrites memory an earlier send of the channel reads:
                           // a runner that sends from user memory waits for those sends first
                           // (the PlanExecutor copies every message into its link: no wait)
+  // Zero-copy steps: whose posted buffer (kInput: the one it posted first, its input;
+  // kOutput: its output) and which elements of it.
+  int mem_peer = -1;
+  Region peer_mem;
+  bool peer_write = false;  // kReducePeer: the result goes to the peer's output as well
 };
 
 // A step moving src.count (or, without src, dst.count) elements.

@@ -24,6 +24,8 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
   WEFT_REQUIRE(backend_ != nullptr, weftInternalError,
                "no reduction back-end for device memory in this build");
   base_.assign(plan->links.size(), 0);
+  if (peers_.size() < static_cast<size_t>(plan->nranks))
+    peers_.resize(static_cast<size_t>(plan->nranks));
   if (!same_ports) WEFT_CHECK(ResolvePorts());
   started_ = false;
   const size_t nch = plan->channels.size();
@@ -164,22 +166,82 @@ Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_byte
       return finalize(dst);
     }
     case StepKind::kPostAddress: {
-      const PostedAddress posted{reinterpret_cast<uintptr_t>(Ptr(st.src)),
-                                 static_cast<int32_t>(getpid())};
+      PostedAddress posted;
+      posted.address = reinterpret_cast<uintptr_t>(Ptr(st.src));
+      posted.pid = static_cast<int32_t>(getpid());
+      if (args_.registry != nullptr) {  // a registered buffer: the peers may map it
+        const SharedRange r = args_.registry->Find(Ptr(st.src), bytes);
+        posted.nonce = r.nonce;
+        posted.fd = r.fd;
+        posted.file_bytes = r.file_bytes;
+        posted.offset = r.offset;
+      }
       std::memcpy(out, &posted, sizeof(posted));
       return Status::Ok();
     }
     case StepKind::kReadPeer: {
       PostedAddress posted;
       std::memcpy(&posted, in, sizeof(posted));
-      return ports_[static_cast<size_t>(st.recv_link)].recv->ReadPeerMemory(posted, Ptr(st.dst),
-                                                                            bytes);
+      RecvPort* port = ports_[static_cast<size_t>(st.recv_link)].recv;
+      std::byte* mapped = nullptr;
+      WEFT_CHECK(port->MapPeerBuffer(posted, &mapped));
+      return mapped != nullptr ? b.Copy(Ptr(st.dst), mapped, bytes)
+                               : port->ReadPeerMemory(posted, Ptr(st.dst), bytes);
     }
     case StepKind::kSignal:
     case StepKind::kWaitSignal:
       return Status::Ok();  // the message is the signal
+    case StepKind::kRecvAddress:
+    case StepKind::kReducePeer:
+    case StepKind::kWritePeer:
+      return ComputePeerStep(st, in);
   }
   return InternalError(Format("unknown step kind %d", static_cast<int>(st.kind)));
+}
+
+Status PlanExecutor::ComputePeerStep(const Step& st, const std::byte* in) {
+  ReduceBackend& b = *backend_;
+  const size_t bytes = st.count * elem_size_;
+  const int which = st.peer_mem.buf == BufferId::kOutput ? 1 : 0;
+  PeerBuffers& p =
+      peers_[static_cast<size_t>(st.kind == StepKind::kRecvAddress ? st.recv_peer : st.mem_peer)];
+  if (st.kind == StepKind::kRecvAddress) {
+    std::memcpy(&p.posted[which], in, sizeof(PostedAddress));
+    p.port = ports_[static_cast<size_t>(st.recv_link)].recv;
+    return p.port->MapPeerBuffer(p.posted[which], &p.mapped[which]);
+  }
+  WEFT_REQUIRE(p.port != nullptr, weftInternalError, "%s before rank %d posted its buffers",
+               StepKindName(st.kind), st.mem_peer);
+  const size_t at = st.peer_mem.offset * elem_size_;
+  // The peer's buffer `w` at the step's elements, as an address the kernel copies to or from.
+  auto posted_at = [&](int w) {
+    PostedAddress a = p.posted[w];
+    a.address += at;
+    return a;
+  };
+  auto write_back = [&](const void* from) {
+    return p.mapped[1] != nullptr ? b.Copy(p.mapped[1] + at, from, bytes)
+                                  : p.port->WritePeerMemory(posted_at(1), from, bytes);
+  };
+  if (st.kind == StepKind::kWritePeer) return write_back(Ptr(st.src));
+  // kReducePeer: the peer's elements in place, or copied here first.
+  const std::byte* theirs = p.mapped[which] != nullptr ? p.mapped[which] + at : nullptr;
+  if (theirs == nullptr) {
+    std::byte* scratch = static_cast<std::byte*>(args_.scratch);
+    WEFT_REQUIRE(scratch != nullptr && st.count <= plan_->scratch_count, weftInternalError,
+                 "no scratch for %zu elements read from rank %d", st.count, st.mem_peer);
+    WEFT_CHECK(p.port->ReadPeerMemory(posted_at(which), scratch, bytes));
+    theirs = scratch;
+  }
+  std::byte* dst = Ptr(st.dst);
+  const bool average = st.finalize && args_.op == weftAvg;
+  if (st.peer_write && !average && p.mapped[1] != nullptr)  // both outputs in one pass
+    return b.ReduceTwice(dst, p.mapped[1] + at, theirs, Ptr(st.src), st.count, args_.type, args_.op,
+                         StoreHint::kCached);
+  WEFT_CHECK(
+      b.Reduce(dst, theirs, Ptr(st.src), st.count, args_.type, args_.op, StoreHint::kCached));
+  if (average) WEFT_CHECK(b.Divide(dst, st.count, args_.type, plan_->nranks));
+  return st.peer_write ? write_back(dst) : Status::Ok();
 }
 
 Status PlanExecutor::Advance(bool* done) {

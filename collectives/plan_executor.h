@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "collectives/link_table.h"
+#include "collectives/memory_registry.h"
 #include "collectives/plan.h"
 #include "collectives/plan_runner.h"
 #include "collectives/reduce/backend.h"
@@ -34,6 +35,9 @@ struct ExecArgs {
   // Host outputs of at least this many bytes take their final results with streaming stores
   // where the plan marks them (Step::stream); 0: never (WEFT_STREAM_MIN_BYTES).
   size_t stream_min_bytes = 0;
+  // The user's registered buffers: a one-copy plan posts these as shared memory its peers
+  // map (null: none).
+  const MemoryRegistry* registry = nullptr;
 };
 
 class PlanExecutor : public PlanRunner {
@@ -58,6 +62,12 @@ class PlanExecutor : public PlanRunner {
     SendPort* send = nullptr;
     RecvPort* recv = nullptr;
   };
+  // A peer's buffers as it posted them (kRecvAddress): [0] its input, [1] its output.
+  struct PeerBuffers {
+    PostedAddress posted[2];
+    std::byte* mapped[2] = {nullptr, nullptr};  // here, where they are shared memory
+    RecvPort* port = nullptr;                   // the link it posted them on
+  };
   // Finds the port of every link of plan_ (links_, elem_size_ set).
   Status ResolvePorts();
   std::byte* Ptr(const Region& r) const;
@@ -68,6 +78,8 @@ class PlanExecutor : public PlanRunner {
   Status Compute(const Step& st, const std::byte* in, size_t in_bytes, std::byte* out,
                  const void** user_data);
   bool SendsInFlight() const;
+  // The zero-copy steps (kRecvAddress, kReducePeer, kWritePeer).
+  Status ComputePeerStep(const Step& st, const std::byte* in);
   // Runs the next `anytime` step after the blocked one, if any; true if it ran one.
   Status RunAnytimeAhead(size_t c, bool* ran);
   uint64_t SendNumber(const Step& st) const;
@@ -80,11 +92,12 @@ class PlanExecutor : public PlanRunner {
   size_t elem_size_ = 0;
   LinkTable* links_ = nullptr;
   ReduceBackend* backend_ = nullptr;
-  uint64_t resolved_serial_ = 0;  // the plan whose ports ports_ holds (Plan::serial; 0: none)
-  bool stream_ = false;           // this call's output is large enough for streaming stores
-  std::vector<Endpoints> ports_;  // per plan link
-  std::vector<uint64_t> base_;    // per plan link: messages before this plan
-  std::vector<size_t> next_;      // per channel: the next step to run
+  uint64_t resolved_serial_ = 0;    // the plan whose ports ports_ holds (Plan::serial; 0: none)
+  bool stream_ = false;             // this call's output is large enough for streaming stores
+  std::vector<Endpoints> ports_;    // per plan link
+  std::vector<uint64_t> base_;      // per plan link: messages before this plan
+  std::vector<size_t> next_;        // per channel: the next step to run
+  std::vector<PeerBuffers> peers_;  // per rank: what it posted in this plan
   std::vector<std::vector<bool>> ran_early_;  // per channel and step: anytime steps done
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
   bool uses_shm_ = false;                     // a link of the plan is a shared-memory FIFO

@@ -67,7 +67,11 @@ size_t WireBytes(const Step& st, size_t elem_size) {
   switch (st.kind) {
     case StepKind::kPostAddress:
     case StepKind::kReadPeer:
+    case StepKind::kRecvAddress:
       return sizeof(PostedAddress);
+    case StepKind::kReducePeer:
+    case StepKind::kWritePeer:
+      return 0;  // no message: the data moves through the peer's mapped memory
     case StepKind::kSignal:
     case StepKind::kWaitSignal:
       return 0;
@@ -84,6 +88,10 @@ double WorkUs(const Step& st, size_t elem_size, const SimNetwork& net) {
   if (st.kind == StepKind::kCopy && (st.src.buf != st.dst.buf || st.src.offset != st.dst.offset))
     us += bytes / (net.copy_gbps * 1e3);
   if (st.kind == StepKind::kReadPeer) us += bytes / (net.intra.gbps * 1e3);  // reads peer memory
+  // Reads (and for a write-back, writes) the peer's memory as it reduces.
+  if (st.kind == StepKind::kReducePeer)
+    us += bytes / (net.reduce_gbps * 1e3) + (st.peer_write ? bytes / (net.copy_gbps * 1e3) : 0);
+  if (st.kind == StepKind::kWritePeer) us += bytes / (net.copy_gbps * 1e3);
   return us;
 }
 

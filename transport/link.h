@@ -19,11 +19,16 @@
 
 namespace weft {
 
-// What a one-copy kPostAddress message holds: where the sender's buffer is.
+// What a one-copy kPostAddress message holds: where the sender's buffer is, and, where the
+// buffer is in shared memory the peer may map (weftMemAlloc, registered with the
+// communicator), which memory file holds it (transport/shm/shared_buffer.h).
 struct PostedAddress {
-  uint64_t address;  // in the sender's address space
-  int32_t pid;       // the sender's process
-  int32_t pad = 0;
+  uint64_t address = 0;  // in the sender's address space
+  int32_t pid = 0;       // the sender's process
+  int32_t fd = -1;       // the memory file, in the sender's process (shared buffers only)
+  uint64_t nonce = 0;    // the file's allocation; 0: not shared, read with process_vm_readv
+  uint64_t file_bytes = 0;
+  uint64_t offset = 0;  // of `address` in the file
 };
 
 // Data(...) reports this size where the link does not carry message sizes.
@@ -84,6 +89,19 @@ class RecvPort {
     (void)from, (void)to, (void)bytes;
     return InternalError(
         Format("a %s link to rank %d cannot read the peer's memory", kind(), peer()));
+  }
+  // Writes `bytes` from `from` into the sender's memory at `to` (process_vm_writev).
+  virtual Status WritePeerMemory(const PostedAddress& to, const void* from, size_t bytes) {
+    (void)to, (void)from, (void)bytes;
+    return InternalError(
+        Format("a %s link to rank %d cannot write the peer's memory", kind(), peer()));
+  }
+  // Zero copy: *at is the sender's posted buffer mapped into this process, or null where the
+  // buffer is not shared memory (then Read/WritePeerMemory copy through the kernel).
+  virtual Status MapPeerBuffer(const PostedAddress& posted, std::byte** at) {
+    (void)posted;
+    *at = nullptr;
+    return Status::Ok();
   }
   virtual bool InFlight() const { return false; }
   virtual void Cancel() {}

@@ -154,6 +154,21 @@ weftResult_t weftCommInitFromEnv(weftComm_t* comm);
 /* Waits for outstanding work, then frees everything. */
 weftResult_t weftCommDestroy(weftComm_t comm);
 
+/* Host memory the ranks of one host can map into each other, as NCCL's ncclMemAlloc: size
+ * bytes, page-aligned, zeroed, in a memory file (memfd) this process keeps open. Free it with
+ * weftMemFree, after deregistering it from every communicator. */
+weftResult_t weftMemAlloc(void** ptr, size_t size);
+weftResult_t weftMemFree(void* ptr);
+
+/* As ncclCommRegister: [buff, buff + size), which must lie in one weftMemAlloc buffer, is
+ * registered with comm; *handle is for weftCommDeregister. Not collective. Collectives whose
+ * one-copy plans (algorithm "direct") meet a registered buffer let the peers on the host map
+ * it and read or write it in place, each byte copied once at memory speed, instead of through
+ * process_vm_readv/writev. Peers keep up to 32 of a rank's buffers mapped between calls
+ * (least recently used dropped first), until the communicator is destroyed. */
+weftResult_t weftCommRegister(const weftComm_t comm, void* buff, size_t size, void** handle);
+weftResult_t weftCommDeregister(const weftComm_t comm, void* handle);
+
 /* Frees everything without waiting for peers; outstanding work fails. */
 weftResult_t weftCommAbort(weftComm_t comm);
 

@@ -108,11 +108,46 @@ void ScaleExpected(char* buf, size_t count, weftDataType_t t, double v) {
   }
 }
 
+// A call's buffer: heap memory, or (--register) memory from weftMemAlloc registered with the
+// communicator for this call only, so that peers map a new buffer at every call.
+class CallBuffer {
+ public:
+  CallBuffer(weftComm_t comm, size_t bytes, char fill, bool shared) : comm_(comm) {
+    if (!shared) {
+      heap_.assign(bytes, fill);
+      data_ = heap_.data();
+      return;
+    }
+    ok_ = weftMemAlloc(&shared_, bytes) == weftSuccess &&
+          weftCommRegister(comm, shared_, bytes, &handle_) == weftSuccess;
+    data_ = static_cast<char*>(shared_);
+    if (data_ != nullptr) std::memset(data_, fill, bytes);
+  }
+  ~CallBuffer() {
+    if (handle_ != nullptr) weftCommDeregister(comm_, handle_);
+    if (shared_ != nullptr) weftMemFree(shared_);
+  }
+  CallBuffer(const CallBuffer&) = delete;
+  CallBuffer& operator=(const CallBuffer&) = delete;
+  bool ok() const { return ok_; }
+  char* data() const { return data_; }
+  char& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  weftComm_t comm_;
+  std::vector<char> heap_;
+  void* shared_ = nullptr;
+  void* handle_ = nullptr;
+  char* data_ = nullptr;
+  bool ok_ = true;
+};
+
 struct Checker {
   weftComm_t comm;
   int rank, n;
   long passed = 0, failed = 0;
-  double premul_scalar = 1;  // of the PreMulSum op in use (ops from weftNumOps up)
+  double premul_scalar = 1;     // of the PreMulSum op in use (ops from weftNumOps up)
+  bool shared_buffers = false;  // --register
 
   void Report(bool ok, const char* coll, weftDataType_t t, weftRedOp_t op, size_t count,
               bool in_place, int root, const std::string& why) {
@@ -140,7 +175,13 @@ struct Checker {
     if (coll == "reducescatter") in_n = count * N;
     const size_t guard = 64;
     const size_t big = std::max(in_n, out_n) * esz;
-    std::vector<char> sendbuf(in_n * esz + 1), recvbuf(big + 2 * guard, '\x5a');
+    CallBuffer sendbuf(comm, in_n * esz + 1, 0, shared_buffers);
+    CallBuffer recvbuf(comm, big + 2 * guard, '\x5a', shared_buffers);
+    if (!sendbuf.ok() || !recvbuf.ok()) {
+      Report(false, coll.c_str(), t, op, count, in_place, root,
+             std::string("weftMemAlloc/weftCommRegister: ") + weftGetLastError(comm));
+      return;
+    }
     char* out = recvbuf.data() + guard;
     const bool premul = op >= weftNumOps;
     const weftRedOp_t pop = (coll == "allgather" || coll == "broadcast" || premul) ? weftSum : op;
@@ -211,7 +252,7 @@ struct Checker {
 int main(int argc, char** argv) {
   std::string types = "all", ops = "all", counts = "0,1,2,3,7,64,1000,100003";
   std::string colls = "allreduce,allgather,reducescatter,broadcast,reduce";
-  bool group = false, premulsum = false;
+  bool group = false, premulsum = false, shared = false;
   long soak = 0;
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
@@ -229,6 +270,8 @@ int main(int argc, char** argv) {
       group = true;
     else if (a == "--premulsum")
       premulsum = true;
+    else if (a == "--register")
+      shared = true;
     else if (a == "--soak")
       soak = std::stol(next());
     else if (a == "--seed")
@@ -245,6 +288,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   Checker c{comm, 0, 0};
+  c.shared_buffers = shared;
   weftCommUserRank(comm, &c.rank);
   weftCommCount(comm, &c.n);
 

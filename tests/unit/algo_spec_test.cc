@@ -46,13 +46,14 @@ TEST(AlgoSpec, BadValuesListTheValidOnes) {
             st.message().find("leaves reduce without an algorithm (it has: ring, tree, hier)"));
 }
 
-TEST(AlgoSpec, DirectReadsAreForAllGatherAndBroadcast) {
+TEST(AlgoSpec, DirectIsForAllReduceAllGatherAndBroadcast) {
   AlgoSpec s;
   ASSERT_TRUE(ParseAlgoSpec("direct", &s).ok());
   EXPECT_TRUE(s.Allows(CollType::kAllGather, Algo::kDirect));
   EXPECT_TRUE(s.Allows(CollType::kBroadcast, Algo::kDirect));
-  EXPECT_FALSE(s.Allows(CollType::kAllReduce, Algo::kDirect));
-  EXPECT_TRUE(s.Allows(CollType::kAllReduce, Algo::kRing));  // has no direct: unaffected
+  EXPECT_TRUE(s.Allows(CollType::kAllReduce, Algo::kDirect));
+  EXPECT_FALSE(s.Allows(CollType::kReduce, Algo::kDirect));
+  EXPECT_TRUE(s.Allows(CollType::kReduce, Algo::kRing));  // has no direct: unaffected
 }
 
 // Every algorithm is in the registry once, at its own index, with a builder and cost terms,

@@ -11,6 +11,7 @@
 #include "collectives/algorithms/tree.h"
 #include "collectives/direct_links.h"
 #include "collectives/link_table.h"
+#include "collectives/memory_registry.h"
 #include "collectives/plan_builder.h"
 #include "collectives/plan_executor.h"
 #include "common/dtype.h"
@@ -146,6 +147,18 @@ std::string RunOnLoopback(const HarnessCase& c) {
       AddShmLinks(links, r, regions[r], regions, pids, tables[r].get());
   }
 
+  // Shared buffers: each rank's output (the input inside it in place) in weftMemAlloc memory,
+  // copied back into RankBuffers once the plans ran.
+  struct SharedCopy {
+    void* in = nullptr;
+    void* out = nullptr;
+    MemoryRegistry registry;
+    ~SharedCopy() {
+      (void)FreeSharedBuffer(in);
+      (void)FreeSharedBuffer(out);
+    }
+  };
+  std::vector<SharedCopy> shared(c.shared_buffers ? n : 0);
   for (int r = 0; r < n; ++r) {
     RankBuffers& b = bufs[r];
     ExecArgs ea;
@@ -167,6 +180,25 @@ std::string RunOnLoopback(const HarnessCase& c) {
         std::memcpy(b.output.data() + at, b.input.data(), plans[r].input_count * esz);
         ea.input = b.output.data() + at;
       }
+    }
+    if (c.shared_buffers) {
+      SharedCopy& sc = shared[r];
+      void* h = nullptr;
+      Status s = AllocateSharedBuffer(b.output.size() + 1, &sc.out);
+      if (s.ok()) s = sc.registry.Register(sc.out, b.output.size() + 1, &h);
+      if (s.ok() && !c.in_place) s = AllocateSharedBuffer(b.input.size(), &sc.in);
+      if (s.ok() && !c.in_place) s = sc.registry.Register(sc.in, b.input.size(), &h);
+      if (!s.ok()) return Format("rank %d: shared buffers: %s", r, s.message().c_str());
+      std::memcpy(sc.out, b.output.data(), b.output.size());
+      const size_t in_at = static_cast<const char*>(ea.input) - b.output.data();
+      if (c.in_place) {
+        ea.input = static_cast<char*>(sc.out) + in_at;
+      } else {
+        std::memcpy(sc.in, b.input.data(), b.input.size());
+        ea.input = sc.in;
+      }
+      ea.output = static_cast<char*>(sc.out) + (static_cast<char*>(ea.output) - b.output.data());
+      ea.registry = &sc.registry;
     }
     if (plans[r].scratch_count > 0) {
       b.scratch.assign(plans[r].scratch_count * esz, '\x33');
@@ -214,6 +246,8 @@ std::string RunOnLoopback(const HarnessCase& c) {
   }
   if (fabric.UnexpectedMessages() != 0)
     return Format("%zu messages left unmatched", fabric.UnexpectedMessages());
+  for (int r = 0; r < static_cast<int>(shared.size()); ++r)
+    std::memcpy(bufs[r].output.data(), shared[r].out, bufs[r].output.size());
 
   for (int r = 0; r < n; ++r) {
     RankBuffers& b = bufs[r];

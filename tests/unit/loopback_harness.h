@@ -33,6 +33,9 @@ struct HarnessCase {
   int tree_ranks_per_host = 0;   // kTree: 0 = DoubleBinaryTrees(n), else HostTrees
   int fifo_slots = 2;            // every link's depth (shared FIFOs and network links)
   int direct_all_pairs_max = 8;  // shm: DirectLinkConfig::all_pairs_max
+  // Every rank's buffers come from weftMemAlloc and are registered: one-copy plans map them
+  // (otherwise they read and write them with process_vm_readv/writev).
+  bool shared_buffers = false;
 };
 
 // Returns "" on success, else a description of the first problem.

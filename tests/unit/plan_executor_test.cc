@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <random>
 
+#include "collectives/algorithms/one_copy.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/direct_links.h"
 #include "collectives/link_table.h"
@@ -164,6 +165,58 @@ TEST(PlanExecutorShm, OneCopyAllGatherAndBroadcast) {
       }
     }
   }
+}
+
+// One-copy all-reduce: every rank reduces its slice from all inputs and writes it into all
+// outputs, in place in the peers' weftMemAlloc buffers or through process_vm_readv/writev;
+// blocks smaller than a slice, so that slices span several.
+TEST(PlanExecutorShm, OneCopyAllReduce) {
+  for (int n = 1; n <= 9; ++n) {
+    for (size_t count : {size_t{0}, size_t{1}, size_t{1001}, n % 3 ? size_t{77} : size_t{40000}}) {
+      for (bool shared : {false, true}) {
+        for (bool in_place : {false, true}) {
+          HarnessCase c;
+          c.algorithm = Algo::kDirect;
+          c.shm = true;
+          c.direct_all_pairs_max = 64;
+          c.coll = CollType::kAllReduce;
+          c.nranks = n;
+          c.count = count;
+          c.type = count % 2 ? weftInt32 : weftFloat64;
+          c.op = count % 2 ? weftMax : (in_place ? weftAvg : weftSum);
+          c.in_place = in_place;
+          c.shared_buffers = shared;
+          c.chunking.chunk_elems = 97;  // the block
+          ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+        }
+      }
+    }
+  }
+}
+
+// The plan: addresses, blocks of the own slice only, write-backs to every peer, signals.
+TEST(OneCopyPlan, AllReduceTouchesOnlyItsSliceOfEachPeer) {
+  Plan p;
+  ASSERT_TRUE(BuildOneCopyAllReducePlan(1, 3, 10, 2, &p).ok());
+  size_t reduced = 0, written = 0;
+  for (const Step& st : p.channels[0].steps) {
+    if (st.kind == StepKind::kReducePeer) {
+      EXPECT_GE(st.peer_mem.offset, 4u);  // rank 1 of 3 owns elements 4..6
+      EXPECT_LE(st.peer_mem.offset + st.peer_mem.count, 7u);
+      EXPECT_FALSE(st.peer_write);  // 3 ranks: separate write-backs
+      reduced += st.count;
+    }
+    if (st.kind == StepKind::kWritePeer) {
+      EXPECT_EQ(BufferId::kOutput, st.peer_mem.buf);
+      written += st.count;
+    }
+  }
+  EXPECT_EQ(2u * 3, reduced);  // 3 elements, each reduced with 2 peers
+  EXPECT_EQ(2u * 3, written);
+  EXPECT_EQ(2u, p.scratch_count);
+  ASSERT_TRUE(BuildOneCopyAllReducePlan(0, 2, 10, 4, &p).ok());
+  for (const Step& st : p.channels[0].steps)
+    if (st.kind == StepKind::kReducePeer) EXPECT_TRUE(st.peer_write) << p.Describe();
 }
 
 TEST(PlanExecutorShm, OneCopyReadOfAVanishedBufferIsAnError) {

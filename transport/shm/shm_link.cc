@@ -100,6 +100,27 @@ Status ShmRecvPort::ReadPeerMemory(const PostedAddress& from, void* to, size_t b
       .WithContext(Format("reading rank %d's buffer", peer_));
 }
 
+Status ShmRecvPort::WritePeerMemory(const PostedAddress& to, const void* from, size_t bytes) {
+  WEFT_REQUIRE(peer_pid_ > 0 && to.pid == peer_pid_, weftInternalError,
+               "rank %d posted pid %d, expected %d", peer_, to.pid, peer_pid_);
+  return WriteToProcess(to.pid, to.address, from, bytes)
+      .WithContext(Format("writing rank %d's buffer", peer_));
+}
+
+Status ShmRecvPort::MapPeerBuffer(const PostedAddress& posted, std::byte** at) {
+  *at = nullptr;
+  if (posted.nonce == 0 || mappings_ == nullptr) return Status::Ok();
+  WEFT_REQUIRE(peer_pid_ > 0 && posted.pid == peer_pid_, weftInternalError,
+               "rank %d posted pid %d, expected %d", peer_, posted.pid, peer_pid_);
+  SharedRange range;
+  range.nonce = posted.nonce;
+  range.fd = posted.fd;
+  range.file_bytes = posted.file_bytes;
+  range.offset = posted.offset;
+  return mappings_->Map(posted.pid, range, at)
+      .WithContext(Format("mapping rank %d's shared buffer", peer_));
+}
+
 uint64_t ShmRecvPort::Unread() const {
   return LoadAcquire(&fifo_.header->head) - LoadAcquire(&fifo_.header->tail);
 }
@@ -114,6 +135,21 @@ Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes) {
     if (n <= 0)
       return ErrnoStatus(
           Format("process_vm_readv of %zu bytes from pid %d", bytes - done, pid).c_str());
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status WriteToProcess(int pid, uint64_t address, const void* from, size_t bytes) {
+  size_t done = 0;
+  while (done < bytes) {
+    iovec local{const_cast<std::byte*>(static_cast<const std::byte*>(from)) + done, bytes - done};
+    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
+    const ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return ErrnoStatus(
+          Format("process_vm_writev of %zu bytes to pid %d", bytes - done, pid).c_str());
     done += static_cast<size_t>(n);
   }
   return Status::Ok();

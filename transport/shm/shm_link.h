@@ -7,8 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "transport/link.h"
+#include "transport/shm/shared_buffer.h"
 
 namespace weft {
 
@@ -56,9 +58,11 @@ class ShmSendPort : public SendPort {
 
 class ShmRecvPort : public RecvPort {
  public:
-  // `peer_pid`: the sender's process, for one-copy reads (0: none).
-  ShmRecvPort(int peer, FifoView fifo, int peer_pid)
-      : peer_(peer), fifo_(fifo), peer_pid_(peer_pid) {}
+  // `peer_pid`: the sender's process, for one-copy reads (0: none); `mappings`: the peers'
+  // shared buffers mapped here, shared by the ports of one communicator (may be null).
+  ShmRecvPort(int peer, FifoView fifo, int peer_pid,
+              std::shared_ptr<PeerMappings> mappings = nullptr)
+      : peer_(peer), fifo_(fifo), peer_pid_(peer_pid), mappings_(std::move(mappings)) {}
   const char* kind() const override { return "shm"; }
   int peer() const override { return peer_; }
   size_t slot_bytes() const override { return fifo_.slot_bytes; }
@@ -66,6 +70,8 @@ class ShmRecvPort : public RecvPort {
   Status Release(uint64_t n) override;
   void WaitForData(uint64_t n, int timeout_us) override;
   Status ReadPeerMemory(const PostedAddress& from, void* to, size_t bytes) override;
+  Status WritePeerMemory(const PostedAddress& to, const void* from, size_t bytes) override;
+  Status MapPeerBuffer(const PostedAddress& posted, std::byte** at) override;
 
   // For tests: messages published but not yet consumed.
   uint64_t Unread() const;
@@ -74,10 +80,13 @@ class ShmRecvPort : public RecvPort {
   int peer_;
   FifoView fifo_;
   int peer_pid_;
+  std::shared_ptr<PeerMappings> mappings_;
 };
 
 // Copies `bytes` from `address` in process `pid` (process_vm_readv: same user, and ptrace
 // allowed between the two, as between ranks launched together without Yama's restrictions).
 Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes);
+// The other way (process_vm_writev).
+Status WriteToProcess(int pid, uint64_t address, const void* from, size_t bytes);
 
 }  // namespace weft
