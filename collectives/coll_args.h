@@ -23,6 +23,9 @@ struct CollArgs {
   // caller destroy the op as soon as the call returns (PyTorch destroys it right after
   // enqueueing), before the queued device work or a group's ops run.
   std::optional<PreMulSum> premul = std::nullopt;
+  // Every rank's buffers of this call are registered shared memory (the ranks agreed, see
+  // Communicator::AgreeOnZeroCopy): the one-copy plan reads and writes them in place.
+  bool zero_copy = false;
 };
 
 // One point-to-point call (weftSend / weftRecv). The k-th send from rank a to rank b meets

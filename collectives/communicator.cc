@@ -199,7 +199,49 @@ Status Communicator::Submit(const std::vector<CollArgs>& ops) {
   // Host collectives run after the device collectives queued before them, on every rank,
   // so that both take their sequence numbers in call order.
   if (device_) WEFT_CHECK(device_->Drain());
-  return Run(ops);
+  std::vector<CollArgs> agreed;
+  bool changed = false;
+  WEFT_CHECK(AgreeOnZeroCopy(ops, &agreed, &changed));
+  return Run(changed ? agreed : ops);
+}
+
+Status Communicator::AgreeOnZeroCopy(const std::vector<CollArgs>& ops,
+                                     std::vector<CollArgs>* agreed, bool* changed) {
+  *changed = false;
+  // Facts every rank shares: the job, the settings, each call's collective and size.
+  if (!one_copy_ || !all_local_ || nranks_ < 2 ||
+      !algos_.Allows(CollType::kAllReduce, Algo::kDirect))
+    return Status::Ok();
+  std::vector<size_t> asked;
+  std::vector<uint8_t> mine;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);  // the registry
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const CollArgs& a = ops[i];
+      const size_t bytes = a.count * TypeSize(a.type);
+      if (a.coll != CollType::kAllReduce || bytes < kZeroCopyMinBytes) continue;
+      asked.push_back(i);
+      mine.push_back(
+          registry_.Find(a.send, bytes).nonce != 0 && registry_.Find(a.recv, bytes).nonce != 0 ? 1
+                                                                                               : 0);
+    }
+  }
+  if (asked.empty()) return Status::Ok();
+  std::vector<uint8_t> all(mine.size(), 0);
+  CollArgs ask;
+  ask.coll = CollType::kAllReduce;
+  ask.send = mine.data();
+  ask.recv = all.data();
+  ask.count = mine.size();
+  ask.type = weftUint8;
+  ask.op = weftMin;
+  WEFT_CHECK(Run({ask}).WithContext("agreeing on zero-copy all-reduces"));
+  *agreed = ops;
+  for (size_t k = 0; k < asked.size(); ++k) {
+    (*agreed)[asked[k]].zero_copy = all[k] == 1;
+    *changed = *changed || all[k] == 1;
+  }
+  return Status::Ok();
 }
 
 Status Communicator::CheckConsistency(const std::vector<CollArgs>& ops) {

@@ -34,12 +34,12 @@ Status Router::Get(const CollArgs& a, const Route** out) {
   const size_t bytes = CallBytes(a.coll, a.count, esz, options_.nranks);
   Chunking chunking =
       ChunkingFor(options_.chunk_size, options_.nchannels_setting, options_.nhosts, esz);
-  Key key{static_cast<int>(a.coll), a.count, static_cast<int>(esz), a.root, chunking.nchannels,
-          chunking.chunk_elems};
+  Key key{static_cast<int>(a.coll), a.count,    static_cast<int>(esz), a.root, chunking.nchannels,
+          chunking.chunk_elems,     a.zero_copy};
   auto it = routes_.find(key);
   if (it == routes_.end()) {
     auto route = std::make_unique<Route>();
-    const Algo algo = Choose(a.coll, bytes);
+    const Algo algo = a.zero_copy ? Algo::kDirect : Choose(a.coll, bytes);
     route->algo = algo;
     // Tree chunks and recursive doubling's messages travel on the shallower FIFOs of tree
     // edges and pairs: cut them to fit (links that cannot carry a message go over the
