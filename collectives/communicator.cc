@@ -209,21 +209,25 @@ Status Communicator::AgreeOnZeroCopy(const std::vector<CollArgs>& ops,
                                      std::vector<CollArgs>* agreed, bool* changed) {
   *changed = false;
   // Facts every rank shares: the job, the settings, each call's collective and size.
-  if (!one_copy_ || !all_local_ || nranks_ < 2 ||
-      !algos_.Allows(CollType::kAllReduce, Algo::kDirect))
-    return Status::Ok();
+  if (!one_copy_ || !all_local_ || nranks_ < 2) return Status::Ok();
   std::vector<size_t> asked;
   std::vector<uint8_t> mine;
   {
     std::lock_guard<std::mutex> lock(mutex_);  // the registry
     for (size_t i = 0; i < ops.size(); ++i) {
       const CollArgs& a = ops[i];
-      const size_t bytes = a.count * TypeSize(a.type);
-      if (a.coll != CollType::kAllReduce || bytes < kZeroCopyMinBytes) continue;
+      const size_t esz = TypeSize(a.type);
+      if (!AlgorithmOf(Algo::kDirect).Serves(a.coll) || !algos_.Allows(a.coll, Algo::kDirect) ||
+          CallBytes(a.coll, a.count, esz, nranks_) < kZeroCopyMinBytes)
+        continue;
       asked.push_back(i);
-      mine.push_back(
-          registry_.Find(a.send, bytes).nonce != 0 && registry_.Find(a.recv, bytes).nonce != 0 ? 1
-                                                                                               : 0);
+      // A broadcast's input matters at its root only.
+      const bool input_used = a.coll != CollType::kBroadcast || a.root == rank_;
+      const bool in = !input_used ||
+                      registry_.Find(a.send, InputCount(a.coll, a.count, nranks_) * esz).nonce != 0;
+      const bool out =
+          registry_.Find(a.recv, OutputCount(a.coll, a.count, nranks_) * esz).nonce != 0;
+      mine.push_back(in && out ? 1 : 0);
     }
   }
   if (asked.empty()) return Status::Ok();
