@@ -210,17 +210,21 @@ Status Communicator::AgreeOnZeroCopy(const std::vector<CollArgs>& ops,
   *changed = false;
   // Facts every rank shares: the job, the settings, each call's collective and size.
   if (!one_copy_ || !all_local_ || nranks_ < 2) return Status::Ok();
+  auto asks = [&](const CollArgs& a) {
+    return AlgorithmOf(Algo::kDirect).Serves(a.coll) && algos_.Allows(a.coll, Algo::kDirect) &&
+           CallBytes(a.coll, a.count, TypeSize(a.type), nranks_) >= kZeroCopyMinBytes;
+  };
+  // Small calls, the common case, return before taking the lock.
+  if (std::none_of(ops.begin(), ops.end(), asks)) return Status::Ok();
   std::vector<size_t> asked;
   std::vector<uint8_t> mine;
   {
     std::lock_guard<std::mutex> lock(mutex_);  // the registry
     for (size_t i = 0; i < ops.size(); ++i) {
       const CollArgs& a = ops[i];
-      const size_t esz = TypeSize(a.type);
-      if (!AlgorithmOf(Algo::kDirect).Serves(a.coll) || !algos_.Allows(a.coll, Algo::kDirect) ||
-          CallBytes(a.coll, a.count, esz, nranks_) < kZeroCopyMinBytes)
-        continue;
+      if (!asks(a)) continue;
       asked.push_back(i);
+      const size_t esz = TypeSize(a.type);
       // A broadcast's input matters at its root only.
       const bool input_used = a.coll != CollType::kBroadcast || a.root == rank_;
       const bool in = !input_used ||

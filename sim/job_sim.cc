@@ -44,7 +44,10 @@ Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult
   const size_t slot_bytes = chunking.chunk_elems * call.elem_size;
   const size_t slots = std::clamp<size_t>(job.buffsize / std::max<size_t>(slot_bytes, 1), 2, 64);
   executor.recv_window = std::max<size_t>(8, 2 * slots);
-  executor.rndv_bytes = job.rndv_bytes;
+  const bool eager_chunks = job.net.nhosts > 1 && job.between_hosts == TransportKind::kTcp;
+  executor.rndv_bytes = job.rndv_bytes != 0 ? job.rndv_bytes
+                        : eager_chunks      ? slot_bytes + 1
+                                            : size_t{8192};
   return SimulatePlans(plans, call.elem_size, job.net, executor, out);
 }
 

@@ -27,7 +27,9 @@ struct SimJob {
   size_t chunk_size = 0;                                     // WEFT_CHUNK_SIZE (0: picks)
   int nchannels = 0;                                         // WEFT_NCHANNELS
   size_t buffsize = size_t{2} << 20;                         // WEFT_BUFFSIZE
-  size_t rndv_bytes = 8192;                                  // UCX_RNDV_THRESH
+  // UCX_RNDV_THRESH; 0: what the communicator sets (UcxTransport: just above a chunk where
+  // hosts talk over TCP, so every chunk goes eager; UCX's 8 KiB otherwise).
+  size_t rndv_bytes = 0;
 };
 
 // The ring (hosts in order, a host's ranks side by side) and the trees over it.
