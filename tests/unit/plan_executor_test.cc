@@ -215,8 +215,11 @@ TEST(OneCopyPlan, AllReduceTouchesOnlyItsSliceOfEachPeer) {
   EXPECT_EQ(2u * 3, written);
   EXPECT_EQ(2u, p.scratch_count);
   ASSERT_TRUE(BuildOneCopyAllReducePlan(0, 2, 10, 4, &p).ok());
-  for (const Step& st : p.channels[0].steps)
-    if (st.kind == StepKind::kReducePeer) EXPECT_TRUE(st.peer_write) << p.Describe();
+  for (const Step& st : p.channels[0].steps) {
+    if (st.kind == StepKind::kReducePeer) {
+      EXPECT_TRUE(st.peer_write) << p.Describe();
+    }
+  }
 }
 
 TEST(PlanExecutorShm, OneCopyReadOfAVanishedBufferIsAnError) {

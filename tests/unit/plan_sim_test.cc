@@ -253,7 +253,9 @@ TEST(PlanSim, HierMovesLessBetweenHostsThanTheRing) {
     EXPECT_EQ(hier.bytes_between_hosts, 2 * static_cast<size_t>(hosts - 1) * bytes)
         << Describe(job, bytes);
     EXPECT_LT(hier.bytes_between_hosts, ring.bytes_between_hosts) << Describe(job, bytes);
-    if (rph == 2) EXPECT_LT(hier.time_us, ring.time_us) << Describe(job, bytes);
+    if (rph == 2) {
+      EXPECT_LT(hier.time_us, ring.time_us) << Describe(job, bytes);
+    }
   }
 }
 
