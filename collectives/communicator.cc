@@ -210,9 +210,9 @@ Status Communicator::AgreeOnZeroCopy(const std::vector<CollArgs>& ops,
   *changed = false;
   // Facts every rank shares: the job, the settings, each call's collective and size.
   if (!one_copy_ || !all_local_ || nranks_ < 2) return Status::Ok();
-  auto asks = [&](const CollArgs& a) {
-    return AlgorithmOf(Algo::kDirect).Serves(a.coll) && algos_.Allows(a.coll, Algo::kDirect) &&
-           CallBytes(a.coll, a.count, TypeSize(a.type), nranks_) >= kZeroCopyMinBytes;
+  auto asks = [&](const CollArgs& a) {  // the size first: it rules out most calls
+    return CallBytes(a.coll, a.count, TypeSize(a.type), nranks_) >= kZeroCopyMinBytes &&
+           AlgorithmOf(Algo::kDirect).Serves(a.coll) && algos_.Allows(a.coll, Algo::kDirect);
   };
   // Small calls, the common case, return before taking the lock.
   if (std::none_of(ops.begin(), ops.end(), asks)) return Status::Ok();
