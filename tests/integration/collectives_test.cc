@@ -63,32 +63,29 @@ namespace {
 // keeps the tuner's choice: direct is for all-reduce, all-gather and broadcast only).
 class Algorithms : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
 
-TEST_P(Algorithms, AllReduceIsExact) {
-  const std::string algo = std::get<0>(GetParam());
-  const int n = std::get<1>(GetParam());
-  std::string cmd =
+// coll_check on n ranks with one algorithm forced: the collectives it serves, three types,
+// three ops, counts from empty to odd and large; `extra`: more coll_check options.
+void ExpectForcedAlgorithmExact(const std::string& algo, int n, const std::string& extra = "") {
+  const std::string cmd =
       "env WEFT_ALGO=" + algo + " WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n " +
-      std::to_string(n) + " --timeout 240 -- " + BinDir() +
-      "/coll_check --colls allreduce,allgather,broadcast,reduce --types float,int32,bfloat16 "
+      std::to_string(n) + " --timeout 240 -- " + BinDir() + "/coll_check " + extra +
+      "--colls allreduce,allgather,broadcast,reduce --types float,int32,bfloat16 "
       "--ops sum,max,avg --counts 0,1,7,1000,100003";
   CommandResult r = RunCommand(cmd);
   EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
   EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
 }
 
+TEST_P(Algorithms, AllReduceIsExact) {
+  ExpectForcedAlgorithmExact(std::get<0>(GetParam()), std::get<1>(GetParam()));
+}
+
 // One-copy plans on buffers from weftMemAlloc, registered: the peers map them through
 // /proc/<pid>/fd and read and write them in place. Every call has new buffers (registered,
 // then deregistered and freed), so the peers' mappings turn over past their limit of 32.
 TEST(OneCopyRegistered, EveryCollectiveIsExact) {
-  for (int n : {2, 3, 5}) {
-    std::string cmd = "env WEFT_ALGO=direct WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n " +
-                      std::to_string(n) + " --timeout 240 -- " + BinDir() +
-                      "/coll_check --register --colls allreduce,allgather,broadcast,reduce "
-                      "--types float,int32,bfloat16 --ops sum,max,avg --counts 0,1,7,1000,100003";
-    CommandResult r = RunCommand(cmd);
-    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
-    EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
-  }
+  for (int n : {2, 3, 5})
+    ExpectForcedAlgorithmExact("direct", n, "--register ");
 }
 
 // 10 ranks: above DirectLinkMap's all-pairs limit, so the shared FIFOs link only ring

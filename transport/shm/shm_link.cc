@@ -125,34 +125,37 @@ uint64_t ShmRecvPort::Unread() const {
   return LoadAcquire(&fifo_.header->head) - LoadAcquire(&fifo_.header->tail);
 }
 
-Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes) {
+namespace {
+
+// process_vm_readv or _writev, whichever `copy` is, until every byte has moved: the kernel
+// may move fewer than asked (a partial copy) or be interrupted.
+template <typename Copy>
+Status CopyWithProcess(Copy copy, const char* what, int pid, uint64_t address, std::byte* local,
+                       size_t bytes) {
   size_t done = 0;
   while (done < bytes) {
-    iovec local{static_cast<std::byte*>(to) + done, bytes - done};
-    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
-    const ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    iovec here{local + done, bytes - done};
+    iovec there{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
+    const ssize_t n = copy(pid, &here, 1, &there, 1, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      return ErrnoStatus(
-          Format("process_vm_readv of %zu bytes from pid %d", bytes - done, pid).c_str());
+      return ErrnoStatus(Format("%s of %zu bytes, pid %d", what, bytes - done, pid).c_str());
     done += static_cast<size_t>(n);
   }
   return Status::Ok();
 }
 
+}  // namespace
+
+Status ReadFromProcess(int pid, uint64_t address, void* to, size_t bytes) {
+  return CopyWithProcess(process_vm_readv, "process_vm_readv", pid, address,
+                         static_cast<std::byte*>(to), bytes);
+}
+
 Status WriteToProcess(int pid, uint64_t address, const void* from, size_t bytes) {
-  size_t done = 0;
-  while (done < bytes) {
-    iovec local{const_cast<std::byte*>(static_cast<const std::byte*>(from)) + done, bytes - done};
-    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(address + done)), bytes - done};
-    const ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return ErrnoStatus(
-          Format("process_vm_writev of %zu bytes to pid %d", bytes - done, pid).c_str());
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  // process_vm_writev only reads the local side.
+  return CopyWithProcess(process_vm_writev, "process_vm_writev", pid, address,
+                         const_cast<std::byte*>(static_cast<const std::byte*>(from)), bytes);
 }
 
 }  // namespace weft
