@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "collectives/algorithms/algorithm.h"
+#include "collectives/algorithms/ring_parts.h"
 
 namespace weft {
 
@@ -37,9 +38,9 @@ Status BuildOneCopyAllReducePlan(int rank, int nranks, size_t count, size_t bloc
                "rank %d of %d, blocks of %zu", rank, nranks, block);
   Plan plan = Plan::Empty(CollType::kAllReduce, rank, nranks, count, count, 1);
   ChannelPlan& ch = plan.channels[0];
-  const size_t n = static_cast<size_t>(nranks), r = static_cast<size_t>(rank);
-  const size_t begin = r * (count / n) + std::min(r, count % n);
-  const size_t size = count / n + (r < count % n ? 1 : 0);
+  // This rank's slice: the segment the ring's reduce-scatter would leave it.
+  const Piece slice = SplitEven(count, static_cast<size_t>(nranks), static_cast<size_t>(rank));
+  const size_t begin = slice.offset, size = slice.size;
   auto peer_of = [&](int k) { return (rank + k) % nranks; };
   if (count > 0 && nranks == 1) {
     ch.Add(StepKind::kCopy, -1, -1, {BufferId::kInput, 0, count}, {BufferId::kOutput, 0, count})
