@@ -209,9 +209,10 @@ Status Communicator::AgreeOnZeroCopy(const std::vector<CollArgs>& ops,
                                      std::vector<CollArgs>* agreed, bool* changed) {
   *changed = false;
   // Facts every rank shares: the job, the settings, each call's collective and size.
-  if (!one_copy_ || !all_local_ || nranks_ < 2) return Status::Ok();
+  const size_t min_bytes = config_.zero_copy_min_bytes;
+  if (!one_copy_ || !all_local_ || nranks_ < 2 || min_bytes == 0) return Status::Ok();
   auto asks = [&](const CollArgs& a) {  // the size first: it rules out most calls
-    return CallBytes(a.coll, a.count, TypeSize(a.type), nranks_) >= kZeroCopyMinBytes &&
+    return CallBytes(a.coll, a.count, TypeSize(a.type), nranks_) >= min_bytes &&
            AlgorithmOf(Algo::kDirect).Serves(a.coll) && algos_.Allows(a.coll, Algo::kDirect);
   };
   // Small calls, the common case, return before taking the lock.

@@ -96,9 +96,6 @@ class Communicator final : public HostCollectives {
   // weftCommRegister / weftCommDeregister (host buffers from weftMemAlloc).
   Status Register(void* buff, size_t bytes, void** handle);
   Status Deregister(void* handle);
-  // Calls the one-copy plans serve (all-reduce, all-gather, broadcast) of at least this many
-  // bytes on one host ask every rank whether its buffers are registered (AgreeOnZeroCopy).
-  static constexpr size_t kZeroCopyMinBytes = size_t{4} << 20;
 
   // Frees everything without waiting for peers.
   void Abort();
@@ -156,8 +153,8 @@ class Communicator final : public HostCollectives {
   void StopProgressThread();
   std::unique_ptr<DeviceEngine> TakeDeviceEngine();
   void ProgressThreadMain();
-  // Large calls on one host that the one-copy plans serve: the ranks agree (a MIN
-  // all-reduce of one byte per such call) whether all their buffers are registered, and
+  // Large calls on one host that the one-copy plans serve (WEFT_ZERO_COPY_MIN_BYTES and
+  // more): the ranks agree (a MIN all-reduce of one byte per such call) whether all their buffers are registered, and
   // those that are run zero copy. The tuner alone cannot choose it: a rank knows only its
   // own buffers. *ops is copied into *agreed where a call is marked.
   Status AgreeOnZeroCopy(const std::vector<CollArgs>& ops, std::vector<CollArgs>* agreed,
