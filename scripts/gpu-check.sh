@@ -11,7 +11,8 @@
 #   1. weft-kernels: every type x op against the host reduction (bit-exact), and kernel
 #      bandwidth against cudaMemcpy device-to-device measured in the same run;
 #   2. the GPU tests (ctest -L gpu): the plan runner's CUDA reduction back-end against the host's, stream ordering without host sync, bad buffers, and
-#      4 ranks on GPU 0 with every collective and type on both device paths;
+#      4 ranks on GPU 0 with every collective and type on both device paths; the one-shot
+#      LL kernel with 4 thread-ranks (exact, abort, and its 8-byte latency against 15 us);
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
@@ -122,6 +123,11 @@ if want ctest; then
   tail -15 "$out/ctest-gpu.txt"
   [ $rc -eq 0 ] || status=1
   note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
+  # The one-shot LL kernel's figure (ctest keeps a passing test's output to itself).
+  timeout 60 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*' >"$out/one-shot.txt" 2>&1 ||
+    status=1
+  note "one-shot kernel, 4 thread-ranks, 8 B" \
+    "$(sed -n 's/^FIGURE one-shot kernel 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt") $(grep -q FAILED "$out/one-shot.txt" && echo FAILED)"
 fi
 
 if want perf; then

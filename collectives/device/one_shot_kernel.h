@@ -1,0 +1,29 @@
+// The one-shot LL all-reduce (collectives/device/proto/one_shot_all_reduce.h) as a CUDA
+// kernel: one block whose threads share the lines. Host-callable; no CUDA headers here.
+// Not yet called by the communicator: the GPU-driven device path (docs/cuda.md) will.
+#pragma once
+
+#include <cstdint>
+
+#include "collectives/device/proto/one_shot_all_reduce.h"
+#include "common/status.h"
+#include "weft/weft.h"
+
+namespace weft {
+
+// Whether the kernel serves this type (the types computed as themselves: integers, fp32,
+// fp64; fp16, bf16 and fp8 not yet).
+bool OneShotServes(weftDataType_t type);
+
+// Queues the kernel on `stream` (a cudaStream_t) with `threads` threads. `args` is copied
+// into the launch; what it points to (scratch table, scratch, epoch, abort flag) must be
+// device-accessible. *status (device or mapped memory) ends at the worst WaitResult of any
+// thread: 0 when every line arrived.
+Status LaunchOneShotAllReduce(const proto::OneShotArgs& args, weftDataType_t type, weftRedOp_t op,
+                              int threads, uint32_t* status, void* stream);
+
+// Loads every instantiation of the kernel now (CUDA loads modules lazily, and a first launch
+// behind a spinning kernel can wait for the device forever: docs/cuda.md).
+Status PreloadOneShotKernels();
+
+}  // namespace weft

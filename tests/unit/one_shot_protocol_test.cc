@@ -1,0 +1,214 @@
+// The device one-shot LL all-reduce (collectives/device/proto/) run by CPU threads standing
+// in for the kernels, one thread per rank over one shared heap: every (type, op), 1-8 ranks,
+// in and out of place, sizes that vary from call to call, epochs across the 32-bit wrap;
+// results bit-exact against the rank-order reduction; waits that end on abort and timeout.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "collectives/device/proto/one_shot_all_reduce.h"
+
+namespace weft::proto {
+namespace {
+
+// One job's memory: every rank's scratch (visible to all, as peer-mapped memory is) and
+// epoch (its own device memory).
+struct Job {
+  Job(int nranks, size_t lines) : lines(lines), epochs(static_cast<size_t>(nranks), 0) {
+    for (int r = 0; r < nranks; ++r)
+      scratch_store.emplace_back(2 * static_cast<size_t>(nranks) * lines);  // zeroed
+    for (auto& s : scratch_store)
+      scratch.push_back(s.data());
+  }
+  size_t lines;
+  std::vector<std::vector<LlLine>> scratch_store;
+  std::vector<LlLine*> scratch;
+  std::vector<uint32_t> epochs;
+};
+
+template <typename T>
+T Value(int rank, size_t i, int call) {
+  // Small values keep products of 8 ranks away from float rounding ties but still wrap the
+  // narrow integers; negative values exercise max and min.
+  const int v = static_cast<int>((i * 7 + static_cast<size_t>(rank) * 13 + call * 5) % 11) - 3;
+  return static_cast<T>(v == 0 ? 1 : v);
+}
+
+// Runs `calls` all-reduces of counts[c] elements on n CPU-thread ranks and checks every
+// rank's output bit for bit against the reduction in rank order.
+template <typename T, typename Op>
+void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place,
+                 uint32_t first_epoch = 0) {
+  size_t max_count = 0;
+  for (size_t c : counts)
+    max_count = std::max(max_count, c);
+  Job job(n, OneShotLines(max_count * sizeof(T)));
+  for (auto& e : job.epochs)
+    e = first_epoch;
+  std::vector<std::vector<T>> inputs(static_cast<size_t>(n)), outputs(static_cast<size_t>(n));
+  for (size_t call = 0; call < counts.size(); ++call) {
+    const size_t count = counts[call];
+    for (int r = 0; r < n; ++r) {
+      auto& in = inputs[static_cast<size_t>(r)];
+      in.resize(count);
+      for (size_t i = 0; i < count; ++i)
+        in[i] = Value<T>(r, i, static_cast<int>(call));
+      outputs[static_cast<size_t>(r)].assign(count, T{});
+    }
+    std::vector<T> expect(count);
+    for (size_t i = 0; i < count; ++i) {
+      T acc = inputs[0][i];
+      for (int r = 1; r < n; ++r)
+        acc = Op::Apply(acc, inputs[static_cast<size_t>(r)][i]);
+      expect[i] = acc;
+    }
+    std::vector<WaitResult> results(static_cast<size_t>(n), WaitResult::kTimedOut);
+    std::vector<std::thread> ranks;
+    for (int r = 0; r < n; ++r) {
+      ranks.emplace_back([&, r] {
+        const auto ru = static_cast<size_t>(r);
+        OneShotArgs a;
+        a.rank = r;
+        a.nranks = n;
+        a.input = inputs[ru].data();
+        a.output = in_place ? static_cast<void*>(inputs[ru].data()) : outputs[ru].data();
+        a.count = count;
+        a.scratch = job.scratch.data();
+        a.lines = job.lines;
+        a.epoch = &job.epochs[ru];
+        a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
+        results[ru] = OneShotAllReduce<Native<T>, Op>(a, 0, 1);
+        ++job.epochs[ru];  // what the kernel's last thread does
+      });
+    }
+    for (auto& t : ranks)
+      t.join();
+    for (int r = 0; r < n; ++r) {
+      const auto ru = static_cast<size_t>(r);
+      ASSERT_EQ(WaitResult::kReady, results[ru]) << "rank " << r << " call " << call;
+      const std::vector<T>& got = in_place ? inputs[ru] : outputs[ru];
+      ASSERT_EQ(0, std::memcmp(expect.data(), got.data(), count * sizeof(T)))
+          << "rank " << r << " of " << n << ", call " << call << ", count " << count;
+    }
+  }
+}
+
+// Sizes that grow and shrink, so that lines written by a longer earlier call sit beside the
+// ones a call reads (they carry an older flag and must not pass).
+const std::vector<size_t> kCounts = {1, 3, 64, 7, 1000, 0, 2, 999, 16, 1};
+
+template <typename T>
+void EveryOp(int n, bool in_place) {
+  RunAndCheck<T, SumOp>(n, kCounts, in_place);
+  RunAndCheck<T, ProdOp>(n, kCounts, in_place);
+  RunAndCheck<T, MaxOp>(n, kCounts, in_place);
+  RunAndCheck<T, MinOp>(n, kCounts, in_place);
+}
+
+class OneShotProtocol : public ::testing::TestWithParam<int> {};
+
+TEST_P(OneShotProtocol, EveryTypeAndOpIsExactInAndOutOfPlace) {
+  const int n = GetParam();
+  for (bool in_place : {false, true}) {
+    EveryOp<int8_t>(n, in_place);
+    EveryOp<uint8_t>(n, in_place);
+    EveryOp<int32_t>(n, in_place);
+    EveryOp<uint32_t>(n, in_place);
+    EveryOp<int64_t>(n, in_place);
+    EveryOp<uint64_t>(n, in_place);
+    EveryOp<float>(n, in_place);
+    EveryOp<double>(n, in_place);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, OneShotProtocol, ::testing::Range(1, 9));
+
+// Across the 32-bit epoch wrap: flags skip 0 (never-written memory) and stay distinct for
+// the two uses of a parity, so scratch never written and scratch two epochs old both fail
+// to pass for the current call.
+// The first long call comes at epoch 0xffffffff: most of its lines were never written.
+TEST(OneShotProtocolEpochs, WrapAroundIsExact) {
+  const std::vector<size_t> counts = {1, 1, 1, 300, 300, 5, 300, 2, 1000};
+  RunAndCheck<int32_t, SumOp>(4, counts, false, 0xfffffffcu);
+  RunAndCheck<float, SumOp>(3, counts, true, 0xfffffffcu);
+  RunAndCheck<int64_t, MaxOp>(2, counts, false, 0xfffffffcu);
+}
+
+// (Adjacent epochs use the other parity's slots: their flags may match, at the wrap.)
+TEST(OneShotProtocolEpochs, FlagsSkipZeroAndDifferTwoEpochsApart) {
+  for (uint32_t e : {0u, 1u, 0xfffffffdu, 0xfffffffeu, 0xffffffffu}) {
+    EXPECT_NE(0u, LlFlag(e)) << e;
+    EXPECT_NE(LlFlag(e), LlFlag(e + 2)) << e;
+  }
+}
+
+// A rank whose peer never arrives: its wait ends when the abort flag is raised (looked at
+// before the first spin) or at its timeout, and the output is left as it was.
+WaitResult LonelyRank(const WaitLimits& limits, std::vector<int32_t>* out, uint32_t epoch = 0) {
+  Job job(2, 4);
+  job.epochs[0] = epoch;
+  std::vector<int32_t> in = {1, 2, 3};
+  out->assign(3, -7);
+  OneShotArgs a;
+  a.rank = 0;
+  a.nranks = 2;
+  a.input = in.data();
+  a.output = out->data();
+  a.count = in.size();
+  a.scratch = job.scratch.data();
+  a.lines = job.lines;
+  a.epoch = &job.epochs[0];
+  a.limits = limits;
+  return OneShotAllReduce<Native<int32_t>, SumOp>(a, 0, 1);
+}
+
+TEST(OneShotProtocolWaits, AnAbortEndsTheWaitAndLeavesTheOutput) {
+  uint32_t abort_flag = 1;
+  WaitLimits limits;
+  limits.abort_flag = &abort_flag;
+  std::vector<int32_t> out;
+  EXPECT_EQ(WaitResult::kAborted, LonelyRank(limits, &out));
+  EXPECT_EQ((std::vector<int32_t>{-7, -7, -7}), out);
+}
+
+TEST(OneShotProtocolWaits, AnAbortRaisedWhileWaitingIsSeen) {
+  uint32_t abort_flag = 0;
+  WaitLimits limits;
+  limits.abort_flag = &abort_flag;
+  limits.timeout_ns = 60'000'000'000ull;
+  std::vector<int32_t> out;
+  WaitResult result = WaitResult::kReady;
+  std::thread waiter([&] { result = LonelyRank(limits, &out); });
+  StoreRelease(&abort_flag, 1);  // whenever the waiter looks next, it sees it
+  waiter.join();
+  EXPECT_EQ(WaitResult::kAborted, result);
+}
+
+TEST(OneShotProtocolWaits, ATimeoutEndsTheWait) {
+  WaitLimits limits;
+  limits.timeout_ns = 20'000'000ull;  // 20 ms
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int32_t> out;
+  EXPECT_EQ(WaitResult::kTimedOut, LonelyRank(limits, &out));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ((std::vector<int32_t>{-7, -7, -7}), out);
+}
+
+// Scratch never written (zeros) never passes for a peer's line, at any epoch, the wrap's
+// included: the lonely rank waits until its timeout.
+TEST(OneShotProtocolWaits, MemoryNeverWrittenIsNotAPeersLine) {
+  for (uint32_t epoch : {0u, 1u, 0xfffffffeu, 0xffffffffu}) {
+    WaitLimits limits;
+    limits.timeout_ns = 2'000'000ull;  // 2 ms
+    std::vector<int32_t> out;
+    EXPECT_EQ(WaitResult::kTimedOut, LonelyRank(limits, &out, epoch)) << "epoch " << epoch;
+  }
+}
+
+}  // namespace
+}  // namespace weft::proto
