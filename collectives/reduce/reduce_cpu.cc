@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "collectives/reduce/native_format.h"
 #include "collectives/reduce/reduce.h"
 #include "collectives/reduce/reduce_ops.h"
 #include "collectives/reduce/stream_store.h"
@@ -13,15 +14,6 @@
 
 namespace weft {
 namespace {
-
-// How to move between the stored type and the type arithmetic happens in.
-template <typename T>
-struct Native {
-  using Stored = T;
-  using Compute = T;
-  static Compute Load(T v) { return v; }
-  static T Store(Compute v) { return v; }
-};
 
 // Signed integers add and multiply as unsigned so that overflow wraps instead of being UB.
 template <typename T>

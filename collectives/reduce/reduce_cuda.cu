@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "collectives/reduce/native_format.h"
 #include "collectives/reduce/reduce_cuda.h"
 #include "collectives/reduce/reduce_ops.h"
 #include "collectives/reduce/vector_split.h"
@@ -19,13 +20,6 @@
 namespace weft {
 namespace {
 
-template <typename T>
-struct Native {
-  using Stored = T;
-  using Compute = T;
-  __device__ static Compute Load(T v) { return v; }
-  __device__ static T Store(Compute v) { return v; }
-};
 struct Half {
   using Stored = uint16_t;
   using Compute = float;

@@ -15,18 +15,9 @@
 #include <cstring>
 
 #include "collectives/device/proto/ll.h"
-#include "collectives/reduce/reduce_ops.h"
+#include "collectives/reduce/native_format.h"
 
 namespace weft::proto {
-
-// An element type computed as itself (the integers, float, double).
-template <typename T>
-struct Native {
-  using Stored = T;
-  using Compute = T;
-  WEFT_HOST_DEVICE static Compute Load(T v) { return v; }
-  WEFT_HOST_DEVICE static T Store(Compute v) { return v; }
-};
 
 struct OneShotArgs {
   int rank = 0;
