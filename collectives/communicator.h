@@ -154,9 +154,9 @@ class Communicator final : public HostCollectives {
   std::unique_ptr<DeviceEngine> TakeDeviceEngine();
   void ProgressThreadMain();
   // Large calls on one host that the one-copy plans serve (WEFT_ZERO_COPY_MIN_BYTES and
-  // more): the ranks agree (a MIN all-reduce of one byte per such call) whether all their buffers are registered, and
-  // those that are run zero copy. The tuner alone cannot choose it: a rank knows only its
-  // own buffers. *ops is copied into *agreed where a call is marked.
+  // more): the ranks agree (a MIN all-reduce of one byte per such call) whether all their buffers
+  // are registered, and those that are run zero copy. The tuner alone cannot choose it: a rank
+  // knows only its own buffers. *ops is copied into *agreed where a call is marked.
   Status AgreeOnZeroCopy(const std::vector<CollArgs>& ops, std::vector<CollArgs>* agreed,
                          bool* changed);
 
