@@ -50,10 +50,10 @@ void Report::Header(const std::vector<std::string>& rank_lines) {
   std::fprintf(out_, "#\n# %10s  %12s  %8s  %6s  %6s  %30s  %30s%s\n", "", "", "", "", "",
                "out-of-place", "in-place", label.c_str());
   // nccl-tests' columns, then Weft's: the algorithm used (out of place), then MPI's.
-  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %5s%s\n",
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %7s%s\n",
                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time",
                "algbw", "busbw", "#wrong", "algo", mpi ? "     time   algbw   busbw" : "");
-  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %5s%s\n",
+  std::fprintf(out_, "# %10s  %12s  %8s  %6s  %6s  %7s  %6s  %6s  %6s  %7s  %6s  %6s  %6s  %7s%s\n",
                "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)",
                "(GB/s)", "", "", mpi ? "     (us)  (GB/s)  (GB/s)" : "");
   std::fflush(out_);
@@ -72,7 +72,7 @@ void Report::Line(const Row& r) {
     std::fprintf(out_, "  %7s  %6.2f  %6.2f  %6s", TimeText(m->time_us).c_str(), m->algbw, m->busbw,
                  wrong.c_str());
   }
-  std::fprintf(out_, "  %5s", r.algo.empty() ? "-" : r.algo.c_str());
+  std::fprintf(out_, "  %7s", r.algo.empty() ? "-" : r.algo.c_str());
   if (BaselineName(options_) != nullptr) {
     if (r.baseline.valid)
       std::fprintf(out_, "  %7s  %6.2f  %6.2f", TimeText(r.baseline.time_us).c_str(),

@@ -133,6 +133,7 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     ea.seq = seq_++;
     ea.stream_min_bytes = config_.stream_min_bytes;
     ea.registry = registry_.size() > 0 ? &registry_ : nullptr;
+    ea.one_shot = one_shot_.ranks.empty() ? nullptr : &one_shot_;
     if (plan->scratch_count > 0) ea.scratch = Scratch(i, plan->scratch_count * TypeSize(a.type));
     Status reset = executors_[i]->Reset(plan, ea, links_.get());
     if (!reset.ok()) {

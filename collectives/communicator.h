@@ -37,6 +37,9 @@
 
 namespace weft {
 
+// WEFT_ONE_SHOT_MAX_BYTES at most: each rank's scratch is 4 x ranks x this.
+constexpr size_t kOneShotMaxBytesLimit = size_t{1} << 20;
+
 // What each rank tells the others at init, before the transport exists.
 struct PeerInfo {
   uint64_t host_hash = 0;
@@ -202,6 +205,8 @@ class Communicator final : public HostCollectives {
   std::vector<uint64_t> p2p_sent_, p2p_received_;
   std::vector<P2POp> p2p_ops_;  // the next batch; swapped with the runner's, both reused
 
+  // Every rank's one-shot scratch, mapped here (empty: the job cannot run Algo::kOneShot).
+  OneShotScratch one_shot_;
   bool shm_ = false;       // ranks of a host share FIFOs
   bool one_copy_ = false;  // Algo::kDirect: every rank reads every other (CMA)
 

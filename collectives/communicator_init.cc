@@ -99,6 +99,10 @@ bool RdmaDevicesPresent() {
 }  // namespace
 
 Status Communicator::Init(const UniqueIdData& id) {
+  WEFT_REQUIRE(config_.one_shot_max_bytes <= kOneShotMaxBytesLimit, weftInvalidArgument,
+               "WEFT_ONE_SHOT_MAX_BYTES=%zu: at most %zu (each rank maps 4 x ranks x this "
+               "into every peer)",
+               config_.one_shot_max_bytes, kOneShotMaxBytesLimit);
   WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
   // Round 1: where everyone runs (the transport is configured from it).
   PeerInfo mine;
@@ -173,6 +177,7 @@ Status Communicator::Init(const UniqueIdData& id) {
   double& local_hop = all_local ? tune.latency_us : tune.inside.latency_us;
   if (shm_) local_hop = 0.3;
   tune.one_copy = one_copy_;
+  tune.one_shot_max_bytes = one_shot_.ranks.empty() ? 0 : one_shot_.max_bytes();
   int local_ranks = 0;
   for (int r = 0; r < nranks_; ++r)
     local_ranks += hosts[r] == hosts[rank_];
@@ -306,9 +311,18 @@ Status Communicator::SetUpLinks() {
   const DirectLinkMap map = DirectLinkMap::Build(shapes_.ring, shapes_.trees, config, host_of);
   const std::vector<DirectLink> into = map.Into(rank_), from = map.From(rank_);
   bool want = config_.shm_direct && !(into.empty() && from.empty());
+  // The one-shot scratch follows the FIFOs in each rank's region, and every rank stores into
+  // every peer's: every pair of ranks must share memory (a job of one host whose pairs are
+  // all linked).
+  const bool all_local = nhosts_ == 1;
+  const bool one_shot_wanted = want && all_local && nranks_ >= 2 &&
+                               nranks_ <= config.all_pairs_max && config_.one_shot_max_bytes > 0;
+  auto fifo_bytes = [&](int r) { return (map.RegionBytes(r) + 4095) / 4096 * 4096; };
+  const size_t one_shot_bytes =
+      one_shot_wanted ? OneShotScratch::Bytes(nranks_, config_.one_shot_max_bytes) : 0;
   const RegisteredMemory* region = nullptr;
   if (want) {
-    Status s = transport_->RegisterShared(map.RegionBytes(rank_), &region);
+    Status s = transport_->RegisterShared(fifo_bytes(rank_) + one_shot_bytes, &region);
     if (!s.ok()) {
       WEFT_INFO(kLogInit, "no shared FIFOs: %s", s.message().c_str());
       want = false;
@@ -330,10 +344,20 @@ Status Communicator::SetUpLinks() {
       mapped = false;
     }
   }
+  bool one_shot_mapped = mapped && one_shot_wanted;
+  for (int r = 0; one_shot_mapped && r < nranks_; ++r) {
+    if (r == rank_ || peer_region[r] != nullptr) continue;
+    Status s = descriptors[r].empty()
+                   ? SystemError(Format("rank %d has no shared memory", r))
+                   : transport_->MapPeerMemory(r, descriptors[r], &peer_region[r]);
+    if (!s.ok()) {
+      WEFT_INFO(kLogInit, "no one-shot scratch: %s", s.message().c_str());
+      one_shot_mapped = false;
+    }
+  }
   // One-copy reads (ranks of one job on one host): can this rank read every peer it writes
   // to? Each region's descriptor starts with its address in the owner's process: read a word
   // from there.
-  const bool all_local = nhosts_ == 1;
   bool readable = mapped && config_.one_copy && all_local;
   for (const DirectLink& l : from) {
     if (!readable) break;
@@ -349,17 +373,32 @@ Status Communicator::SetUpLinks() {
   const bool alone = into.empty() && from.empty();
   std::vector<std::vector<uint8_t>> oks;
   WEFT_CHECK(bootstrap_->AllGather(
-      {mapped || alone ? uint8_t{1} : uint8_t{0}, readable ? uint8_t{1} : uint8_t{0}}, &oks));
+      {mapped || alone ? uint8_t{1} : uint8_t{0}, readable ? uint8_t{1} : uint8_t{0},
+       one_shot_mapped ? uint8_t{1} : uint8_t{0}},
+      &oks));
   shm_ = true;
   one_copy_ = true;
+  bool one_shot = one_shot_wanted;
   for (const auto& o : oks) {
-    shm_ = shm_ && o.size() == 2 && o[0] == 1;
-    one_copy_ = one_copy_ && o.size() == 2 && o[1] == 1;
+    shm_ = shm_ && o.size() == 3 && o[0] == 1;
+    one_copy_ = one_copy_ && o.size() == 3 && o[1] == 1;
+    one_shot = one_shot && o.size() == 3 && o[2] == 1;
   }
   shm_ = shm_ && !map.links().empty();
   // An all-gather by reads reads every peer: every pair must be linked.
   one_copy_ = shm_ && one_copy_ && all_local && nranks_ <= config.all_pairs_max;
   if (!shm_) return Status::Ok();
+  if (one_shot) {
+    one_shot_.lines = proto::OneShotLines(config_.one_shot_max_bytes);
+    one_shot_.ranks.assign(static_cast<size_t>(nranks_), nullptr);
+    for (int r = 0; r < nranks_; ++r) {
+      auto* base = static_cast<std::byte*>(r == rank_ ? region->local : peer_region[r]);
+      one_shot_.ranks[static_cast<size_t>(r)] =
+          reinterpret_cast<proto::LlLine*>(base + fifo_bytes(r));
+    }
+    WEFT_INFO(kLogInit, "one-shot scratch: calls up to %zu bytes, %.1f KiB here",
+              one_shot_.max_bytes(), static_cast<double>(one_shot_bytes) / 1024);
+  }
   AddShmLinks(map, rank_, region != nullptr ? region->local : nullptr, peer_region, local_pids_,
               links_.get());
   WEFT_INFO(kLogInit,

@@ -24,9 +24,12 @@ TransportCost CostOf(TransportKind t);
 struct TunerInput {
   int nranks = 1;
   TransportKind transport = TransportKind::kSharedMemory;
-  double link_gbps = 0;       // 0: the table's
-  double latency_us = 0;      // 0: the table's
-  bool one_copy = false;      // Algo::kDirect can run (every rank on one host, CMA works)
+  double link_gbps = 0;   // 0: the table's
+  double latency_us = 0;  // 0: the table's
+  bool one_copy = false;  // Algo::kDirect can run (every rank on one host, CMA works)
+  // Algo::kOneShot can run for calls of up to this many bytes (its scratch mapped into every
+  // peer: one host, WEFT_ONE_SHOT_MAX_BYTES); 0: it cannot.
+  size_t one_shot_max_bytes = 0;
   double ranks_per_core = 1;  // on the busiest host; above 1, chains of hops stall
   // Hosts of the job. Above 1, `transport` (and link_gbps, latency_us) is what joins the
   // hosts and `inside` what joins the ranks of one host, and the model follows each

@@ -37,6 +37,10 @@ enum class StepKind : uint8_t {
   kReducePeer,   // dst = src op the peer's peer_mem (and, with peer_write, into the peer's
                  // output at peer_mem.offset too)
   kWritePeer,    // the peer's peer_mem = src
+  // The one-shot LL all-reduce (algorithms/one_shot.h), ranks of one host: src, as LL lines,
+  // into this rank's slot of every peer's scratch (mapped at init: ExecArgs::one_shot), then
+  // dst = every rank's src reduced in rank order. No link and no message of the plan's.
+  kOneShotAllReduce,
 };
 const char* StepKindName(StepKind k);
 

@@ -36,6 +36,11 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
     ran_early_[c].assign(plan->channels[c].steps.size(), false);
   finished_ = false;
   steps_run_ = 0;
+  one_shot_ = false;
+  for (const ChannelPlan& ch : plan->channels)
+    for (const Step& st : ch.steps)
+      one_shot_ = one_shot_ || st.kind == StepKind::kOneShotAllReduce;
+  one_shot_cursor_ = proto::OneShotCursor();
   return Status::Ok();
 }
 
@@ -75,6 +80,7 @@ uint64_t PlanExecutor::RecvNumber(const Step& st) const {
 
 Status PlanExecutor::RunStep(const Step& st, bool* ran) {
   *ran = false;
+  if (st.kind == StepKind::kOneShotAllReduce) return RunOneShot(st, ran);
   const bool receives = StepReceives(st.kind), sends = StepSends(st.kind);
   const std::byte* in = nullptr;
   size_t in_bytes = 0;
@@ -195,6 +201,8 @@ Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_byte
     case StepKind::kReducePeer:
     case StepKind::kWritePeer:
       return ComputePeerStep(st, in);
+    case StepKind::kOneShotAllReduce:
+      break;  // RunStep runs it (RunOneShot)
   }
   return InternalError(Format("unknown step kind %d", static_cast<int>(st.kind)));
 }
@@ -242,6 +250,38 @@ Status PlanExecutor::ComputePeerStep(const Step& st, const std::byte* in) {
       b.Reduce(dst, theirs, Ptr(st.src), st.count, args_.type, args_.op, StoreHint::kCached));
   if (average) WEFT_CHECK(b.Divide(dst, st.count, args_.type, plan_->nranks));
   return st.peer_write ? write_back(dst) : Status::Ok();
+}
+
+Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
+  OneShotScratch* scratch = args_.one_shot;
+  const size_t bytes = st.count * elem_size_;
+  WEFT_REQUIRE(scratch != nullptr && scratch->ranks.size() == static_cast<size_t>(plan_->nranks) &&
+                   bytes <= scratch->max_bytes() && OneShotTakesType(args_.type),
+               weftInternalError,
+               "one-shot all-reduce of %zu bytes without a scratch that holds them (%zu bytes)",
+               bytes, scratch != nullptr ? scratch->max_bytes() : size_t{0});
+  proto::OneShotArgs a;
+  a.rank = plan_->rank;
+  a.nranks = plan_->nranks;
+  a.input = Ptr(st.src);
+  a.output = Ptr(st.dst);
+  a.count = st.count;
+  a.scratch = scratch->ranks.data();
+  a.lines = scratch->lines;
+  a.epoch = &scratch->epoch;
+  // A few looks, then back to the drive loop, which watches the clock, aborts and peers.
+  a.limits.max_looks = 64;
+  a.cursor = &one_shot_cursor_;
+  const proto::WaitResult w = RunOneShotOnHost(args_.type, args_.op, a);
+  if (w == proto::WaitResult::kNotYet) return Status::Ok();
+  WEFT_REQUIRE(w == proto::WaitResult::kReady, weftInternalError,
+               "one-shot all-reduce ended waiting for rank %d", one_shot_cursor_.waiting_for);
+  ++scratch->epoch;
+  one_shot_cursor_ = proto::OneShotCursor();
+  if (st.finalize && args_.op == weftAvg)
+    WEFT_CHECK(backend_->Divide(Ptr(st.dst), st.count, args_.type, plan_->nranks));
+  *ran = true;
+  return Status::Ok();
 }
 
 Status PlanExecutor::Advance(bool* done) {
@@ -318,15 +358,15 @@ bool PlanExecutor::NeedsPolling() const {
   // Shared-memory FIFOs raise no transport event to sleep on, and sends over the network
   // move only while the transport is driven. Only a plan that waits for nothing but network
   // messages may sleep on the transport's events.
-  return links_->InFlight() || (started_ && uses_shm_);
+  return links_->InFlight() || (started_ && (uses_shm_ || one_shot_));
 }
 
 void PlanExecutor::WaitForWork(int timeout_us) {
   const Step* st = Blocked();
   if (st == nullptr) return;
-  if (uses_net_) {
-    // Messages may arrive over the network meanwhile, which no futex announces: give the
-    // core away once and look again.
+  if (uses_net_ || st->kind == StepKind::kOneShotAllReduce) {
+    // Messages may arrive over the network meanwhile, and LL lines, which no futex
+    // announces: give the core away once and look again.
     sched_yield();
     return;
   }
@@ -348,6 +388,12 @@ std::string PlanExecutor::Waiting() const {
     const std::vector<Step>& steps = plan_->channels[c].steps;
     if (next_[c] >= steps.size()) continue;
     const Step& st = steps[next_[c]];
+    if (st.kind == StepKind::kOneShotAllReduce)
+      return Format(
+          "channel %zu step %zu/%zu (%s): the lines of rank %d in the one-shot "
+          "scratch (%zu of %zu reduced)",
+          c, next_[c], steps.size(), StepKindName(st.kind), one_shot_cursor_.waiting_for,
+          one_shot_cursor_.reduced, proto::OneShotLines(st.count * elem_size_));
     if (st.recv_link >= 0) {
       RecvPort* in = ports_[static_cast<size_t>(st.recv_link)].recv;
       const std::byte* data = nullptr;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/algorithms/one_shot.h"
 #include "collectives/link_table.h"
 #include "collectives/memory_registry.h"
 #include "collectives/plan.h"
@@ -38,6 +39,8 @@ struct ExecArgs {
   // The user's registered buffers: a one-copy plan posts these as shared memory its peers
   // map (null: none).
   const MemoryRegistry* registry = nullptr;
+  // The communicator's one-shot scratch, for kOneShotAllReduce steps (null: none).
+  OneShotScratch* one_shot = nullptr;
 };
 
 class PlanExecutor : public PlanRunner {
@@ -80,6 +83,8 @@ class PlanExecutor : public PlanRunner {
   bool SendsInFlight() const;
   // The zero-copy steps (kRecvAddress, kReducePeer, kWritePeer).
   Status ComputePeerStep(const Step& st, const std::byte* in);
+  // A kOneShotAllReduce step, as far as the peers' lines have arrived; *ran once complete.
+  Status RunOneShot(const Step& st, bool* ran);
   // Runs the next `anytime` step after the blocked one, if any; true if it ran one.
   Status RunAnytimeAhead(size_t c, bool* ran);
   uint64_t SendNumber(const Step& st) const;
@@ -102,6 +107,8 @@ class PlanExecutor : public PlanRunner {
   std::vector<size_t> anytime_cursor_;        // per channel: no unrun anytime step before it
   bool uses_shm_ = false;                     // a link of the plan is a shared-memory FIFO
   bool uses_net_ = false;                     // ... goes over the network
+  bool one_shot_ = false;                     // a step runs the one-shot protocol
+  proto::OneShotCursor one_shot_cursor_;      // where that step goes on
   bool started_ = false;
   bool finished_ = false;
   size_t steps_run_ = 0;

@@ -15,10 +15,10 @@ namespace weft {
 Router::Router(const RouterOptions& options, PlanShapes shapes, std::unique_ptr<Tuner> tuner)
     : options_(options), shapes_(std::move(shapes)), tuner_(std::move(tuner)) {}
 
-Algo Router::Choose(CollType coll, size_t bytes) const {
+Algo Router::Choose(CollType coll, size_t bytes, weftDataType_t type) const {
   std::vector<Prediction> candidates;
   bool from_table = false;
-  const Algo algo = tuner_->Choose(coll, bytes, &candidates, &from_table);
+  const Algo algo = tuner_->Choose(coll, bytes, &candidates, &from_table, type);
   if (LogEnabled(LogLevel::kInfo, kLogTune)) {
     std::string text;
     for (const Prediction& p : candidates)
@@ -34,12 +34,13 @@ Status Router::Get(const CollArgs& a, const Route** out) {
   const size_t bytes = CallBytes(a.coll, a.count, esz, options_.nranks);
   Chunking chunking =
       ChunkingFor(options_.chunk_size, options_.nchannels_setting, options_.nhosts, esz);
-  Key key{static_cast<int>(a.coll), a.count,    static_cast<int>(esz), a.root, chunking.nchannels,
-          chunking.chunk_elems,     a.zero_copy};
+  Key key{
+      static_cast<int>(a.coll), a.count,    static_cast<int>(a.type), a.root, chunking.nchannels,
+      chunking.chunk_elems,     a.zero_copy};
   auto it = routes_.find(key);
   if (it == routes_.end()) {
     auto route = std::make_unique<Route>();
-    const Algo algo = a.zero_copy ? Algo::kDirect : Choose(a.coll, bytes);
+    const Algo algo = a.zero_copy ? Algo::kDirect : Choose(a.coll, bytes, a.type);
     route->algo = algo;
     // Tree chunks and recursive doubling's messages travel on the shallower FIFOs of tree
     // edges and pairs: cut them to fit (links that cannot carry a message go over the

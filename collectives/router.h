@@ -35,17 +35,18 @@ class Router {
 
   Router(const RouterOptions& options, PlanShapes shapes, std::unique_ptr<Tuner> tuner);
 
-  // The algorithm for a call of `bytes` (logged at WEFT_DEBUG=INFO with the predictions).
-  Algo Choose(CollType coll, size_t bytes) const;
+  // The algorithm for a call of `bytes` in `type` (logged at WEFT_DEBUG=INFO with the
+  // predictions).
+  Algo Choose(CollType coll, size_t bytes, weftDataType_t type) const;
   // The route of a call; valid until the next call of Get. A call marked zero_copy takes
   // the one-copy plan (Algo::kDirect).
   Status Get(const CollArgs& a, const Route** out);
   const PlanShapes& shapes() const { return shapes_; }
 
  private:
-  // (collective, count, element size, root, channels, chunk elements, zero copy): the
-  // algorithm is a function of (collective, size, zero copy) for a communicator, so it needs
-  // no place in the key.
+  // (collective, count, type, root, channels, chunk elements, zero copy): the algorithm is a
+  // function of (collective, size, type, zero copy) for a communicator, so it needs no place
+  // in the key.
   using Key = std::tuple<int, size_t, int, int, int, size_t, bool>;
   static constexpr size_t kMaxCachedPlans = 64;  // plans are cheap to rebuild
 

@@ -8,6 +8,7 @@ Tuner::Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measure
   job_.nhosts = input.nhosts;
   job_.uniform_hosts = input.uniform_hosts;
   job_.one_copy = input.one_copy;
+  job_.one_shot = input.one_shot_max_bytes > 0;
 }
 
 double Tuner::Predict(Algo algo, CollType coll, size_t bytes) const {
@@ -20,19 +21,24 @@ bool Tuner::Usable(CollType coll, Algo algo) const {
   return allowed_.Allows(coll, algo) && (a.refuses == nullptr || a.refuses(job_) == nullptr);
 }
 
+bool Tuner::Takes(CollType coll, Algo algo, size_t bytes, weftDataType_t type) const {
+  return Usable(coll, algo) && AlgorithmOf(algo).Takes(model_, bytes, type);
+}
+
 Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates,
-                   bool* from_table) const {
+                   bool* from_table, weftDataType_t type) const {
   if (from_table) *from_table = false;
   Algo best = Algo::kRing;
   double best_time = -1;
   for (const AlgorithmInfo* a : Algorithms()) {
-    if (!Usable(coll, a->id)) continue;
+    if (!Takes(coll, a->id, bytes, type)) continue;
     const double t = Predict(a->id, coll, bytes);
     if (candidates) candidates->push_back({a->id, t});
     if (best_time < 0 || t < best_time) best = a->id, best_time = t;
   }
   Algo measured;
-  if (measured_.Lookup(coll, model_.in.nranks, bytes, &measured) && Usable(coll, measured)) {
+  if (measured_.Lookup(coll, model_.in.nranks, bytes, &measured) &&
+      Takes(coll, measured, bytes, type)) {
     if (from_table) *from_table = true;
     return measured;
   }

@@ -27,13 +27,15 @@ class Tuner {
   Tuner(const TunerInput& input, const AlgoSpec& allowed, TuneTable measured = {});
 
   // The measured table's algorithm if it has one (and WEFT_ALGO allows it), else the
-  // allowed algorithm with the smallest predicted time; every candidate's prediction for
-  // logs, and whether the table decided.
+  // allowed algorithm with the smallest predicted time among those that take a call of
+  // `bytes` in `type`; every candidate's prediction for logs, and whether the table decided.
   Algo Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates = nullptr,
-              bool* from_table = nullptr) const;
+              bool* from_table = nullptr, weftDataType_t type = weftUint8) const;
   double Predict(Algo algo, CollType coll, size_t bytes) const;
   // WEFT_ALGO allows it, and it can run in this job.
   bool Usable(CollType coll, Algo algo) const;
+  // ... and it takes a call of `bytes` in `type` (AlgorithmInfo::takes).
+  bool Takes(CollType coll, Algo algo, size_t bytes, weftDataType_t type) const;
   const CostModel& model() const { return model_; }
 
  private:

@@ -62,8 +62,8 @@ int Run(const Options& o) {
     std::fprintf(stderr, "weft-sim: --algo: %s\n", s.message().c_str());
     return 2;
   }
-  // Every algorithm of the registry the job can run (direct reads run on one host's shared
-  // FIFOs only, which the model does not have).
+  // Every algorithm of the registry the job can run (direct reads and the one-shot run on
+  // one host's shared memory only, which the model does not have: the shape leaves them out).
   std::vector<Algo> algos;
   JobShape shape;
   shape.nranks = n;

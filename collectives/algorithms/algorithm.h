@@ -19,10 +19,11 @@ enum class Algo : uint8_t {
   kRing = 0,
   kTree = 1,
   kRecursiveDoubling = 2,
-  kDirect = 3,  // one-copy reads of the peers' buffers, ranks of one host
-  kHier = 4,    // inside each host, then between hosts on one rail per local rank, then inside
+  kDirect = 3,   // one-copy reads of the peers' buffers, ranks of one host
+  kHier = 4,     // inside each host, then between hosts on one rail per local rank, then inside
+  kOneShot = 5,  // every rank stores its input into every peer's LL scratch; one hop
 };
-constexpr int kNumAlgos = 5;
+constexpr int kNumAlgos = 6;
 
 // What every plan of a communicator is cut from.
 struct PlanShapes {
@@ -46,6 +47,7 @@ struct JobShape {
   int nhosts = 1;
   bool uniform_hosts = true;
   bool one_copy = false;  // every rank may read every other's memory (one host)
+  bool one_shot = false;  // every rank's one-shot scratch is mapped into every peer
 };
 
 struct AlgorithmInfo {
@@ -63,8 +65,15 @@ struct AlgorithmInfo {
   // Its messages travel on the shallow FIFOs of tree edges and pairs inside a host: chunks
   // are cut to fit them (kDirectOtherSlotBytes).
   bool shallow_links;
+  // Null where it takes every call of the collectives it serves; else whether it takes one
+  // of `bytes` (CallBytes) in `type` (a size beyond its scratch, a type its protocol does not
+  // compute): the tuner gives the calls it does not take to another.
+  bool (*takes)(const CostModel& model, size_t bytes, weftDataType_t type) = nullptr;
 
   bool Serves(CollType c) const { return (colls >> static_cast<int>(c)) & 1u; }
+  bool Takes(const CostModel& model, size_t bytes, weftDataType_t type) const {
+    return takes == nullptr || takes(model, bytes, type);
+  }
 };
 
 constexpr uint32_t CollBit(CollType c) {

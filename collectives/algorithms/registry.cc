@@ -8,11 +8,12 @@ extern const AlgorithmInfo kTreeAlgorithm;
 extern const AlgorithmInfo kRecursiveDoublingAlgorithm;
 extern const AlgorithmInfo kOneCopyAlgorithm;
 extern const AlgorithmInfo kHierAlgorithm;
+extern const AlgorithmInfo kOneShotAlgorithm;
 
 const std::vector<const AlgorithmInfo*>& Algorithms() {
   static const std::vector<const AlgorithmInfo*> kAll = {
       &kRingAlgorithm,    &kTreeAlgorithm, &kRecursiveDoublingAlgorithm,
-      &kOneCopyAlgorithm, &kHierAlgorithm,
+      &kOneCopyAlgorithm, &kHierAlgorithm, &kOneShotAlgorithm,
   };
   return kAll;
 }

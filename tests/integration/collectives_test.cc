@@ -88,6 +88,23 @@ TEST(OneCopyRegistered, EveryCollectiveIsExact) {
     ExpectForcedAlgorithmExact("direct", n, "--register ");
 }
 
+// The one-shot all-reduce forced, with a scratch large enough for every count here: every
+// type (those it does not compute, fp16, bf16 and fp8, go to another algorithm), every op,
+// in and out of place; 2 ranks with a core each, 3 and 5 sharing the 2 cores of CI.
+TEST(OneShot, EveryTypeAndOpIsExact) {
+  for (int n : {2, 3, 5}) {
+    const std::string cmd =
+        "env WEFT_ALGO=oneshot WEFT_ONE_SHOT_MAX_BYTES=1M "
+        "WEFT_TIMEOUT_MS=60000 " +
+        BinDir() + "/weft-run -n " + std::to_string(n) + " --timeout 240 -- " + BinDir() +
+        "/coll_check --colls allreduce --types all "
+        "--ops sum,prod,max,min,avg --counts 0,1,7,1000,100003";
+    CommandResult r = RunCommand(cmd);
+    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
+    EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+  }
+}
+
 // 10 ranks: above DirectLinkMap's all-pairs limit, so the shared FIFOs link only ring
 // neighbours, tree edges and recursive-doubling pairs (rerooted trees go over UCX, and
 // direct reads, which need every pair, fall back to the ring).

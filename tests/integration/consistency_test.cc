@@ -38,6 +38,21 @@ TEST(NeverCalls, OthersTimeOutNamingTheCollectiveAndThePeer) {
   EXPECT_EQ(r.output.find("WRONG"), std::string::npos) << r.output;
 }
 
+// The same with the one-shot all-reduce forced: the waiters poll the peers' LL lines, and
+// the timeout names the line and the rank it waited for.
+TEST(NeverCalls, OneShotWaitersTimeOutNamingThePeer) {
+  CommandResult r =
+      RunCommand("WEFT_ALGO=oneshot WEFT_TIMEOUT_MS=2000 " + BinDir() +
+                 "/weft-run -n 3 --timeout 90 -- " + BinDir() + "/mismatch_check absent 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (int rank : {0, 2})
+    EXPECT_NE(r.output.find("rank " + std::to_string(rank) + ": OK names-absent"),
+              std::string::npos)
+        << r.output;
+  EXPECT_NE(r.output.find("one-shot scratch"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("WRONG"), std::string::npos) << r.output;
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Mismatch,
                          ::testing::Values("none", "count", "type", "op", "root", "coll"));
 

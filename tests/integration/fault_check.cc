@@ -1,9 +1,9 @@
-// fault_check: all ranks all-reduce in a loop; rank `victim` kills itself (SIGKILL) after a
-// few iterations. Every survivor must get weftRemoteError within `within` seconds, then
-// weftCommAbort must return promptly. Survivors print "survivor R: OK ..." and exit 0 when
-// all of that held, and say "names-victim" when the error names the killed rank (a survivor
-// that aborts and exits first can be what a slower survivor sees die: the test requires
-// that at least one survivor names the victim).
+// fault_check VICTIM [WITHIN_S [COUNT]]: all ranks all-reduce COUNT floats (default 2^18) in a
+// loop; rank `victim` kills itself (SIGKILL) after a few iterations. Every survivor must get
+// weftRemoteError within `within` seconds, then weftCommAbort must return promptly. Survivors print
+// "survivor R: OK ..." and exit 0 when all of that held, and say "names-victim" when the error
+// names the killed rank (a survivor that aborts and exits first can be what a slower survivor sees
+// die: the test requires that at least one survivor names the victim).
 //
 // With FAULT_CHECK_CUT_LINK set (a shell command), the victim runs that command instead of
 // dying and goes on: a network partition between live ranks (tests/netns/hosts.sh takes
@@ -22,6 +22,7 @@
 int main(int argc, char** argv) {
   const int victim = argc > 1 ? std::atoi(argv[1]) : 1;
   const double within_s = argc > 2 ? std::atof(argv[2]) : 5.0;
+  const size_t count = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : size_t{1} << 18;
   const char* cut_link = std::getenv("FAULT_CHECK_CUT_LINK");
   weftComm_t comm;
   if (weftCommInitFromEnv(&comm) != weftSuccess) {
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
   }
   int rank = 0;
   weftCommUserRank(comm, &rank);
-  std::vector<float> a(1 << 18, 1.0f), b(a.size());
+  std::vector<float> a(count, 1.0f), b(a.size());
   using Clock = std::chrono::steady_clock;
   Clock::time_point died{};
   for (int iter = 0; iter < 100000; ++iter) {

@@ -31,5 +31,18 @@ INSTANTIATE_TEST_SUITE_P(TransportsAndVictims, PeerDeath,
                          ::testing::Combine(::testing::Values("shm", "tcp"),
                                             ::testing::Values(0, 1)));
 
+// A rank killed while its peers wait in the one-shot all-reduce (8 bytes, forced): they
+// poll its LL lines, and the drive loop's look at the local processes ends the wait.
+TEST(PeerDeathOneShot, SurvivorsGetRemoteErrorNamingTheDeadRank) {
+  CommandResult r =
+      RunCommand("timeout 120 env WEFT_ALGO=oneshot WEFT_TIMEOUT_MS=30000 UCX_TLS=shm " + BinDir() +
+                 "/weft-run --keep-going -n 3 -- " + BinDir() + "/fault_check 1 5 2");
+  for (int survivor : {0, 2})
+    EXPECT_NE(std::string::npos, r.output.find("survivor " + std::to_string(survivor) + ": OK"))
+        << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("OK names-victim")) << r.output;
+}
+
 }  // namespace
 }  // namespace weft::testing

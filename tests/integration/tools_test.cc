@@ -194,22 +194,22 @@ TEST(WeftPerf, ComparesAlgorithmsSideBySide) {
   int rows = 0;
   while (std::getline(lines, line)) {
     std::istringstream fields(line);
-    std::string prefix, size, ring, tree, rd, direct, hier, autotime, picked, ratio;
-    if (!(fields >> prefix >> size >> ring >> tree >> rd >> direct >> hier >> autotime >> picked >>
-          ratio))
+    std::string prefix, size, ring, tree, rd, direct, hier, oneshot, autotime, picked, ratio;
+    if (!(fields >> prefix >> size >> ring >> tree >> rd >> direct >> hier >> oneshot >> autotime >>
+          picked >> ratio))
       continue;
     if (prefix != "[0]" || size == "#") continue;
     ++rows;
     // An algorithm far behind at one size is not timed at larger ones ("-"); at the first
     // size every one is.
-    for (const std::string* t : {&ring, &tree, &rd, &direct, &hier})
+    for (const std::string* t : {&ring, &tree, &rd, &direct, &hier, &oneshot})
       if (rows == 1 || *t != "-") {
         EXPECT_GT(std::stod(*t), 0) << line;
       }
     for (const std::string* t : {&autotime, &ratio})
       EXPECT_GT(std::stod(*t), 0) << line;
     EXPECT_TRUE(picked == "ring" || picked == "tree" || picked == "rd" || picked == "direct" ||
-                picked == "hier")
+                picked == "hier" || picked == "oneshot")
         << line;
   }
   EXPECT_EQ(3, rows) << r.output;  // 8, 256 and 8192 bytes

@@ -73,7 +73,7 @@ TEST(Registry, EveryAlgorithmOnceWithItsParts) {
       EXPECT_EQ(a->Serves(c), s.Allows(c, a->id)) << a->name << " " << CollName(c);
   }
   EXPECT_EQ(nullptr, FindAlgorithm("nope"));
-  EXPECT_EQ("ring, tree, rd, direct, hier", AlgorithmNames());
+  EXPECT_EQ("ring, tree, rd, direct, hier, oneshot", AlgorithmNames());
 }
 
 }  // namespace

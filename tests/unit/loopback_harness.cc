@@ -159,6 +159,20 @@ std::string RunOnLoopback(const HarnessCase& c) {
     }
   };
   std::vector<SharedCopy> shared(c.shared_buffers ? n : 0);
+  // The one-shot scratch: every rank's in this process's memory (zeroed, as the
+  // communicator's shared memory is), seen alike by all.
+  std::vector<std::vector<proto::LlLine>> one_shot_memory;
+  std::vector<OneShotScratch> one_shot(static_cast<size_t>(n));
+  if (c.algorithm == Algo::kOneShot) {
+    const size_t max_bytes = std::max<size_t>(c.count * esz, 1);
+    for (int r = 0; r < n; ++r)
+      one_shot_memory.emplace_back(OneShotScratch::Bytes(n, max_bytes) / sizeof(proto::LlLine));
+    for (OneShotScratch& o : one_shot) {
+      o.lines = proto::OneShotLines(max_bytes);
+      for (auto& m : one_shot_memory)
+        o.ranks.push_back(m.data());
+    }
+  }
   for (int r = 0; r < n; ++r) {
     RankBuffers& b = bufs[r];
     ExecArgs ea;
@@ -168,6 +182,7 @@ std::string RunOnLoopback(const HarnessCase& c) {
     ea.stream_min_bytes = c.stream_min_bytes;
     ea.input = b.input.data();
     ea.output = b.output.data();
+    if (c.algorithm == Algo::kOneShot) ea.one_shot = &one_shot[static_cast<size_t>(r)];
     if (c.in_place) {
       // Move the input into its in-place position inside the output.
       size_t at = 0;

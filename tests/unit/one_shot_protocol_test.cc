@@ -40,10 +40,11 @@ T Value(int rank, size_t i, int call) {
 }
 
 // Runs `calls` all-reduces of counts[c] elements on n CPU-thread ranks and checks every
-// rank's output bit for bit against the reduction in rank order.
+// rank's output bit for bit against the reduction in rank order. `polling`: each rank gives
+// up after one look and calls again with its cursor, as the host's plan runner does.
 template <typename T, typename Op>
-void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place,
-                 uint32_t first_epoch = 0) {
+void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32_t first_epoch = 0,
+                 bool polling = false) {
   size_t max_count = 0;
   for (size_t c : counts)
     max_count = std::max(max_count, c);
@@ -82,7 +83,16 @@ void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place,
         a.lines = job.lines;
         a.epoch = &job.epochs[ru];
         a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
-        results[ru] = OneShotAllReduce<Native<T>, Op>(a, 0, 1);
+        OneShotCursor cursor;
+        if (polling) {
+          a.limits.max_looks = 1;
+          a.cursor = &cursor;
+        }
+        WaitResult w;
+        while ((w = OneShotAllReduce<Native<T>, Op>(a, 0, 1)) == WaitResult::kNotYet) {
+          std::this_thread::yield();
+        }
+        results[ru] = w;
         ++job.epochs[ru];  // what the kernel's last thread does
       });
     }
@@ -128,6 +138,42 @@ TEST_P(OneShotProtocol, EveryTypeAndOpIsExactInAndOutOfPlace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, OneShotProtocol, ::testing::Range(1, 9));
+
+// The host's way: a rank that finds a line missing returns and resumes from its cursor
+// (in place too: a resumed line rereads its input, not yet overwritten).
+TEST(OneShotProtocolPolling, ResumedCallsAreExact) {
+  for (int n : {2, 3, 5, 8}) {
+    for (bool in_place : {false, true}) {
+      RunAndCheck<int32_t, SumOp>(n, kCounts, in_place, 0, true);
+      RunAndCheck<float, MaxOp>(n, kCounts, in_place, 0, true);
+      RunAndCheck<uint8_t, ProdOp>(n, kCounts, in_place, 0xfffffffeu, true);
+    }
+  }
+}
+
+// A poll that finds the peer's line missing says which rank it waits for and leaves the
+// output as it was.
+TEST(OneShotProtocolPolling, APollNamesTheRankItWaitsFor) {
+  Job job(3, 4);
+  std::vector<int32_t> in = {1, 2, 3}, out(3, -7);
+  OneShotArgs a;
+  a.rank = 1;
+  a.nranks = 3;
+  a.input = in.data();
+  a.output = out.data();
+  a.count = in.size();
+  a.scratch = job.scratch.data();
+  a.lines = job.lines;
+  a.epoch = &job.epochs[1];
+  a.limits.max_looks = 4;
+  OneShotCursor cursor;
+  a.cursor = &cursor;
+  EXPECT_EQ(WaitResult::kNotYet, (OneShotAllReduce<Native<int32_t>, SumOp>(a, 0, 1)));
+  EXPECT_EQ(0, cursor.waiting_for);
+  EXPECT_EQ(OneShotLines(in.size() * sizeof(int32_t)), cursor.stored);
+  EXPECT_EQ(0u, cursor.reduced);
+  EXPECT_EQ((std::vector<int32_t>{-7, -7, -7}), out);
+}
 
 // Across the 32-bit epoch wrap: flags skip 0 (never-written memory) and stay distinct for
 // the two uses of a parity, so scratch never written and scratch two epochs old both fail

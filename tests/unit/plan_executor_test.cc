@@ -13,6 +13,7 @@
 #include <random>
 
 #include "collectives/algorithms/one_copy.h"
+#include "collectives/algorithms/one_shot.h"
 #include "collectives/algorithms/ring.h"
 #include "collectives/direct_links.h"
 #include "collectives/link_table.h"
@@ -192,6 +193,44 @@ TEST(PlanExecutorShm, OneCopyAllReduce) {
       }
     }
   }
+}
+
+// One-shot all-reduce (the LL protocol the GPU kernel runs, here on the host runner): every
+// type it computes, every op, in and out of place, 1-8 ranks; the runner polls, returns to
+// the drive loop and resumes.
+TEST(PlanExecutorShm, OneShotAllReduce) {
+  for (int n = 1; n <= 8; ++n) {
+    for (size_t count : {size_t{0}, size_t{1}, size_t{3}, size_t{1001}}) {
+      for (weftDataType_t type : {weftInt8, weftUint8, weftInt32, weftUint32, weftInt64, weftUint64,
+                                  weftFloat32, weftFloat64}) {
+        for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin, weftAvg}) {
+          if (op == weftAvg && type != weftFloat32 && type != weftFloat64) continue;
+          HarnessCase c;
+          c.algorithm = Algo::kOneShot;  // no links: its scratch is all it needs
+          c.coll = CollType::kAllReduce;
+          c.nranks = n;
+          c.count = count;
+          c.type = type;
+          c.op = op;
+          c.in_place = (count + static_cast<size_t>(n)) % 2 == 0;
+          ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+        }
+      }
+    }
+  }
+}
+
+TEST(OneShotPlan, OneStepOverTheWholeVector) {
+  Plan p;
+  ASSERT_TRUE(BuildOneShotAllReducePlan(2, 4, 10, &p).ok());
+  ASSERT_EQ(1u, p.StepCount());
+  const Step& st = p.channels[0].steps[0];
+  EXPECT_EQ(StepKind::kOneShotAllReduce, st.kind);
+  EXPECT_EQ(10u, st.count);
+  EXPECT_TRUE(st.finalize);
+  EXPECT_TRUE(p.links.empty());
+  ASSERT_TRUE(BuildOneShotAllReducePlan(0, 4, 0, &p).ok());
+  EXPECT_EQ(0u, p.StepCount());
 }
 
 // The plan: addresses, blocks of the own slice only, write-backs to every peer, signals.

@@ -55,6 +55,41 @@ TEST(Tuner, CpuOnlySharedMemory) {
     EXPECT_NE(Algo::kHier, t.Choose(CollType::kAllReduce, bytes));
 }
 
+// The one-shot all-reduce, where its scratch is mapped (one host, a core per rank): the
+// smallest calls, then recursive doubling; never a call beyond its scratch or in a type it
+// does not compute; never with more ranks than cores (every rank must run before any ends).
+TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
+  AlgoSpec spec;
+  TunerInput in;
+  in.nranks = 2;
+  in.latency_us = 0.3;  // the FIFOs' hand-off, as the communicator measures it
+  in.one_shot_max_bytes = 64 << 10;
+  Tuner t(in, spec);
+  EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat32));
+  EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 64, nullptr, nullptr, weftInt64));
+  EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftBfloat16));
+  EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllReduce, 4096, nullptr, nullptr, weftFloat32));
+  EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllGather, 8, nullptr, nullptr, weftFloat32));
+  // Forced, it still takes only what it can.
+  ASSERT_TRUE(ParseAlgoSpec("oneshot", &spec).ok());
+  Tuner forced(in, spec);
+  EXPECT_EQ(Algo::kOneShot,
+            forced.Choose(CollType::kAllReduce, 64 << 10, nullptr, nullptr, weftFloat32));
+  EXPECT_NE(Algo::kOneShot,
+            forced.Choose(CollType::kAllReduce, (64 << 10) + 1, nullptr, nullptr, weftFloat32));
+  EXPECT_NE(Algo::kOneShot, forced.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat16));
+  // Ranks sharing cores.
+  in.ranks_per_core = 2;
+  in.latency_us = 2;
+  EXPECT_NE(Algo::kOneShot,
+            Tuner(in, AlgoSpec()).Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat32));
+  // No scratch: never.
+  in.ranks_per_core = 1;
+  in.latency_us = 0.3;
+  in.one_shot_max_bytes = 0;
+  EXPECT_FALSE(Tuner(in, AlgoSpec()).Usable(CollType::kAllReduce, Algo::kOneShot));
+}
+
 // Across hosts whose links the network limits, the rails move 1/L of what the flat ring
 // sends through each host's NIC: hier wins large all-reduces and all-gathers; on hosts of
 // different sizes it cannot run.

@@ -39,8 +39,10 @@ WEFT_HOST_DEVICE inline bool LlTryLoad(const LlLine* line, uint32_t flag, uint64
   return true;
 }
 
+// Looks once before setting up a wait: most lines a reader reaches have arrived.
 WEFT_HOST_DEVICE inline WaitResult LlLoad(const LlLine* line, uint32_t flag, uint64_t* data,
                                           const WaitLimits& limits) {
+  if (LlTryLoad(line, flag, data)) return WaitResult::kReady;
   return SpinUntil([&] { return LlTryLoad(line, flag, data); }, limits);
 }
 

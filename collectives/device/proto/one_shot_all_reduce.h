@@ -19,6 +19,14 @@
 
 namespace weft::proto {
 
+// Where a caller that polls (WaitLimits::max_looks) resumes a call: the lines done in each
+// phase, and the rank whose line it waits for. One thread only (nthreads == 1).
+struct OneShotCursor {
+  size_t stored = 0;   // phase 1: lines stored into every peer's scratch
+  size_t reduced = 0;  // phase 2: output lines written
+  int waiting_for = -1;
+};
+
 struct OneShotArgs {
   int rank = 0;
   int nranks = 1;
@@ -29,6 +37,7 @@ struct OneShotArgs {
   size_t lines = 0;           // lines per (parity, source) slot: at least OneShotLines(call bytes)
   uint32_t* epoch = nullptr;  // this rank's calls so far; the call advances it
   WaitLimits limits;
+  OneShotCursor* cursor = nullptr;  // a polling caller's (one thread); null on the GPU
 };
 
 // Lines of one slot in a scratch of `lines` lines per slot, for `nranks` ranks.
@@ -46,7 +55,9 @@ WEFT_HOST_DEVICE inline size_t OneShotLines(size_t bytes) {
 // on the CPU, 1 of 1): lines tid, tid + nthreads, ... of both phases, so that in place a
 // line of the input is read before the same thread overwrites it. The caller advances
 // *epoch once every thread has returned. Returns the first wait that did not end ready;
-// the output lines not reached are left as they were.
+// the output lines not reached are left as they were. With a cursor, a call that returns
+// kNotYet is called again with the same arguments and goes on where it stopped (a line is
+// redone from its first source: its output is written only once all sources are in).
 template <typename F, typename Op>
 WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
                                              uint32_t nthreads) {
@@ -60,30 +71,54 @@ WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
   const size_t lines = OneShotLines(bytes);
   const auto* in = static_cast<const unsigned char*>(a.input);
   auto* out = static_cast<unsigned char*>(a.output);
-  auto line_bytes = [&](size_t i) {
-    const size_t left = bytes - i * kLlDataBytes;
-    return left < kLlDataBytes ? left : kLlDataBytes;
-  };
-  // Phase 1: my input into my slot of every peer's scratch.
-  for (size_t i = tid; i < lines; i += nthreads) {
+  // A line's data from the input: whole lines in one 8-byte load, the last one in part.
+  auto input_line = [&](size_t i) {
     uint64_t data = 0;
-    memcpy(&data, in + i * kLlDataBytes, line_bytes(i));
+    if (i + 1 < lines || bytes % kLlDataBytes == 0)
+      memcpy(&data, in + i * kLlDataBytes, kLlDataBytes);
+    else
+      memcpy(&data, in + i * kLlDataBytes, bytes % kLlDataBytes);
+    return data;
+  };
+  OneShotCursor* const cur = a.cursor;
+  // Phase 1: my input into my slot of every peer's scratch.
+  for (size_t i = tid + (cur != nullptr ? cur->stored : 0); i < lines; i += nthreads) {
+    const uint64_t data = input_line(i);
     for (int k = 1; k < a.nranks; ++k) {
       const int peer = (a.rank + k) % a.nranks;
       LlStore(a.scratch[peer] + OneShotSlot(parity, a.rank, a.nranks, a.lines) + i, data, flag);
     }
+    if (cur != nullptr) cur->stored = i + 1;
   }
   // Phase 2: every rank's input, in rank order, from my scratch (mine from my input).
   const LlLine* mine = a.scratch[a.rank];
-  for (size_t i = tid; i < lines; i += nthreads) {
+  // One thread (the CPU's way): first wait for each source's last line. A reader that polls
+  // a line the writer has not reached yet takes its cache line back from the writer, which
+  // then takes it again for the next line: four round trips per cache line instead of one.
+  // Once the last line is in, the others have come (one writer stores them in order; where
+  // stores may become visible out of order, the per-line flags below still decide).
+  if (nthreads == 1 && lines > 0 && (cur == nullptr || cur->reduced == 0)) {
+    for (int src = 0; src < a.nranks; ++src) {
+      if (src == a.rank) continue;
+      uint64_t data = 0;
+      const WaitResult w = LlLoad(mine + OneShotSlot(parity, src, a.nranks, a.lines) + lines - 1,
+                                  flag, &data, a.limits);
+      if (w != WaitResult::kReady) {
+        if (cur != nullptr) cur->waiting_for = src;
+        return w;
+      }
+    }
+  }
+  for (size_t i = tid + (cur != nullptr ? cur->reduced : 0); i < lines; i += nthreads) {
     S from[kPerLine];
     auto fetch = [&](int src) {
       uint64_t data = 0;
       WaitResult w = WaitResult::kReady;
       if (src == a.rank)
-        memcpy(&data, in + i * kLlDataBytes, line_bytes(i));
+        data = input_line(i);
       else
         w = LlLoad(mine + OneShotSlot(parity, src, a.nranks, a.lines) + i, flag, &data, a.limits);
+      if (w != WaitResult::kReady && cur != nullptr) cur->waiting_for = src;
       memcpy(from, &data, kLlDataBytes);
       return w;
     };
@@ -100,7 +135,11 @@ WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
     S result[kPerLine];
     for (size_t j = 0; j < kPerLine; ++j)
       result[j] = F::Store(acc[j]);
-    memcpy(out + i * kLlDataBytes, result, line_bytes(i));
+    if (i + 1 < lines || bytes % kLlDataBytes == 0)
+      memcpy(out + i * kLlDataBytes, result, kLlDataBytes);
+    else
+      memcpy(out + i * kLlDataBytes, result, bytes % kLlDataBytes);
+    if (cur != nullptr) cur->reduced = i + 1;
   }
   return WaitResult::kReady;
 }

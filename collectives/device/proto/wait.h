@@ -10,13 +10,17 @@
 
 namespace weft::proto {
 
-enum class WaitResult : uint32_t { kReady = 0, kAborted = 1, kTimedOut = 2 };
+// kNotYet: a polling caller's looks ran out (WaitLimits::max_looks); it comes back later.
+enum class WaitResult : uint32_t { kReady = 0, kAborted = 1, kTimedOut = 2, kNotYet = 3 };
 
 // Where a wait gives up. The timeout is relative (each side's clock is its own: the GPU's
 // global timer is not the host's steady clock) and counts from the wait's first look.
 struct WaitLimits {
   const uint32_t* abort_flag = nullptr;  // nonzero: give up (null: never)
   uint64_t timeout_ns = 0;               // 0: never
+  // A caller that must not block (the host's plan runner, whose drive loop watches the
+  // clock, aborts and peers) gives up after this many looks (0: never).
+  uint32_t max_looks = 0;
 };
 
 constexpr uint32_t kSpinsPerAbortCheck = 1024;
@@ -38,6 +42,7 @@ WEFT_HOST_DEVICE WaitResult SpinUntil(Ready ready, const WaitLimits& limits) {
       }
     }
     if (ready()) return WaitResult::kReady;
+    if (limits.max_looks != 0 && spins + 1 >= limits.max_looks) return WaitResult::kNotYet;
     Pause();
   }
 }

@@ -1,0 +1,99 @@
+#include "collectives/algorithms/one_shot.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "collectives/algorithms/algorithm.h"
+#include "collectives/reduce/native_format.h"
+#include "collectives/reduce/reduce_ops.h"
+
+namespace weft {
+
+size_t OneShotScratch::Bytes(int nranks, size_t max_bytes) {
+  return 2 * static_cast<size_t>(nranks) * proto::OneShotLines(max_bytes) * sizeof(proto::LlLine);
+}
+
+Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out) {
+  WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d of %d",
+               rank, nranks);
+  Plan plan = Plan::Empty(CollType::kAllReduce, rank, nranks, count, count, 1);
+  if (count > 0)
+    plan.channels[0]
+        .Add(StepKind::kOneShotAllReduce, -1, -1, {BufferId::kInput, 0, count},
+             {BufferId::kOutput, 0, count})
+        ->finalize = true;
+  WEFT_CHECK(NumberMessages(&plan));
+  *out = std::move(plan);
+  return Status::Ok();
+}
+
+bool OneShotTakesType(weftDataType_t type) {
+  return VisitNativeType(type, false, [](auto) { return true; });
+}
+
+proto::WaitResult RunOneShotOnHost(weftDataType_t type, weftRedOp_t op,
+                                   const proto::OneShotArgs& a) {
+  return VisitNativeType(type, proto::WaitResult::kAborted, [&](auto t) {
+    return VisitOp(op, [&](auto o) {
+      using T = typename decltype(t)::type;
+      using Op = typename decltype(o)::type;
+      return proto::OneShotAllReduce<Native<T>, Op>(a, 0, 1);
+    });
+  });
+}
+
+namespace {
+
+// Measured here (2 ranks, a core each; docs/performance.md): an 8-byte call takes 0.30 us,
+// where recursive doubling's one hop through the FIFOs takes 0.41-0.50 us; each further
+// line costs about 10 ns per peer (its two 8-byte stores into the peer's scratch, the
+// peer's loads and flag checks, all scalar), where the FIFOs move whole cache lines.
+constexpr double kLlHopShare = 0.7;  // of a FIFO hand-off
+constexpr double kLlLinePerPeerUs = 0.010;
+
+Status BuildOneShot(CollType coll, int rank, const PlanShapes& shapes, size_t count, int,
+                    const Chunking&, Plan* out) {
+  WEFT_REQUIRE(coll == CollType::kAllReduce, weftInvalidArgument,
+               "the one-shot algorithm serves all-reduce only");
+  return BuildOneShotAllReducePlan(rank, static_cast<int>(shapes.ring.size()), count, out);
+}
+
+double PredictOneShot(const CostModel& m, CollType, size_t bytes) {
+  const double n = m.in.nranks;
+  const double lines = static_cast<double>(proto::OneShotLines(bytes));
+  // With more ranks than cores every rank must have run its stores before any finishes,
+  // and the waiters only yield (nothing announces an LL line): a round of the scheduler per
+  // rank (4 ranks on 2 cores: 28 us for 8 bytes, where the trees take 3.3 us).
+  if (m.in.ranks_per_core > 1) return n * n * m.between.latency_us + lines * (n - 1) * 0.1;
+  return kLlHopShare * m.between.latency_us + lines * (n - 1) * kLlLinePerPeerUs;
+}
+
+const char* RefusesOneShot(const JobShape& job) {
+  if (job.nhosts > 1) return "the one-shot scratch is shared memory: every rank on one host";
+  if (!job.one_shot)
+    return "no one-shot scratch (more than 8 ranks, no shared memory, or "
+           "WEFT_ONE_SHOT_MAX_BYTES=0)";
+  return nullptr;
+}
+
+bool TakesOneShot(const CostModel& m, size_t bytes, weftDataType_t type) {
+  return bytes <= m.in.one_shot_max_bytes && OneShotTakesType(type);
+}
+
+}  // namespace
+
+extern const AlgorithmInfo kOneShotAlgorithm{
+    Algo::kOneShot,
+    "oneshot",
+    "all-reduce in one hop: every rank stores its input as LL lines into every peer's "
+    "scratch and reduces all inputs in rank order; ranks of one host, small calls "
+    "(WEFT_ONE_SHOT_MAX_BYTES), types computed as stored",
+    CollBit(CollType::kAllReduce),
+    BuildOneShot,
+    PredictOneShot,
+    RefusesOneShot,
+    false,
+    TakesOneShot,
+};
+
+}  // namespace weft

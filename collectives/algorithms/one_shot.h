@@ -1,0 +1,43 @@
+// One-shot all-reduce for small messages between the ranks of one host: NCCL's LL protocol
+// in its one-hop form (collectives/device/proto/one_shot_all_reduce.h, the code the GPU
+// kernel runs). Each rank's scratch, shared memory mapped into every peer at init, takes
+// one slot per source rank; a rank stores its input there as LL lines (4 bytes of data and
+// a 4-byte flag per 8-byte word, the flag the call's epoch) and then reduces the n inputs
+// in rank order as their lines arrive. No FIFO counters, no barrier, one hop: a rank waits
+// only for the lines it reads. Twice the bytes of the data cross per peer, and each rank
+// stores into all n-1 peers: for small calls only (WEFT_ONE_SHOT_MAX_BYTES).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "collectives/device/proto/one_shot_all_reduce.h"
+#include "collectives/plan.h"
+
+namespace weft {
+
+// A communicator's one-shot scratch, as this rank sees it: every rank's, mapped here, and
+// this rank's count of one-shot calls (the protocol's epoch; every rank counts alike).
+struct OneShotScratch {
+  std::vector<proto::LlLine*> ranks;  // by rank
+  size_t lines = 0;                   // per (parity, source) slot
+  uint32_t epoch = 0;
+
+  size_t max_bytes() const { return lines * proto::kLlDataBytes; }
+  // Bytes of one rank's scratch for calls of up to `max_bytes` among `nranks`.
+  static size_t Bytes(int nranks, size_t max_bytes);
+};
+
+// The plan: one kOneShotAllReduce step over the whole vector (none for an empty one).
+Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out);
+
+// Runs (or, with a.cursor, goes on with) the protocol on this thread for a (type, op) it
+// computes (OneShotTakesType); kNotYet when a line it needs has not arrived within
+// a.limits.max_looks looks.
+proto::WaitResult RunOneShotOnHost(weftDataType_t type, weftRedOp_t op,
+                                   const proto::OneShotArgs& a);
+// The types the protocol computes as they are stored (the integers, fp32, fp64).
+bool OneShotTakesType(weftDataType_t type);
+
+}  // namespace weft
