@@ -83,6 +83,11 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
                  "host buffers from weftMemAlloc, registered with each communicator "
                  "(weftCommRegister): one-copy plans (direct) read and write them in place "
                  "(default 0)");
+  app.add_option("-t,--nthreads", o->threads,
+                 "run this many ranks as threads of this one process, each with its own "
+                 "communicator (nccl-tests' -t; without a launcher; on one GPU their kernels "
+                 "run at once, where processes time-slice it) (default 1)")
+      ->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
     if (coll == "alltoall" || coll == "sendrecv") {

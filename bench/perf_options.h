@@ -37,6 +37,7 @@ struct Options {
   int rounds = 3;                                     // --rounds: interleaved, median kept
   bool device = false;                                // --mem device: buffers on the GPU
   bool register_buffers = false;  // -R 1: host buffers from weftMemAlloc, registered
+  int threads = 1;                // -t: ranks as threads of this one process
 };
 
 // The baseline measured beside Weft ("MPI", "Gloo"), or null.

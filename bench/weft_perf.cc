@@ -3,12 +3,14 @@
 // torchrun). Exits non-zero if any result is wrong or any call fails.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <string>
-#include <vector>
-
+#include <cstdlib>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "bench/perf_gloo.h"
 #include "bench/perf_mpi.h"
@@ -30,34 +32,10 @@ int Fail(const char* what, weftResult_t r) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
-  int exit_code = 0;
-  if (!ParseOptions(argc, argv, &options, &exit_code)) return exit_code;
-
-  const bool use_mpi = MpiLaunched();
-  if (options.compare_mpi && !use_mpi) {
-    std::fprintf(stderr, "weft-perf: --compare mpi needs mpirun%s\n",
-                 MpiBuilt() ? "" : " and a build with MPI (WEFT_WITH_MPI)");
-    return 2;
-  }
-  weftComm_t comm = nullptr;
+// Everything one rank does on its communicator, which it destroys (or aborts) at the end;
+// the exit code its part asks for.
+int RunRank(weftComm_t comm, const Options& options) {
   weftResult_t r;
-  if (use_mpi) {
-    MpiInit(&argc, &argv);
-    weftUniqueId id;
-    const char* rank_env = std::getenv("OMPI_COMM_WORLD_RANK");
-    const char* size_env = std::getenv("OMPI_COMM_WORLD_SIZE");
-    int rank = rank_env ? std::atoi(rank_env) : 0, size = size_env ? std::atoi(size_env) : 1;
-    if (rank == 0 && (r = weftGetUniqueId(&id)) != weftSuccess) return Fail("weftGetUniqueId", r);
-    MpiBcastId(&id);
-    r = weftCommInitRank(&comm, size, id, rank);
-  } else {
-    r = weftCommInitFromEnv(&comm);
-  }
-  if (r != weftSuccess) return Fail("init", r);
   int rank = 0, nranks = 1;
   weftCommUserRank(comm, &rank);
   weftCommCount(comm, &nranks);
@@ -99,7 +77,6 @@ int main(int argc, char** argv) {
       weftCommDestroy(comm);
     else
       weftCommAbort(comm);
-    if (use_mpi) MpiFinalize();
     return tuned ? 0 : 1;
   }
 
@@ -115,7 +92,6 @@ int main(int argc, char** argv) {
     if (!gloo) {
       std::fprintf(stderr, "weft-perf: rank %d: --compare gloo: %s\n", rank, error.c_str());
       weftCommAbort(comm);
-      if (use_mpi) MpiFinalize();
       return 1;
     }
     runner.UseGloo(gloo.get());
@@ -124,7 +100,6 @@ int main(int argc, char** argv) {
   if (!runner.Ready(&device_error)) {
     std::fprintf(stderr, "weft-perf: rank %d: --mem device: %s\n", rank, device_error.c_str());
     weftCommAbort(comm);
-    if (use_mpi) MpiFinalize();
     return 1;
   }
   bool ok = true;
@@ -160,6 +135,66 @@ int main(int argc, char** argv) {
   } else {
     weftCommAbort(comm);
   }
-  if (use_mpi) MpiFinalize();
   return ok && wrong == 0 ? 0 : 1;
+}
+
+// Ranks as threads of this process (-t), each with its own communicator, as NCCL's
+// one-process-many-GPUs use: rank t of n is thread t. The exit code is the worst rank's.
+int RunThreads(const Options& options) {
+  const char* launched = std::getenv("WEFT_NRANKS");
+  if (MpiLaunched() || (launched != nullptr && std::atoi(launched) > 1)) {
+    std::fprintf(stderr,
+                 "weft-perf: -t runs every rank as a thread of one process: start one process, "
+                 "without a launcher\n");
+    return 2;
+  }
+  weftUniqueId id;
+  if (weftResult_t r = weftGetUniqueId(&id); r != weftSuccess) return Fail("weftGetUniqueId", r);
+  const int n = options.threads;
+  std::vector<int> codes(static_cast<size_t>(n), 1);
+  std::vector<std::thread> ranks;
+  for (int t = 0; t < n; ++t) {
+    ranks.emplace_back([&, t] {
+      weftComm_t comm = nullptr;
+      const weftResult_t r = weftCommInitRank(&comm, n, id, t);
+      codes[static_cast<size_t>(t)] = r == weftSuccess ? RunRank(comm, options) : Fail("init", r);
+    });
+  }
+  for (std::thread& t : ranks)
+    t.join();
+  return *std::max_element(codes.begin(), codes.end());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  int exit_code = 0;
+  if (!ParseOptions(argc, argv, &options, &exit_code)) return exit_code;
+  if (options.threads > 1) return RunThreads(options);
+
+  const bool use_mpi = MpiLaunched();
+  if (options.compare_mpi && !use_mpi) {
+    std::fprintf(stderr, "weft-perf: --compare mpi needs mpirun%s\n",
+                 MpiBuilt() ? "" : " and a build with MPI (WEFT_WITH_MPI)");
+    return 2;
+  }
+  weftComm_t comm = nullptr;
+  weftResult_t r;
+  if (use_mpi) {
+    MpiInit(&argc, &argv);
+    weftUniqueId id;
+    const char* rank_env = std::getenv("OMPI_COMM_WORLD_RANK");
+    const char* size_env = std::getenv("OMPI_COMM_WORLD_SIZE");
+    int rank = rank_env ? std::atoi(rank_env) : 0, size = size_env ? std::atoi(size_env) : 1;
+    if (rank == 0 && (r = weftGetUniqueId(&id)) != weftSuccess) return Fail("weftGetUniqueId", r);
+    MpiBcastId(&id);
+    r = weftCommInitRank(&comm, size, id, rank);
+  } else {
+    r = weftCommInitFromEnv(&comm);
+  }
+  if (r != weftSuccess) return Fail("init", r);
+  const int code = RunRank(comm, options);
+  if (use_mpi) MpiFinalize();
+  return code;
 }

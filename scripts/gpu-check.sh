@@ -3,7 +3,7 @@
 # CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
 #
 #   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-dir DIR] [--build-only]
-#                        [--steps kernels,ctest,perf,staged,torch] [--out DIR] [--max-bytes 256M]
+#                        [--steps kernels,ctest,perf,threads,staged,torch] [--out DIR] [--max-bytes 256M]
 #
 # Builds Weft with CUDA into --build-dir (default build-gpu), or uses the binaries of a build
 # made elsewhere with --prebuilt DIR (libraries the host lacks are taken from
@@ -15,6 +15,9 @@
 #      LL kernel with 4 thread-ranks (exact, abort, and its 8-byte latency against 15 us);
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
+#   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
+#      (one context: their kernels run at once), 8 B and the largest size against issue 17's
+#      goals (<= 15 us, >= 400 GB/s busbw), PASS or FAIL;
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 #   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
 #      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
@@ -25,7 +28,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 prebuilt="" bundle="" build_dir="build-gpu" build_only=0 out="gpu-check-out" max="256M"
-steps="kernels,ctest,perf,staged,torch"
+steps="kernels,ctest,perf,threads,staged,torch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=$2; shift 2 ;;
@@ -149,6 +152,23 @@ if want perf; then
   [ $rc -eq 0 ] || status=1
   note "allreduce 256 MiB float: busbw (oop, ip), wrong" "$(awk '$4=="float" {print $9 " GB/s, " $13 " GB/s, #wrong " $10 "+" $14 ", time " $7 " us"}' "$out/perf-allreduce-256M.txt") (exit $rc)"
   grep -h " float " "$out/perf-allreduce.txt" | tail -5
+fi
+if want threads; then
+  # Ranks as threads of one process (weft-perf -t): one CUDA context, so the ranks' kernels
+  # run at once (processes time-slice the GPU). Issue 17's goals beside the figures.
+  echo "== 3b. weft-perf -t 4: 4 thread-ranks on GPU 0, device buffers"
+  timeout 200 "$bin/weft-perf" allreduce --mem device -t 4 -b 8 -e "$max" -f 4 -n 10 -w 3 \
+    >"$out/perf-threads.txt" 2>&1; rc=$?
+  [ $rc -eq 0 ] || status=1
+  tail -6 "$out/perf-threads.txt"
+  # No launcher, no "[0]" prefix: size is column 1, time 6, busbw 8 (out of place), path 14.
+  small=$(awk '$1=="8" && $3=="float" {print $6}' "$out/perf-threads.txt")
+  large=$(awk '$3=="float" {last=$1 " B: busbw " $8} END {print last}' "$out/perf-threads.txt")
+  large_bw=$(awk '$3=="float" {last=$8} END {print last}' "$out/perf-threads.txt")
+  verdict() { awk -v x="$1" -v goal="$2" -v dir="$3" 'BEGIN {
+    if (x == "") print "?"; else if ((dir == "<=" && x + 0 <= goal) || (dir == ">=" && x + 0 >= goal)) print "PASS"; else print "FAIL" }'; }
+  note "thread-ranks allreduce 8 B (goal <= 15 us)" "${small:-?} us $(verdict "$small" 15 "<=") (exit $rc)"
+  note "thread-ranks allreduce largest (goal >= 400 GB/s)" "${large:-?} GB/s $(verdict "$large_bw" 400 ">=")"
 fi
 if want staged; then
   # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in

@@ -3,6 +3,7 @@
 #include "collectives/device/device_engine.h"
 
 #include <cuda_runtime.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,12 +37,16 @@ struct OpDesc {
   DevicePhase phase[2];
 };
 
-// What each rank tells the others about one collective on the CUDA IPC path.
+// What each rank tells the others about one collective on the CUDA IPC path. Ranks that are
+// threads of one process (NCCL's one-process-many-GPUs use) share its address space: they
+// take each other's pointers, as CUDA IPC cannot open a handle in the process that made it.
 struct IpcRecord {
   IpcBuffer send;
   IpcBuffer recv;
+  uint64_t send_ptr = 0;
+  uint64_t recv_ptr = 0;
+  int32_t pid = 0;
   int32_t status = 0;  // weftResult_t of exporting the buffers
-  int32_t reserved = 0;
 };
 
 Status Cuda(cudaError_t err, const char* what) {
@@ -359,6 +364,9 @@ Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
   const int n = o_.nranks, r = o_.rank;
   const CollBytes bytes = BytesOf(a, r, n);
   IpcRecord mine;
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.send_ptr = reinterpret_cast<uintptr_t>(a.send);
+  mine.recv_ptr = reinterpret_cast<uintptr_t>(a.recv);
   Status local;
   if (bytes.uses_send && a.count > 0) local = ExportIpcBuffer(a.send, &mine.send);
   if (local.ok() && bytes.uses_recv && a.count > 0) local = ExportIpcBuffer(a.recv, &mine.recv);
@@ -367,9 +375,15 @@ Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
   CollArgs g{
       CollType::kAllGather, &mine, all.data(), sizeof(IpcRecord), weftUint8, weftSum, 0, nullptr};
   WEFT_CHECK(host_->Run({g}));
-  WEFT_CHECK(local);
+  // Only a peer in another process needs the handles (every rank of this path is on this
+  // host, so a pid names one process).
+  auto same_process = [&](int q) { return all[q].pid == mine.pid; };
+  bool all_in_this_process = true;
+  for (int q = 0; q < n; ++q)
+    all_in_this_process = all_in_this_process && same_process(q);
+  if (!all_in_this_process) WEFT_CHECK(local);
   for (int q = 0; q < n; ++q) {
-    if (all[q].status != weftSuccess)
+    if (all[q].status != weftSuccess && !same_process(q))
       return InvalidUsage(
           Format("rank %d could not share its device buffer by CUDA IPC "
                  "(see its log); set WEFT_CUDA_IPC=0 on every rank to stage "
@@ -388,6 +402,11 @@ Status CudaDeviceEngine::ExchangeAndFill(const CollArgs& a, OpDesc* desc) {
       continue;
     }
     void* p = nullptr;
+    if (same_process(q)) {
+      send[q] = bq.uses_send ? reinterpret_cast<const void*>(all[q].send_ptr) : nullptr;
+      recv[q] = bq.uses_recv ? reinterpret_cast<void*>(all[q].recv_ptr) : nullptr;
+      continue;
+    }
     if (bq.uses_send) {
       WEFT_CHECK(importer_.Map(q, all[q].send, &p));
       send[q] = p;

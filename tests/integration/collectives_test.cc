@@ -105,6 +105,35 @@ TEST(OneShot, EveryTypeAndOpIsExact) {
   }
 }
 
+// Ranks as threads of one process (weft-perf -t), each with its own communicator, as NCCL's
+// one-process-many-GPUs use: every collective and type exact, the one-shot and the one-copy
+// reads (of its own process) included.
+TEST(ThreadRanks, EveryCollectiveIsExact) {
+  for (const char* coll :
+       {"allreduce", "allgather", "reducescatter", "broadcast", "reduce", "alltoall", "sendrecv"}) {
+    const std::string cmd = "timeout 240 env WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-perf " +
+                            coll + " -t 3 -b 8 -e 256K -f 16 -c 1 -d all -n 2 -w 1";
+    CommandResult r = RunCommand(cmd);
+    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("Out of bounds values : 0 OK")) << r.output;
+  }
+  const std::string oneshot = "timeout 240 env WEFT_ALGO=oneshot WEFT_TIMEOUT_MS=60000 " +
+                              BinDir() + "/weft-perf allreduce -t 2 -b 8 -e 64K -f 8 -c 1 " +
+                              "-o all -d all -n 2 -w 1";
+  CommandResult r = RunCommand(oneshot);
+  EXPECT_EQ(0, r.exit_code) << oneshot << "\n" << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("oneshot")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("Out of bounds values : 0 OK")) << r.output;
+}
+
+// -t makes every rank a thread of one process: under a launcher of several it refuses.
+TEST(ThreadRanks, RefusedUnderALauncherOfSeveralProcesses) {
+  CommandResult r = RunCommand(BinDir() + "/weft-run -n 2 --timeout 60 -- " + BinDir() +
+                               "/weft-perf allreduce -t 2 -b 8 -e 8");
+  EXPECT_NE(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("without a launcher")) << r.output;
+}
+
 // 10 ranks: above DirectLinkMap's all-pairs limit, so the shared FIFOs link only ring
 // neighbours, tree edges and recursive-doubling pairs (rerooted trees go over UCX, and
 // direct reads, which need every pair, fall back to the ring).
