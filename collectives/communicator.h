@@ -85,13 +85,19 @@ class Communicator final : public HostCollectives {
   Status SubmitP2P(const std::vector<P2PArgs>& ops);
   // Posts the sends and receives together and returns when all are complete (host buffers).
   Status RunP2P(const std::vector<P2PArgs>& ops) override;
+  bool InError() const override {
+    return in_error_.load(std::memory_order_relaxed) ||
+           abort_requested_.load(std::memory_order_relaxed) ||
+           revoked_.load(std::memory_order_relaxed);
+  }
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
   // The algorithm of the last collective run (for weft-perf's report).
   Algo last_algo() const { return last_algo_; }
-  // How device collectives run ("cuda-ipc", "staged"), or "" before the first one.
-  const char* DevicePath() const { return device_ ? device_->path() : ""; }
+  // How the last device collective ran ("cuda-ipc", "staged", "oneshot-kernel"), or ""
+  // before the first one.
+  const char* DevicePath() const { return last_device_path_; }
 
   // The ops weftRedOpCreatePreMulSum made on this communicator.
   UserOps& user_ops() { return user_ops_; }
@@ -179,6 +185,7 @@ class Communicator final : public HostCollectives {
   AlgoSpec algos_;
   std::unique_ptr<Router> router_;  // which algorithm and plan each call runs
   Algo last_algo_ = Algo::kRing;
+  const char* last_device_path_ = "";
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 

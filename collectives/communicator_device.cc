@@ -53,6 +53,7 @@ Status Communicator::EnsureDeviceEngine(int device) {
     o.timeout_ms = config_.timeout_ms;
     o.rank = rank_;
     o.nranks = nranks_;
+    o.one_shot_max_bytes = config_.one_shot_max_bytes;
     std::unique_ptr<DeviceEngine> engine;
     WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
     std::lock_guard<std::mutex> lock(mutex_);
@@ -68,8 +69,10 @@ Status Communicator::EnsureDeviceEngine(int device) {
 
 Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
   WEFT_CHECK(EnsureDeviceEngine(device));
-  for (const CollArgs& a : ops)
+  for (const CollArgs& a : ops) {
+    last_device_path_ = device_->PathOf(a);
     WEFT_CHECK(device_->Enqueue(a));
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,9 @@ class HostCollectives {
   virtual Status Run(const std::vector<CollArgs>& ops) = 0;
   // Posts the sends and receives together; returns when all are complete.
   virtual Status RunP2P(const std::vector<P2PArgs>& ops) = 0;
+  // The host side has failed (a peer gone, an abort, a revoke): kernels that wait for
+  // peers should stop waiting. Cheap; polled by the device engine's thread.
+  virtual bool InError() const { return false; }
 };
 
 }  // namespace weft

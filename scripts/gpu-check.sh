@@ -12,7 +12,9 @@
 #      bandwidth against cudaMemcpy device-to-device measured in the same run;
 #   2. the GPU tests (ctest -L gpu): the plan runner's CUDA reduction back-end against the host's, stream ordering without host sync, bad buffers, and
 #      4 ranks on GPU 0 with every collective and type on both device paths; the one-shot
-#      LL kernel with 4 thread-ranks (exact, abort, and its 8-byte latency against 15 us);
+#      LL kernel with 4 thread-ranks (exact, abort, and its 8-byte latency against 15 us),
+#      alone and through the C API (exact, ten calls in a CUDA graph replayed three times,
+#      a rank that never calls named);
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
@@ -126,11 +128,18 @@ if want ctest; then
   tail -15 "$out/ctest-gpu.txt"
   [ $rc -eq 0 ] || status=1
   note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
-  # The one-shot LL kernel's figure (ctest keeps a passing test's output to itself).
-  timeout 60 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*' >"$out/one-shot.txt" 2>&1 ||
-    status=1
+  # The one-shot LL kernel's figures (ctest keeps a passing test's output to itself): the
+  # kernel alone, and through the C API (4 communicators on 4 threads, a CUDA graph of ten
+  # calls replayed, a rank that never calls).
+  timeout 120 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*' \
+    >"$out/one-shot.txt" 2>&1 || status=1
+  grep -E "^\[ +(OK|FAILED) +\]|^FIGURE" "$out/one-shot.txt"
   note "one-shot kernel, 4 thread-ranks, 8 B" \
-    "$(sed -n 's/^FIGURE one-shot kernel 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt") $(grep -q FAILED "$out/one-shot.txt" && echo FAILED)"
+    "$(sed -n 's/^FIGURE one-shot kernel 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt")"
+  note "one-shot through the API, 4 thread-ranks, 8 B" \
+    "$(sed -n 's/^FIGURE api 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt")"
+  note "one-shot tests (exact, graph replay, abort)" \
+    "$(grep -c '^\[ *OK \]' "$out/one-shot.txt") passed, $(grep -c '^\[ *FAILED *\] .*([0-9]* ms)' "$out/one-shot.txt") failed"
 fi
 
 if want perf; then

@@ -10,7 +10,9 @@ namespace {
 template <typename T, typename Op>
 __global__ void OneShotAllReduceKernel(proto::OneShotArgs args, uint32_t* status) {
   const proto::WaitResult r = proto::OneShotAllReduce<Native<T>, Op>(args, threadIdx.x, blockDim.x);
-  if (r != proto::WaitResult::kReady) atomicMax(status, static_cast<uint32_t>(r));
+  // A store, not an atomic: `status` may be mapped host memory, where read-modify-writes
+  // need the platform's support. Any thread's failure will do.
+  if (r != proto::WaitResult::kReady) proto::StoreRelease(status, static_cast<uint32_t>(r));
   __syncthreads();
   if (threadIdx.x == 0) *args.epoch += 1;  // every thread has read it
 }

@@ -1,6 +1,6 @@
 // The one-shot LL all-reduce (collectives/device/proto/one_shot_all_reduce.h) as a CUDA
 // kernel: one block whose threads share the lines. Host-callable; no CUDA headers here.
-// Not yet called by the communicator: the GPU-driven device path (docs/cuda.md) will.
+// The device engine launches it for small all-reduces (device_one_shot.h).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +17,8 @@ bool OneShotServes(weftDataType_t type);
 
 // Queues the kernel on `stream` (a cudaStream_t) with `threads` threads. `args` is copied
 // into the launch; what it points to (scratch table, scratch, epoch, abort flag) must be
-// device-accessible. *status (device or mapped memory) ends at the worst WaitResult of any
-// thread: 0 when every line arrived.
+// device-accessible. *status (device or mapped host memory, 0 before the launch) stays 0
+// when every line arrived, else takes a failing thread's WaitResult.
 Status LaunchOneShotAllReduce(const proto::OneShotArgs& args, weftDataType_t type, weftRedOp_t op,
                               int threads, uint32_t* status, void* stream);
 

@@ -196,7 +196,8 @@ TEST(OneShotProtocolEpochs, FlagsSkipZeroAndDifferTwoEpochsApart) {
 
 // A rank whose peer never arrives: its wait ends when the abort flag is raised (looked at
 // before the first spin) or at its timeout, and the output is left as it was.
-WaitResult LonelyRank(const WaitLimits& limits, std::vector<int32_t>* out, uint32_t epoch = 0) {
+WaitResult LonelyRank(const WaitLimits& limits, std::vector<int32_t>* out, uint32_t epoch = 0,
+                      uint32_t* stuck_source = nullptr) {
   Job job(2, 4);
   job.epochs[0] = epoch;
   std::vector<int32_t> in = {1, 2, 3};
@@ -211,6 +212,7 @@ WaitResult LonelyRank(const WaitLimits& limits, std::vector<int32_t>* out, uint3
   a.lines = job.lines;
   a.epoch = &job.epochs[0];
   a.limits = limits;
+  a.stuck_source = stuck_source;
   return OneShotAllReduce<Native<int32_t>, SumOp>(a, 0, 1);
 }
 
@@ -244,6 +246,40 @@ TEST(OneShotProtocolWaits, ATimeoutEndsTheWait) {
   EXPECT_EQ(WaitResult::kTimedOut, LonelyRank(limits, &out));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ((std::vector<int32_t>{-7, -7, -7}), out);
+}
+
+// A wait that gives up records whom it waited for (rank 1, as 2), for the error to name;
+// on the GPU, the one of many threads that stores last.
+TEST(OneShotProtocolWaits, AWaitThatGivesUpNamesThePeer) {
+  for (int threads : {1, 4}) {
+    WaitLimits limits;
+    limits.timeout_ns = 1'000'000ull;  // 1 ms
+    std::vector<int32_t> in(20, 1), out(20, -7);
+    Job job(2, OneShotLines(in.size() * sizeof(int32_t)));
+    uint32_t stuck = 0;
+    std::vector<std::thread> team;
+    for (int t = 0; t < threads; ++t) {
+      team.emplace_back([&, t] {
+        OneShotArgs a;
+        a.rank = 0;
+        a.nranks = 2;
+        a.input = in.data();
+        a.output = out.data();
+        a.count = in.size();
+        a.scratch = job.scratch.data();
+        a.lines = job.lines;
+        a.epoch = &job.epochs[0];
+        a.limits = limits;
+        a.stuck_source = &stuck;
+        EXPECT_EQ(WaitResult::kTimedOut,
+                  (OneShotAllReduce<Native<int32_t>, SumOp>(a, static_cast<uint32_t>(t),
+                                                            static_cast<uint32_t>(threads))));
+      });
+    }
+    for (auto& t : team)
+      t.join();
+    EXPECT_EQ(2u, LoadAcquire(&stuck)) << threads << " threads";
+  }
 }
 
 // Scratch never written (zeros) never passes for a peer's line, at any epoch, the wrap's

@@ -4,6 +4,7 @@
 // WEFT_ALGO overrides winning.
 #include <gtest/gtest.h>
 
+#include "collectives/device/device_one_shot.h"
 #include "collectives/tuner.h"
 
 namespace weft {
@@ -88,6 +89,38 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   in.latency_us = 0.3;
   in.one_shot_max_bytes = 0;
   EXPECT_FALSE(Tuner(in, AlgoSpec()).Usable(CollType::kAllReduce, Algo::kOneShot));
+}
+
+// On device buffers (CUDA IPC path) the one-shot kernel takes the small all-reduces in the
+// types it computes and the built-in ops but avg; everything else stays on the gated path.
+TEST(DeviceOneShot, TakesSmallAllReducesItComputes) {
+  CollArgs a;
+  a.coll = CollType::kAllReduce;
+  a.count = 2;
+  a.type = weftFloat32;
+  a.op = weftSum;
+  EXPECT_TRUE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.count = 16 << 10;  // 64 KiB
+  EXPECT_TRUE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.count += 1;
+  EXPECT_FALSE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.count = 0;
+  EXPECT_FALSE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.count = 2;
+  for (weftRedOp_t op : {weftProd, weftMax, weftMin}) {
+    a.op = op;
+    EXPECT_TRUE(DeviceOneShotTakes(a, 4, 64 << 10)) << op;
+  }
+  a.op = weftAvg;
+  EXPECT_FALSE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.op = weftSum;
+  a.type = weftBfloat16;
+  EXPECT_FALSE(DeviceOneShotTakes(a, 2, 64 << 10));
+  a.type = weftInt64;
+  EXPECT_TRUE(DeviceOneShotTakes(a, 8, 64 << 10));
+  EXPECT_FALSE(DeviceOneShotTakes(a, 8, 0));
+  a.coll = CollType::kAllGather;
+  EXPECT_FALSE(DeviceOneShotTakes(a, 8, 64 << 10));
 }
 
 // Across hosts whose links the network limits, the rails move 1/L of what the flat ring

@@ -38,6 +38,9 @@ struct OneShotArgs {
   uint32_t* epoch = nullptr;  // this rank's calls so far; the call advances it
   WaitLimits limits;
   OneShotCursor* cursor = nullptr;  // a polling caller's (one thread); null on the GPU
+  // Where a wait that gives up records the rank it waited for, plus one (any thread's: one
+  // is enough to name the peer); null: nowhere.
+  uint32_t* stuck_source = nullptr;
 };
 
 // Lines of one slot in a scratch of `lines` lines per slot, for `nranks` ranks.
@@ -105,6 +108,8 @@ WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
                                   flag, &data, a.limits);
       if (w != WaitResult::kReady) {
         if (cur != nullptr) cur->waiting_for = src;
+        if (a.stuck_source != nullptr && w != WaitResult::kNotYet)
+          StoreRelease(a.stuck_source, static_cast<uint32_t>(src) + 1);
         return w;
       }
     }
@@ -119,6 +124,8 @@ WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
       else
         w = LlLoad(mine + OneShotSlot(parity, src, a.nranks, a.lines) + i, flag, &data, a.limits);
       if (w != WaitResult::kReady && cur != nullptr) cur->waiting_for = src;
+      if (w != WaitResult::kReady && w != WaitResult::kNotYet && a.stuck_source != nullptr)
+        StoreRelease(a.stuck_source, static_cast<uint32_t>(src) + 1);
       memcpy(from, &data, kLlDataBytes);
       return w;
     };

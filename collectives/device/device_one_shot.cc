@@ -1,0 +1,180 @@
+#include "collectives/device/device_one_shot.h"
+
+#include <cuda_runtime.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "collectives/device/cuda_device.h"
+#include "collectives/device/one_shot_kernel.h"
+#include "collectives/device/proto/mem_ops.h"
+#include "collectives/host_collectives.h"
+#include "common/dtype.h"
+#include "common/log.h"
+#include "transport/cuda_ipc/cuda_ipc.h"
+
+namespace weft {
+namespace {
+
+// What each rank tells the others about its scratch.
+struct ScratchRecord {
+  IpcBuffer ipc;
+  uint64_t pointer = 0;  // in its process
+  int32_t pid = 0;
+  int32_t device = -1;
+  int32_t status = 0;  // weftResult_t of setting it up and exporting it
+  int32_t reserved = 0;
+};
+
+Status Cuda(cudaError_t err, const char* what) {
+  if (err == cudaSuccess) return Status::Ok();
+  (void)cudaGetLastError();
+  return CudaError(Format("%s: %s", what, cudaGetErrorString(err)));
+}
+
+enum Word { kAbort = 0, kStatus = 1, kStuck = 2, kWords = 4 };
+
+}  // namespace
+
+Status DeviceOneShot::Create(HostCollectives* host, const Options& o,
+                             std::unique_ptr<DeviceOneShot>* out) {
+  std::unique_ptr<DeviceOneShot> d(new DeviceOneShot());
+  d->o_ = o;
+  WEFT_CHECK(d->Init(host));
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+Status DeviceOneShot::Init(HostCollectives* host) {
+  ScopedDevice on(o_.device);
+  lines_ = proto::OneShotLines(o_.max_bytes);
+  const size_t bytes = OneShotScratch::Bytes(o_.nranks, o_.max_bytes);
+  // Set up this rank's part; a failure still takes part in the exchange, so that every rank
+  // learns it and none waits for a record that will not come.
+  ScratchRecord mine;
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.device = o_.device;
+  Status local = Cuda(cudaMalloc(&scratch_, bytes), "one-shot scratch");
+  if (local.ok()) local = Cuda(cudaMemset(scratch_, 0, bytes), "one-shot scratch");
+  if (local.ok()) local = Cuda(cudaMalloc(&epoch_, sizeof(uint32_t)), "one-shot epoch");
+  if (local.ok()) local = Cuda(cudaMemset(epoch_, 0, sizeof(uint32_t)), "one-shot epoch");
+  if (local.ok()) local = Cuda(cudaMalloc(&table_, sizeof(void*) * o_.nranks), "one-shot table");
+  if (local.ok())
+    local = Cuda(cudaHostAlloc(reinterpret_cast<void**>(&host_words_), sizeof(uint32_t) * kWords,
+                               cudaHostAllocMapped),
+                 "one-shot flags");
+  if (local.ok()) {
+    std::memset(host_words_, 0, sizeof(uint32_t) * kWords);
+    local = Cuda(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_words_), host_words_, 0),
+                 "one-shot flags");
+  }
+  if (local.ok()) local = Cuda(cudaDeviceSynchronize(), "one-shot scratch");  // zeroed first
+  if (local.ok()) local = ExportIpcBuffer(scratch_, &mine.ipc);
+  mine.pointer = reinterpret_cast<uintptr_t>(scratch_);
+  mine.status = local.code();
+  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
+  CollArgs g{CollType::kAllGather,
+             &mine,
+             all.data(),
+             sizeof(ScratchRecord),
+             weftUint8,
+             weftSum,
+             0,
+             nullptr};
+  WEFT_CHECK(host->Run({g}));
+  WEFT_CHECK(local);
+  // Every rank's scratch, as this process reaches it.
+  std::vector<void*> table(static_cast<size_t>(o_.nranks), nullptr);
+  for (int q = 0; q < o_.nranks; ++q) {
+    const ScratchRecord& rec = all[static_cast<size_t>(q)];
+    WEFT_REQUIRE(rec.status == weftSuccess, weftInvalidUsage,
+                 "rank %d could not set up its one-shot scratch (see its log); set "
+                 "WEFT_ONE_SHOT_MAX_BYTES=0 on every rank to do without",
+                 q);
+    if (q == o_.rank) {
+      table[static_cast<size_t>(q)] = scratch_;
+    } else if (rec.pid == mine.pid) {  // a thread of this process: the pointer itself
+      if (rec.device != o_.device) {
+        const cudaError_t e = cudaDeviceEnablePeerAccess(rec.device, 0);
+        if (e != cudaErrorPeerAccessAlreadyEnabled)
+          WEFT_CHECK(Cuda(e, Format("peer access to GPU %d", rec.device).c_str()));
+        (void)cudaGetLastError();
+      }
+      table[static_cast<size_t>(q)] = reinterpret_cast<void*>(rec.pointer);
+    } else {
+      void* base = nullptr;
+      cudaIpcMemHandle_t h;
+      std::memcpy(&h, rec.ipc.handle, sizeof(h));
+      WEFT_CHECK(Cuda(cudaIpcOpenMemHandle(&base, h, cudaIpcMemLazyEnablePeerAccess),
+                      Format("opening rank %d's one-shot scratch", q).c_str()));
+      opened_.push_back(base);
+      table[static_cast<size_t>(q)] = static_cast<std::byte*>(base) + rec.ipc.offset;
+    }
+  }
+  WEFT_CHECK(
+      Cuda(cudaMemcpy(table_, table.data(), sizeof(void*) * table.size(), cudaMemcpyHostToDevice),
+           "one-shot table"));
+  WEFT_CHECK(PreloadOneShotKernels());
+  WEFT_INFO(kLogInit, "device one-shot all-reduce: calls up to %zu bytes, %.1f KiB of scratch",
+            o_.max_bytes, static_cast<double>(bytes) / 1024);
+  return Status::Ok();
+}
+
+DeviceOneShot::~DeviceOneShot() {
+  ScopedDevice on(o_.device);
+  // cudaFree waits for the device, so no kernel of ours still runs; peers' kernels end once
+  // they have read our lines, which they did before the communicator's closing barrier.
+  for (void* p : opened_)
+    (void)cudaIpcCloseMemHandle(p);
+  for (void* p : {scratch_, table_, static_cast<void*>(epoch_)})
+    if (p != nullptr) (void)cudaFree(p);
+  if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
+}
+
+bool DeviceOneShot::Takes(const CollArgs& a) const {
+  return DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes);
+}
+
+Status DeviceOneShot::Launch(const CollArgs& a) {
+  proto::OneShotArgs args;
+  args.rank = o_.rank;
+  args.nranks = o_.nranks;
+  args.input = a.send;
+  args.output = a.recv;
+  args.count = a.count;
+  args.scratch = static_cast<proto::LlLine* const*>(table_);
+  args.lines = lines_;
+  args.epoch = epoch_;
+  args.limits.abort_flag = device_words_ + kAbort;
+  args.limits.timeout_ns = static_cast<uint64_t>(o_.timeout_ms) * 1000000ull;
+  args.stuck_source = device_words_ + kStuck;
+  // A thread per line, in warps, up to a block: small calls are one load and a few stores
+  // per thread.
+  const size_t lines = proto::OneShotLines(a.count * TypeSize(a.type));
+  const int threads = static_cast<int>(std::clamp<size_t>((lines + 31) / 32 * 32, 32, 512));
+  return LaunchOneShotAllReduce(args, a.type, a.op, threads, device_words_ + kStatus, a.stream);
+}
+
+void DeviceOneShot::RaiseAbort() {
+  if (host_words_ != nullptr) proto::StoreRelease(host_words_ + kAbort, 1);
+}
+
+Status DeviceOneShot::KernelStatus() const {
+  if (host_words_ == nullptr) return Status::Ok();
+  const uint32_t status = proto::LoadAcquire(host_words_ + kStatus);
+  if (status == 0) return Status::Ok();
+  const uint32_t stuck = proto::LoadAcquire(host_words_ + kStuck);
+  const std::string peer =
+      stuck != 0 ? Format("the lines of rank %u", stuck - 1) : std::string("a peer's lines");
+  if (status == static_cast<uint32_t>(proto::WaitResult::kTimedOut))
+    return TimeoutError(
+        Format("a one-shot all-reduce kernel on rank %d timed out after "
+               "WEFT_TIMEOUT_MS=%lld ms waiting for %s",
+               o_.rank, static_cast<long long>(o_.timeout_ms), peer.c_str()));
+  return RemoteError(Format("a one-shot all-reduce kernel on rank %d was aborted waiting for %s",
+                            o_.rank, peer.c_str()));
+}
+
+}  // namespace weft

@@ -1,0 +1,213 @@
+// The GPU-driven small all-reduce through the C API (collectives/device/device_one_shot.h):
+// 4 ranks as threads of one process on one GPU (one context, so their kernels run at once),
+// each with its own communicator and stream, as a framework calls them. Exact results, ten
+// calls captured in a CUDA graph and replayed, a rank that never calls (the others' kernels
+// time out, the error names it, the streams are released), and the 8-byte latency printed for
+// scripts/gpu-check.sh (a figure, not a pass condition). Skipped without a GPU.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "weft/weft.h"
+
+namespace {
+
+constexpr int kRanks = 4;
+
+bool HaveGpu() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+// kRanks communicators made by kRanks threads; body(rank, comm, stream) runs on each.
+void OnThreadRanks(int timeout_ms, const std::function<void(int, weftComm_t, cudaStream_t)>& body,
+                   bool destroy = true) {
+  weftUniqueId id;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < kRanks; ++r) {
+    ranks.emplace_back([&, r] {
+      weftConfig_t config = WEFT_CONFIG_INITIALIZER;
+      config.timeoutMs = timeout_ms;
+      weftComm_t comm = nullptr;
+      ASSERT_EQ(weftSuccess, weftCommInitRankConfig(&comm, kRanks, id, r, &config))
+          << weftGetLastError(nullptr);
+      cudaStream_t stream = nullptr;
+      ASSERT_EQ(cudaSuccess, cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+      body(r, comm, stream);
+      if (destroy)
+        EXPECT_EQ(weftSuccess, weftCommDestroy(comm)) << weftGetLastError(comm);
+      else
+        weftCommAbort(comm);
+      cudaStreamDestroy(stream);
+    });
+  }
+  for (std::thread& t : ranks)
+    t.join();
+}
+
+int32_t Value(int rank, size_t i, int round) {
+  return static_cast<int32_t>((i * 7 + static_cast<size_t>(rank) * 13 + round * 5) % 11) - 3;
+}
+
+TEST(DeviceOneShot, FourThreadRanksAreExact) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
+    for (size_t count : {size_t{1}, size_t{3}, size_t{1000}, size_t{16384}}) {
+      for (weftRedOp_t op : {weftSum, weftMax}) {
+        std::vector<int32_t> in(count), expect(count), got(count);
+        for (size_t i = 0; i < count; ++i) {
+          in[i] = Value(rank, i, 0);
+          int32_t acc = Value(0, i, 0);
+          for (int q = 1; q < kRanks; ++q)
+            acc = op == weftSum ? acc + Value(q, i, 0) : std::max(acc, Value(q, i, 0));
+          expect[i] = acc;
+        }
+        void *d_in = nullptr, *d_out = nullptr;
+        ASSERT_EQ(cudaSuccess, cudaMalloc(&d_in, count * 4));
+        ASSERT_EQ(cudaSuccess, cudaMalloc(&d_out, count * 4));
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(d_in, in.data(), count * 4, cudaMemcpyHostToDevice));
+        ASSERT_EQ(weftSuccess, weftAllReduce(d_in, d_out, count, weftInt32, op, comm, stream))
+            << weftGetLastError(comm);
+        ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(got.data(), d_out, count * 4, cudaMemcpyDeviceToHost));
+        EXPECT_EQ(0, std::memcmp(expect.data(), got.data(), count * 4))
+            << "rank " << rank << ", count " << count << ", op " << op;
+        cudaFree(d_in);
+        cudaFree(d_out);
+      }
+    }
+  });
+}
+
+// Issue 17's test: ten all-reduces captured in a graph, the graph replayed three times on
+// new inputs, every output exact. Nothing of the call runs on the host, so the capture
+// holds all of it (the kernels' epochs live on the device and advance on every replay).
+TEST(DeviceOneShot, TenCapturedAllReducesReplayThreeTimesExact) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  constexpr int kCalls = 10;
+  constexpr size_t kCount = 257;
+  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
+    std::vector<void*> in(kCalls), out(kCalls);
+    for (int c = 0; c < kCalls; ++c) {
+      ASSERT_EQ(cudaSuccess, cudaMalloc(&in[c], kCount * 4));
+      ASSERT_EQ(cudaSuccess, cudaMalloc(&out[c], kCount * 4));
+    }
+    // A first call outside the capture sets the device side up (memory, IPC).
+    ASSERT_EQ(weftSuccess, weftAllReduce(in[0], out[0], kCount, weftInt32, weftSum, comm, stream));
+    ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+    cudaGraph_t graph = nullptr;
+    ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    for (int c = 0; c < kCalls; ++c)
+      ASSERT_EQ(weftSuccess, weftAllReduce(in[c], out[c], kCount, weftInt32, weftSum, comm, stream))
+          << weftGetLastError(comm);
+    ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream, &graph));
+    cudaGraphExec_t exec = nullptr;
+    ASSERT_EQ(cudaSuccess, cudaGraphInstantiate(&exec, graph, 0));
+    for (int round = 1; round <= 3; ++round) {
+      std::vector<int32_t> host(kCount);
+      for (int c = 0; c < kCalls; ++c) {
+        for (size_t i = 0; i < kCount; ++i)
+          host[i] = Value(rank, i, round * kCalls + c);
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(in[c], host.data(), kCount * 4, cudaMemcpyHostToDevice));
+      }
+      ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream));
+      ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+      for (int c = 0; c < kCalls; ++c) {
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(host.data(), out[c], kCount * 4, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < kCount; ++i) {
+          int32_t expect = 0;
+          for (int q = 0; q < kRanks; ++q)
+            expect += Value(q, i, round * kCalls + c);
+          ASSERT_EQ(expect, host[i])
+              << "rank " << rank << ", replay " << round << ", call " << c << ", element " << i;
+        }
+      }
+    }
+    cudaGraphExecDestroy(exec);
+    cudaGraphDestroy(graph);
+    for (int c = 0; c < kCalls; ++c) {
+      cudaFree(in[c]);
+      cudaFree(out[c]);
+    }
+  });
+}
+
+TEST(DeviceOneShot, EightByteLatencyFourThreadRanks) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  constexpr int kIters = 2000;
+  std::vector<double> us(kRanks, 0);
+  OnThreadRanks(60000, [&](int rank, weftComm_t comm, cudaStream_t stream) {
+    void *in = nullptr, *out = nullptr;
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&in, 8));
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&out, 8));
+    for (int i = 0; i < 100; ++i)
+      ASSERT_EQ(weftSuccess, weftAllReduce(in, out, 2, weftFloat32, weftSum, comm, stream));
+    ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kIters; ++i)
+      ASSERT_EQ(weftSuccess, weftAllReduce(in, out, 2, weftFloat32, weftSum, comm, stream));
+    ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+    us[rank] = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                   .count() /
+               kIters;
+    cudaFree(in);
+    cudaFree(out);
+  });
+  double worst = 0;
+  for (double u : us)
+    worst = std::max(worst, u);
+  std::printf("FIGURE api 8-byte all-reduce, 4 thread-ranks on one GPU: %.2f us (goal <= 15 us)\n",
+              worst);
+}
+
+// Rank 3 never calls (and stays until the others are done): the others' kernels give up at
+// WEFT_TIMEOUT_MS (2 s), their streams go on, and the communicator's error names rank 3.
+TEST(DeviceOneShot, ARankThatNeverCallsIsNamedAndTheStreamsReleased) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  std::atomic<int> done{0};
+  OnThreadRanks(
+      2000,
+      [&](int rank, weftComm_t comm, cudaStream_t stream) {
+        void *in = nullptr, *out = nullptr;
+        ASSERT_EQ(cudaSuccess, cudaMalloc(&in, 64));
+        ASSERT_EQ(cudaSuccess, cudaMalloc(&out, 64));
+        // Everyone once (sets the device side up), then ranks 0-2 again.
+        ASSERT_EQ(weftSuccess, weftAllReduce(in, out, 16, weftInt32, weftSum, comm, stream));
+        ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+        if (rank != 3) {
+          const auto start = std::chrono::steady_clock::now();
+          ASSERT_EQ(weftSuccess, weftAllReduce(in, out, 16, weftInt32, weftSum, comm, stream));
+          EXPECT_EQ(cudaSuccess, cudaStreamSynchronize(stream));  // released
+          EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+          weftResult_t async = weftSuccess;
+          for (int i = 0; i < 100 && async == weftSuccess; ++i) {
+            weftCommGetAsyncError(comm, &async);
+            if (async == weftSuccess) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+          EXPECT_EQ(weftTimeout, async) << weftGetLastError(comm);
+          EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm)).find("rank 3"))
+              << weftGetLastError(comm);
+          ++done;
+        } else {
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+          while (done.load() < 3 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::yield();
+        }
+        cudaFree(in);
+        cudaFree(out);
+      },
+      false);
+}
+
+}  // namespace
