@@ -36,6 +36,18 @@ Status Cuda(cudaError_t err, const char* what) {
 
 enum Word { kAbort = 0, kStatus = 1, kStuck = 2, kWords = 4 };
 
+// A non-blocking stream for the set-up's copies; RAII.
+struct OwnStream {
+  OwnStream() { status = Cuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "a stream"); }
+  ~OwnStream() {
+    if (s != nullptr) (void)cudaStreamDestroy(s);
+  }
+  OwnStream(const OwnStream&) = delete;
+  OwnStream& operator=(const OwnStream&) = delete;
+  cudaStream_t s = nullptr;
+  Status status;
+};
+
 }  // namespace
 
 Status DeviceOneShot::Create(HostCollectives* host, const Options& o,
@@ -56,10 +68,17 @@ Status DeviceOneShot::Init(HostCollectives* host) {
   ScratchRecord mine;
   mine.pid = static_cast<int32_t>(getpid());
   mine.device = o_.device;
-  Status local = Cuda(cudaMalloc(&scratch_, bytes), "one-shot scratch");
-  if (local.ok()) local = Cuda(cudaMemset(scratch_, 0, bytes), "one-shot scratch");
+  // Set-up copies go on a stream of their own that waits for no other: a peer that is a
+  // thread of this process may already run a kernel that waits for our lines, on a stream
+  // that the legacy default stream (cudaMemset's, cudaMemcpy's) or a device-wide
+  // synchronization would wait for.
+  OwnStream own;
+  Status local = own.status;
+  if (local.ok()) local = Cuda(cudaMalloc(&scratch_, bytes), "one-shot scratch");
+  if (local.ok()) local = Cuda(cudaMemsetAsync(scratch_, 0, bytes, own.s), "one-shot scratch");
   if (local.ok()) local = Cuda(cudaMalloc(&epoch_, sizeof(uint32_t)), "one-shot epoch");
-  if (local.ok()) local = Cuda(cudaMemset(epoch_, 0, sizeof(uint32_t)), "one-shot epoch");
+  if (local.ok())
+    local = Cuda(cudaMemsetAsync(epoch_, 0, sizeof(uint32_t), own.s), "one-shot epoch");
   if (local.ok()) local = Cuda(cudaMalloc(&table_, sizeof(void*) * o_.nranks), "one-shot table");
   if (local.ok())
     local = Cuda(cudaHostAlloc(reinterpret_cast<void**>(&host_words_), sizeof(uint32_t) * kWords,
@@ -70,7 +89,7 @@ Status DeviceOneShot::Init(HostCollectives* host) {
     local = Cuda(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_words_), host_words_, 0),
                  "one-shot flags");
   }
-  if (local.ok()) local = Cuda(cudaDeviceSynchronize(), "one-shot scratch");  // zeroed first
+  if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "one-shot scratch");  // zeroed
   if (local.ok()) local = ExportIpcBuffer(scratch_, &mine.ipc);
   mine.pointer = reinterpret_cast<uintptr_t>(scratch_);
   mine.status = local.code();
@@ -113,9 +132,10 @@ Status DeviceOneShot::Init(HostCollectives* host) {
       table[static_cast<size_t>(q)] = static_cast<std::byte*>(base) + rec.ipc.offset;
     }
   }
-  WEFT_CHECK(
-      Cuda(cudaMemcpy(table_, table.data(), sizeof(void*) * table.size(), cudaMemcpyHostToDevice),
-           "one-shot table"));
+  WEFT_CHECK(Cuda(cudaMemcpyAsync(table_, table.data(), sizeof(void*) * table.size(),
+                                  cudaMemcpyHostToDevice, own.s),
+                  "one-shot table"));
+  WEFT_CHECK(Cuda(cudaStreamSynchronize(own.s), "one-shot table"));
   WEFT_CHECK(PreloadOneShotKernels());
   WEFT_INFO(kLogInit, "device one-shot all-reduce: calls up to %zu bytes, %.1f KiB of scratch",
             o_.max_bytes, static_cast<double>(bytes) / 1024);
