@@ -269,6 +269,7 @@ Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
   a.scratch = scratch->ranks.data();
   a.lines = scratch->lines;
   a.epoch = &scratch->epoch;
+  a.divisor = st.finalize && args_.op == weftAvg ? plan_->nranks : 0;
   // A few looks, then back to the drive loop, which watches the clock, aborts and peers.
   a.limits.max_looks = 64;
   a.cursor = &one_shot_cursor_;
@@ -278,8 +279,6 @@ Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
                "one-shot all-reduce ended waiting for rank %d", one_shot_cursor_.waiting_for);
   ++scratch->epoch;
   one_shot_cursor_ = proto::OneShotCursor();
-  if (st.finalize && args_.op == weftAvg)
-    WEFT_CHECK(backend_->Divide(Ptr(st.dst), st.count, args_.type, plan_->nranks));
   *ran = true;
   return Status::Ok();
 }

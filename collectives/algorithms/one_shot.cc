@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "collectives/algorithms/algorithm.h"
-#include "collectives/reduce/native_format.h"
+#include "collectives/reduce/host_formats.h"
 #include "collectives/reduce/reduce_ops.h"
 
 namespace weft {
@@ -28,16 +28,16 @@ Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out) 
 }
 
 bool OneShotTakesType(weftDataType_t type) {
-  return VisitNativeType(type, false, [](auto) { return true; });
+  return VisitHostFormat(type, false, [](auto) { return true; });
 }
 
 proto::WaitResult RunOneShotOnHost(weftDataType_t type, weftRedOp_t op,
                                    const proto::OneShotArgs& a) {
-  return VisitNativeType(type, proto::WaitResult::kAborted, [&](auto t) {
+  return VisitHostFormat(type, proto::WaitResult::kAborted, [&](auto f) {
     return VisitOp(op, [&](auto o) {
-      using T = typename decltype(t)::type;
+      using F = typename decltype(f)::type;
       using Op = typename decltype(o)::type;
-      return proto::OneShotAllReduce<Native<T>, Op>(a, 0, 1);
+      return proto::OneShotAllReduce<F, Op>(a, 0, 1);
     });
   });
 }

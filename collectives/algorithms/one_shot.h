@@ -37,7 +37,8 @@ Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out);
 // a.limits.max_looks looks.
 proto::WaitResult RunOneShotOnHost(weftDataType_t type, weftRedOp_t op,
                                    const proto::OneShotArgs& a);
-// The types the protocol computes as they are stored (the integers, fp32, fp64).
+// The types the protocol computes: every type of the API (fp16, bf16 and fp8 in float32,
+// rounded once after the last rank's input).
 bool OneShotTakesType(weftDataType_t type);
 
 }  // namespace weft

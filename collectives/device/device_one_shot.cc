@@ -167,6 +167,7 @@ Status DeviceOneShot::Launch(const CollArgs& a) {
   args.scratch = static_cast<proto::LlLine* const*>(table_);
   args.lines = lines_;
   args.epoch = epoch_;
+  args.divisor = a.op == weftAvg ? o_.nranks : 0;
   args.limits.abort_flag = device_words_ + kAbort;
   args.limits.timeout_ns = static_cast<uint64_t>(o_.timeout_ms) * 1000000ull;
   args.stuck_source = device_words_ + kStuck;

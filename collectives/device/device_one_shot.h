@@ -20,14 +20,14 @@ namespace weft {
 
 class HostCollectives;
 
-// Whether the one-shot kernel takes a call: an all-reduce of 1 to `max_bytes` bytes, in a
-// type it computes as stored, with a built-in op other than avg (which needs a division
-// after; it stays on the gated path for now).
+// Whether the one-shot kernel takes a call: an all-reduce of 1 to `max_bytes` bytes with a
+// built-in op (a PreMulSum stays on the gated path, which multiplies first).
 inline bool DeviceOneShotTakes(const CollArgs& a, size_t element_bytes, size_t max_bytes) {
   const size_t bytes = a.count * element_bytes;
   return a.coll == CollType::kAllReduce && a.count > 0 && bytes <= max_bytes &&
          OneShotTakesType(a.type) &&
-         (a.op == weftSum || a.op == weftProd || a.op == weftMax || a.op == weftMin);
+         (a.op == weftSum || a.op == weftProd || a.op == weftMax || a.op == weftMin ||
+          a.op == weftAvg);
 }
 
 class DeviceOneShot {

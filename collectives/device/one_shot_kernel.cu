@@ -1,15 +1,15 @@
 #include <cuda_runtime.h>
 
 #include "collectives/device/one_shot_kernel.h"
-#include "collectives/reduce/native_format.h"
+#include "collectives/reduce/device_formats.cuh"
 #include "collectives/reduce/reduce_ops.h"
 
 namespace weft {
 namespace {
 
-template <typename T, typename Op>
+template <typename F, typename Op>
 __global__ void OneShotAllReduceKernel(proto::OneShotArgs args, uint32_t* status) {
-  const proto::WaitResult r = proto::OneShotAllReduce<Native<T>, Op>(args, threadIdx.x, blockDim.x);
+  const proto::WaitResult r = proto::OneShotAllReduce<F, Op>(args, threadIdx.x, blockDim.x);
   // A store, not an atomic: `status` may be mapped host memory, where read-modify-writes
   // need the platform's support. Any thread's failure will do.
   if (r != proto::WaitResult::kReady) proto::StoreRelease(status, static_cast<uint32_t>(r));
@@ -17,13 +17,13 @@ __global__ void OneShotAllReduceKernel(proto::OneShotArgs args, uint32_t* status
   if (threadIdx.x == 0) *args.epoch += 1;  // every thread has read it
 }
 
-// Calls fn(kernel) with the kernel of (type, op); cudaErrorInvalidValue for a type the
-// kernel does not serve.
+// Calls fn(kernel) with the kernel of (type, op); cudaErrorInvalidValue for a type outside
+// the API's.
 template <typename Fn>
 cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
-  return VisitNativeType(type, cudaErrorInvalidValue, [&](auto t) {
+  return VisitDeviceFormat(type, [&](auto f) {
     return VisitOp(op, [&](auto o) {
-      return fn(OneShotAllReduceKernel<typename decltype(t)::type, typename decltype(o)::type>);
+      return fn(OneShotAllReduceKernel<typename decltype(f)::type, typename decltype(o)::type>);
     });
   });
 }
@@ -31,7 +31,7 @@ cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
 }  // namespace
 
 bool OneShotServes(weftDataType_t type) {
-  return VisitNativeType(type, false, [](auto) { return true; });
+  return VisitDeviceFormat(type, [](auto) { return cudaSuccess; }) == cudaSuccess;
 }
 
 Status PreloadOneShotKernels() {

@@ -11,8 +11,8 @@
 
 namespace weft {
 
-// Whether the kernel serves this type (the types computed as themselves: integers, fp32,
-// fp64; fp16, bf16 and fp8 not yet).
+// Whether the kernel serves this type: every type of the API (fp16, bf16 and fp8 computed
+// in float32 and rounded once, as the host's one-shot does).
 bool OneShotServes(weftDataType_t type);
 
 // Queues the kernel on `stream` (a cudaStream_t) with `threads` threads. `args` is copied

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "collectives/reduce/host_formats.h"
 #include "collectives/reduce/native_format.h"
 #include "collectives/reduce/reduce.h"
 #include "collectives/reduce/reduce_ops.h"
@@ -23,31 +24,6 @@ struct WrappingInt {
   using U = std::make_unsigned_t<T>;
   static Compute Load(T v) { return v; }
   static T Store(Compute v) { return v; }
-};
-
-struct Half {
-  using Stored = uint16_t;
-  using Compute = float;
-  static float Load(uint16_t v) { return HalfToFloat(v); }
-  static uint16_t Store(float v) { return FloatToHalf(v); }
-};
-struct Bf16 {
-  using Stored = uint16_t;
-  using Compute = float;
-  static float Load(uint16_t v) { return Bf16ToFloat(v); }
-  static uint16_t Store(float v) { return FloatToBf16(v); }
-};
-struct E4m3 {
-  using Stored = uint8_t;
-  using Compute = float;
-  static float Load(uint8_t v) { return E4m3ToFloat(v); }
-  static uint8_t Store(float v) { return FloatToE4m3(v); }
-};
-struct E5m2 {
-  using Stored = uint8_t;
-  using Compute = float;
-  static float Load(uint8_t v) { return E5m2ToFloat(v); }
-  static uint8_t Store(float v) { return FloatToE5m2(v); }
 };
 
 // Each loop is compiled twice, for AVX2 and for the x86-64 baseline, and the loader picks
@@ -158,17 +134,17 @@ void Dispatch(weftDataType_t type, Args&&... args) {
     case weftUint64:
       return Visit<Native<uint64_t>>::Run(args...);
     case weftFloat16:
-      return Visit<Half>::Run(args...);
+      return Visit<HostHalf>::Run(args...);
     case weftFloat32:
       return Visit<Native<float>>::Run(args...);
     case weftFloat64:
       return Visit<Native<double>>::Run(args...);
     case weftBfloat16:
-      return Visit<Bf16>::Run(args...);
+      return Visit<HostBf16>::Run(args...);
     case weftFloat8e4m3:
-      return Visit<E4m3>::Run(args...);
+      return Visit<HostE4m3>::Run(args...);
     case weftFloat8e5m2:
-      return Visit<E5m2>::Run(args...);
+      return Visit<HostE5m2>::Run(args...);
     default:
       return;
   }

@@ -3,14 +3,12 @@
 // written once), and moves the aligned body in 16-byte vectors with several loads in flight
 // per thread. fp16, bf16 and fp8 compute in float32 and round once to nearest even (fp8
 // saturating), as the host reductions do, so both give the same bits for two inputs.
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 #include <type_traits>
 
+#include "collectives/reduce/device_formats.cuh"
 #include "collectives/reduce/native_format.h"
 #include "collectives/reduce/reduce_cuda.h"
 #include "collectives/reduce/reduce_ops.h"
@@ -19,30 +17,6 @@
 
 namespace weft {
 namespace {
-
-struct Half {
-  using Stored = uint16_t;
-  using Compute = float;
-  __device__ static float Load(uint16_t v) { return __half2float(__ushort_as_half(v)); }
-  __device__ static uint16_t Store(float v) { return __half_as_ushort(__float2half_rn(v)); }
-};
-struct Bf16 {
-  using Stored = uint16_t;
-  using Compute = float;
-  __device__ static float Load(uint16_t v) { return __bfloat162float(__ushort_as_bfloat16(v)); }
-  __device__ static uint16_t Store(float v) { return __bfloat16_as_ushort(__float2bfloat16_rn(v)); }
-};
-template <__nv_fp8_interpretation_t kKind>
-struct Fp8 {
-  using Stored = uint8_t;
-  using Compute = float;
-  __device__ static float Load(uint8_t v) {
-    return __half2float(__half(__nv_cvt_fp8_to_halfraw(static_cast<__nv_fp8_storage_t>(v), kKind)));
-  }
-  __device__ static uint8_t Store(float v) {
-    return static_cast<uint8_t>(__nv_cvt_float_to_fp8(v, __NV_SATFINITE, kKind));
-  }
-};
 
 // One element: reduce the n inputs, round once, then divide for weftAvg.
 template <typename F, typename Op>
@@ -180,43 +154,10 @@ __global__ void __launch_bounds__(512) PhaseKernel(const DevicePhase* phase) {
     ReduceVectors<F, Op>(task, split.head, split.vectors, divisor, thread, nthreads);
 }
 
-// Calls fn(TypeTag<F>{}) with the storage/compute format of `type`.
-template <typename Fn>
-cudaError_t VisitFormat(weftDataType_t type, Fn&& fn) {
-  switch (type) {
-    case weftInt8:
-      return fn(TypeTag<Native<int8_t>>{});
-    case weftUint8:
-      return fn(TypeTag<Native<uint8_t>>{});
-    case weftInt32:
-      return fn(TypeTag<Native<int32_t>>{});
-    case weftUint32:
-      return fn(TypeTag<Native<uint32_t>>{});
-    case weftInt64:
-      return fn(TypeTag<Native<int64_t>>{});
-    case weftUint64:
-      return fn(TypeTag<Native<uint64_t>>{});
-    case weftFloat16:
-      return fn(TypeTag<Half>{});
-    case weftFloat32:
-      return fn(TypeTag<Native<float>>{});
-    case weftFloat64:
-      return fn(TypeTag<Native<double>>{});
-    case weftBfloat16:
-      return fn(TypeTag<Bf16>{});
-    case weftFloat8e4m3:
-      return fn(TypeTag<Fp8<__NV_E4M3>>{});
-    case weftFloat8e5m2:
-      return fn(TypeTag<Fp8<__NV_E5M2>>{});
-    default:
-      return cudaErrorInvalidValue;
-  }
-}
-
 // Calls fn(kernel) with the kernel of (type, op).
 template <typename Fn>
 cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
-  return VisitFormat(type, [&](auto f) {
+  return VisitDeviceFormat(type, [&](auto f) {
     return VisitOp(op, [&](auto o) {
       return fn(PhaseKernel<typename decltype(f)::type, typename decltype(o)::type>);
     });

@@ -89,8 +89,8 @@ TEST(OneCopyRegistered, EveryCollectiveIsExact) {
 }
 
 // The one-shot all-reduce forced, with a scratch large enough for every count here: every
-// type (those it does not compute, fp16, bf16 and fp8, go to another algorithm), every op,
-// in and out of place; 2 ranks with a core each, 3 and 5 sharing the 2 cores of CI.
+// type and op, in and out of place; 2 ranks with a core each, 3 and 5 sharing the 2 cores of
+// CI.
 TEST(OneShot, EveryTypeAndOpIsExact) {
   for (int n : {2, 3, 5}) {
     const std::string cmd =

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectives/device/proto/one_shot_all_reduce.h"
+#include "collectives/reduce/host_formats.h"
 
 namespace weft::proto {
 namespace {
@@ -42,9 +43,11 @@ T Value(int rank, size_t i, int call) {
 // Runs `calls` all-reduces of counts[c] elements on n CPU-thread ranks and checks every
 // rank's output bit for bit against the reduction in rank order. `polling`: each rank gives
 // up after one look and calls again with its cursor, as the host's plan runner does.
-template <typename T, typename Op>
+// F: the format (Native<T>, or one of the host's converting formats, T its storage);
+// `divisor`: weftAvg's, the reference divides the rounded result as the host's Divide does.
+template <typename T, typename Op, typename F = Native<T>>
 void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32_t first_epoch = 0,
-                 bool polling = false) {
+                 bool polling = false, int divisor = 0) {
   size_t max_count = 0;
   for (size_t c : counts)
     max_count = std::max(max_count, c);
@@ -58,15 +61,18 @@ void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32
       auto& in = inputs[static_cast<size_t>(r)];
       in.resize(count);
       for (size_t i = 0; i < count; ++i)
-        in[i] = Value<T>(r, i, static_cast<int>(call));
+        in[i] =
+            F::Store(static_cast<typename F::Compute>(Value<int>(r, i, static_cast<int>(call))));
       outputs[static_cast<size_t>(r)].assign(count, T{});
     }
     std::vector<T> expect(count);
     for (size_t i = 0; i < count; ++i) {
-      T acc = inputs[0][i];
+      auto acc = F::Load(inputs[0][i]);
       for (int r = 1; r < n; ++r)
-        acc = Op::Apply(acc, inputs[static_cast<size_t>(r)][i]);
-      expect[i] = acc;
+        acc = Op::Apply(acc, F::Load(inputs[static_cast<size_t>(r)][i]));
+      expect[i] = F::Store(acc);
+      if (divisor > 0)
+        expect[i] = F::Store(F::Load(expect[i]) / static_cast<typename F::Compute>(divisor));
     }
     std::vector<WaitResult> results(static_cast<size_t>(n), WaitResult::kTimedOut);
     std::vector<std::thread> ranks;
@@ -82,6 +88,7 @@ void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32
         a.scratch = job.scratch.data();
         a.lines = job.lines;
         a.epoch = &job.epochs[ru];
+        a.divisor = divisor;
         a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
         OneShotCursor cursor;
         if (polling) {
@@ -89,7 +96,7 @@ void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32
           a.cursor = &cursor;
         }
         WaitResult w;
-        while ((w = OneShotAllReduce<Native<T>, Op>(a, 0, 1)) == WaitResult::kNotYet) {
+        while ((w = OneShotAllReduce<F, Op>(a, 0, 1)) == WaitResult::kNotYet) {
           std::this_thread::yield();
         }
         results[ru] = w;
@@ -138,6 +145,23 @@ TEST_P(OneShotProtocol, EveryTypeAndOpIsExactInAndOutOfPlace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, OneShotProtocol, ::testing::Range(1, 9));
+
+// fp16, bf16 and fp8 in float32, rounded once after the last rank's input (the host's formats;
+// the kernel's round alike), and weftAvg's division, integers truncating.
+TEST(OneShotProtocolFormats, NarrowFloatsAndAverage) {
+  for (int n : {1, 2, 3, 8}) {
+    for (bool in_place : {false, true}) {
+      RunAndCheck<uint16_t, SumOp, HostHalf>(n, kCounts, in_place);
+      RunAndCheck<uint16_t, MaxOp, HostBf16>(n, kCounts, in_place);
+      RunAndCheck<uint16_t, ProdOp, HostBf16>(n, kCounts, in_place);
+      RunAndCheck<uint8_t, SumOp, HostE4m3>(n, kCounts, in_place);
+      RunAndCheck<uint8_t, MinOp, HostE5m2>(n, kCounts, in_place);
+      RunAndCheck<float, SumOp>(n, kCounts, in_place, 0, false, n);
+      RunAndCheck<int32_t, SumOp>(n, kCounts, in_place, 0, true, n);
+      RunAndCheck<uint16_t, SumOp, HostBf16>(n, kCounts, in_place, 0, false, n);
+    }
+  }
+}
 
 // The host's way: a rank that finds a line missing returns and resumes from its cursor
 // (in place too: a resumed line rereads its input, not yet overwritten).

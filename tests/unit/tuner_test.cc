@@ -57,8 +57,8 @@ TEST(Tuner, CpuOnlySharedMemory) {
 }
 
 // The one-shot all-reduce, where its scratch is mapped (one host, a core per rank): the
-// smallest calls, then recursive doubling; never a call beyond its scratch or in a type it
-// does not compute; never with more ranks than cores (every rank must run before any ends).
+// smallest calls, then recursive doubling; never a call beyond its scratch; never with more
+// ranks than cores (every rank must run before any ends).
 TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   AlgoSpec spec;
   TunerInput in;
@@ -68,7 +68,7 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   Tuner t(in, spec);
   EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat32));
   EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 64, nullptr, nullptr, weftInt64));
-  EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftBfloat16));
+  EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftBfloat16));
   EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllReduce, 4096, nullptr, nullptr, weftFloat32));
   EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllGather, 8, nullptr, nullptr, weftFloat32));
   // Forced, it still takes only what it can.
@@ -78,7 +78,9 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
             forced.Choose(CollType::kAllReduce, 64 << 10, nullptr, nullptr, weftFloat32));
   EXPECT_NE(Algo::kOneShot,
             forced.Choose(CollType::kAllReduce, (64 << 10) + 1, nullptr, nullptr, weftFloat32));
-  EXPECT_NE(Algo::kOneShot, forced.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat16));
+  EXPECT_EQ(Algo::kOneShot, forced.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftFloat16));
+  EXPECT_NE(Algo::kOneShot, forced.Choose(CollType::kAllReduce, 8, nullptr, nullptr,
+                                          static_cast<weftDataType_t>(weftNumTypes)));
   // Ranks sharing cores.
   in.ranks_per_core = 2;
   in.latency_us = 2;
@@ -91,8 +93,8 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   EXPECT_FALSE(Tuner(in, AlgoSpec()).Usable(CollType::kAllReduce, Algo::kOneShot));
 }
 
-// On device buffers (CUDA IPC path) the one-shot kernel takes the small all-reduces in the
-// types it computes and the built-in ops but avg; everything else stays on the gated path.
+// On device buffers (CUDA IPC path) the one-shot kernel takes the small all-reduces with a
+// built-in op; everything else stays on the gated path.
 TEST(DeviceOneShot, TakesSmallAllReducesItComputes) {
   CollArgs a;
   a.coll = CollType::kAllReduce;
@@ -112,10 +114,12 @@ TEST(DeviceOneShot, TakesSmallAllReducesItComputes) {
     EXPECT_TRUE(DeviceOneShotTakes(a, 4, 64 << 10)) << op;
   }
   a.op = weftAvg;
+  EXPECT_TRUE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.op = static_cast<weftRedOp_t>(weftNumOps);  // a PreMulSum's handle
   EXPECT_FALSE(DeviceOneShotTakes(a, 4, 64 << 10));
   a.op = weftSum;
   a.type = weftBfloat16;
-  EXPECT_FALSE(DeviceOneShotTakes(a, 2, 64 << 10));
+  EXPECT_TRUE(DeviceOneShotTakes(a, 2, 64 << 10));
   a.type = weftInt64;
   EXPECT_TRUE(DeviceOneShotTakes(a, 8, 64 << 10));
   EXPECT_FALSE(DeviceOneShotTakes(a, 8, 0));

@@ -36,6 +36,9 @@ struct OneShotArgs {
   LlLine* const* scratch = nullptr;  // per rank: its scratch, as mapped here
   size_t lines = 0;           // lines per (parity, source) slot: at least OneShotLines(call bytes)
   uint32_t* epoch = nullptr;  // this rank's calls so far; the call advances it
+  // weftAvg: the reduced value, rounded to the type, is divided by this and rounded again
+  // (integers truncate), as the host's Divide after a sum; 0: no division.
+  int divisor = 0;
   WaitLimits limits;
   OneShotCursor* cursor = nullptr;  // a polling caller's (one thread); null on the GPU
   // Where a wait that gives up records the rank it waited for, plus one (any thread's: one
@@ -140,8 +143,11 @@ WEFT_HOST_DEVICE WaitResult OneShotAllReduce(const OneShotArgs& a, uint32_t tid,
         acc[j] = Op::Apply(acc[j], F::Load(from[j]));
     }
     S result[kPerLine];
-    for (size_t j = 0; j < kPerLine; ++j)
+    for (size_t j = 0; j < kPerLine; ++j) {
       result[j] = F::Store(acc[j]);
+      if (a.divisor > 0)
+        result[j] = F::Store(F::Load(result[j]) / static_cast<typename F::Compute>(a.divisor));
+    }
     if (i + 1 < lines || bytes % kLlDataBytes == 0)
       memcpy(out + i * kLlDataBytes, result, kLlDataBytes);
     else
