@@ -38,8 +38,8 @@ const char* StepKindName(StepKind k) {
       return "ReducePeer";
     case StepKind::kWritePeer:
       return "WritePeer";
-    case StepKind::kOneShotAllReduce:
-      return "OneShotAllReduce";
+    case StepKind::kOneShot:
+      return "OneShot";
   }
   return "?";
 }

@@ -37,10 +37,11 @@ enum class StepKind : uint8_t {
   kReducePeer,   // dst = src op the peer's peer_mem (and, with peer_write, into the peer's
                  // output at peer_mem.offset too)
   kWritePeer,    // the peer's peer_mem = src
-  // The one-shot LL all-reduce (algorithms/one_shot.h), ranks of one host: src, as LL lines,
-  // into this rank's slot of every peer's scratch (mapped at init: ExecArgs::one_shot), then
-  // dst = every rank's src reduced in rank order. No link and no message of the plan's.
-  kOneShotAllReduce,
+  // A one-shot LL collective (algorithms/one_shot.h), ranks of one host: what each peer
+  // needs of src, as LL lines, into this rank's slot of its scratch (mapped at init:
+  // ExecArgs::one_shot), then dst from the lines the peers stored here (Plan::coll says
+  // how; `count` is one block). No link and no message of the plan's.
+  kOneShot,
 };
 const char* StepKindName(StepKind k);
 
@@ -133,6 +134,7 @@ struct Plan {
   // keep the ports it resolved for it (0: never reuse).
   uint64_t serial = 0;
   CollType coll = CollType::kAllReduce;
+  int root = 0;  // broadcast and reduce (the one-shot step reads it; other plans name peers)
   int rank = 0;
   int nranks = 1;
   size_t input_count = 0;    // elements the input buffer must hold

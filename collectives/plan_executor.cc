@@ -39,7 +39,7 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
   one_shot_ = false;
   for (const ChannelPlan& ch : plan->channels)
     for (const Step& st : ch.steps)
-      one_shot_ = one_shot_ || st.kind == StepKind::kOneShotAllReduce;
+      one_shot_ = one_shot_ || st.kind == StepKind::kOneShot;
   one_shot_cursor_ = proto::OneShotCursor();
   return Status::Ok();
 }
@@ -80,7 +80,7 @@ uint64_t PlanExecutor::RecvNumber(const Step& st) const {
 
 Status PlanExecutor::RunStep(const Step& st, bool* ran) {
   *ran = false;
-  if (st.kind == StepKind::kOneShotAllReduce) return RunOneShot(st, ran);
+  if (st.kind == StepKind::kOneShot) return RunOneShot(st, ran);
   const bool receives = StepReceives(st.kind), sends = StepSends(st.kind);
   const std::byte* in = nullptr;
   size_t in_bytes = 0;
@@ -201,7 +201,7 @@ Status PlanExecutor::Compute(const Step& st, const std::byte* in, size_t in_byte
     case StepKind::kReducePeer:
     case StepKind::kWritePeer:
       return ComputePeerStep(st, in);
-    case StepKind::kOneShotAllReduce:
+    case StepKind::kOneShot:
       break;  // RunStep runs it (RunOneShot)
   }
   return InternalError(Format("unknown step kind %d", static_cast<int>(st.kind)));
@@ -258,9 +258,11 @@ Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
   WEFT_REQUIRE(scratch != nullptr && scratch->ranks.size() == static_cast<size_t>(plan_->nranks) &&
                    bytes <= scratch->max_bytes() && OneShotTakesType(args_.type),
                weftInternalError,
-               "one-shot all-reduce of %zu bytes without a scratch that holds them (%zu bytes)",
-               bytes, scratch != nullptr ? scratch->max_bytes() : size_t{0});
+               "one-shot %s of %zu-byte blocks without a scratch that holds them (%zu bytes)",
+               CollName(plan_->coll), bytes, scratch != nullptr ? scratch->max_bytes() : size_t{0});
   proto::OneShotArgs a;
+  a.coll = ToOneShotColl(plan_->coll);
+  a.root = plan_->root;
   a.rank = plan_->rank;
   a.nranks = plan_->nranks;
   a.input = Ptr(st.src);
@@ -276,7 +278,8 @@ Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
   const proto::WaitResult w = RunOneShotOnHost(args_.type, args_.op, a);
   if (w == proto::WaitResult::kNotYet) return Status::Ok();
   WEFT_REQUIRE(w == proto::WaitResult::kReady, weftInternalError,
-               "one-shot all-reduce ended waiting for rank %d", one_shot_cursor_.waiting_for);
+               "one-shot %s ended waiting for rank %d", CollName(plan_->coll),
+               one_shot_cursor_.waiting_for);
   ++scratch->epoch;
   one_shot_cursor_ = proto::OneShotCursor();
   *ran = true;
@@ -363,7 +366,7 @@ bool PlanExecutor::NeedsPolling() const {
 void PlanExecutor::WaitForWork(int timeout_us) {
   const Step* st = Blocked();
   if (st == nullptr) return;
-  if (uses_net_ || st->kind == StepKind::kOneShotAllReduce) {
+  if (uses_net_ || st->kind == StepKind::kOneShot) {
     // Messages may arrive over the network meanwhile, and LL lines, which no futex
     // announces: give the core away once and look again.
     sched_yield();
@@ -387,7 +390,7 @@ std::string PlanExecutor::Waiting() const {
     const std::vector<Step>& steps = plan_->channels[c].steps;
     if (next_[c] >= steps.size()) continue;
     const Step& st = steps[next_[c]];
-    if (st.kind == StepKind::kOneShotAllReduce)
+    if (st.kind == StepKind::kOneShot)
       return Format(
           "channel %zu step %zu/%zu (%s): the lines of rank %d in the one-shot "
           "scratch (%zu of %zu reduced)",

@@ -39,7 +39,7 @@ struct ExecArgs {
   // The user's registered buffers: a one-copy plan posts these as shared memory its peers
   // map (null: none).
   const MemoryRegistry* registry = nullptr;
-  // The communicator's one-shot scratch, for kOneShotAllReduce steps (null: none).
+  // The communicator's one-shot scratch, for kOneShot steps (null: none).
   OneShotScratch* one_shot = nullptr;
 };
 
@@ -83,7 +83,7 @@ class PlanExecutor : public PlanRunner {
   bool SendsInFlight() const;
   // The zero-copy steps (kRecvAddress, kReducePeer, kWritePeer).
   Status ComputePeerStep(const Step& st, const std::byte* in);
-  // A kOneShotAllReduce step, as far as the peers' lines have arrived; *ran once complete.
+  // A kOneShot step, as far as the peers' lines have arrived; *ran once complete.
   Status RunOneShot(const Step& st, bool* ran);
   // Runs the next `anytime` step after the blocked one, if any; true if it ran one.
   Status RunAnytimeAhead(size_t c, bool* ran);

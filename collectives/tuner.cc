@@ -22,7 +22,7 @@ bool Tuner::Usable(CollType coll, Algo algo) const {
 }
 
 bool Tuner::Takes(CollType coll, Algo algo, size_t bytes, weftDataType_t type) const {
-  return Usable(coll, algo) && AlgorithmOf(algo).Takes(model_, bytes, type);
+  return Usable(coll, algo) && AlgorithmOf(algo).Takes(model_, coll, bytes, type);
 }
 
 Algo Tuner::Choose(CollType coll, size_t bytes, std::vector<Prediction>* candidates,

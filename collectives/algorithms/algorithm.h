@@ -68,11 +68,11 @@ struct AlgorithmInfo {
   // Null where it takes every call of the collectives it serves; else whether it takes one
   // of `bytes` (CallBytes) in `type` (a size beyond its scratch, a type its protocol does not
   // compute): the tuner gives the calls it does not take to another.
-  bool (*takes)(const CostModel& model, size_t bytes, weftDataType_t type) = nullptr;
+  bool (*takes)(const CostModel& model, CollType coll, size_t bytes, weftDataType_t type) = nullptr;
 
   bool Serves(CollType c) const { return (colls >> static_cast<int>(c)) & 1u; }
-  bool Takes(const CostModel& model, size_t bytes, weftDataType_t type) const {
-    return takes == nullptr || takes(model, bytes, type);
+  bool Takes(const CostModel& model, CollType coll, size_t bytes, weftDataType_t type) const {
+    return takes == nullptr || takes(model, coll, bytes, type);
   }
 };
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "collectives/algorithms/algorithm.h"
+#include "collectives/collective.h"
 #include "collectives/reduce/host_formats.h"
 #include "collectives/reduce/reduce_ops.h"
 
@@ -13,15 +14,26 @@ size_t OneShotScratch::Bytes(int nranks, size_t max_bytes) {
   return 2 * static_cast<size_t>(nranks) * proto::OneShotLines(max_bytes) * sizeof(proto::LlLine);
 }
 
-Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out) {
-  WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks, weftInvalidArgument, "rank %d of %d",
-               rank, nranks);
-  Plan plan = Plan::Empty(CollType::kAllReduce, rank, nranks, count, count, 1);
-  if (count > 0)
-    plan.channels[0]
-        .Add(StepKind::kOneShotAllReduce, -1, -1, {BufferId::kInput, 0, count},
-             {BufferId::kOutput, 0, count})
-        ->finalize = true;
+proto::OneShotColl ToOneShotColl(CollType c) {
+  static_assert(
+      static_cast<int>(CollType::kReduce) == static_cast<int>(proto::OneShotColl::kReduce),
+      "the protocol numbers the collectives as CollType does");
+  return static_cast<proto::OneShotColl>(static_cast<int>(c));
+}
+
+Status BuildOneShotPlan(CollType coll, int rank, int nranks, size_t count, int root, Plan* out) {
+  WEFT_REQUIRE(nranks >= 1 && rank >= 0 && rank < nranks && root >= 0 && root < nranks,
+               weftInvalidArgument, "rank %d, root %d of %d", rank, root, nranks);
+  Plan plan = Plan::Empty(coll, rank, nranks, InputCount(coll, count, nranks),
+                          OutputCount(coll, count, nranks), 1);
+  plan.root = root;
+  if (count > 0) {
+    Step* st =
+        plan.channels[0].Add(StepKind::kOneShot, -1, -1, {BufferId::kInput, 0, plan.input_count},
+                             {BufferId::kOutput, 0, plan.output_count});
+    st->count = count;  // one block
+    st->finalize = true;
+  }
   WEFT_CHECK(NumberMessages(&plan));
   *out = std::move(plan);
   return Status::Ok();
@@ -37,7 +49,7 @@ proto::WaitResult RunOneShotOnHost(weftDataType_t type, weftRedOp_t op,
     return VisitOp(op, [&](auto o) {
       using F = typename decltype(f)::type;
       using Op = typename decltype(o)::type;
-      return proto::OneShotAllReduce<F, Op>(a, 0, 1);
+      return proto::OneShot<F, Op>(a, 0, 1);
     });
   });
 }
@@ -51,20 +63,26 @@ namespace {
 constexpr double kLlHopShare = 0.7;  // of a FIFO hand-off
 constexpr double kLlLinePerPeerUs = 0.010;
 
-Status BuildOneShot(CollType coll, int rank, const PlanShapes& shapes, size_t count, int,
+Status BuildOneShot(CollType coll, int rank, const PlanShapes& shapes, size_t count, int root,
                     const Chunking&, Plan* out) {
-  WEFT_REQUIRE(coll == CollType::kAllReduce, weftInvalidArgument,
-               "the one-shot algorithm serves all-reduce only");
-  return BuildOneShotAllReducePlan(rank, static_cast<int>(shapes.ring.size()), count, out);
+  return BuildOneShotPlan(coll, rank, static_cast<int>(shapes.ring.size()), count, root, out);
 }
 
-double PredictOneShot(const CostModel& m, CollType, size_t bytes) {
+// The bytes of one rank's block in a call of `bytes` (CallBytes: all-gather's output,
+// reduce-scatter's input are n blocks).
+size_t BlockBytes(const CostModel& m, CollType coll, size_t bytes) {
+  return CountForBytes(coll, bytes, 1, m.in.nranks);
+}
+
+double PredictOneShot(const CostModel& m, CollType coll, size_t bytes) {
   const double n = m.in.nranks;
-  const double lines = static_cast<double>(proto::OneShotLines(bytes));
+  const double lines = static_cast<double>(proto::OneShotLines(BlockBytes(m, coll, bytes)));
   // With more ranks than cores every rank must have run its stores before any finishes,
   // and the waiters only yield (nothing announces an LL line): a round of the scheduler per
   // rank (4 ranks on 2 cores: 28 us for 8 bytes, where the trees take 3.3 us).
   if (m.in.ranks_per_core > 1) return n * n * m.between.latency_us + lines * (n - 1) * 0.1;
+  // Every collective stores and loads about (n-1) blocks of lines at its busiest rank (the
+  // root of a broadcast stores them, the root of a reduce loads them).
   return kLlHopShare * m.between.latency_us + lines * (n - 1) * kLlLinePerPeerUs;
 }
 
@@ -76,8 +94,8 @@ const char* RefusesOneShot(const JobShape& job) {
   return nullptr;
 }
 
-bool TakesOneShot(const CostModel& m, size_t bytes, weftDataType_t type) {
-  return bytes <= m.in.one_shot_max_bytes && OneShotTakesType(type);
+bool TakesOneShot(const CostModel& m, CollType coll, size_t bytes, weftDataType_t type) {
+  return BlockBytes(m, coll, bytes) <= m.in.one_shot_max_bytes && OneShotTakesType(type);
 }
 
 }  // namespace
@@ -85,10 +103,12 @@ bool TakesOneShot(const CostModel& m, size_t bytes, weftDataType_t type) {
 extern const AlgorithmInfo kOneShotAlgorithm{
     Algo::kOneShot,
     "oneshot",
-    "all-reduce in one hop: every rank stores its input as LL lines into every peer's "
-    "scratch and reduces all inputs in rank order; ranks of one host, small calls "
-    "(WEFT_ONE_SHOT_MAX_BYTES), types computed as stored",
-    CollBit(CollType::kAllReduce),
+    "one hop: every rank stores what each peer needs of its input as LL lines into the "
+    "peer's scratch, and each builds its output from them (reductions in rank order); "
+    "ranks of one host, small calls (WEFT_ONE_SHOT_MAX_BYTES per block)",
+    CollBit(CollType::kAllReduce) | CollBit(CollType::kAllGather) |
+        CollBit(CollType::kReduceScatter) | CollBit(CollType::kBroadcast) |
+        CollBit(CollType::kReduce),
     BuildOneShot,
     PredictOneShot,
     RefusesOneShot,

@@ -1,18 +1,19 @@
-// One-shot all-reduce for small messages between the ranks of one host: NCCL's LL protocol
-// in its one-hop form (collectives/device/proto/one_shot_all_reduce.h, the code the GPU
-// kernel runs). Each rank's scratch, shared memory mapped into every peer at init, takes
-// one slot per source rank; a rank stores its input there as LL lines (4 bytes of data and
-// a 4-byte flag per 8-byte word, the flag the call's epoch) and then reduces the n inputs
-// in rank order as their lines arrive. No FIFO counters, no barrier, one hop: a rank waits
-// only for the lines it reads. Twice the bytes of the data cross per peer, and each rank
-// stores into all n-1 peers: for small calls only (WEFT_ONE_SHOT_MAX_BYTES).
+// One-shot collectives for small messages between the ranks of one host: NCCL's LL
+// protocol in its one-hop form (collectives/device/proto/one_shot.h, the code the GPU kernel
+// runs). Each rank's scratch, shared memory mapped into every peer at init, takes one slot
+// per source rank; a rank stores what each peer needs of its input there as LL lines (4 bytes
+// of data and a 4-byte flag per 8-byte word, the flag the call's epoch) and then builds its
+// output from the lines in its own scratch as they arrive: all-reduce, reduce-scatter and
+// reduce reduce them in rank order, all-gather and broadcast copy them. No FIFO counters, no
+// barrier, one hop: a rank waits only for the lines it reads. Twice the bytes of the data
+// cross per peer: for small calls only (WEFT_ONE_SHOT_MAX_BYTES per rank's block).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "collectives/device/proto/one_shot_all_reduce.h"
+#include "collectives/device/proto/one_shot.h"
 #include "collectives/plan.h"
 
 namespace weft {
@@ -29,8 +30,11 @@ struct OneShotScratch {
   static size_t Bytes(int nranks, size_t max_bytes);
 };
 
-// The plan: one kOneShotAllReduce step over the whole vector (none for an empty one).
-Status BuildOneShotAllReducePlan(int rank, int nranks, size_t count, Plan* out);
+// The plan: one kOneShot step (none for an empty call).
+Status BuildOneShotPlan(CollType coll, int rank, int nranks, size_t count, int root, Plan* out);
+
+// The protocol's name of a collective.
+proto::OneShotColl ToOneShotColl(CollType c);
 
 // Runs (or, with a.cursor, goes on with) the protocol on this thread for a (type, op) it
 // computes (OneShotTakesType); kNotYet when a line it needs has not arrived within

@@ -127,7 +127,7 @@ class CudaDeviceEngine : public DeviceEngine {
   uint32_t next_gate_ = 0;
   std::mutex enqueue_mutex_;
   IpcImporter importer_;                     // used by the worker thread only
-  std::unique_ptr<DeviceOneShot> one_shot_;  // small all-reduces, IPC path (null: none)
+  std::unique_ptr<DeviceOneShot> one_shot_;  // small calls, IPC path (null: none)
   uint64_t ops_ = 0;
 
   std::mutex staging_mutex_;
@@ -331,7 +331,7 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
                  p, esz);
   }
   ScopedDevice scope(o_.device);
-  // Small all-reduces: one kernel, nothing for the host to do (a CUDA graph captures it).
+  // Small calls: one kernel, nothing for the host to do (a CUDA graph captures it).
   if (one_shot_ && one_shot_->Takes(a)) return one_shot_->Launch(a);
   int slot = 0;
   WEFT_CHECK(AcquireSlot(&slot));

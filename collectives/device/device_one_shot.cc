@@ -137,7 +137,7 @@ Status DeviceOneShot::Init(HostCollectives* host) {
                   "one-shot table"));
   WEFT_CHECK(Cuda(cudaStreamSynchronize(own.s), "one-shot table"));
   WEFT_CHECK(PreloadOneShotKernels());
-  WEFT_INFO(kLogInit, "device one-shot all-reduce: calls up to %zu bytes, %.1f KiB of scratch",
+  WEFT_INFO(kLogInit, "device one-shot collectives: blocks up to %zu bytes, %.1f KiB of scratch",
             o_.max_bytes, static_cast<double>(bytes) / 1024);
   return Status::Ok();
 }
@@ -159,6 +159,8 @@ bool DeviceOneShot::Takes(const CollArgs& a) const {
 
 Status DeviceOneShot::Launch(const CollArgs& a) {
   proto::OneShotArgs args;
+  args.coll = ToOneShotColl(a.coll);
+  args.root = a.root;
   args.rank = o_.rank;
   args.nranks = o_.nranks;
   args.input = a.send;
@@ -175,7 +177,7 @@ Status DeviceOneShot::Launch(const CollArgs& a) {
   // per thread.
   const size_t lines = proto::OneShotLines(a.count * TypeSize(a.type));
   const int threads = static_cast<int>(std::clamp<size_t>((lines + 31) / 32 * 32, 32, 512));
-  return LaunchOneShotAllReduce(args, a.type, a.op, threads, device_words_ + kStatus, a.stream);
+  return LaunchOneShot(args, a.type, a.op, threads, device_words_ + kStatus, a.stream);
 }
 
 void DeviceOneShot::RaiseAbort() {
@@ -191,11 +193,11 @@ Status DeviceOneShot::KernelStatus() const {
       stuck != 0 ? Format("the lines of rank %u", stuck - 1) : std::string("a peer's lines");
   if (status == static_cast<uint32_t>(proto::WaitResult::kTimedOut))
     return TimeoutError(
-        Format("a one-shot all-reduce kernel on rank %d timed out after "
+        Format("a one-shot kernel on rank %d timed out after "
                "WEFT_TIMEOUT_MS=%lld ms waiting for %s",
                o_.rank, static_cast<long long>(o_.timeout_ms), peer.c_str()));
-  return RemoteError(Format("a one-shot all-reduce kernel on rank %d was aborted waiting for %s",
-                            o_.rank, peer.c_str()));
+  return RemoteError(
+      Format("a one-shot kernel on rank %d was aborted waiting for %s", o_.rank, peer.c_str()));
 }
 
 }  // namespace weft

@@ -1,4 +1,4 @@
-// The GPU-driven path for small all-reduces between the ranks of one host (docs/cuda.md):
+// The GPU-driven path for small collectives between the ranks of one host (docs/cuda.md):
 // one kernel per call running the one-shot LL protocol (collectives/device/proto/), with no
 // host stage and no gate, so a call costs its launch and the peers' lines, and a CUDA graph
 // captures it. Its memory is set up once, when the device engine starts: every rank's
@@ -20,12 +20,12 @@ namespace weft {
 
 class HostCollectives;
 
-// Whether the one-shot kernel takes a call: an all-reduce of 1 to `max_bytes` bytes with a
-// built-in op (a PreMulSum stays on the gated path, which multiplies first).
+// Whether the one-shot kernel takes a call: any collective whose block (the C API's count)
+// holds 1 to `max_bytes` bytes, with a built-in op (a PreMulSum stays on the gated path,
+// which multiplies first).
 inline bool DeviceOneShotTakes(const CollArgs& a, size_t element_bytes, size_t max_bytes) {
   const size_t bytes = a.count * element_bytes;
-  return a.coll == CollType::kAllReduce && a.count > 0 && bytes <= max_bytes &&
-         OneShotTakesType(a.type) &&
+  return a.count > 0 && bytes <= max_bytes && OneShotTakesType(a.type) &&
          (a.op == weftSum || a.op == weftProd || a.op == weftMax || a.op == weftMin ||
           a.op == weftAvg);
 }

@@ -8,8 +8,8 @@ namespace weft {
 namespace {
 
 template <typename F, typename Op>
-__global__ void OneShotAllReduceKernel(proto::OneShotArgs args, uint32_t* status) {
-  const proto::WaitResult r = proto::OneShotAllReduce<F, Op>(args, threadIdx.x, blockDim.x);
+__global__ void OneShotKernel(proto::OneShotArgs args, uint32_t* status) {
+  const proto::WaitResult r = proto::OneShot<F, Op>(args, threadIdx.x, blockDim.x);
   // A store, not an atomic: `status` may be mapped host memory, where read-modify-writes
   // need the platform's support. Any thread's failure will do.
   if (r != proto::WaitResult::kReady) proto::StoreRelease(status, static_cast<uint32_t>(r));
@@ -23,7 +23,7 @@ template <typename Fn>
 cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
   return VisitDeviceFormat(type, [&](auto f) {
     return VisitOp(op, [&](auto o) {
-      return fn(OneShotAllReduceKernel<typename decltype(f)::type, typename decltype(o)::type>);
+      return fn(OneShotKernel<typename decltype(f)::type, typename decltype(o)::type>);
     });
   });
 }
@@ -50,8 +50,8 @@ Status PreloadOneShotKernels() {
   return Status::Ok();
 }
 
-Status LaunchOneShotAllReduce(const proto::OneShotArgs& args, weftDataType_t type, weftRedOp_t op,
-                              int threads, uint32_t* status, void* stream) {
+Status LaunchOneShot(const proto::OneShotArgs& args, weftDataType_t type, weftRedOp_t op,
+                     int threads, uint32_t* status, void* stream) {
   WEFT_REQUIRE(OneShotServes(type), weftInvalidArgument,
                "the one-shot kernel does not serve data type %d", static_cast<int>(type));
   WEFT_REQUIRE(threads >= 1 && threads <= 1024, weftInvalidArgument, "%d threads", threads);

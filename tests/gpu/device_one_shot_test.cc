@@ -1,4 +1,4 @@
-// The GPU-driven small all-reduce through the C API (collectives/device/device_one_shot.h):
+// The GPU-driven small collectives through the C API (collectives/device/device_one_shot.h):
 // 4 ranks as threads of one process on one GPU (one context, so their kernels run at once),
 // each with its own communicator and stream, as a framework calls them. Exact results, ten
 // calls captured in a CUDA graph and replayed, a rank that never calls (the others' kernels
@@ -87,6 +87,56 @@ TEST(DeviceOneShot, FourThreadRanksAreExact) {
         cudaFree(d_out);
       }
     }
+  });
+}
+
+// All-gather, reduce-scatter, broadcast and reduce as one kernel each, every root.
+TEST(DeviceOneShot, OtherCollectivesAreExact) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
+    constexpr size_t kCount = 100;
+    const size_t big = kCount * kRanks;
+    void *d_in = nullptr, *d_out = nullptr;
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&d_in, big * 4));
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&d_out, big * 4));
+    std::vector<int32_t> in(big), got(big);
+    for (size_t i = 0; i < big; ++i)
+      in[i] = Value(rank, i, 1);
+    ASSERT_EQ(cudaSuccess, cudaMemcpy(d_in, in.data(), big * 4, cudaMemcpyHostToDevice));
+    auto fetch = [&](size_t n) {
+      ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+      ASSERT_EQ(cudaSuccess, cudaMemcpy(got.data(), d_out, n * 4, cudaMemcpyDeviceToHost));
+    };
+    ASSERT_EQ(weftSuccess, weftAllGather(d_in, d_out, kCount, weftInt32, comm, stream));
+    fetch(big);
+    for (size_t i = 0; i < big; ++i)
+      ASSERT_EQ(Value(static_cast<int>(i / kCount), i % kCount, 1), got[i]) << "allgather " << i;
+    ASSERT_EQ(weftSuccess,
+              weftReduceScatter(d_in, d_out, kCount, weftInt32, weftSum, comm, stream));
+    fetch(kCount);
+    for (size_t i = 0; i < kCount; ++i) {
+      int32_t expect = 0;
+      for (int q = 0; q < kRanks; ++q)
+        expect += Value(q, static_cast<size_t>(rank) * kCount + i, 1);
+      ASSERT_EQ(expect, got[i]) << "reducescatter " << i;
+    }
+    for (int root = 0; root < kRanks; ++root) {
+      ASSERT_EQ(weftSuccess, weftBroadcast(d_in, d_out, kCount, weftInt32, root, comm, stream));
+      fetch(kCount);
+      for (size_t i = 0; i < kCount; ++i)
+        ASSERT_EQ(Value(root, i, 1), got[i]) << "broadcast from " << root << ", " << i;
+      ASSERT_EQ(weftSuccess,
+                weftReduce(d_in, d_out, kCount, weftInt32, weftSum, root, comm, stream));
+      fetch(kCount);
+      for (size_t i = 0; rank == root && i < kCount; ++i) {
+        int32_t expect = 0;
+        for (int q = 0; q < kRanks; ++q)
+          expect += Value(q, i, 1);
+        ASSERT_EQ(expect, got[i]) << "reduce to " << root << ", " << i;
+      }
+    }
+    cudaFree(d_in);
+    cudaFree(d_out);
   });
 }
 

@@ -66,7 +66,7 @@ struct GpuJob {
     a.epoch = epoch[r];
     a.limits.abort_flag = abort_dev;
     a.limits.timeout_ns = 20'000'000'000ull;
-    return LaunchOneShotAllReduce(a, type, op, kThreads, status[r], stream[r]);
+    return LaunchOneShot(a, type, op, kThreads, status[r], stream[r]);
   }
   size_t lines;
   cudaStream_t stream[kRanks];

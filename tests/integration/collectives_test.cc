@@ -88,16 +88,16 @@ TEST(OneCopyRegistered, EveryCollectiveIsExact) {
     ExpectForcedAlgorithmExact("direct", n, "--register ");
 }
 
-// The one-shot all-reduce forced, with a scratch large enough for every count here: every
-// type and op, in and out of place; 2 ranks with a core each, 3 and 5 sharing the 2 cores of
-// CI.
+// The one-shot collectives forced, with a scratch large enough for every count here: every
+// collective, type and op, in and out of place, every root; 2 ranks with a core each, 3 and
+// 5 sharing the 2 cores of CI.
 TEST(OneShot, EveryTypeAndOpIsExact) {
   for (int n : {2, 3, 5}) {
     const std::string cmd =
         "env WEFT_ALGO=oneshot WEFT_ONE_SHOT_MAX_BYTES=1M "
         "WEFT_TIMEOUT_MS=60000 " +
         BinDir() + "/weft-run -n " + std::to_string(n) + " --timeout 240 -- " + BinDir() +
-        "/coll_check --colls allreduce --types all "
+        "/coll_check --colls allreduce,allgather,reducescatter,broadcast,reduce --types all "
         "--ops sum,prod,max,min,avg --counts 0,1,7,1000,100003";
     CommandResult r = RunCommand(cmd);
     EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;

@@ -164,7 +164,7 @@ std::string RunOnLoopback(const HarnessCase& c) {
   std::vector<std::vector<proto::LlLine>> one_shot_memory;
   std::vector<OneShotScratch> one_shot(static_cast<size_t>(n));
   if (c.algorithm == Algo::kOneShot) {
-    const size_t max_bytes = std::max<size_t>(c.count * esz, 1);
+    const size_t max_bytes = std::max<size_t>(c.count * esz, 1);  // one block
     for (int r = 0; r < n; ++r)
       one_shot_memory.emplace_back(OneShotScratch::Bytes(n, max_bytes) / sizeof(proto::LlLine));
     for (OneShotScratch& o : one_shot) {

@@ -195,9 +195,9 @@ TEST(PlanExecutorShm, OneCopyAllReduce) {
   }
 }
 
-// One-shot all-reduce (the LL protocol the GPU kernel runs, here on the host runner): every
-// type and op, in and out of place, 1-8 ranks; the runner polls, returns to the drive loop
-// and resumes.
+// One-shot collectives (the LL protocol the GPU kernel runs, here on the host runner): the
+// all-reduce in every type and op, in and out of place, 1-8 ranks; the runner polls, returns
+// to the drive loop and resumes.
 TEST(PlanExecutorShm, OneShotAllReduce) {
   for (int n = 1; n <= 8; ++n) {
     for (size_t count : {size_t{0}, size_t{1}, size_t{3}, size_t{1001}}) {
@@ -219,16 +219,50 @@ TEST(PlanExecutorShm, OneShotAllReduce) {
   }
 }
 
-TEST(OneShotPlan, OneStepOverTheWholeVector) {
+// ... and the other four: every root, in and out of place (NCCL's layouts), a type of each
+// width, counts that end in a partial line.
+TEST(PlanExecutorShm, OneShotAllGatherReduceScatterBroadcastReduce) {
+  for (int n = 1; n <= 8; ++n) {
+    for (CollType coll : {CollType::kAllGather, CollType::kReduceScatter, CollType::kBroadcast,
+                          CollType::kReduce}) {
+      for (size_t count : {size_t{0}, size_t{1}, size_t{5}, size_t{333}}) {
+        for (weftDataType_t type : {weftUint8, weftBfloat16, weftFloat32, weftInt64}) {
+          for (bool in_place : {false, true}) {
+            const bool rooted = coll == CollType::kBroadcast || coll == CollType::kReduce;
+            for (int root = 0; root < (rooted ? n : 1); ++root) {
+              HarnessCase c;
+              c.algorithm = Algo::kOneShot;
+              c.coll = coll;
+              c.nranks = n;
+              c.count = count;
+              c.type = type;
+              c.op = type == weftUint8 ? weftMax : weftSum;
+              c.root = root;
+              c.in_place = in_place;
+              ASSERT_EQ("", testing::RunOnLoopback(c)) << testing::CaseName(c);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(OneShotPlan, OneStepOverOneBlock) {
   Plan p;
-  ASSERT_TRUE(BuildOneShotAllReducePlan(2, 4, 10, &p).ok());
+  ASSERT_TRUE(BuildOneShotPlan(CollType::kAllReduce, 2, 4, 10, 0, &p).ok());
   ASSERT_EQ(1u, p.StepCount());
   const Step& st = p.channels[0].steps[0];
-  EXPECT_EQ(StepKind::kOneShotAllReduce, st.kind);
+  EXPECT_EQ(StepKind::kOneShot, st.kind);
   EXPECT_EQ(10u, st.count);
   EXPECT_TRUE(st.finalize);
   EXPECT_TRUE(p.links.empty());
-  ASSERT_TRUE(BuildOneShotAllReducePlan(0, 4, 0, &p).ok());
+  ASSERT_TRUE(BuildOneShotPlan(CollType::kAllGather, 1, 4, 10, 0, &p).ok());
+  EXPECT_EQ(10u, p.channels[0].steps[0].count);  // a block, of the 40 gathered
+  EXPECT_EQ(40u, p.output_count);
+  ASSERT_TRUE(BuildOneShotPlan(CollType::kBroadcast, 1, 4, 10, 3, &p).ok());
+  EXPECT_EQ(3, p.root);
+  ASSERT_TRUE(BuildOneShotPlan(CollType::kAllReduce, 0, 4, 0, 0, &p).ok());
   EXPECT_EQ(0u, p.StepCount());
 }
 

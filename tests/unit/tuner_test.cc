@@ -70,7 +70,13 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 64, nullptr, nullptr, weftInt64));
   EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllReduce, 8, nullptr, nullptr, weftBfloat16));
   EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllReduce, 4096, nullptr, nullptr, weftFloat32));
-  EXPECT_NE(Algo::kOneShot, t.Choose(CollType::kAllGather, 8, nullptr, nullptr, weftFloat32));
+  EXPECT_EQ(Algo::kOneShot, t.Choose(CollType::kAllGather, 8, nullptr, nullptr, weftFloat32));
+  // All-gather's size is its output: 2 blocks of 64 KiB fit, 2 of 64 KiB + 8 do not.
+  ASSERT_TRUE(ParseAlgoSpec("oneshot", &spec).ok());
+  EXPECT_EQ(Algo::kOneShot,
+            Tuner(in, spec).Choose(CollType::kAllGather, 128 << 10, nullptr, nullptr, weftFloat32));
+  EXPECT_NE(Algo::kOneShot, Tuner(in, spec).Choose(CollType::kAllGather, (128 << 10) + 16, nullptr,
+                                                   nullptr, weftFloat32));
   // Forced, it still takes only what it can.
   ASSERT_TRUE(ParseAlgoSpec("oneshot", &spec).ok());
   Tuner forced(in, spec);
@@ -93,9 +99,9 @@ TEST(Tuner, OneShotForTheSmallestCallsItTakes) {
   EXPECT_FALSE(Tuner(in, AlgoSpec()).Usable(CollType::kAllReduce, Algo::kOneShot));
 }
 
-// On device buffers (CUDA IPC path) the one-shot kernel takes the small all-reduces with a
+// On device buffers (CUDA IPC path) the one-shot kernel takes the small collectives with a
 // built-in op; everything else stays on the gated path.
-TEST(DeviceOneShot, TakesSmallAllReducesItComputes) {
+TEST(DeviceOneShot, TakesSmallCallsWithBuiltInOps) {
   CollArgs a;
   a.coll = CollType::kAllReduce;
   a.count = 2;
@@ -123,8 +129,11 @@ TEST(DeviceOneShot, TakesSmallAllReducesItComputes) {
   a.type = weftInt64;
   EXPECT_TRUE(DeviceOneShotTakes(a, 8, 64 << 10));
   EXPECT_FALSE(DeviceOneShotTakes(a, 8, 0));
-  a.coll = CollType::kAllGather;
-  EXPECT_FALSE(DeviceOneShotTakes(a, 8, 64 << 10));
+  for (CollType c :
+       {CollType::kAllGather, CollType::kReduceScatter, CollType::kBroadcast, CollType::kReduce}) {
+    a.coll = c;
+    EXPECT_TRUE(DeviceOneShotTakes(a, 8, 64 << 10)) << CollName(c);
+  }
 }
 
 // Across hosts whose links the network limits, the rails move 1/L of what the flat ring
