@@ -82,8 +82,11 @@ double PredictOneShot(const CostModel& m, CollType coll, size_t bytes) {
   // rank (4 ranks on 2 cores: 28 us for 8 bytes, where the trees take 3.3 us).
   if (m.in.ranks_per_core > 1) return n * n * m.between.latency_us + lines * (n - 1) * 0.1;
   // Every collective stores and loads about (n-1) blocks of lines at its busiest rank (the
-  // root of a broadcast stores them, the root of a reduce loads them).
-  return kLlHopShare * m.between.latency_us + lines * (n - 1) * kLlLinePerPeerUs;
+  // root of a broadcast stores them, the root of a reduce loads them). The rooted ones wait
+  // for the tokens too: a whole hand-off (2 ranks, 8 bytes: broadcast 0.33 us, reduce 0.31,
+  // where the chain's one message takes 0.33 and 0.28).
+  const bool rooted = coll == CollType::kBroadcast || coll == CollType::kReduce;
+  return (rooted ? 1.0 : kLlHopShare) * m.between.latency_us + lines * (n - 1) * kLlLinePerPeerUs;
 }
 
 const char* RefusesOneShot(const JobShape& job) {
