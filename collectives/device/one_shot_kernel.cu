@@ -59,7 +59,7 @@ Status LaunchOneShot(const proto::OneShotArgs& args, weftDataType_t type, weftRe
     kernel<<<1, threads, 0, static_cast<cudaStream_t>(stream)>>>(args, status);
     return cudaGetLastError();
   });
-  WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "one-shot all-reduce launch: %s",
+  WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "one-shot kernel launch: %s",
                cudaGetErrorString(e));
   return Status::Ok();
 }
