@@ -273,9 +273,16 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     }
     Measurement m;
     if (ok) {
+      // Without the check the row still says what ran: the timed calls' choice, read before
+      // the timing's own collectives (a small all-reduce) overwrite it.
+      const char* ran = nullptr;
       m = timed([&] {
         if (Call(send, recv, l, type, op, root) != weftSuccess) ok = false;
+        ran = options_.device                     ? comm_->impl->DevicePath()
+              : options_.p2p != P2PPattern::kNone ? "p2p"
+                                                  : AlgoName(comm_->impl->last_algo());
       });
+      if (ok && !in_place && row->algo.empty() && ran != nullptr) row->algo = ran;
     }
     m.wrong = wrong;
     (in_place ? row->ip : row->oop) = m;
