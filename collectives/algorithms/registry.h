@@ -17,7 +17,7 @@ inline const char* AlgoName(Algo a) {
 }
 // By name; null if there is none.
 const AlgorithmInfo* FindAlgorithm(const std::string& name);
-// "ring, tree, rd, direct, hier"
+// "ring, tree, rd, direct, hier, oneshot"
 std::string AlgorithmNames(uint32_t mask = ~0u);
 // Bit per Algo: the algorithms that serve `c`.
 uint32_t SupportedAlgos(CollType c);
