@@ -319,7 +319,9 @@ Status Communicator::SetUpLinks() {
                                nranks_ <= config.all_pairs_max && config_.one_shot_max_bytes > 0;
   auto fifo_bytes = [&](int r) { return (map.RegionBytes(r) + 4095) / 4096 * 4096; };
   const size_t one_shot_bytes =
-      one_shot_wanted ? OneShotScratch::Bytes(nranks_, config_.one_shot_max_bytes) : 0;
+      one_shot_wanted
+          ? sizeof(OneShotBell) + OneShotScratch::Bytes(nranks_, config_.one_shot_max_bytes)
+          : 0;
   const RegisteredMemory* region = nullptr;
   if (want) {
     Status s = transport_->RegisterShared(fifo_bytes(rank_) + one_shot_bytes, &region);
@@ -391,10 +393,13 @@ Status Communicator::SetUpLinks() {
   if (one_shot) {
     one_shot_.lines = proto::OneShotLines(config_.one_shot_max_bytes);
     one_shot_.ranks.assign(static_cast<size_t>(nranks_), nullptr);
+    one_shot_.bells.assign(static_cast<size_t>(nranks_), nullptr);
     for (int r = 0; r < nranks_; ++r) {
       auto* base = static_cast<std::byte*>(r == rank_ ? region->local : peer_region[r]);
+      one_shot_.bells[static_cast<size_t>(r)] =
+          reinterpret_cast<OneShotBell*>(base + fifo_bytes(r));
       one_shot_.ranks[static_cast<size_t>(r)] =
-          reinterpret_cast<proto::LlLine*>(base + fifo_bytes(r));
+          reinterpret_cast<proto::LlLine*>(base + fifo_bytes(r) + sizeof(OneShotBell));
     }
     WEFT_INFO(kLogInit, "one-shot scratch: calls up to %zu bytes, %.1f KiB here",
               one_shot_.max_bytes(), static_cast<double>(one_shot_bytes) / 1024);

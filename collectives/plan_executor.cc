@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/dtype.h"
+#include "common/futex.h"
 
 namespace weft {
 
@@ -41,6 +42,7 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
     for (const Step& st : ch.steps)
       one_shot_ = one_shot_ || st.kind == StepKind::kOneShot;
   one_shot_cursor_ = proto::OneShotCursor();
+  one_shot_rung_ = false;
   return Status::Ok();
 }
 
@@ -276,12 +278,25 @@ Status PlanExecutor::RunOneShot(const Step& st, bool* ran) {
   a.limits.max_looks = 64;
   a.cursor = &one_shot_cursor_;
   const proto::WaitResult w = RunOneShotOnHost(args_.type, args_.op, a);
+  if (!scratch->bells.empty() && !one_shot_rung_ &&
+      one_shot_cursor_.stored >= proto::OneShotLines(bytes)) {
+    // Every peer has all my lines of this call (data or token): wake those asleep.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (int peer = 0; peer < plan_->nranks; ++peer) {
+      OneShotBell* bell = scratch->bells[static_cast<size_t>(peer)];
+      if (peer == plan_->rank || __atomic_load_n(&bell->waiting, __ATOMIC_SEQ_CST) == 0) continue;
+      __atomic_add_fetch(&bell->rung, 1u, __ATOMIC_SEQ_CST);
+      FutexWake(&bell->rung);
+    }
+    one_shot_rung_ = true;
+  }
   if (w == proto::WaitResult::kNotYet) return Status::Ok();
   WEFT_REQUIRE(w == proto::WaitResult::kReady, weftInternalError,
                "one-shot %s ended waiting for rank %d", CollName(plan_->coll),
                one_shot_cursor_.waiting_for);
   ++scratch->epoch;
   one_shot_cursor_ = proto::OneShotCursor();
+  one_shot_rung_ = false;
   *ran = true;
   return Status::Ok();
 }
@@ -366,9 +381,23 @@ bool PlanExecutor::NeedsPolling() const {
 void PlanExecutor::WaitForWork(int timeout_us) {
   const Step* st = Blocked();
   if (st == nullptr) return;
+  if (st->kind == StepKind::kOneShot && args_.one_shot != nullptr &&
+      !args_.one_shot->bells.empty()) {
+    // Sleep on my doorbell, unless the line I wait for came meanwhile (see OneShotBell).
+    OneShotBell* mine = args_.one_shot->bells[static_cast<size_t>(plan_->rank)];
+    const proto::OneShotCursor& c = one_shot_cursor_;
+    __atomic_store_n(&mine->waiting, 1u, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    const uint32_t rung = __atomic_load_n(&mine->rung, __ATOMIC_SEQ_CST);
+    uint64_t data = 0;
+    if (c.waiting_line != nullptr && !proto::LlTryLoad(c.waiting_line, c.waiting_flag, &data))
+      FutexWait(&mine->rung, rung, timeout_us);
+    __atomic_store_n(&mine->waiting, 0u, __ATOMIC_SEQ_CST);
+    return;
+  }
   if (uses_net_ || st->kind == StepKind::kOneShot) {
-    // Messages may arrive over the network meanwhile, and LL lines, which no futex
-    // announces: give the core away once and look again.
+    // Messages may arrive over the network meanwhile, which no futex announces: give the
+    // core away once and look again.
     sched_yield();
     return;
   }

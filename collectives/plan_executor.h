@@ -109,6 +109,7 @@ class PlanExecutor : public PlanRunner {
   bool uses_net_ = false;                     // ... goes over the network
   bool one_shot_ = false;                     // a step runs the one-shot protocol
   proto::OneShotCursor one_shot_cursor_;      // where that step goes on
+  bool one_shot_rung_ = false;                // this call's sleeping peers woken
   bool started_ = false;
   bool finished_ = false;
   size_t steps_run_ = 0;

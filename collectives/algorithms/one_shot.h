@@ -18,15 +18,28 @@
 
 namespace weft {
 
+// A rank's doorbell, in front of its scratch on the host, so that a rank that waits long
+// sleeps (a futex on `rung`) instead of polling lines. The sleeper raises `waiting`, fences,
+// and looks at the line it waits for once more; a peer that has stored all its lines of a
+// call fences and, only if `waiting` is up, rings (`rung` + 1) and wakes it. One of the two
+// always sees the other; a call with nobody asleep pays a fence and a read of a line that
+// stays in every cache.
+struct alignas(64) OneShotBell {
+  uint32_t rung;
+  uint32_t waiting;
+};
+
 // A communicator's one-shot scratch, as this rank sees it: every rank's, mapped here, and
 // this rank's count of one-shot calls (the protocol's epoch; every rank counts alike).
 struct OneShotScratch {
   std::vector<proto::LlLine*> ranks;  // by rank
+  std::vector<OneShotBell*> bells;    // by rank (null: no doorbells, waiters yield)
   size_t lines = 0;                   // per (parity, source) slot
   uint32_t epoch = 0;
 
   size_t max_bytes() const { return lines * proto::kLlDataBytes; }
-  // Bytes of one rank's scratch for calls of up to `max_bytes` among `nranks`.
+  // Bytes of one rank's scratch for calls of up to `max_bytes` among `nranks` (its lines; the
+  // doorbell in front of them takes sizeof(OneShotBell) more).
   static size_t Bytes(int nranks, size_t max_bytes);
 };
 

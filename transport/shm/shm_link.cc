@@ -1,12 +1,11 @@
 #include "transport/shm/shm_link.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <ctime>
+
+#include "common/futex.h"
 
 namespace weft {
 namespace {
@@ -29,19 +28,14 @@ uint32_t* FutexWord(uint64_t* counter) {
 // one of the two always sees the other.
 void Publish(uint64_t* counter, uint32_t* waiting, uint64_t value) {
   __atomic_store_n(counter, value, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(waiting, __ATOMIC_SEQ_CST) != 0)
-    syscall(SYS_futex, FutexWord(counter), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  if (__atomic_load_n(waiting, __ATOMIC_SEQ_CST) != 0) FutexWake(FutexWord(counter));
 }
 
 // Sleeps until *counter becomes >= need, or timeout_us passes.
 void SleepUntilAtLeast(uint64_t* counter, uint32_t* waiting, uint64_t need, int timeout_us) {
   __atomic_store_n(waiting, 1u, __ATOMIC_SEQ_CST);
   const uint64_t seen = __atomic_load_n(counter, __ATOMIC_SEQ_CST);
-  if (seen < need) {
-    timespec ts{timeout_us / 1000000, (timeout_us % 1000000) * 1000L};
-    syscall(SYS_futex, FutexWord(counter), FUTEX_WAIT, static_cast<uint32_t>(seen), &ts, nullptr,
-            0);
-  }
+  if (seen < need) FutexWait(FutexWord(counter), static_cast<uint32_t>(seen), timeout_us);
   __atomic_store_n(waiting, 0u, __ATOMIC_SEQ_CST);
 }
 

@@ -35,6 +35,10 @@ struct OneShotCursor {
   size_t stored = 0;   // phase 1: lines stored into the peers' scratch
   size_t reduced = 0;  // phase 2: output lines written
   int waiting_for = -1;
+  // The line it waits for, and the flag that line must carry: a caller that sleeps looks at
+  // it once more after raising its flag (the host's doorbell, collectives/plan_executor.cc).
+  const LlLine* waiting_line = nullptr;
+  uint32_t waiting_flag = 0;
 };
 
 struct OneShotArgs {
@@ -143,8 +147,12 @@ WEFT_HOST_DEVICE WaitResult OneShot(const OneShotArgs& a, uint32_t tid, uint32_t
     return a.coll == OneShotColl::kReduceScatter ? in + static_cast<size_t>(peer) * bytes : in;
   };
   OneShotCursor* const cur = a.cursor;
-  auto give_up = [&](WaitResult w, int src) {
-    if (cur != nullptr) cur->waiting_for = src;
+  auto give_up = [&](WaitResult w, int src, const LlLine* line) {
+    if (cur != nullptr) {
+      cur->waiting_for = src;
+      cur->waiting_line = line;
+      cur->waiting_flag = flag;
+    }
     if (a.stuck_source != nullptr && w != WaitResult::kNotYet)
       StoreRelease(a.stuck_source, static_cast<uint32_t>(src) + 1);
     return w;
@@ -174,7 +182,7 @@ WEFT_HOST_DEVICE WaitResult OneShot(const OneShotArgs& a, uint32_t tid, uint32_t
       if (src == a.rank || OneShotReads(a, src)) continue;
       uint64_t token = 0;
       const WaitResult w = LlLoad(slot(src), flag, &token, a.limits);
-      if (w != WaitResult::kReady) return give_up(w, src);
+      if (w != WaitResult::kReady) return give_up(w, src, slot(src));
     }
   }
   // One thread (the CPU's way): first wait for each source's last line. A reader that polls
@@ -187,7 +195,7 @@ WEFT_HOST_DEVICE WaitResult OneShot(const OneShotArgs& a, uint32_t tid, uint32_t
       if (src == a.rank || !OneShotReads(a, src)) continue;
       uint64_t data = 0;
       const WaitResult w = LlLoad(slot(src) + lines - 1, flag, &data, a.limits);
-      if (w != WaitResult::kReady) return give_up(w, src);
+      if (w != WaitResult::kReady) return give_up(w, src, slot(src) + lines - 1);
     }
   }
   const unsigned char* own =
@@ -200,7 +208,7 @@ WEFT_HOST_DEVICE WaitResult OneShot(const OneShotArgs& a, uint32_t tid, uint32_t
         return WaitResult::kReady;
       }
       const WaitResult w = LlLoad(slot(src) + i, flag, data, a.limits);
-      return w == WaitResult::kReady ? w : give_up(w, src);
+      return w == WaitResult::kReady ? w : give_up(w, src, slot(src) + i);
     };
     uint64_t data = 0;
     WaitResult w = WaitResult::kReady;
