@@ -37,10 +37,6 @@ Status PlanExecutor::Reset(const Plan* plan, const ExecArgs& args, LinkTable* li
     ran_early_[c].assign(plan->channels[c].steps.size(), false);
   finished_ = false;
   steps_run_ = 0;
-  one_shot_ = false;
-  for (const ChannelPlan& ch : plan->channels)
-    for (const Step& st : ch.steps)
-      one_shot_ = one_shot_ || st.kind == StepKind::kOneShot;
   one_shot_cursor_ = proto::OneShotCursor();
   one_shot_rung_ = false;
   return Status::Ok();
@@ -61,6 +57,11 @@ Status PlanExecutor::ResolvePorts() {
     const char* kind = e.send != nullptr ? e.send->kind() : e.recv->kind();
     (std::strcmp(kind, "net") == 0 ? uses_net_ : uses_shm_) = true;
   }
+  // Once per plan, like its ports: a call of a plan seen before skips the walk over its steps.
+  one_shot_ = false;
+  for (const ChannelPlan& ch : plan_->channels)
+    for (const Step& st : ch.steps)
+      one_shot_ = one_shot_ || st.kind == StepKind::kOneShot;
   resolved_serial_ = plan_->serial;
   return Status::Ok();
 }

@@ -71,7 +71,8 @@ class PlanExecutor : public PlanRunner {
     std::byte* mapped[2] = {nullptr, nullptr};  // here, where they are shared memory
     RecvPort* port = nullptr;                   // the link it posted them on
   };
-  // Finds the port of every link of plan_ (links_, elem_size_ set).
+  // Finds the port of every link of plan_ (links_, elem_size_ set), and whether it has a
+  // one-shot step.
   Status ResolvePorts();
   std::byte* Ptr(const Region& r) const;
   // Runs the step if its message and a slot are there; *ran false otherwise.

@@ -62,6 +62,8 @@ namespace {
 // peer's loads and flag checks, all scalar), where the FIFOs move whole cache lines.
 constexpr double kLlHopShare = 0.7;  // of a FIFO hand-off
 constexpr double kLlLinePerPeerUs = 0.010;
+// With more ranks than cores, a line costs a scheduler's turn more often than not.
+constexpr double kLlLinePerPeerSharedCoresUs = 0.1;
 
 Status BuildOneShot(CollType coll, int rank, const PlanShapes& shapes, size_t count, int root,
                     const Chunking&, Plan* out) {
@@ -80,7 +82,8 @@ double PredictOneShot(const CostModel& m, CollType coll, size_t bytes) {
   // With more ranks than cores every rank must have run its stores before any finishes,
   // and the waiters only yield (nothing announces an LL line): a round of the scheduler per
   // rank (4 ranks on 2 cores: 28 us for 8 bytes, where the trees take 3.3 us).
-  if (m.in.ranks_per_core > 1) return n * n * m.between.latency_us + lines * (n - 1) * 0.1;
+  if (m.in.ranks_per_core > 1)
+    return n * n * m.between.latency_us + lines * (n - 1) * kLlLinePerPeerSharedCoresUs;
   // Every collective stores and loads about (n-1) blocks of lines at its busiest rank (the
   // root of a broadcast stores them, the root of a reduce loads them). The rooted ones wait
   // for the tokens too: a whole hand-off (2 ranks, 8 bytes: broadcast 0.33 us, reduce 0.31,

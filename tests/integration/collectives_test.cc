@@ -63,17 +63,23 @@ namespace {
 // keeps the tuner's choice: direct is for all-reduce, all-gather and broadcast only).
 class Algorithms : public ::testing::TestWithParam<std::tuple<const char*, int>> {};
 
-// coll_check on n ranks with one algorithm forced: the collectives it serves, three types,
-// three ops, counts from empty to odd and large; `extra`: more coll_check options.
-void ExpectForcedAlgorithmExact(const std::string& algo, int n, const std::string& extra = "") {
-  const std::string cmd =
-      "env WEFT_ALGO=" + algo + " WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n " +
-      std::to_string(n) + " --timeout 240 -- " + BinDir() + "/coll_check " + extra +
-      "--colls allreduce,allgather,broadcast,reduce --types float,int32,bfloat16 "
-      "--ops sum,max,avg --counts 0,1,7,1000,100003";
+// coll_check on n ranks with the variables `env` ("NAME=value ..."), every check passing.
+void ExpectCollCheckPasses(const std::string& env, int n, const std::string& args) {
+  const std::string cmd = "env " + env + " WEFT_TIMEOUT_MS=60000 " + BinDir() + "/weft-run -n " +
+                          std::to_string(n) + " --timeout 240 -- " + BinDir() + "/coll_check " +
+                          args;
   CommandResult r = RunCommand(cmd);
   EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
   EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+}
+
+// coll_check on n ranks with one algorithm forced: the collectives it serves, three types,
+// three ops, counts from empty to odd and large; `extra`: more coll_check options.
+void ExpectForcedAlgorithmExact(const std::string& algo, int n, const std::string& extra = "") {
+  ExpectCollCheckPasses("WEFT_ALGO=" + algo, n,
+                        extra +
+                            "--colls allreduce,allgather,broadcast,reduce --types "
+                            "float,int32,bfloat16 --ops sum,max,avg --counts 0,1,7,1000,100003");
 }
 
 TEST_P(Algorithms, AllReduceIsExact) {
@@ -92,17 +98,10 @@ TEST(OneCopyRegistered, EveryCollectiveIsExact) {
 // collective, type and op, in and out of place, every root; 2 ranks with a core each, 3 and
 // 5 sharing the 2 cores of CI.
 TEST(OneShot, EveryTypeAndOpIsExact) {
-  for (int n : {2, 3, 5}) {
-    const std::string cmd =
-        "env WEFT_ALGO=oneshot WEFT_ONE_SHOT_MAX_BYTES=1M "
-        "WEFT_TIMEOUT_MS=60000 " +
-        BinDir() + "/weft-run -n " + std::to_string(n) + " --timeout 240 -- " + BinDir() +
-        "/coll_check --colls allreduce,allgather,reducescatter,broadcast,reduce --types all "
-        "--ops sum,prod,max,min,avg --counts 0,1,7,1000,20001";
-    CommandResult r = RunCommand(cmd);
-    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
-    EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
-  }
+  for (int n : {2, 3, 5})
+    ExpectCollCheckPasses("WEFT_ALGO=oneshot WEFT_ONE_SHOT_MAX_BYTES=1M", n,
+                          "--colls allreduce,allgather,reducescatter,broadcast,reduce --types all "
+                          "--ops sum,prod,max,min,avg --counts 0,1,7,1000,20001");
 }
 
 // Ranks as threads of one process (weft-perf -t), each with its own communicator, as NCCL's

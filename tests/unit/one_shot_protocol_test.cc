@@ -26,6 +26,19 @@ struct Job {
     for (auto& s : scratch_store)
       scratch.push_back(s.data());
   }
+  // Rank `rank`'s arguments for a call on this job's memory (the rest left at their defaults).
+  OneShotArgs Args(int rank, const void* input, void* output, size_t count) {
+    OneShotArgs a;
+    a.rank = rank;
+    a.nranks = static_cast<int>(epochs.size());
+    a.input = input;
+    a.output = output;
+    a.count = count;
+    a.scratch = scratch.data();
+    a.lines = lines;
+    a.epoch = &epochs[static_cast<size_t>(rank)];
+    return a;
+  }
   size_t lines;
   std::vector<std::vector<LlLine>> scratch_store;
   std::vector<LlLine*> scratch;
@@ -81,15 +94,9 @@ void RunAndCheck(int n, const std::vector<size_t>& counts, bool in_place, uint32
     for (int r = 0; r < n; ++r) {
       ranks.emplace_back([&, r] {
         const auto ru = static_cast<size_t>(r);
-        OneShotArgs a;
-        a.rank = r;
-        a.nranks = n;
-        a.input = inputs[ru].data();
-        a.output = in_place ? static_cast<void*>(inputs[ru].data()) : outputs[ru].data();
-        a.count = count;
-        a.scratch = job.scratch.data();
-        a.lines = job.lines;
-        a.epoch = &job.epochs[ru];
+        OneShotArgs a =
+            job.Args(r, inputs[ru].data(),
+                     in_place ? static_cast<void*>(inputs[ru].data()) : outputs[ru].data(), count);
         a.divisor = divisor;
         a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
         OneShotCursor cursor;
@@ -187,17 +194,9 @@ void RunCollAndCheck(OneShotColl coll, int n, bool in_place) {
     for (int r = 0; r < n; ++r) {
       ranks.emplace_back([&, r] {
         const auto ru = static_cast<size_t>(r);
-        OneShotArgs a;
+        OneShotArgs a = job.Args(r, send[ru], recv[ru], count);
         a.coll = coll;
         a.root = root;
-        a.rank = r;
-        a.nranks = n;
-        a.input = send[ru];
-        a.output = recv[ru];
-        a.count = count;
-        a.scratch = job.scratch.data();
-        a.lines = job.lines;
-        a.epoch = &job.epochs[ru];
         a.limits.timeout_ns = 60'000'000'000ull;
         results[ru] = OneShot<Native<T>, SumOp>(a, 0, 1);
         ++job.epochs[ru];
@@ -247,17 +246,9 @@ TEST(OneShotProtocolCollectives, MixedSequenceWithLaggingRanks) {
             in[i] = Value<int32_t>(r, i, k);
           for (unsigned y = lag() % 4; y > 0; --y)
             std::this_thread::yield();
-          OneShotArgs a;
+          OneShotArgs a = job.Args(r, in.data(), out.data(), c.count);
           a.coll = c.coll;
           a.root = c.root;
-          a.rank = r;
-          a.nranks = n;
-          a.input = in.data();
-          a.output = out.data();
-          a.count = c.count;
-          a.scratch = job.scratch.data();
-          a.lines = job.lines;
-          a.epoch = &job.epochs[static_cast<size_t>(r)];
           a.limits.timeout_ns = 10'000'000'000ull;
           if (OneShot<Native<int32_t>, SumOp>(a, 0, 1) != WaitResult::kReady) {
             ++failures[static_cast<size_t>(r)];
@@ -309,17 +300,9 @@ TEST(OneShotProtocolCollectives, RepeatedRootedCallsWaitForTheReaders) {
         for (int round = 0; round < 2000; ++round) {
           for (size_t i = 0; i < 8; ++i)
             in[r][i] = round * 100 + r + static_cast<int>(i);
-          OneShotArgs a;
+          OneShotArgs a = job.Args(r, in[r].data(), out[r].data(), 8);
           a.coll = coll;
           a.root = 0;
-          a.rank = r;
-          a.nranks = n;
-          a.input = in[r].data();
-          a.output = out[r].data();
-          a.count = 8;
-          a.scratch = job.scratch.data();
-          a.lines = job.lines;
-          a.epoch = &job.epochs[static_cast<size_t>(r)];
           a.limits.timeout_ns = 60'000'000'000ull;
           if (OneShot<Native<int32_t>, SumOp>(a, 0, 1) != WaitResult::kReady) {
             ++bad[r];
@@ -402,15 +385,7 @@ TEST(OneShotProtocolPolling, ResumedCallsAreExact) {
 TEST(OneShotProtocolPolling, APollNamesTheRankItWaitsFor) {
   Job job(3, 4);
   std::vector<int32_t> in = {1, 2, 3}, out(3, -7);
-  OneShotArgs a;
-  a.rank = 1;
-  a.nranks = 3;
-  a.input = in.data();
-  a.output = out.data();
-  a.count = in.size();
-  a.scratch = job.scratch.data();
-  a.lines = job.lines;
-  a.epoch = &job.epochs[1];
+  OneShotArgs a = job.Args(1, in.data(), out.data(), in.size());
   a.limits.max_looks = 4;
   OneShotCursor cursor;
   a.cursor = &cursor;
@@ -448,15 +423,7 @@ WaitResult LonelyRank(const WaitLimits& limits, std::vector<int32_t>* out, uint3
   job.epochs[0] = epoch;
   std::vector<int32_t> in = {1, 2, 3};
   out->assign(3, -7);
-  OneShotArgs a;
-  a.rank = 0;
-  a.nranks = 2;
-  a.input = in.data();
-  a.output = out->data();
-  a.count = in.size();
-  a.scratch = job.scratch.data();
-  a.lines = job.lines;
-  a.epoch = &job.epochs[0];
+  OneShotArgs a = job.Args(0, in.data(), out->data(), in.size());
   a.limits = limits;
   a.stuck_source = stuck_source;
   return OneShot<Native<int32_t>, SumOp>(a, 0, 1);
@@ -506,15 +473,7 @@ TEST(OneShotProtocolWaits, AWaitThatGivesUpNamesThePeer) {
     std::vector<std::thread> team;
     for (int t = 0; t < threads; ++t) {
       team.emplace_back([&, t] {
-        OneShotArgs a;
-        a.rank = 0;
-        a.nranks = 2;
-        a.input = in.data();
-        a.output = out.data();
-        a.count = in.size();
-        a.scratch = job.scratch.data();
-        a.lines = job.lines;
-        a.epoch = &job.epochs[0];
+        OneShotArgs a = job.Args(0, in.data(), out.data(), in.size());
         a.limits = limits;
         a.stuck_source = &stuck;
         EXPECT_EQ(WaitResult::kTimedOut,
