@@ -34,6 +34,66 @@ WEFT_HOST_DEVICE inline void StoreRelease(uint32_t* p, uint32_t v) {
 #endif
 }
 
+WEFT_HOST_DEVICE inline uint64_t LoadAcquire(const uint64_t* p) {
+#ifdef __CUDA_ARCH__
+  return cuda::atomic_ref<uint64_t, cuda::thread_scope_system>(*const_cast<uint64_t*>(p))
+      .load(cuda::memory_order_acquire);
+#else
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+#endif
+}
+
+WEFT_HOST_DEVICE inline void StoreRelease(uint64_t* p, uint64_t v) {
+#ifdef __CUDA_ARCH__
+  cuda::atomic_ref<uint64_t, cuda::thread_scope_system>(*p).store(v, cuda::memory_order_release);
+#else
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+#endif
+}
+
+// Orders every write the block made before it (after BlockSync) before what the calling
+// thread stores next, at system scope: a block's data, then one thread's flag.
+WEFT_HOST_DEVICE inline void FenceSystem() {
+#ifdef __CUDA_ARCH__
+  __threadfence_system();
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+// The threads of one block meet. On the CPU a "block" is one thread (callers pass
+// nthreads == 1), so there is nothing to wait for.
+WEFT_HOST_DEVICE inline void BlockSync() {
+#ifdef __CUDA_ARCH__
+  __syncthreads();
+#endif
+}
+
+// 16 bytes of bulk data, loaded past the SM's L1 (peers write what a kernel reads while it
+// runs, and L1 is not coherent) and stored plainly. p must be 16-byte aligned.
+struct alignas(16) Vec16 {
+  uint64_t lo, hi;
+};
+
+WEFT_HOST_DEVICE inline Vec16 LoadVec(const void* p) {
+#ifdef __CUDA_ARCH__
+  const ulonglong2 v = __ldcg(static_cast<const ulonglong2*>(p));
+  return Vec16{v.x, v.y};
+#else
+  Vec16 v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+#endif
+}
+
+WEFT_HOST_DEVICE inline void StoreVec(void* p, Vec16 v) {
+#ifdef __CUDA_ARCH__
+  *static_cast<ulonglong2*>(p) = make_ulonglong2(v.lo, v.hi);
+#else
+  __builtin_memcpy(p, &v, sizeof(v));
+#endif
+}
+
 // One 16-byte line as two 8-byte words, each stored and loaded whole (one vector store on
 // the GPU): a reader that sees a word sees all of it. Nothing orders the two words.
 WEFT_HOST_DEVICE inline void StoreLine(uint64_t* line, uint64_t lo, uint64_t hi) {

@@ -22,12 +22,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "collectives/device/proto/coll.h"
 #include "collectives/device/proto/ll.h"
 #include "collectives/reduce/native_format.h"
 
 namespace weft::proto {
 
-enum class OneShotColl : uint32_t { kAllReduce, kAllGather, kReduceScatter, kBroadcast, kReduce };
+using OneShotColl = DeviceColl;
 
 // Where a caller that polls (WaitLimits::max_looks) resumes a call: the lines done in each
 // phase, and the rank whose line it waits for. One thread only (nthreads == 1).
