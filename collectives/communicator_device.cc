@@ -54,6 +54,7 @@ Status Communicator::EnsureDeviceEngine(int device) {
     o.rank = rank_;
     o.nranks = nranks_;
     o.one_shot_max_bytes = config_.one_shot_max_bytes;
+    o.direct = config_.cuda_direct;
     std::unique_ptr<DeviceEngine> engine;
     WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
     std::lock_guard<std::mutex> lock(mutex_);

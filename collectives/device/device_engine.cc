@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "collectives/device/cuda_device.h"
-#include "collectives/device/device_one_shot.h"
+#include "collectives/device/device_kernels.h"
 #include "collectives/device/device_phase.h"
 #include "collectives/device/device_queue.h"
 #include "collectives/device/staged_call.h"
@@ -76,7 +76,8 @@ class CudaDeviceEngine : public DeviceEngine {
   int device() const override { return o_.device; }
   const char* path() const override { return o_.ipc ? "cuda-ipc" : "staged"; }
   const char* PathOf(const CollArgs& a) const override {
-    return one_shot_ && one_shot_->Takes(a) ? "oneshot-kernel" : path();
+    const char* kernel = kernels_ ? kernels_->PathOf(a) : nullptr;
+    return kernel != nullptr ? kernel : path();
   }
 
  private:
@@ -106,9 +107,9 @@ class CudaDeviceEngine : public DeviceEngine {
                      std::function<Status(const StagingPiece&, std::byte*, std::byte*)> run_piece,
                      Builder* b);
   Status Usable() const;
-  // The one-shot kernels' side, from the worker: raise their abort flag once the host side
+  // The GPU-driven kernels' side, from the worker: raise their abort flag once the host side
   // has failed, and fail the queue with what a kernel reported.
-  void WatchOneShot();
+  void WatchKernels();
   // Host stages.
   Status ExchangeAndFill(const CollArgs& a, OpDesc* desc);
   Status Barrier();
@@ -126,8 +127,8 @@ class CudaDeviceEngine : public DeviceEngine {
   int next_slot_ = 0;
   uint32_t next_gate_ = 0;
   std::mutex enqueue_mutex_;
-  IpcImporter importer_;                     // used by the worker thread only
-  std::unique_ptr<DeviceOneShot> one_shot_;  // small calls, IPC path (null: none)
+  IpcImporter importer_;                    // used by the worker thread only
+  std::unique_ptr<DeviceKernels> kernels_;  // GPU-driven calls, IPC path (null: none)
   uint64_t ops_ = 0;
 
   std::mutex staging_mutex_;
@@ -152,14 +153,15 @@ Status CudaDeviceEngine::Init() {
     ScopedDevice scope(o_.device);
     WEFT_CHECK(PinnedBuffer::Allocate(sizeof(OpDesc) * kSlots, &descs_));
   }
-  if (o_.ipc && o_.one_shot_max_bytes > 0 && o_.nranks > 1) {
-    DeviceOneShot::Options os;
-    os.device = o_.device;
-    os.rank = o_.rank;
-    os.nranks = o_.nranks;
-    os.max_bytes = o_.one_shot_max_bytes;
-    os.timeout_ms = o_.timeout_ms;
-    WEFT_CHECK(DeviceOneShot::Create(host_, os, &one_shot_));
+  if (o_.ipc && (o_.one_shot_max_bytes > 0 || o_.direct) && o_.nranks > 1) {
+    DeviceKernels::Options ko;
+    ko.device = o_.device;
+    ko.rank = o_.rank;
+    ko.nranks = o_.nranks;
+    ko.max_bytes = o_.one_shot_max_bytes;
+    ko.direct = o_.direct;
+    ko.timeout_ms = o_.timeout_ms;
+    WEFT_CHECK(DeviceKernels::Create(host_, ko, &kernels_));
   }
   worker_ = std::thread([this] { WorkerMain(); });
   WEFT_INFO(kLogInit, "device collectives on GPU %d by %s", o_.device,
@@ -169,10 +171,10 @@ Status CudaDeviceEngine::Init() {
 
 CudaDeviceEngine::~CudaDeviceEngine() {
   StopWorker();
-  // Freeing the one-shot memory waits for the device: a kernel still waiting for a peer that
+  // Freeing the kernels' memory waits for the device: a kernel still waiting for a peer that
   // failed must stop first.
-  if (one_shot_ && (!queue_->error().ok() || host_->InError())) one_shot_->RaiseAbort();
-  one_shot_.reset();
+  if (kernels_ && (!queue_->error().ok() || host_->InError())) kernels_->RaiseAbort();
+  kernels_.reset();
   if (!queue_ || queue_->Idle()) return;
   // Kernels may still read the descriptors (their stream never ran): keep the memory.
   WEFT_WARN(kLogColl, "destroying a communicator with %zu device collectives still queued",
@@ -198,7 +200,7 @@ void CudaDeviceEngine::WorkerMain() {
   std::unique_lock<std::mutex> lock(wake_mutex_);
   while (!stop_) {
     lock.unlock();
-    if (one_shot_) WatchOneShot();
+    if (kernels_) WatchKernels();
     const bool moved = queue_->Step();
     const bool empty = queue_->Idle();
     lock.lock();
@@ -221,9 +223,9 @@ void CudaDeviceEngine::WorkerMain() {
   }
 }
 
-void CudaDeviceEngine::WatchOneShot() {
-  if (host_->InError()) one_shot_->RaiseAbort();
-  const Status kernel = one_shot_->KernelStatus();
+void CudaDeviceEngine::WatchKernels() {
+  if (host_->InError()) kernels_->RaiseAbort();
+  const Status kernel = kernels_->KernelStatus();
   if (!kernel.ok() && queue_->error().ok()) {
     WEFT_WARN(kLogColl, "%s", kernel.message().c_str());
     queue_->Fail(kernel);
@@ -241,7 +243,7 @@ Status CudaDeviceEngine::Drain() {
 }
 
 void CudaDeviceEngine::Abort(const Status& why) {
-  if (one_shot_) one_shot_->RaiseAbort();
+  if (kernels_) kernels_->RaiseAbort();
   queue_->Fail(why);
   // Skipped kernels finish at once unless the stream is stuck on earlier work.
   std::unique_lock<std::mutex> lock(wake_mutex_);
@@ -331,8 +333,9 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
                  p, esz);
   }
   ScopedDevice scope(o_.device);
-  // Small calls: one kernel, nothing for the host to do (a CUDA graph captures it).
-  if (one_shot_ && one_shot_->Takes(a)) return one_shot_->Launch(a);
+  // One kernel, nothing for the host to do (a CUDA graph captures it): small calls, and large
+  // ones where every rank is a thread of this process.
+  if (kernels_ && kernels_->PathOf(a) != nullptr) return kernels_->Launch(a);
   int slot = 0;
   WEFT_CHECK(AcquireSlot(&slot));
   OpDesc* desc = Desc(slot);

@@ -3,7 +3,7 @@
 // on the stream and returns; the engine's thread does the host side (see device_queue.h).
 //
 // Two paths, chosen at creation and the same on every rank (and on the first, small calls
-// run as one GPU-driven kernel each: device_one_shot.h):
+// run as one GPU-driven kernel each: device_kernels.h):
 //  * CUDA IPC (every rank on one host): ranks exchange IPC handles of the call's buffers,
 //    and kernels read the peers' buffers directly: all-reduce is a reduce-scatter (each rank
 //    reduces its chunk from all N inputs in one pass) then an all-gather, both in place in
@@ -59,9 +59,12 @@ struct DeviceEngineOptions {
   int rank = 0;
   int nranks = 1;
   // On the CUDA IPC path, calls whose block holds up to this many bytes run as one kernel, the
-  // one-shot LL protocol synchronized through flags, no host stage (device_one_shot.h);
+  // one-shot LL protocol synchronized through flags, no host stage (device_kernels.h);
   // 0: never. Must be the same on every rank (WEFT_ONE_SHOT_MAX_BYTES).
   size_t one_shot_max_bytes = 0;
+  // Larger calls run as one direct kernel each where every rank is a thread of one process
+  // (device_kernels.h). Must be the same on every rank (WEFT_CUDA_DIRECT).
+  bool direct = true;
 };
 
 class DeviceEngine {
@@ -79,7 +82,8 @@ class DeviceEngine {
   virtual Status error() const = 0;
   virtual int device() const = 0;
   virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
-  // The path a call takes: path(), or "oneshot-kernel" for the GPU-driven small calls.
+  // The path a call takes: path(), or "oneshot-kernel" / "direct-kernel" for the GPU-driven
+  // calls.
   virtual const char* PathOf(const CollArgs&) const { return path(); }
 };
 

@@ -4,7 +4,7 @@
 // WEFT_ALGO overrides winning.
 #include <gtest/gtest.h>
 
-#include "collectives/device/device_one_shot.h"
+#include "collectives/device/device_kernels.h"
 #include "collectives/tuner.h"
 
 namespace weft {

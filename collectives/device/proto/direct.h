@@ -45,8 +45,8 @@ struct alignas(64) DirectBoard {
   uint64_t output;  // (plain: ordered by the flags around them)
 };
 
-constexpr int kDirectMaxChannels = 32;  // boards per rank
-constexpr int kDirectMaxRanks = 16;     // the CUDA IPC path's limit
+constexpr int kDirectMaxChannels = 32;    // boards per rank
+constexpr int kDirectMaxRanks = 16;       // the CUDA IPC path's limit
 constexpr size_t kDirectUnitBytes = 128;  // chunks and slices start on multiples of this
 
 struct DirectArgs {
@@ -85,7 +85,7 @@ WEFT_HOST_DEVICE inline Span DirectSplit(size_t total, int parts, int index, siz
 
 // Elements of type S in one split unit.
 template <typename S>
-constexpr size_t DirectUnit() {
+WEFT_HOST_DEVICE constexpr size_t DirectUnit() {
   return kDirectUnitBytes / sizeof(S);
 }
 
@@ -236,8 +236,8 @@ WEFT_HOST_DEVICE inline bool DirectReads(const DirectArgs& a, int p) {
 // block sees; on the CPU, the caller's). Returns kReady or why the wait gave up.
 template <typename Want>
 WEFT_HOST_DEVICE WaitResult DirectWaitPeers(const DirectArgs& a, int channel,
-                                            uint64_t DirectBoard::*field, uint64_t flag,
-                                            Want want, uint32_t tid, uint32_t* shared) {
+                                            uint64_t DirectBoard::*field, uint64_t flag, Want want,
+                                            uint32_t tid, uint32_t* shared) {
   if (tid == 0) {
     WaitResult r = WaitResult::kReady;
     for (int k = 1; k < a.nranks && r == WaitResult::kReady; ++k) {

@@ -1,4 +1,4 @@
-#include "collectives/device/device_one_shot.h"
+#include "collectives/device/device_kernels.h"
 
 #include <cuda_runtime.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collectives/device/cuda_device.h"
+#include "collectives/device/direct_kernel.h"
 #include "collectives/device/one_shot_kernel.h"
 #include "collectives/device/proto/mem_ops.h"
 #include "collectives/host_collectives.h"
@@ -25,8 +26,21 @@ struct ScratchRecord {
   int32_t pid = 0;
   int32_t device = -1;
   int32_t status = 0;  // weftResult_t of setting it up and exporting it
-  int32_t reserved = 0;
+  int32_t sms = 0;     // its GPU's multiprocessors
 };
+
+// A rank's call counters, in its device memory: the kernels advance them.
+struct KernelCounters {
+  uint32_t one_shot_epoch;
+  uint32_t reserved;
+  uint64_t direct_epochs[proto::kDirectMaxChannels];
+};
+
+constexpr size_t kBoardsAlign = 256;
+
+size_t AlignUp(size_t v, size_t a) {
+  return (v + a - 1) / a * a;
+}
 
 Status Cuda(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return Status::Ok();
@@ -50,46 +64,50 @@ struct OwnStream {
 
 }  // namespace
 
-Status DeviceOneShot::Create(HostCollectives* host, const Options& o,
-                             std::unique_ptr<DeviceOneShot>* out) {
-  std::unique_ptr<DeviceOneShot> d(new DeviceOneShot());
+Status DeviceKernels::Create(HostCollectives* host, const Options& o,
+                             std::unique_ptr<DeviceKernels>* out) {
+  std::unique_ptr<DeviceKernels> d(new DeviceKernels());
   d->o_ = o;
   WEFT_CHECK(d->Init(host));
   *out = std::move(d);
   return Status::Ok();
 }
 
-Status DeviceOneShot::Init(HostCollectives* host) {
+Status DeviceKernels::Init(HostCollectives* host) {
   ScopedDevice on(o_.device);
-  lines_ = proto::OneShotLines(o_.max_bytes);
-  const size_t bytes = OneShotScratch::Bytes(o_.nranks, o_.max_bytes);
+  lines_ = o_.max_bytes > 0 ? proto::OneShotLines(o_.max_bytes) : 0;
+  one_shot_bytes_ =
+      o_.max_bytes > 0 ? AlignUp(OneShotScratch::Bytes(o_.nranks, o_.max_bytes), kBoardsAlign) : 0;
+  const size_t bytes = one_shot_bytes_ + sizeof(proto::DirectBoard) * proto::kDirectMaxChannels;
   // Set up this rank's part; a failure still takes part in the exchange, so that every rank
   // learns it and none waits for a record that will not come.
   ScratchRecord mine;
   mine.pid = static_cast<int32_t>(getpid());
   mine.device = o_.device;
+  (void)cudaDeviceGetAttribute(&mine.sms, cudaDevAttrMultiProcessorCount, o_.device);
   // Set-up copies go on a stream of their own that waits for no other: a peer that is a
   // thread of this process may already run a kernel that waits for our lines, on a stream
   // that the legacy default stream (cudaMemset's, cudaMemcpy's) or a device-wide
   // synchronization would wait for.
   OwnStream own;
   Status local = own.status;
-  if (local.ok()) local = Cuda(cudaMalloc(&scratch_, bytes), "one-shot scratch");
-  if (local.ok()) local = Cuda(cudaMemsetAsync(scratch_, 0, bytes, own.s), "one-shot scratch");
-  if (local.ok()) local = Cuda(cudaMalloc(&epoch_, sizeof(uint32_t)), "one-shot epoch");
+  if (local.ok()) local = Cuda(cudaMalloc(&scratch_, bytes), "kernel scratch");
+  if (local.ok()) local = Cuda(cudaMemsetAsync(scratch_, 0, bytes, own.s), "kernel scratch");
+  if (local.ok()) local = Cuda(cudaMalloc(&counters_, sizeof(KernelCounters)), "kernel counters");
   if (local.ok())
-    local = Cuda(cudaMemsetAsync(epoch_, 0, sizeof(uint32_t), own.s), "one-shot epoch");
-  if (local.ok()) local = Cuda(cudaMalloc(&table_, sizeof(void*) * o_.nranks), "one-shot table");
+    local = Cuda(cudaMemsetAsync(counters_, 0, sizeof(KernelCounters), own.s), "kernel counters");
+  if (local.ok())
+    local = Cuda(cudaMalloc(&table_, 2 * sizeof(void*) * o_.nranks), "kernel scratch table");
   if (local.ok())
     local = Cuda(cudaHostAlloc(reinterpret_cast<void**>(&host_words_), sizeof(uint32_t) * kWords,
                                cudaHostAllocMapped),
-                 "one-shot flags");
+                 "kernel flags");
   if (local.ok()) {
     std::memset(host_words_, 0, sizeof(uint32_t) * kWords);
     local = Cuda(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_words_), host_words_, 0),
-                 "one-shot flags");
+                 "kernel flags");
   }
-  if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "one-shot scratch");  // zeroed
+  if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "kernel scratch");  // zeroed
   if (local.ok()) local = ExportIpcBuffer(scratch_, &mine.ipc);
   mine.pointer = reinterpret_cast<uintptr_t>(scratch_);
   mine.status = local.code();
@@ -104,13 +122,13 @@ Status DeviceOneShot::Init(HostCollectives* host) {
              nullptr};
   WEFT_CHECK(host->Run({g}));
   WEFT_CHECK(local);
-  // Every rank's scratch, as this process reaches it.
-  std::vector<void*> table(static_cast<size_t>(o_.nranks), nullptr);
+  // Every rank's scratch, then every rank's boards, as this process reaches them.
+  std::vector<void*> table(2 * static_cast<size_t>(o_.nranks), nullptr);
   for (int q = 0; q < o_.nranks; ++q) {
     const ScratchRecord& rec = all[static_cast<size_t>(q)];
     WEFT_REQUIRE(rec.status == weftSuccess, weftInvalidUsage,
-                 "rank %d could not set up its one-shot scratch (see its log); set "
-                 "WEFT_ONE_SHOT_MAX_BYTES=0 on every rank to do without",
+                 "rank %d could not set up its kernel scratch (see its log); set "
+                 "WEFT_ONE_SHOT_MAX_BYTES=0 and WEFT_CUDA_DIRECT=0 on every rank to do without",
                  q);
     if (q == o_.rank) {
       table[static_cast<size_t>(q)] = scratch_;
@@ -127,37 +145,84 @@ Status DeviceOneShot::Init(HostCollectives* host) {
       cudaIpcMemHandle_t h;
       std::memcpy(&h, rec.ipc.handle, sizeof(h));
       WEFT_CHECK(Cuda(cudaIpcOpenMemHandle(&base, h, cudaIpcMemLazyEnablePeerAccess),
-                      Format("opening rank %d's one-shot scratch", q).c_str()));
+                      Format("opening rank %d's kernel scratch", q).c_str()));
       opened_.push_back(base);
       table[static_cast<size_t>(q)] = static_cast<std::byte*>(base) + rec.ipc.offset;
     }
   }
+  for (int q = 0; q < o_.nranks; ++q)
+    table[static_cast<size_t>(o_.nranks + q)] =
+        static_cast<std::byte*>(table[static_cast<size_t>(q)]) + one_shot_bytes_;
+  // The direct kernel: where every rank is a thread of this process (its buffers are named
+  // by their addresses), with at most half the SMs of the busiest GPU's share.
+  direct_ = o_.direct && o_.nranks <= proto::kDirectMaxRanks;
+  int max_channels = proto::kDirectMaxChannels;
+  for (const ScratchRecord& rec : all) {
+    direct_ = direct_ && rec.pid == mine.pid;
+    int sharing = 0;
+    for (const ScratchRecord& other : all)
+      sharing += other.pid == rec.pid && other.device == rec.device ? 1 : 0;
+    max_channels = std::min(max_channels, DirectMaxChannels(rec.sms, sharing));
+  }
+  direct_channels_ = max_channels;
   WEFT_CHECK(Cuda(cudaMemcpyAsync(table_, table.data(), sizeof(void*) * table.size(),
                                   cudaMemcpyHostToDevice, own.s),
-                  "one-shot table"));
-  WEFT_CHECK(Cuda(cudaStreamSynchronize(own.s), "one-shot table"));
+                  "kernel scratch table"));
+  WEFT_CHECK(Cuda(cudaStreamSynchronize(own.s), "kernel scratch table"));
   WEFT_CHECK(PreloadOneShotKernels());
-  WEFT_INFO(kLogInit, "device one-shot collectives: blocks up to %zu bytes, %.1f KiB of scratch",
-            o_.max_bytes, static_cast<double>(bytes) / 1024);
+  WEFT_CHECK(PreloadDirectKernels());
+  WEFT_INFO(kLogInit,
+            "GPU-driven collectives: one-shot for blocks up to %zu bytes; direct for larger "
+            "calls %s (at most %d blocks); %.1f KiB of scratch",
+            o_.max_bytes,
+            direct_ ? "on" : "off (ranks in several processes, or WEFT_CUDA_DIRECT=0)",
+            direct_channels_, static_cast<double>(bytes) / 1024);
   return Status::Ok();
 }
 
-DeviceOneShot::~DeviceOneShot() {
+DeviceKernels::~DeviceKernels() {
   ScopedDevice on(o_.device);
   // cudaFree waits for the device, so no kernel of ours still runs; peers' kernels end once
   // they have read our lines, which they did before the communicator's closing barrier.
   for (void* p : opened_)
     (void)cudaIpcCloseMemHandle(p);
-  for (void* p : {scratch_, table_, static_cast<void*>(epoch_)})
+  for (void* p : {scratch_, table_, counters_})
     if (p != nullptr) (void)cudaFree(p);
   if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
 }
 
-bool DeviceOneShot::Takes(const CollArgs& a) const {
-  return DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes);
+const char* DeviceKernels::PathOf(const CollArgs& a) const {
+  if (DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes)) return "oneshot-kernel";
+  if (direct_ && DeviceDirectTakes(a)) return "direct-kernel";
+  return nullptr;
 }
 
-Status DeviceOneShot::Launch(const CollArgs& a) {
+Status DeviceKernels::Launch(const CollArgs& a) {
+  return DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes) ? LaunchOneShot(a) : LaunchDirect(a);
+}
+
+Status DeviceKernels::LaunchDirect(const CollArgs& a) {
+  proto::DirectArgs args;
+  args.coll = ToOneShotColl(a.coll);
+  args.root = a.root;
+  args.rank = o_.rank;
+  args.nranks = o_.nranks;
+  args.input = a.send;
+  args.output = a.recv;
+  args.count = a.count;
+  args.boards = static_cast<proto::DirectBoard* const*>(table_) + o_.nranks;
+  const bool blocks = a.coll == CollType::kAllGather || a.coll == CollType::kReduceScatter;
+  const size_t bytes = a.count * TypeSize(a.type) * (blocks ? static_cast<size_t>(o_.nranks) : 1);
+  args.channels = DirectChannelsFor(bytes, direct_channels_);
+  args.epochs = static_cast<KernelCounters*>(counters_)->direct_epochs;
+  args.divisor = a.op == weftAvg ? o_.nranks : 0;
+  args.limits.abort_flag = device_words_ + kAbort;
+  args.limits.timeout_ns = static_cast<uint64_t>(o_.timeout_ms) * 1000000ull;
+  args.stuck_source = device_words_ + kStuck;
+  return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
+}
+
+Status DeviceKernels::LaunchOneShot(const CollArgs& a) {
   proto::OneShotArgs args;
   args.coll = ToOneShotColl(a.coll);
   args.root = a.root;
@@ -168,7 +233,7 @@ Status DeviceOneShot::Launch(const CollArgs& a) {
   args.count = a.count;
   args.scratch = static_cast<proto::LlLine* const*>(table_);
   args.lines = lines_;
-  args.epoch = epoch_;
+  args.epoch = &static_cast<KernelCounters*>(counters_)->one_shot_epoch;
   args.divisor = a.op == weftAvg ? o_.nranks : 0;
   args.limits.abort_flag = device_words_ + kAbort;
   args.limits.timeout_ns = static_cast<uint64_t>(o_.timeout_ms) * 1000000ull;
@@ -177,27 +242,26 @@ Status DeviceOneShot::Launch(const CollArgs& a) {
   // per thread.
   const size_t lines = proto::OneShotLines(a.count * TypeSize(a.type));
   const int threads = static_cast<int>(std::clamp<size_t>((lines + 31) / 32 * 32, 32, 512));
-  return LaunchOneShot(args, a.type, a.op, threads, device_words_ + kStatus, a.stream);
+  return weft::LaunchOneShot(args, a.type, a.op, threads, device_words_ + kStatus, a.stream);
 }
 
-void DeviceOneShot::RaiseAbort() {
+void DeviceKernels::RaiseAbort() {
   if (host_words_ != nullptr) proto::StoreRelease(host_words_ + kAbort, 1);
 }
 
-Status DeviceOneShot::KernelStatus() const {
+Status DeviceKernels::KernelStatus() const {
   if (host_words_ == nullptr) return Status::Ok();
   const uint32_t status = proto::LoadAcquire(host_words_ + kStatus);
   if (status == 0) return Status::Ok();
   const uint32_t stuck = proto::LoadAcquire(host_words_ + kStuck);
-  const std::string peer =
-      stuck != 0 ? Format("the lines of rank %u", stuck - 1) : std::string("a peer's lines");
+  const std::string peer = stuck != 0 ? Format("rank %u", stuck - 1) : std::string("a peer");
   if (status == static_cast<uint32_t>(proto::WaitResult::kTimedOut))
     return TimeoutError(
-        Format("a one-shot kernel on rank %d timed out after "
+        Format("a GPU-driven collective kernel on rank %d timed out after "
                "WEFT_TIMEOUT_MS=%lld ms waiting for %s",
                o_.rank, static_cast<long long>(o_.timeout_ms), peer.c_str()));
-  return RemoteError(
-      Format("a one-shot kernel on rank %d was aborted waiting for %s", o_.rank, peer.c_str()));
+  return RemoteError(Format("a GPU-driven collective kernel on rank %d was aborted waiting for %s",
+                            o_.rank, peer.c_str()));
 }
 
 }  // namespace weft

@@ -1,0 +1,116 @@
+// The GPU-driven collectives between the ranks of one host (docs/cuda.md): one kernel per
+// call, synchronized with its peers through flags in mapped memory, with no host stage and no
+// gate, so a call costs its launch and its peers' flags, and a CUDA graph captures it.
+//   - Small calls: the one-shot LL protocol (proto/one_shot.h), each rank storing its input
+//     into its peers' scratch.
+//   - Large calls, where every rank is a thread of this process (NCCL's one process, many
+//     GPUs): the direct protocol (proto/direct.h), each rank reading its peers' buffers where
+//     they lie. Ranks in other processes would need each other's buffers mapped first (a
+//     registration, not built yet): their large calls take the gated CUDA IPC path.
+// Its memory is set up once, when the device engine starts: every rank's scratch and boards
+// (device memory, zeroed) mapped into every peer (CUDA IPC, or the pointer itself where the
+// peer is a thread of this process), the rank's epochs (device memory, advanced by the
+// kernels, so a graph replays them as they are), and in mapped host memory the abort flag
+// the kernels watch and the status a failing kernel leaves.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "collectives/algorithms/one_shot.h"
+#include "collectives/coll_args.h"
+#include "collectives/device/proto/direct.h"
+#include "common/status.h"
+
+namespace weft {
+
+class HostCollectives;
+
+// Whether the GPU-driven kernels serve a call at all: at least one element, a type they
+// compute in, a built-in op (a PreMulSum stays on the gated path, which multiplies first).
+inline bool DeviceKernelTakes(const CollArgs& a) {
+  return a.count > 0 && OneShotTakesType(a.type) &&
+         (a.op == weftSum || a.op == weftProd || a.op == weftMax || a.op == weftMin ||
+          a.op == weftAvg);
+}
+
+// Whether the one-shot kernel takes a call: one the kernels serve whose block (the C API's
+// count) holds at most `max_bytes` bytes.
+inline bool DeviceOneShotTakes(const CollArgs& a, size_t element_bytes, size_t max_bytes) {
+  return DeviceKernelTakes(a) && a.count * element_bytes <= max_bytes;
+}
+
+// Whether the direct kernel takes a call, where the job allows it at all (every rank a thread
+// of this process): any call the kernels serve, of any size.
+inline bool DeviceDirectTakes(const CollArgs& a) {
+  return DeviceKernelTakes(a);
+}
+
+// Blocks (channels) of a direct call moving `bytes` of data, for a job that allows at most
+// `max_channels`: one per MiB, so that small calls do not pay for many blocks' flags. The
+// same on every rank (it depends on the call and the job only).
+inline int DirectChannelsFor(size_t bytes, int max_channels) {
+  const size_t want = (bytes + (1u << 20) - 1) >> 20;
+  return static_cast<int>(want < 1                                   ? 1
+                          : want > static_cast<size_t>(max_channels) ? max_channels
+                                                                     : want);
+}
+
+// At most this many channels per rank: the blocks of every rank that shares a GPU must run at
+// once (each waits for its peers'), so a job keeps them to half of the GPU's SMs.
+inline int DirectMaxChannels(int sms, int ranks_on_gpu) {
+  const int share = sms / (2 * (ranks_on_gpu < 1 ? 1 : ranks_on_gpu));
+  return share < 1 ? 1 : share > proto::kDirectMaxChannels ? proto::kDirectMaxChannels : share;
+}
+
+class DeviceKernels {
+ public:
+  struct Options {
+    int device = 0;
+    int rank = 0;
+    int nranks = 1;
+    size_t max_bytes = 64 << 10;  // WEFT_ONE_SHOT_MAX_BYTES (0: no one-shot)
+    bool direct = true;           // WEFT_CUDA_DIRECT: large calls too, where the job allows
+    int64_t timeout_ms = 300000;  // each wait of a kernel
+  };
+  // Collective: every rank of the engine calls it; the scratch exchange runs on `host`.
+  static Status Create(HostCollectives* host, const Options& o,
+                       std::unique_ptr<DeviceKernels>* out);
+  ~DeviceKernels();
+  DeviceKernels(const DeviceKernels&) = delete;
+  DeviceKernels& operator=(const DeviceKernels&) = delete;
+
+  // The kernel a call takes: "oneshot-kernel", "direct-kernel", or null (the gated path).
+  const char* PathOf(const CollArgs& a) const;
+  // Queues the call's kernel on a.stream (PathOf(a) not null; the engine's enqueue lock
+  // held: launches keep call order).
+  Status Launch(const CollArgs& a);
+  bool direct() const { return direct_; }
+  int direct_max_channels() const { return direct_channels_; }
+  // Every running and later kernel returns at its next look (weftCommAbort, a failed peer).
+  void RaiseAbort();
+  // Ok, or why a kernel gave up (the peer it waited for named), once one has.
+  Status KernelStatus() const;
+
+ private:
+  DeviceKernels() = default;
+  Status Init(HostCollectives* host);
+  Status LaunchOneShot(const CollArgs& a);
+  Status LaunchDirect(const CollArgs& a);
+
+  Options o_;
+  size_t lines_ = 0;
+  size_t one_shot_bytes_ = 0;       // the scratch's one-shot part; the boards follow it
+  bool direct_ = false;             // every rank a thread of this process, and wanted
+  int direct_channels_ = 1;         // at most, per call
+  void* scratch_ = nullptr;         // this rank's one-shot scratch and boards, device memory
+  void* table_ = nullptr;           // device memory: every rank's scratch, then its boards,
+                                    // as reached here
+  void* counters_ = nullptr;        // device memory: KernelCounters (device_kernels.cc)
+  uint32_t* host_words_ = nullptr;  // mapped host memory: [0] abort, [1] status, [2] stuck
+  uint32_t* device_words_ = nullptr;
+  std::vector<void*> opened_;  // peers' scratch opened by CUDA IPC, closed at the end
+};
+
+}  // namespace weft

@@ -1,0 +1,66 @@
+#include <cuda_runtime.h>
+
+#include "collectives/device/direct_kernel.h"
+#include "collectives/device/one_shot_kernel.h"
+#include "collectives/reduce/device_formats.cuh"
+#include "collectives/reduce/reduce_ops.h"
+
+namespace weft {
+namespace {
+
+template <typename F, typename Op>
+__global__ void __launch_bounds__(kDirectThreads)
+    DirectKernel(proto::DirectArgs args, uint32_t* status) {
+  __shared__ uint32_t shared;
+  const proto::WaitResult r =
+      proto::Direct<F, Op>(args, static_cast<int>(blockIdx.x), threadIdx.x, blockDim.x, &shared);
+  // A store, not an atomic (mapped host memory); every thread of the block saw the same r.
+  if (r != proto::WaitResult::kReady && threadIdx.x == 0)
+    proto::StoreRelease(status, static_cast<uint32_t>(r));
+}
+
+template <typename Fn>
+cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
+  return VisitDeviceFormat(type, [&](auto f) {
+    return VisitOp(op, [&](auto o) {
+      return fn(DirectKernel<typename decltype(f)::type, typename decltype(o)::type>);
+    });
+  });
+}
+
+}  // namespace
+
+Status PreloadDirectKernels() {
+  for (int t = 0; t < weftNumTypes; ++t) {
+    const auto type = static_cast<weftDataType_t>(t);
+    if (!OneShotServes(type)) continue;  // the same types
+    for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin}) {
+      const cudaError_t e = WithKernel(type, op, [](auto kernel) {
+        cudaFuncAttributes attr;
+        return cudaFuncGetAttributes(&attr, kernel);
+      });
+      WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "loading the direct kernels: %s",
+                   cudaGetErrorString(e));
+    }
+  }
+  return Status::Ok();
+}
+
+Status LaunchDirect(const proto::DirectArgs& args, weftDataType_t type, weftRedOp_t op,
+                    uint32_t* status, void* stream) {
+  WEFT_REQUIRE(OneShotServes(type), weftInvalidArgument,
+               "the direct kernel does not serve data type %d", static_cast<int>(type));
+  WEFT_REQUIRE(args.channels >= 1 && args.channels <= proto::kDirectMaxChannels &&
+                   args.nranks >= 1 && args.nranks <= proto::kDirectMaxRanks,
+               weftInvalidArgument, "direct kernel: %d channels, %d ranks", args.channels,
+               args.nranks);
+  const cudaError_t e = WithKernel(type, op, [&](auto kernel) {
+    kernel<<<args.channels, kDirectThreads, 0, static_cast<cudaStream_t>(stream)>>>(args, status);
+    return cudaGetLastError();
+  });
+  WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "direct kernel launch: %s",
+               cudaGetErrorString(e));
+  return Status::Ok();
+}
+
+}  // namespace weft
