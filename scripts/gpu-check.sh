@@ -14,7 +14,11 @@
 #      4 ranks on GPU 0 with every collective and type on both device paths; the one-shot
 #      LL kernel with 4 thread-ranks (exact, abort, and its 8-byte latency against 15 us),
 #      alone and through the C API (exact, ten calls in a CUDA graph replayed three times,
-#      a rank that never calls named);
+#      a rank that never calls named); the direct kernel for large calls with 4 thread-ranks
+#      (every collective exact in and out of place, graph replay, a rank that never calls
+#      named, and 256 MiB all-reduce, all-gather and reduce-scatter busbw beside their memory
+#      bound from the device copy measured in the same run: goal >= 70 %, all-reduce >= 400
+#      GB/s);
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
@@ -121,25 +125,36 @@ fi
 if want ctest; then
   echo "== 2. GPU tests"
   if [ -z "$prebuilt" ] || [ -f "$build/CTestTestfile.cmake" ]; then
-    timeout 200 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
+    timeout 300 ctest --test-dir "$build" -L gpu --output-on-failure >"$out/ctest-gpu.txt" 2>&1; rc=$?
   else
     rc=1; echo "no ctest files in $build" >"$out/ctest-gpu.txt"
   fi
   tail -15 "$out/ctest-gpu.txt"
   [ $rc -eq 0 ] || status=1
   note "ctest -L gpu" "$(grep -E 'tests passed|tests failed' "$out/ctest-gpu.txt" | tail -1)"
-  # The one-shot LL kernel's figures (ctest keeps a passing test's output to itself): the
-  # kernel alone, and through the C API (4 communicators on 4 threads, a CUDA graph of ten
-  # calls replayed, a rank that never calls).
-  timeout 120 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*' \
-    >"$out/one-shot.txt" 2>&1 || status=1
-  grep -E "^\[ +(OK|FAILED) +\]|^FIGURE" "$out/one-shot.txt"
+  # The GPU-driven kernels' figures (ctest keeps a passing test's output to itself): the
+  # one-shot kernel alone and through the C API (4 communicators on 4 threads, a CUDA graph of
+  # ten calls replayed, a rank that never calls), and the direct kernel's large calls.
+  timeout 300 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*:DeviceDirect.*' \
+    >"$out/kernels-api.txt" 2>&1 || status=1
+  grep -E "^\[ +(OK|FAILED) +\]|^FIGURE" "$out/kernels-api.txt"
   note "one-shot kernel, 4 thread-ranks, 8 B" \
-    "$(sed -n 's/^FIGURE one-shot kernel 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt")"
+    "$(sed -n 's/^FIGURE one-shot kernel 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/kernels-api.txt")"
   note "one-shot through the API, 4 thread-ranks, 8 B" \
-    "$(sed -n 's/^FIGURE api 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/one-shot.txt")"
-  note "one-shot tests (exact, graph replay, abort)" \
-    "$(grep -c '^\[ *OK \]' "$out/one-shot.txt") passed, $(grep -c '^\[ *FAILED *\] .*([0-9]* ms)' "$out/one-shot.txt") failed"
+    "$(sed -n 's/^FIGURE api 8-byte all-reduce, 4 thread-ranks on one GPU: //p' "$out/kernels-api.txt")"
+  note "d2d copy 256 MiB (the bound's rate)" "$(sed -n 's/^FIGURE device-to-device copy, 256 MiB: //p' "$out/kernels-api.txt")"
+  for c in all-reduce all-gather reduce-scatter; do
+    line=$(sed -n "s/^FIGURE direct $c 256 MiB, 4 thread-ranks: //p" "$out/kernels-api.txt")
+    pct=$(sed -n 's/.*, \([0-9]*\)% of it.*/\1/p' <<<"$line")
+    bw=$(sed -n 's/^busbw \([0-9.]*\) GB.*/\1/p' <<<"$line")
+    verdict=FAIL
+    [ -n "$pct" ] && [ "$pct" -ge 70 ] && verdict=PASS
+    [ "$c" = all-reduce ] && [ -n "$bw" ] && awk -v b="$bw" 'BEGIN {exit !(b < 400)}' && verdict=FAIL
+    [ -z "$line" ] && verdict="?"
+    note "direct $c 256 MiB, 4 thread-ranks" "${line:-?} $verdict"
+  done
+  note "kernel tests (exact, graph replay, abort)" \
+    "$(grep -c '^\[ *OK \]' "$out/kernels-api.txt") passed, $(grep -c '^\[ *FAILED *\] .*([0-9]* ms)' "$out/kernels-api.txt") failed"
 fi
 
 if want perf; then

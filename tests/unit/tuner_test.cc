@@ -136,6 +136,38 @@ TEST(DeviceOneShot, TakesSmallCallsWithBuiltInOps) {
   }
 }
 
+// Past the one-shot size, the direct kernel takes every call the kernels serve (where the job
+// allows it), with one block per MiB of data, as many as the busiest GPU's share of SMs allows.
+TEST(DeviceDirect, TakesLargeCallsWithChannelsBySize) {
+  CollArgs a;
+  a.coll = CollType::kAllReduce;
+  a.count = size_t{64} << 20;
+  a.type = weftFloat32;
+  a.op = weftSum;
+  EXPECT_TRUE(DeviceDirectTakes(a));
+  EXPECT_FALSE(DeviceOneShotTakes(a, 4, 64 << 10));
+  a.op = static_cast<weftRedOp_t>(weftNumOps);  // a PreMulSum's handle: the gated path
+  EXPECT_FALSE(DeviceDirectTakes(a));
+  a.op = weftAvg;
+  EXPECT_TRUE(DeviceDirectTakes(a));
+  a.count = 0;
+  EXPECT_FALSE(DeviceDirectTakes(a));
+
+  EXPECT_EQ(1, DirectChannelsFor(1, 16));
+  EXPECT_EQ(1, DirectChannelsFor(size_t{1} << 20, 16));
+  EXPECT_EQ(2, DirectChannelsFor((size_t{1} << 20) + 1, 16));
+  EXPECT_EQ(16, DirectChannelsFor(size_t{256} << 20, 16));
+  EXPECT_EQ(3, DirectChannelsFor(size_t{256} << 20, 3));
+
+  // An H100 (132 SMs) shared by 4 thread-ranks: 16 blocks each, 64 of 132 SMs in all; one
+  // rank per GPU: capped at 32; a tiny GPU still gets one.
+  EXPECT_EQ(16, DirectMaxChannels(132, 4));
+  EXPECT_EQ(proto::kDirectMaxChannels, DirectMaxChannels(132, 1));
+  EXPECT_EQ(8, DirectMaxChannels(132, 8));
+  EXPECT_EQ(1, DirectMaxChannels(2, 4));
+  EXPECT_EQ(proto::kDirectMaxChannels, DirectMaxChannels(132, 0));
+}
+
 // Across hosts whose links the network limits, the rails move 1/L of what the flat ring
 // sends through each host's NIC: hier wins large all-reduces and all-gathers; on hosts of
 // different sizes it cannot run.
