@@ -25,8 +25,9 @@ struct ScratchRecord {
   uint64_t pointer = 0;  // in its process
   int32_t pid = 0;
   int32_t device = -1;
-  int32_t status = 0;  // weftResult_t of setting it up and exporting it
-  int32_t sms = 0;     // its GPU's multiprocessors
+  int32_t status = 0;    // weftResult_t of setting it up and exporting it
+  int32_t sms = 0;       // its GPU's multiprocessors
+  uint8_t gpu[16] = {};  // its GPU's UUID (device numbers differ between processes)
 };
 
 // A rank's call counters, in its device memory: the kernels advance them.
@@ -62,6 +63,31 @@ struct OwnStream {
   Status status;
 };
 
+// Where this process reaches rank q's buffer `what` that `rec` describes (`mine`: this
+// rank's record): in this process (this rank, or a thread-rank) the pointer itself, with
+// peer access to the peer's GPU; in another, a CUDA IPC mapping, kept in *opened to close.
+Status Reach(int q, const ScratchRecord& rec, const ScratchRecord& mine, const char* what,
+             std::vector<void*>* opened, void** out) {
+  if (rec.pid == mine.pid) {
+    if (rec.device != mine.device) {
+      const cudaError_t e = cudaDeviceEnablePeerAccess(rec.device, 0);
+      if (e != cudaErrorPeerAccessAlreadyEnabled)
+        WEFT_CHECK(Cuda(e, Format("peer access to GPU %d", rec.device).c_str()));
+      (void)cudaGetLastError();
+    }
+    *out = reinterpret_cast<void*>(rec.pointer);
+  } else {
+    void* base = nullptr;
+    cudaIpcMemHandle_t h;
+    std::memcpy(&h, rec.ipc.handle, sizeof(h));
+    WEFT_CHECK(Cuda(cudaIpcOpenMemHandle(&base, h, cudaIpcMemLazyEnablePeerAccess),
+                    Format("opening rank %d's %s", q, what).c_str()));
+    opened->push_back(base);
+    *out = static_cast<std::byte*>(base) + rec.ipc.offset;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DeviceKernels::Create(HostCollectives* host, const Options& o,
@@ -85,6 +111,9 @@ Status DeviceKernels::Init(HostCollectives* host) {
   mine.pid = static_cast<int32_t>(getpid());
   mine.device = o_.device;
   (void)cudaDeviceGetAttribute(&mine.sms, cudaDevAttrMultiProcessorCount, o_.device);
+  cudaDeviceProp prop;
+  if (cudaGetDeviceProperties(&prop, o_.device) == cudaSuccess)
+    std::memcpy(mine.gpu, &prop.uuid, sizeof(mine.gpu));
   // Set-up copies go on a stream of their own that waits for no other: a peer that is a
   // thread of this process may already run a kernel that waits for our lines, on a stream
   // that the legacy default stream (cudaMemset's, cudaMemcpy's) or a device-wide
@@ -97,7 +126,7 @@ Status DeviceKernels::Init(HostCollectives* host) {
   if (local.ok())
     local = Cuda(cudaMemsetAsync(counters_, 0, sizeof(KernelCounters), own.s), "kernel counters");
   if (local.ok())
-    local = Cuda(cudaMalloc(&table_, 2 * sizeof(void*) * o_.nranks), "kernel scratch table");
+    local = Cuda(cudaMalloc(&table_, 3 * sizeof(void*) * o_.nranks), "kernel scratch table");
   if (local.ok())
     local = Cuda(cudaHostAlloc(reinterpret_cast<void**>(&host_words_), sizeof(uint32_t) * kWords,
                                cudaHostAllocMapped),
@@ -122,49 +151,38 @@ Status DeviceKernels::Init(HostCollectives* host) {
              nullptr};
   WEFT_CHECK(host->Run({g}));
   WEFT_CHECK(local);
-  // Every rank's scratch, then every rank's boards, as this process reaches them.
-  std::vector<void*> table(2 * static_cast<size_t>(o_.nranks), nullptr);
+  // Every rank's scratch, then its boards, then its staging, as this process reaches them.
+  std::vector<void*> table(3 * static_cast<size_t>(o_.nranks), nullptr);
   for (int q = 0; q < o_.nranks; ++q) {
-    const ScratchRecord& rec = all[static_cast<size_t>(q)];
-    WEFT_REQUIRE(rec.status == weftSuccess, weftInvalidUsage,
+    WEFT_REQUIRE(all[static_cast<size_t>(q)].status == weftSuccess, weftInvalidUsage,
                  "rank %d could not set up its kernel scratch (see its log); set "
                  "WEFT_ONE_SHOT_MAX_BYTES=0 and WEFT_CUDA_DIRECT=0 on every rank to do without",
                  q);
-    if (q == o_.rank) {
-      table[static_cast<size_t>(q)] = scratch_;
-    } else if (rec.pid == mine.pid) {  // a thread of this process: the pointer itself
-      if (rec.device != o_.device) {
-        const cudaError_t e = cudaDeviceEnablePeerAccess(rec.device, 0);
-        if (e != cudaErrorPeerAccessAlreadyEnabled)
-          WEFT_CHECK(Cuda(e, Format("peer access to GPU %d", rec.device).c_str()));
-        (void)cudaGetLastError();
-      }
-      table[static_cast<size_t>(q)] = reinterpret_cast<void*>(rec.pointer);
-    } else {
-      void* base = nullptr;
-      cudaIpcMemHandle_t h;
-      std::memcpy(&h, rec.ipc.handle, sizeof(h));
-      WEFT_CHECK(Cuda(cudaIpcOpenMemHandle(&base, h, cudaIpcMemLazyEnablePeerAccess),
-                      Format("opening rank %d's kernel scratch", q).c_str()));
-      opened_.push_back(base);
-      table[static_cast<size_t>(q)] = static_cast<std::byte*>(base) + rec.ipc.offset;
-    }
+    WEFT_CHECK(Reach(q, all[static_cast<size_t>(q)], mine, "kernel scratch", &opened_,
+                     &table[static_cast<size_t>(q)]));
   }
   for (int q = 0; q < o_.nranks; ++q)
     table[static_cast<size_t>(o_.nranks + q)] =
         static_cast<std::byte*>(table[static_cast<size_t>(q)]) + one_shot_bytes_;
-  // The direct kernel: where every rank is a thread of this process (its buffers are named
-  // by their addresses), with at most half the SMs of the busiest GPU's share.
+  // The direct kernel, with at most half the SMs of the busiest GPU's share; where a rank is
+  // in another process, through every rank's staging. Not where processes share a GPU:
+  // without MPS they time-slice it, so each of a call's flag waits on a peer in another
+  // process lasts until the GPU switches to it; the gated path waits on the host instead.
   direct_ = o_.direct && o_.nranks <= proto::kDirectMaxRanks;
+  bool one_process = true;
   int max_channels = proto::kDirectMaxChannels;
   for (const ScratchRecord& rec : all) {
-    direct_ = direct_ && rec.pid == mine.pid;
+    one_process = one_process && rec.pid == mine.pid;
+    for (const ScratchRecord& other : all)
+      if (other.pid != rec.pid && std::memcmp(other.gpu, rec.gpu, sizeof(rec.gpu)) == 0)
+        direct_ = false;
     int sharing = 0;
     for (const ScratchRecord& other : all)
       sharing += other.pid == rec.pid && other.device == rec.device ? 1 : 0;
     max_channels = std::min(max_channels, DirectMaxChannels(rec.sms, sharing));
   }
   direct_channels_ = max_channels;
+  if (direct_ && !one_process) WEFT_CHECK(InitStaging(host, &table));
   WEFT_CHECK(Cuda(cudaMemcpyAsync(table_, table.data(), sizeof(void*) * table.size(),
                                   cudaMemcpyHostToDevice, own.s),
                   "kernel scratch table"));
@@ -173,10 +191,46 @@ Status DeviceKernels::Init(HostCollectives* host) {
   WEFT_CHECK(PreloadDirectKernels());
   WEFT_INFO(kLogInit,
             "GPU-driven collectives: one-shot for blocks up to %zu bytes; direct for larger "
-            "calls %s (at most %d blocks); %.1f KiB of scratch",
+            "calls %s (at most %d blocks); %.1f KiB of scratch, %.1f MiB of staging",
             o_.max_bytes,
-            direct_ ? "on" : "off (ranks in several processes, or WEFT_CUDA_DIRECT=0)",
-            direct_channels_, static_cast<double>(bytes) / 1024);
+            !direct_ ? "off (WEFT_CUDA_DIRECT=0, over 16 ranks, or processes sharing a GPU)"
+            : staging_ == nullptr ? "on"
+                                  : "on, through the staging (ranks in several processes)",
+            direct_channels_, static_cast<double>(bytes) / 1024,
+            staging_ == nullptr
+                ? 0.0
+                : static_cast<double>(direct_channels_ * kDirectStagingBytes) / (1 << 20));
+  return Status::Ok();
+}
+
+Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* table) {
+  const size_t bytes = static_cast<size_t>(direct_channels_) * kDirectStagingBytes;
+  ScratchRecord mine;
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.device = o_.device;
+  Status local = Cuda(cudaMalloc(&staging_, bytes), "direct kernel staging");
+  if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
+  mine.pointer = reinterpret_cast<uintptr_t>(staging_);
+  mine.status = local.code();
+  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
+  CollArgs g{CollType::kAllGather,
+             &mine,
+             all.data(),
+             sizeof(ScratchRecord),
+             weftUint8,
+             weftSum,
+             0,
+             nullptr};
+  WEFT_CHECK(host->Run({g}));
+  WEFT_CHECK(local);
+  for (int q = 0; q < o_.nranks; ++q) {
+    WEFT_REQUIRE(all[static_cast<size_t>(q)].status == weftSuccess, weftInvalidUsage,
+                 "rank %d could not set up its direct kernel staging (%zu bytes of device "
+                 "memory; see its log); set WEFT_CUDA_DIRECT=0 on every rank to do without",
+                 q, bytes);
+    WEFT_CHECK(Reach(q, all[static_cast<size_t>(q)], mine, "direct kernel staging", &opened_,
+                     &(*table)[static_cast<size_t>(2 * o_.nranks + q)]));
+  }
   return Status::Ok();
 }
 
@@ -186,14 +240,15 @@ DeviceKernels::~DeviceKernels() {
   // they have read our lines, which they did before the communicator's closing barrier.
   for (void* p : opened_)
     (void)cudaIpcCloseMemHandle(p);
-  for (void* p : {scratch_, table_, counters_})
+  for (void* p : {scratch_, staging_, table_, counters_})
     if (p != nullptr) (void)cudaFree(p);
   if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
 }
 
 const char* DeviceKernels::PathOf(const CollArgs& a) const {
   if (DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes)) return "oneshot-kernel";
-  if (direct_ && DeviceDirectTakes(a)) return "direct-kernel";
+  if (direct_ && DeviceDirectTakes(a))
+    return staging_ != nullptr ? "direct-staged-kernel" : "direct-kernel";
   return nullptr;
 }
 
@@ -219,6 +274,10 @@ Status DeviceKernels::LaunchDirect(const CollArgs& a) {
   args.limits.abort_flag = device_words_ + kAbort;
   args.limits.timeout_ns = static_cast<uint64_t>(o_.timeout_ms) * 1000000ull;
   args.stuck_source = device_words_ + kStuck;
+  if (staging_ != nullptr) {
+    args.staging = static_cast<void* const*>(table_) + 2 * o_.nranks;
+    args.staging_bytes = kDirectStagingBytes;
+  }
   return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
 }
 

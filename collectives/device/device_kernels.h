@@ -5,18 +5,22 @@
 //     into its peers' scratch.
 //   - Large calls, where every rank is a thread of this process (NCCL's one process, many
 //     GPUs): the direct protocol (proto/direct.h), each rank reading its peers' buffers where
-//     they lie. Ranks in other processes would need each other's buffers mapped first (a
-//     registration, not built yet): their large calls take the gated CUDA IPC path.
-// Its memory is set up once, when the device engine starts: every rank's scratch and boards
-// (device memory, zeroed) mapped into every peer (CUDA IPC, or the pointer itself where the
-// peer is a thread of this process), the rank's epochs (device memory, advanced by the
-// kernels, so a graph replays them as they are), and in mapped host memory the abort flag
-// the kernels watch and the status a failing kernel leaves.
+//     they lie.
+//   - Large calls, where the ranks are processes (one per GPU, as frameworks run): the same
+//     protocol through each rank's staging (proto/direct_staged.h), since a peer cannot read
+//     a buffer it has not mapped (a registration of user buffers, which would spare the
+//     staging copy, is not built).
+// Its memory is set up once, when the device engine starts: every rank's scratch, boards and
+// staging (device memory, zeroed) mapped into every peer (CUDA IPC, or the pointer itself
+// where the peer is a thread of this process), the rank's epochs (device memory, advanced by
+// the kernels, so a graph replays them as they are), and in mapped host memory the abort
+// flag the kernels watch and the status a failing kernel leaves.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "collectives/algorithms/one_shot.h"
 #include "collectives/coll_args.h"
@@ -64,6 +68,10 @@ inline int DirectMaxChannels(int sms, int ranks_on_gpu) {
   return share < 1 ? 1 : share > proto::kDirectMaxChannels ? proto::kDirectMaxChannels : share;
 }
 
+// Staging per channel of the direct kernel where the ranks are processes: rounds of about
+// this much (a window per peer), three flag rounds each.
+constexpr size_t kDirectStagingBytes = size_t{1} << 20;
+
 class DeviceKernels {
  public:
   struct Options {
@@ -81,12 +89,14 @@ class DeviceKernels {
   DeviceKernels(const DeviceKernels&) = delete;
   DeviceKernels& operator=(const DeviceKernels&) = delete;
 
-  // The kernel a call takes: "oneshot-kernel", "direct-kernel", or null (the gated path).
+  // The kernel a call takes: "oneshot-kernel", "direct-kernel" (threads of one process),
+  // "direct-staged-kernel" (processes), or null (the gated path).
   const char* PathOf(const CollArgs& a) const;
   // Queues the call's kernel on a.stream (PathOf(a) not null; the engine's enqueue lock
   // held: launches keep call order).
   Status Launch(const CollArgs& a);
   bool direct() const { return direct_; }
+  bool staged() const { return staging_ != nullptr; }
   int direct_max_channels() const { return direct_channels_; }
   // Every running and later kernel returns at its next look (weftCommAbort, a failed peer).
   void RaiseAbort();
@@ -96,21 +106,24 @@ class DeviceKernels {
  private:
   DeviceKernels() = default;
   Status Init(HostCollectives* host);
+  // Allocates this rank's staging and maps every peer's (collective).
+  Status InitStaging(HostCollectives* host, std::vector<void*>* table);
   Status LaunchOneShot(const CollArgs& a);
   Status LaunchDirect(const CollArgs& a);
 
   Options o_;
   size_t lines_ = 0;
   size_t one_shot_bytes_ = 0;       // the scratch's one-shot part; the boards follow it
-  bool direct_ = false;             // every rank a thread of this process, and wanted
+  bool direct_ = false;             // large calls take the direct kernel
   int direct_channels_ = 1;         // at most, per call
   void* scratch_ = nullptr;         // this rank's one-shot scratch and boards, device memory
+  void* staging_ = nullptr;         // this rank's staging (ranks in several processes)
   void* table_ = nullptr;           // device memory: every rank's scratch, then its boards,
-                                    // as reached here
+                                    // then its staging (or null), as reached here
   void* counters_ = nullptr;        // device memory: KernelCounters (device_kernels.cc)
   uint32_t* host_words_ = nullptr;  // mapped host memory: [0] abort, [1] status, [2] stuck
   uint32_t* device_words_ = nullptr;
-  std::vector<void*> opened_;  // peers' scratch opened by CUDA IPC, closed at the end
+  std::vector<void*> opened_;  // peers' scratch and staging opened by CUDA IPC
 };
 
 }  // namespace weft

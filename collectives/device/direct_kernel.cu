@@ -2,6 +2,7 @@
 
 #include "collectives/device/direct_kernel.h"
 #include "collectives/device/one_shot_kernel.h"
+#include "collectives/device/proto/direct_staged.h"
 #include "collectives/reduce/device_formats.cuh"
 #include "collectives/reduce/reduce_ops.h"
 
@@ -12,8 +13,11 @@ template <typename F, typename Op>
 __global__ void __launch_bounds__(kDirectThreads)
     DirectKernel(proto::DirectArgs args, uint32_t* status) {
   __shared__ uint32_t shared;
+  const int channel = static_cast<int>(blockIdx.x);
   const proto::WaitResult r =
-      proto::Direct<F, Op>(args, static_cast<int>(blockIdx.x), threadIdx.x, blockDim.x, &shared);
+      args.staging != nullptr
+          ? proto::DirectStaged<F, Op>(args, channel, threadIdx.x, blockDim.x, &shared)
+          : proto::Direct<F, Op>(args, channel, threadIdx.x, blockDim.x, &shared);
   // A store, not an atomic (mapped host memory); every thread of the block saw the same r.
   if (r != proto::WaitResult::kReady && threadIdx.x == 0)
     proto::StoreRelease(status, static_cast<uint32_t>(r));
@@ -54,6 +58,10 @@ Status LaunchDirect(const proto::DirectArgs& args, weftDataType_t type, weftRedO
                    args.nranks >= 1 && args.nranks <= proto::kDirectMaxRanks,
                weftInvalidArgument, "direct kernel: %d channels, %d ranks", args.channels,
                args.nranks);
+  WEFT_REQUIRE(
+      args.staging == nullptr || args.staging_bytes >= proto::DirectStagedMinBytes(args.nranks),
+      weftInvalidArgument, "direct kernel: %zu bytes of staging per channel for %d ranks",
+      args.staging_bytes, args.nranks);
   const cudaError_t e = WithKernel(type, op, [&](auto kernel) {
     kernel<<<args.channels, kDirectThreads, 0, static_cast<cudaStream_t>(stream)>>>(args, status);
     return cudaGetLastError();

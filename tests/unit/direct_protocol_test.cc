@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collectives/device/proto/direct.h"
+#include "collectives/device/proto/direct_staged.h"
 #include "collectives/reduce/host_formats.h"
 #include "collectives/reduce/native_format.h"
 
@@ -30,14 +31,30 @@ struct Call {
 // One job's memory: every rank's boards (visible to all, as peer-mapped memory is) and
 // epochs (its own device memory).
 struct Job {
-  Job(int nranks, int channels)
+  // staging_bytes > 0: ranks in several processes (direct_staged.h), each with that much
+  // staging per channel.
+  Job(int nranks, int channels, size_t staging_bytes = 0)
       : nranks(nranks),
         channels(channels),
+        staging_bytes(staging_bytes),
         store(static_cast<size_t>(nranks) * kDirectMaxChannels),
         epochs(static_cast<size_t>(nranks) * kDirectMaxChannels, 0) {
     std::memset(static_cast<void*>(store.data()), 0, store.size() * sizeof(DirectBoard));
     for (int r = 0; r < nranks; ++r)
       boards.push_back(store.data() + static_cast<size_t>(r) * kDirectMaxChannels);
+    if (staging_bytes > 0) {
+      // Poisoned, so a window read before it is staged shows.
+      staging_store.assign(static_cast<size_t>(nranks) * channels * staging_bytes, 0xa5);
+      for (int r = 0; r < nranks; ++r)
+        staging.push_back(staging_store.data() +
+                          static_cast<size_t>(r) * static_cast<size_t>(channels) * staging_bytes);
+    }
+  }
+  template <typename F, typename Op>
+  WaitResult Run(const DirectArgs& a, int channel) {
+    uint32_t shared = 0;
+    return staging_bytes > 0 ? DirectStaged<F, Op>(a, channel, 0, 1, &shared)
+                             : Direct<F, Op>(a, channel, 0, 1, &shared);
   }
   DirectArgs Args(int rank, const Call& c, const void* input, void* output) {
     DirectArgs a;
@@ -52,17 +69,23 @@ struct Job {
     a.channels = channels;
     a.epochs = &epochs[static_cast<size_t>(rank) * kDirectMaxChannels];
     a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
+    if (staging_bytes > 0) {
+      a.staging = staging.data();
+      a.staging_bytes = staging_bytes;
+    }
     return a;
   }
   int nranks, channels;
+  size_t staging_bytes;
+  std::vector<unsigned char> staging_store;
+  std::vector<void*> staging;
   std::vector<DirectBoard> store;
   std::vector<DirectBoard*> boards;
   std::vector<uint64_t> epochs;
 };
 
 bool Reduces(DeviceColl c) {
-  return c == DeviceColl::kAllReduce || c == DeviceColl::kReduceScatter ||
-         c == DeviceColl::kReduce;
+  return c == DeviceColl::kAllReduce || c == DeviceColl::kReduceScatter || c == DeviceColl::kReduce;
 }
 
 // One rank's buffers for one call, in NCCL's layouts, with `skew` elements in front so that
@@ -84,12 +107,13 @@ T Value(int rank, size_t i, size_t call) {
 }
 
 // Runs `calls` on n ranks of `channels` channels each and checks every rank's output bit for
-// bit. `lag`: threads yield at random points between calls.
+// bit. `lag`: threads yield at random points between calls. `staging` > 0: the ranks are
+// processes (direct_staged.h) with that much staging per channel.
 template <typename T, typename Op, typename F = Native<T>>
 void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t skew = 0,
-                 int divisor = 0, bool lag = false) {
+                 int divisor = 0, bool lag = false, size_t staging = 0) {
   const auto nu = static_cast<size_t>(n);
-  Job job(n, channels);
+  Job job(n, channels, staging);
   auto value = [](int r, size_t i, size_t call) {
     return F::Store(static_cast<typename F::Compute>(Value<int>(r, i, call)));
   };
@@ -172,8 +196,7 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
           RankBuffers<T>& b = bufs[k][static_cast<size_t>(r)];
           DirectArgs a = job.Args(r, calls[k], b.input, b.output);
           a.divisor = Reduces(calls[k].coll) ? divisor : 0;
-          uint32_t shared = 0;
-          const WaitResult w = Direct<F, Op>(a, ch, 0, 1, &shared);
+          const WaitResult w = job.Run<F, Op>(a, ch);
           if (w != WaitResult::kReady) {
             results[static_cast<size_t>(r * channels + ch)] = w;
             return;
@@ -196,10 +219,11 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
           << ") rank " << r << " of " << n << ", " << channels << " channels";
     }
   }
+  // Direct: one step per call; staged: one per round, the same on every rank.
   for (int r = 0; r < n; ++r)
     for (int ch = 0; ch < channels; ++ch)
-      EXPECT_EQ(calls.size(), job.epochs[static_cast<size_t>(r) * kDirectMaxChannels +
-                                         static_cast<size_t>(ch)]);
+      EXPECT_EQ(staging > 0 ? job.epochs[static_cast<size_t>(ch)] : calls.size(),
+                job.epochs[static_cast<size_t>(r) * kDirectMaxChannels + static_cast<size_t>(ch)]);
 }
 
 // Every collective in a row, each rooted one from the next root, in and out of place, sizes
@@ -209,8 +233,9 @@ std::vector<Call> EveryCollective(int n, size_t scale) {
   const size_t counts[] = {1, 31 * scale, 3, 1000 * scale + 7, 256 * scale};
   int root = 0;
   for (size_t count : counts) {
-    for (DeviceColl coll : {DeviceColl::kAllReduce, DeviceColl::kAllGather,
-                            DeviceColl::kReduceScatter, DeviceColl::kBroadcast, DeviceColl::kReduce}) {
+    for (DeviceColl coll :
+         {DeviceColl::kAllReduce, DeviceColl::kAllGather, DeviceColl::kReduceScatter,
+          DeviceColl::kBroadcast, DeviceColl::kReduce}) {
       for (bool in_place : {false, true}) {
         calls.push_back(Call{coll, count, root, in_place});
         root = (root + 1) % n;
@@ -231,6 +256,37 @@ TEST_P(DirectProtocol, EveryCollectiveIsExactInAndOutOfPlace) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, DirectProtocol, ::testing::Range(1, 9));
+
+// Ranks as processes: the same calls through the staging, windows from one unit per area
+// (many rounds, the smallest staging allowed) to a staging larger than any call (one round).
+class DirectStagedProtocol : public ::testing::TestWithParam<int> {};
+
+TEST_P(DirectStagedProtocol, EveryCollectiveIsExactInAndOutOfPlace) {
+  const int n = GetParam();
+  for (int channels : {1, 3}) {
+    for (size_t staging :
+         {DirectStagedMinBytes(n), size_t{3} * DirectStagedMinBytes(n) + 128, size_t{1} << 16}) {
+      SCOPED_TRACE(testing::Message() << channels << " channels, staging " << staging);
+      RunAndCheck<int32_t, SumOp>(n, channels, EveryCollective(n, 1), 0, 0, false, staging);
+      RunAndCheck<float, SumOp>(n, channels, EveryCollective(n, 1), /*skew=*/1, 0, false, staging);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, DirectStagedProtocol, ::testing::Range(1, 9));
+
+TEST(DirectStagedProtocolTypes, EveryOpWidthAndNarrowFloat) {
+  const std::vector<Call> calls = EveryCollective(4, 3);
+  const size_t staging = 2 * DirectStagedMinBytes(4);
+  RunAndCheck<int8_t, ProdOp>(4, 2, calls, 0, 0, false, staging);
+  RunAndCheck<uint8_t, MaxOp>(4, 2, calls, 3, 0, false, staging);
+  RunAndCheck<int64_t, MinOp>(4, 2, calls, 0, 0, false, staging);
+  RunAndCheck<double, SumOp>(4, 2, calls, 1, 0, false, staging);
+  RunAndCheck<uint16_t, SumOp, HostHalf>(4, 2, calls, 0, 0, false, staging);
+  RunAndCheck<uint16_t, MaxOp, HostBf16>(4, 2, calls, 1, 0, false, staging);
+  RunAndCheck<uint8_t, SumOp, HostE4m3>(4, 2, calls, 0, 0, false, staging);
+  RunAndCheck<float, SumOp>(4, 2, calls, 0, /*divisor=*/4, false, staging);
+}
 
 TEST(DirectProtocolTypes, EveryOpAndWidthIsExact) {
   const std::vector<Call> calls = EveryCollective(4, 3);
@@ -265,6 +321,7 @@ TEST(DirectProtocolSequence, ManyCallsWithLaggingRanks) {
     calls.push_back(c);
   }
   RunAndCheck<int32_t, SumOp>(5, 2, calls, 0, 0, /*lag=*/true);
+  RunAndCheck<int32_t, SumOp>(5, 2, calls, 0, 0, /*lag=*/true, DirectStagedMinBytes(5) * 2);
 }
 
 TEST(DirectProtocolSplit, PartsTileTheRangeOnUnitBoundaries) {
@@ -285,9 +342,12 @@ TEST(DirectProtocolSplit, PartsTileTheRangeOnUnitBoundaries) {
   }
 }
 
-// Ranks 0 and 1 call, rank 2 never does: their waits give up and name rank 2.
-TEST(DirectProtocolFaults, AWaitTimesOutNamingThePeer) {
-  Job job(3, 1);
+// Ranks 0 and 1 call, rank 2 never does: their waits give up and name rank 2. As threads of
+// one process (staging 0) and as processes.
+class DirectProtocolFaults : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(DirectProtocolFaults, AWaitTimesOutNamingThePeer) {
+  Job job(3, 1, GetParam());
   std::vector<float> in(64, 1.0f), out0(64), out1(64);
   uint32_t stuck[2] = {0, 0};
   WaitResult results[2];
@@ -298,8 +358,7 @@ TEST(DirectProtocolFaults, AWaitTimesOutNamingThePeer) {
                               r == 0 ? out0.data() : out1.data());
       a.limits.timeout_ns = 50'000'000;  // 50 ms
       a.stuck_source = &stuck[r];
-      uint32_t shared = 0;
-      results[r] = Direct<Native<float>, SumOp>(a, 0, 0, 1, &shared);
+      results[r] = job.Run<Native<float>, SumOp>(a, 0);
     });
   }
   for (auto& t : ranks)
@@ -312,8 +371,8 @@ TEST(DirectProtocolFaults, AWaitTimesOutNamingThePeer) {
 }
 
 // The abort flag ends every wait, whenever it is raised: before or during the wait.
-TEST(DirectProtocolFaults, TheAbortFlagEndsEveryWait) {
-  Job job(3, 2);
+TEST_P(DirectProtocolFaults, TheAbortFlagEndsEveryWait) {
+  Job job(3, 2, GetParam());
   std::vector<int32_t> in(4096, 1), out(4096);
   uint32_t abort_flag = 0;
   std::vector<WaitResult> results(4, WaitResult::kReady);
@@ -325,9 +384,7 @@ TEST(DirectProtocolFaults, TheAbortFlagEndsEveryWait) {
         DirectArgs a =
             job.Args(r, Call{DeviceColl::kAllGather, 1024, 0, false}, in.data(), mine.data());
         a.limits.abort_flag = &abort_flag;
-        uint32_t shared = 0;
-        results[static_cast<size_t>(r * 2 + ch)] = Direct<Native<int32_t>, SumOp>(a, ch, 0, 1,
-                                                                                 &shared);
+        results[static_cast<size_t>(r * 2 + ch)] = job.Run<Native<int32_t>, SumOp>(a, ch);
       });
     }
   }
@@ -337,6 +394,9 @@ TEST(DirectProtocolFaults, TheAbortFlagEndsEveryWait) {
   for (WaitResult w : results)
     EXPECT_EQ(WaitResult::kAborted, w);
 }
+
+INSTANTIATE_TEST_SUITE_P(Staging, DirectProtocolFaults,
+                         ::testing::Values(size_t{0}, DirectStagedMinBytes(3)));
 
 }  // namespace
 }  // namespace weft::proto

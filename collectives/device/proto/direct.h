@@ -22,7 +22,8 @@
 // only after every peer has finished call e, so no peer still reads its board of call e.
 //
 // Buffers are named by their addresses in the poster's process: the protocol serves ranks
-// that share an address space (threads of one process, NCCL's one-process-many-GPUs use).
+// that share an address space (threads of one process, NCCL's one-process-many-GPUs use);
+// direct_staged.h serves ranks in several processes with the same boards and parts.
 // Written once for the GPU kernel and for CPU threads in CI.
 #pragma once
 
@@ -64,6 +65,10 @@ struct DirectArgs {
   int divisor = 0;                       // weftAvg: divide the rounded sum (one_shot.h)
   WaitLimits limits;
   uint32_t* stuck_source = nullptr;  // where a wait that gives up names its peer, plus one
+  // Ranks in several processes (direct_staged.h): per rank its staging, as reached here,
+  // staging_bytes per channel. Null: the ranks share an address space (Direct).
+  void* const* staging = nullptr;
+  size_t staging_bytes = 0;
 };
 
 // [begin, end) of part `index` of `parts` over `total` elements, in whole units of `unit`
