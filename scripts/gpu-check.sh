@@ -18,7 +18,8 @@
 #      (every collective exact in and out of place, graph replay, a rank that never calls
 #      named, and 256 MiB all-reduce, all-gather and reduce-scatter busbw beside their memory
 #      bound from the device copy measured in the same run: goal >= 70 %, all-reduce >= 400
-#      GB/s);
+#      GB/s); the direct kernel alone in both modes (peers' buffers, and through the staging
+#      that ranks in several processes use), every collective exact, 256 MiB busbw of each;
 #   3. weft-run -n 4 weft-perf allreduce|allgather|reducescatter|broadcast --mem device
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
@@ -135,7 +136,7 @@ if want ctest; then
   # The GPU-driven kernels' figures (ctest keeps a passing test's output to itself): the
   # one-shot kernel alone and through the C API (4 communicators on 4 threads, a CUDA graph of
   # ten calls replayed, a rank that never calls), and the direct kernel's large calls.
-  timeout 300 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*:DeviceDirect.*' \
+  timeout 300 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*:DeviceDirect.*:*DirectKernel.*' \
     >"$out/kernels-api.txt" 2>&1 || status=1
   grep -E "^\[ +(OK|FAILED) +\]|^FIGURE" "$out/kernels-api.txt"
   note "one-shot kernel, 4 thread-ranks, 8 B" \
@@ -153,6 +154,9 @@ if want ctest; then
     [ -z "$line" ] && verdict="?"
     note "direct $c 256 MiB, 4 thread-ranks" "${line:-?} $verdict"
   done
+  while IFS= read -r line; do
+    note "direct kernel alone, $(sed 's/, all-reduce.*//' <<<"$line")" "$(sed 's/.*blocks each: //' <<<"$line")"
+  done < <(sed -n 's/^FIGURE direct kernel alone, //p' "$out/kernels-api.txt")
   note "kernel tests (exact, graph replay, abort)" \
     "$(grep -c '^\[ *OK \]' "$out/kernels-api.txt") passed, $(grep -c '^\[ *FAILED *\] .*([0-9]* ms)' "$out/kernels-api.txt") failed"
 fi
