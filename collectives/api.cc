@@ -379,6 +379,40 @@ weftResult_t weftCommDeregister(const weftComm_t comm, void* handle) {
   return Report(comm->impl->Deregister(handle).WithContext("weftCommDeregister"));
 }
 
+// A window: its communicator and the device engine's slot (-1: mapped nowhere).
+struct weftWindow {
+  weftComm_t comm;
+  int slot;
+};
+
+weftResult_t weftCommWindowRegister(weftComm_t comm, void* buff, size_t size, weftWindow_t* win,
+                                    int winFlags) {
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  if (win == nullptr)
+    return ReportFailure(weft::InvalidArgument("weftCommWindowRegister: win is NULL"));
+  *win = nullptr;
+  if ((winFlags & ~WEFT_WIN_COLL_SYMMETRIC) != 0)
+    return ReportFailure(weft::InvalidArgument(
+        weft::Format("weftCommWindowRegister: unknown flags 0x%x", winFlags)));
+  int slot = -1;
+  s = comm->impl->RegisterWindow(buff, size, &slot);
+  if (!s.ok()) return Report(s.WithContext("weftCommWindowRegister"));
+  *win = new weftWindow{comm, slot};
+  return weftSuccess;
+}
+
+weftResult_t weftCommWindowDeregister(weftComm_t comm, weftWindow_t win) {
+  Status s = weft::CheckComm(comm);
+  if (!s.ok()) return ReportFailure(s);
+  if (win == nullptr || win->comm != comm)
+    return ReportFailure(
+        weft::InvalidArgument("weftCommWindowDeregister: not a window of this communicator"));
+  s = comm->impl->DeregisterWindow(win->slot);
+  delete win;
+  return Report(s.WithContext("weftCommWindowDeregister"));
+}
+
 weftResult_t weftCommAbort(weftComm_t comm) {
   if (comm == nullptr) return weftSuccess;
   Status s = weft::CheckComm(comm);

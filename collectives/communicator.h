@@ -105,6 +105,10 @@ class Communicator final : public HostCollectives {
   // weftCommRegister / weftCommDeregister (host buffers from weftMemAlloc).
   Status Register(void* buff, size_t bytes, void** handle);
   Status Deregister(void* handle);
+  // weftCommWindowRegister / weftCommWindowDeregister (device buffers; collective): *slot
+  // is the device engine's window, -1 where windows serve nothing.
+  Status RegisterWindow(void* buff, size_t bytes, int* slot);
+  Status DeregisterWindow(int slot);
 
   // Frees everything without waiting for peers.
   void Abort();

@@ -77,4 +77,23 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
   return Status::Ok();
 }
 
+Status Communicator::RegisterWindow(void* buff, size_t bytes, int* slot) {
+  *slot = -1;
+  WEFT_REQUIRE(buff != nullptr && bytes > 0, weftInvalidArgument, "an empty buffer (%p, %zu bytes)",
+               buff, bytes);
+  int device = -1;
+  WEFT_CHECK(PlaceBuffers({buff}, "a window", &device));
+  WEFT_REQUIRE(device >= 0, weftInvalidArgument,
+               "%p is host memory: windows are device memory (host buffers shared between the "
+               "ranks of a host: weftMemAlloc and weftCommRegister)",
+               buff);
+  WEFT_CHECK(EnsureDeviceEngine(device));
+  return device_->RegisterWindow(buff, bytes, slot);
+}
+
+Status Communicator::DeregisterWindow(int slot) {
+  if (!device_) return Status::Ok();  // nothing was mapped
+  return device_->DeregisterWindow(slot);
+}
+
 }  // namespace weft

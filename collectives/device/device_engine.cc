@@ -79,6 +79,18 @@ class CudaDeviceEngine : public DeviceEngine {
     const char* kernel = kernels_ ? kernels_->PathOf(a) : nullptr;
     return kernel != nullptr ? kernel : path();
   }
+  // The worker may run a gated call's host side on host_: it drains first.
+  Status RegisterWindow(void* p, size_t bytes, int* slot) override {
+    *slot = -1;
+    if (!kernels_) return Status::Ok();
+    WEFT_CHECK(Drain());
+    return kernels_->RegisterWindow(host_, p, bytes, slot);
+  }
+  Status DeregisterWindow(int slot) override {
+    if (!kernels_) return Status::Ok();
+    WEFT_CHECK(Drain());
+    return kernels_->DeregisterWindow(host_, slot);
+  }
 
  private:
   // A collective's stream work under construction: each stage's event and gate, queued

@@ -82,9 +82,16 @@ class DeviceEngine {
   virtual Status error() const = 0;
   virtual int device() const = 0;
   virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
-  // The path a call takes: path(), or "oneshot-kernel" / "direct-kernel" for the GPU-driven
-  // calls.
+  // The path a call takes: path(), or "oneshot-kernel" / "direct-kernel" /
+  // "direct-staged-kernel" for the GPU-driven calls.
   virtual const char* PathOf(const CollArgs&) const { return path(); }
+  // Collective (weftCommWindowRegister): [p, p + bytes) mapped into the peers for the direct
+  // kernel (device_kernels.h); *slot -1 where that serves nothing.
+  virtual Status RegisterWindow(void*, size_t, int* slot) {
+    *slot = -1;
+    return Status::Ok();
+  }
+  virtual Status DeregisterWindow(int) { return Status::Ok(); }
 };
 
 // `host` runs the host side (IPC handle exchange, barriers, staged collectives); it outlives

@@ -209,6 +209,11 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   mine.pid = static_cast<int32_t>(getpid());
   mine.device = o_.device;
   Status local = Cuda(cudaMalloc(&staging_, bytes), "direct kernel staging");
+  constexpr size_t kWindowTable =
+      sizeof(uint64_t) * proto::kDirectMaxWindows * proto::kDirectMaxRanks;
+  if (local.ok()) local = Cuda(cudaMalloc(&windows_, kWindowTable), "window table");
+  if (local.ok()) local = Cuda(cudaMemset(windows_, 0, kWindowTable), "window table");
+  window_list_.resize(proto::kDirectMaxWindows);
   if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
   mine.pointer = reinterpret_cast<uintptr_t>(staging_);
   mine.status = local.code();
@@ -240,7 +245,10 @@ DeviceKernels::~DeviceKernels() {
   // they have read our lines, which they did before the communicator's closing barrier.
   for (void* p : opened_)
     (void)cudaIpcCloseMemHandle(p);
-  for (void* p : {scratch_, staging_, table_, counters_})
+  for (Window& w : window_list_)
+    for (void* p : w.opened)
+      (void)cudaIpcCloseMemHandle(p);
+  for (void* p : {scratch_, staging_, windows_, table_, counters_})
     if (p != nullptr) (void)cudaFree(p);
   if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
 }
@@ -277,8 +285,100 @@ Status DeviceKernels::LaunchDirect(const CollArgs& a) {
   if (staging_ != nullptr) {
     args.staging = static_cast<void* const*>(table_) + 2 * o_.nranks;
     args.staging_bytes = kDirectStagingBytes;
+    args.windows = static_cast<const uint64_t*>(windows_);
+    const size_t element = TypeSize(a.type);
+    const size_t n = static_cast<size_t>(o_.nranks);
+    args.input_window =
+        WindowWordOf(a.send, a.count * element * (a.coll == CollType::kReduceScatter ? n : 1));
+    args.output_window =
+        WindowWordOf(a.recv, a.count * element * (a.coll == CollType::kAllGather ? n : 1));
   }
   return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
+}
+
+uint64_t DeviceKernels::WindowWordOf(const void* p, size_t bytes) const {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  for (size_t slot = 0; slot < window_list_.size(); ++slot) {
+    const Window& w = window_list_[slot];
+    if (w.used && at >= w.base && at + bytes <= w.base + w.bytes)
+      return proto::DirectWindowWord(static_cast<int>(slot), at - w.base);
+  }
+  return 0;
+}
+
+Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t bytes, int* slot) {
+  *slot = -1;
+  if (staging_ == nullptr) return Status::Ok();  // the same on every rank
+  ScopedDevice on(o_.device);
+  int free_slot = -1;
+  for (size_t i = 0; i < window_list_.size() && free_slot < 0; ++i)
+    if (!window_list_[i].used) free_slot = static_cast<int>(i);
+  ScratchRecord mine;
+  mine.pid = static_cast<int32_t>(getpid());
+  mine.device = o_.device;
+  mine.pointer = reinterpret_cast<uintptr_t>(p);
+  Status local = free_slot >= 0 ? ExportIpcBuffer(p, &mine.ipc)
+                                : InvalidUsage(Format("all %d windows are registered; "
+                                                      "deregister one first",
+                                                      proto::kDirectMaxWindows));
+  mine.status = local.code();
+  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
+  CollArgs g{CollType::kAllGather,
+             &mine,
+             all.data(),
+             sizeof(ScratchRecord),
+             weftUint8,
+             weftSum,
+             0,
+             nullptr};
+  WEFT_CHECK(host->Run({g}));
+  WEFT_CHECK(local);
+  Window w;
+  w.base = mine.pointer;
+  w.bytes = bytes;
+  std::vector<uint64_t> row(static_cast<size_t>(o_.nranks), 0);
+  Status mapped = Status::Ok();
+  for (int q = 0; q < o_.nranks && mapped.ok(); ++q) {
+    if (all[static_cast<size_t>(q)].status != weftSuccess) {
+      mapped = InvalidUsage(Format("rank %d could not export its window (see its log)", q));
+      break;
+    }
+    void* at = nullptr;
+    mapped = Reach(q, all[static_cast<size_t>(q)], mine, "window", &w.opened, &at);
+    row[static_cast<size_t>(q)] = reinterpret_cast<uintptr_t>(at);
+  }
+  if (mapped.ok())
+    mapped = Cuda(cudaMemcpy(static_cast<uint64_t*>(windows_) +
+                                 static_cast<size_t>(free_slot) * proto::kDirectMaxRanks,
+                             row.data(), sizeof(uint64_t) * row.size(), cudaMemcpyHostToDevice),
+                  "window table");
+  if (!mapped.ok()) {
+    for (void* o : w.opened)
+      (void)cudaIpcCloseMemHandle(o);
+    return mapped;
+  }
+  w.used = true;
+  window_list_[static_cast<size_t>(free_slot)] = std::move(w);
+  *slot = free_slot;
+  return Status::Ok();
+}
+
+Status DeviceKernels::DeregisterWindow(HostCollectives* host, int slot) {
+  if (slot < 0 || staging_ == nullptr) return Status::Ok();
+  WEFT_REQUIRE(static_cast<size_t>(slot) < window_list_.size() &&
+                   window_list_[static_cast<size_t>(slot)].used,
+               weftInvalidArgument, "no window %d is registered", slot);
+  // Every rank is here, so no rank's kernel still reads through a mapping closed below.
+  uint8_t mine = 1;
+  std::vector<uint8_t> all(static_cast<size_t>(o_.nranks));
+  CollArgs g{CollType::kAllGather, &mine, all.data(), 1, weftUint8, weftSum, 0, nullptr};
+  WEFT_CHECK(host->Run({g}));
+  Window& w = window_list_[static_cast<size_t>(slot)];
+  ScopedDevice on(o_.device);
+  for (void* o : w.opened)
+    (void)cudaIpcCloseMemHandle(o);
+  w = Window();
+  return Status::Ok();
 }
 
 Status DeviceKernels::LaunchOneShot(const CollArgs& a) {

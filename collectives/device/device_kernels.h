@@ -98,6 +98,15 @@ class DeviceKernels {
   bool direct() const { return direct_; }
   bool staged() const { return staging_ != nullptr; }
   int direct_max_channels() const { return direct_channels_; }
+  // Collective (weftCommWindowRegister): maps [p, p + bytes), device memory of one
+  // allocation, into every peer as a window, so that the direct kernel's peers read a call's
+  // buffers that lie in it where they lie instead of through the owner's staging. *slot: the
+  // window's, or -1 where windows serve nothing (no staging: threads of one process read
+  // each other's buffers anyway, or no direct kernel). No kernel of this job may run meanwhile.
+  Status RegisterWindow(HostCollectives* host, void* p, size_t bytes, int* slot);
+  // Collective: every rank's calls that use the window have completed (their streams
+  // synchronized) before any rank calls it.
+  Status DeregisterWindow(HostCollectives* host, int slot);
   // Every running and later kernel returns at its next look (weftCommAbort, a failed peer).
   void RaiseAbort();
   // Ok, or why a kernel gave up (the peer it waited for named), once one has.
@@ -110,18 +119,31 @@ class DeviceKernels {
   Status InitStaging(HostCollectives* host, std::vector<void*>* table);
   Status LaunchOneShot(const CollArgs& a);
   Status LaunchDirect(const CollArgs& a);
+  // [p, p + bytes) as a window word (proto::DirectWindowWord), or 0 if no window holds it.
+  uint64_t WindowWordOf(const void* p, size_t bytes) const;
+
+  // This rank's registered windows; peers' mappings of theirs opened here, closed at
+  // deregistration.
+  struct Window {
+    uintptr_t base = 0;
+    size_t bytes = 0;
+    bool used = false;
+    std::vector<void*> opened;
+  };
 
   Options o_;
   size_t lines_ = 0;
-  size_t one_shot_bytes_ = 0;       // the scratch's one-shot part; the boards follow it
-  bool direct_ = false;             // large calls take the direct kernel
-  int direct_channels_ = 1;         // at most, per call
-  void* scratch_ = nullptr;         // this rank's one-shot scratch and boards, device memory
-  void* staging_ = nullptr;         // this rank's staging (ranks in several processes)
-  void* table_ = nullptr;           // device memory: every rank's scratch, then its boards,
-                                    // then its staging (or null), as reached here
-  void* counters_ = nullptr;        // device memory: KernelCounters (device_kernels.cc)
-  uint32_t* host_words_ = nullptr;  // mapped host memory: [0] abort, [1] status, [2] stuck
+  size_t one_shot_bytes_ = 0;        // the scratch's one-shot part; the boards follow it
+  bool direct_ = false;              // large calls take the direct kernel
+  int direct_channels_ = 1;          // at most, per call
+  void* scratch_ = nullptr;          // this rank's one-shot scratch and boards, device memory
+  void* staging_ = nullptr;          // this rank's staging (ranks in several processes)
+  void* windows_ = nullptr;          // device memory: [slot][rank] window bases as reached here
+  std::vector<Window> window_list_;  // by slot
+  void* table_ = nullptr;            // device memory: every rank's scratch, then its boards,
+                                     // then its staging (or null), as reached here
+  void* counters_ = nullptr;         // device memory: KernelCounters (device_kernels.cc)
+  uint32_t* host_words_ = nullptr;   // mapped host memory: [0] abort, [1] status, [2] stuck
   uint32_t* device_words_ = nullptr;
   std::vector<void*> opened_;  // peers' scratch and staging opened by CUDA IPC
 };

@@ -169,6 +169,23 @@ weftResult_t weftMemFree(void* ptr);
 weftResult_t weftCommRegister(const weftComm_t comm, void* buff, size_t size, void** handle);
 weftResult_t weftCommDeregister(const weftComm_t comm, void* handle);
 
+/* A device buffer every rank registered together (weftCommWindowRegister). */
+typedef struct weftWindow* weftWindow_t;
+#define WEFT_WIN_DEFAULT 0x00
+#define WEFT_WIN_COLL_SYMMETRIC 0x01 /* accepted; Weft needs no symmetric layout */
+
+/* As ncclCommWindowRegister: collective, every rank of comm calls it, in the same order with
+ * its own buffer. [buff, buff + size) is device memory within one cudaMalloc allocation (one
+ * window per allocation). On the CUDA IPC path between processes each on its own GPU, it is
+ * mapped into every peer once, here; a collective whose input or output lies in a window
+ * lets the peers' kernels read it where it lies, sparing the copy through this rank's
+ * staging (docs/cuda.md). Elsewhere it changes nothing and succeeds. At most 64 windows.
+ * Deregister (collective too) after every call using the window has completed on every
+ * rank, and before freeing the memory. */
+weftResult_t weftCommWindowRegister(weftComm_t comm, void* buff, size_t size, weftWindow_t* win,
+                                    int winFlags);
+weftResult_t weftCommWindowDeregister(weftComm_t comm, weftWindow_t win);
+
 /* Frees everything without waiting for peers; outstanding work fails. */
 weftResult_t weftCommAbort(weftComm_t comm);
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "collectives/device/device_kernels.h"
@@ -32,9 +33,12 @@ int32_t Value(int rank, size_t i) {
   return static_cast<int32_t>((i * 7 + static_cast<size_t>(rank) * 13) % 11) - 3;
 }
 
-// Every rank's buffers, boards, epochs and (staged: bytes > 0) staging, on one GPU.
+// Every rank's buffers, boards, epochs and (staged: bytes > 0) staging, on one GPU; with
+// `windows`, every rank's input and output are registered windows (slots 0 and 1), so the
+// staged kernel reads them where they lie.
 struct GpuJob {
-  GpuJob(size_t bytes, size_t staging_bytes) : staging_bytes(staging_bytes) {
+  GpuJob(size_t bytes, size_t staging_bytes, bool windows = false)
+      : staging_bytes(staging_bytes), windows(windows) {
     for (int r = 0; r < kRanks; ++r) {
       cudaStreamCreateWithFlags(&stream[r], cudaStreamNonBlocking);
       cudaMalloc(&in[r], bytes);
@@ -52,6 +56,13 @@ struct GpuJob {
     cudaMemcpy(board_table, boards, sizeof(boards), cudaMemcpyHostToDevice);
     cudaMalloc(&staging_table, sizeof(staging));
     cudaMemcpy(staging_table, staging, sizeof(staging), cudaMemcpyHostToDevice);
+    std::vector<uint64_t> bases(size_t{proto::kDirectMaxWindows} * proto::kDirectMaxRanks, 0);
+    for (int r = 0; r < kRanks; ++r) {
+      bases[r] = reinterpret_cast<uintptr_t>(in[r]);
+      bases[proto::kDirectMaxRanks + r] = reinterpret_cast<uintptr_t>(out[r]);
+    }
+    cudaMalloc(&window_table, bases.size() * sizeof(uint64_t));
+    cudaMemcpy(window_table, bases.data(), bases.size() * sizeof(uint64_t), cudaMemcpyHostToDevice);
     cudaHostAlloc(&abort_host, sizeof(uint32_t), cudaHostAllocMapped);
     *abort_host = 0;
     cudaHostGetDevicePointer(reinterpret_cast<void**>(&abort_dev), abort_host, 0);
@@ -67,6 +78,7 @@ struct GpuJob {
     }
     cudaFree(board_table);
     cudaFree(staging_table);
+    cudaFree(window_table);
     cudaFreeHost(abort_host);
   }
   Status Launch(int r, proto::DeviceColl coll, int root, size_t count, weftDataType_t type,
@@ -87,10 +99,16 @@ struct GpuJob {
     if (staging_bytes > 0) {
       a.staging = staging_table;
       a.staging_bytes = staging_bytes;
+      if (windows) {
+        a.windows = window_table;
+        a.input_window = proto::DirectWindowWord(0, 0);
+        a.output_window = proto::DirectWindowWord(1, 0);
+      }
     }
     return LaunchDirect(a, type, op, status[r], stream[r]);
   }
   size_t staging_bytes;
+  bool windows;
   cudaStream_t stream[kRanks];
   void* in[kRanks];
   void* out[kRanks];
@@ -100,6 +118,7 @@ struct GpuJob {
   void* staging[kRanks];
   proto::DirectBoard** board_table = nullptr;
   void** staging_table = nullptr;
+  uint64_t* window_table = nullptr;
   uint32_t* abort_host = nullptr;
   uint32_t* abort_dev = nullptr;
 };
@@ -160,12 +179,13 @@ void CheckExact(GpuJob& job, proto::DeviceColl coll, int root, size_t count, int
   }
 }
 
-class DirectKernel : public ::testing::TestWithParam<size_t> {};
+// (staging bytes per channel, 0: threads of one process; buffers in windows)
+class DirectKernel : public ::testing::TestWithParam<std::pair<size_t, bool>> {};
 
 TEST_P(DirectKernel, EveryCollectiveIsExactOnFourThreadRanks) {
   if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
   ASSERT_TRUE(PreloadDirectKernels().ok());
-  GpuJob job(size_t{4} * kRanks << 20, GetParam());
+  GpuJob job(size_t{4} * kRanks << 20, GetParam().first, GetParam().second);
   for (int channels : {1, 8}) {
     for (size_t count : {size_t{1}, size_t{1000}, size_t{300007}, size_t{1} << 20}) {
       for (proto::DeviceColl coll : {proto::DeviceColl::kAllReduce, proto::DeviceColl::kAllGather,
@@ -181,10 +201,11 @@ TEST_P(DirectKernel, EveryCollectiveIsExactOnFourThreadRanks) {
 // The 256 MiB all-reduce's busbw (4 ranks: 1.5 x bytes / time), calls queued back to back.
 TEST_P(DirectKernel, AllReduceBusbw256MiB) {
   if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
-  if (GetParam() > 0 && GetParam() < kDirectStagingBytes) GTEST_SKIP() << "a test staging";
+  if (GetParam().first > 0 && GetParam().first < kDirectStagingBytes)
+    GTEST_SKIP() << "a test staging";
   ASSERT_TRUE(PreloadDirectKernels().ok());
   constexpr size_t kBytes = size_t{256} << 20;
-  GpuJob job(kBytes, GetParam());
+  GpuJob job(kBytes, GetParam().first, GetParam().second);
   int sms = 0;
   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
   const int channels = DirectMaxChannels(sms, kRanks);
@@ -206,13 +227,18 @@ TEST_P(DirectKernel, AllReduceBusbw256MiB) {
   std::printf(
       "FIGURE direct kernel alone, %s, all-reduce 256 MiB, 4 thread-ranks, %d blocks "
       "each: busbw %.1f GB/s\n",
-      GetParam() > 0 ? "through the staging" : "reading the peers' buffers", channels,
-      kBytes * 1.5 / s / 1e9);
+      GetParam().first == 0 ? "reading the peers' buffers"
+      : GetParam().second   ? "staged mode, buffers in windows"
+                            : "through the staging",
+      channels, kBytes * 1.5 / s / 1e9);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, DirectKernel,
-                         ::testing::Values(size_t{0}, kDirectStagingBytes,
-                                           proto::DirectStagedMinBytes(kRanks) * 3));
+INSTANTIATE_TEST_SUITE_P(
+    Modes, DirectKernel,
+    ::testing::Values(std::make_pair(size_t{0}, false), std::make_pair(kDirectStagingBytes, false),
+                      std::make_pair(proto::DirectStagedMinBytes(kRanks) * 3, false),
+                      std::make_pair(kDirectStagingBytes, true),
+                      std::make_pair(proto::DirectStagedMinBytes(kRanks) * 3, true)));
 
 }  // namespace
 }  // namespace weft

@@ -93,6 +93,24 @@ TEST_F(SingleRank, BadBuffersTypesOpsAndRoots) {
 #endif
 }
 
+// Windows are device memory registered by every rank: host memory, a null window pointer,
+// unknown flags and a window of nothing are refused with a message; nothing is left behind.
+TEST_F(SingleRank, WindowArgumentsAreChecked) {
+  float host[64] = {};
+  weftWindow_t win = reinterpret_cast<weftWindow_t>(0x1);
+  EXPECT_EQ(weftInvalidArgument,
+            weftCommWindowRegister(comm_, host, sizeof(host), &win, WEFT_WIN_DEFAULT));
+  EXPECT_EQ(nullptr, win);
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("host memory"))
+      << weftGetLastError(comm_);
+  EXPECT_EQ(weftInvalidArgument, weftCommWindowRegister(comm_, host, sizeof(host), nullptr, 0));
+  EXPECT_EQ(weftInvalidArgument, weftCommWindowRegister(comm_, host, sizeof(host), &win, 0x10));
+  EXPECT_NE(std::string::npos, std::string(weftGetLastError(comm_)).find("flags"));
+  EXPECT_EQ(weftInvalidArgument, weftCommWindowRegister(comm_, nullptr, 64, &win, 0));
+  EXPECT_EQ(weftInvalidArgument, weftCommWindowRegister(nullptr, host, 64, &win, 0));
+  EXPECT_EQ(weftInvalidArgument, weftCommWindowDeregister(comm_, nullptr));
+}
+
 TEST_F(SingleRank, OneRankCollectivesCopyAndAverage) {
   int32_t a[5] = {1, 2, 3, 4, 5}, b[5] = {};
   ASSERT_EQ(weftSuccess, weftAllReduce(a, b, 5, weftInt32, weftAvg, comm_, nullptr));

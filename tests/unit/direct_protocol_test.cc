@@ -7,6 +7,8 @@
 // order; waits that end on abort and timeout naming the peer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -108,10 +110,21 @@ T Value(int rank, size_t i, size_t call) {
 
 // Runs `calls` on n ranks of `channels` channels each and checks every rank's output bit for
 // bit. `lag`: threads yield at random points between calls. `staging` > 0: the ranks are
-// processes (direct_staged.h) with that much staging per channel.
+// processes (direct_staged.h) with that much staging per channel, whose buffers lie in
+// registered windows as `windows` says.
+enum class Windows { kNone, kAll, kMixed };
+// Mixed: even ranks' inputs, and the outputs of ranks r % 3 != 1, are in windows.
+bool InputWindowed(Windows w, int r) {
+  return w == Windows::kAll || (w == Windows::kMixed && r % 2 == 0);
+}
+bool OutputWindowed(Windows w, int r) {
+  return w == Windows::kAll || (w == Windows::kMixed && r % 3 != 1);
+}
+
 template <typename T, typename Op, typename F = Native<T>>
 void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t skew = 0,
-                 int divisor = 0, bool lag = false, size_t staging = 0) {
+                 int divisor = 0, bool lag = false, size_t staging = 0,
+                 Windows windows = Windows::kNone) {
   const auto nu = static_cast<size_t>(n);
   Job job(n, channels, staging);
   auto value = [](int r, size_t i, size_t call) {
@@ -147,6 +160,26 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
       }
     }
   }
+  // One window per rank (slot 5, any slot serves) from the lowest of its buffers: every
+  // buffer of every call lies in it, at its distance from that base.
+  constexpr int kSlot = 5;
+  std::vector<uint64_t> window_table(static_cast<size_t>(kDirectMaxWindows) * kDirectMaxRanks, 0);
+  std::vector<uintptr_t> window_base(nu, UINTPTR_MAX);
+  for (size_t k = 0; k < calls.size(); ++k)
+    for (int r = 0; r < n; ++r) {
+      const RankBuffers<T>& b = bufs[k][static_cast<size_t>(r)];
+      for (const void* p :
+           {static_cast<const void*>(b.in.data()), static_cast<const void*>(b.out.data())})
+        window_base[static_cast<size_t>(r)] =
+            std::min(window_base[static_cast<size_t>(r)], reinterpret_cast<uintptr_t>(p));
+    }
+  for (int r = 0; r < n; ++r)
+    window_table[static_cast<size_t>(kSlot) * kDirectMaxRanks + static_cast<size_t>(r)] =
+        window_base[static_cast<size_t>(r)];
+  auto word = [&](int r, const void* p) {
+    return DirectWindowWord(kSlot,
+                            reinterpret_cast<uintptr_t>(p) - window_base[static_cast<size_t>(r)]);
+  };
   // What each rank's output must hold, from the inputs as made (before any call ran).
   std::vector<std::vector<std::vector<T>>> expect(calls.size(), std::vector<std::vector<T>>(nu));
   for (size_t k = 0; k < calls.size(); ++k) {
@@ -196,6 +229,11 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
           RankBuffers<T>& b = bufs[k][static_cast<size_t>(r)];
           DirectArgs a = job.Args(r, calls[k], b.input, b.output);
           a.divisor = Reduces(calls[k].coll) ? divisor : 0;
+          if (windows != Windows::kNone) {
+            a.windows = window_table.data();
+            if (InputWindowed(windows, r)) a.input_window = word(r, b.input);
+            if (OutputWindowed(windows, r)) a.output_window = word(r, b.output);
+          }
           const WaitResult w = job.Run<F, Op>(a, ch);
           if (w != WaitResult::kReady) {
             results[static_cast<size_t>(r * channels + ch)] = w;
@@ -286,6 +324,8 @@ TEST(DirectStagedProtocolTypes, EveryOpWidthAndNarrowFloat) {
   RunAndCheck<uint16_t, MaxOp, HostBf16>(4, 2, calls, 1, 0, false, staging);
   RunAndCheck<uint8_t, SumOp, HostE4m3>(4, 2, calls, 0, 0, false, staging);
   RunAndCheck<float, SumOp>(4, 2, calls, 0, /*divisor=*/4, false, staging);
+  RunAndCheck<uint16_t, SumOp, HostBf16>(4, 2, calls, 1, 0, false, staging, Windows::kMixed);
+  RunAndCheck<double, MaxOp>(4, 2, calls, 0, 0, false, staging, Windows::kAll);
 }
 
 TEST(DirectProtocolTypes, EveryOpAndWidthIsExact) {
@@ -322,6 +362,8 @@ TEST(DirectProtocolSequence, ManyCallsWithLaggingRanks) {
   }
   RunAndCheck<int32_t, SumOp>(5, 2, calls, 0, 0, /*lag=*/true);
   RunAndCheck<int32_t, SumOp>(5, 2, calls, 0, 0, /*lag=*/true, DirectStagedMinBytes(5) * 2);
+  RunAndCheck<int32_t, SumOp>(5, 2, calls, 0, 0, /*lag=*/true, DirectStagedMinBytes(5) * 2,
+                              Windows::kMixed);
 }
 
 TEST(DirectProtocolSplit, PartsTileTheRangeOnUnitBoundaries) {

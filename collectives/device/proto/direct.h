@@ -49,6 +49,13 @@ struct alignas(64) DirectBoard {
 constexpr int kDirectMaxChannels = 32;    // boards per rank
 constexpr int kDirectMaxRanks = 16;       // the CUDA IPC path's limit
 constexpr size_t kDirectUnitBytes = 128;  // chunks and slices start on multiples of this
+constexpr int kDirectMaxWindows = 64;     // registered windows per communicator
+
+// A buffer in a registered window, as a rank posts it to peers in other processes (0: not
+// in a window): the window's slot plus one above bit 48, the offset below.
+WEFT_HOST_DEVICE constexpr uint64_t DirectWindowWord(int slot, uint64_t offset) {
+  return (static_cast<uint64_t>(slot + 1) << 48) | offset;
+}
 
 struct DirectArgs {
   DeviceColl coll = DeviceColl::kAllReduce;
@@ -69,6 +76,12 @@ struct DirectArgs {
   // staging_bytes per channel. Null: the ranks share an address space (Direct).
   void* const* staging = nullptr;
   size_t staging_bytes = 0;
+  // Registered windows (direct_staged.h): windows[slot * kDirectMaxRanks + p] is rank p's
+  // window `slot` as reached here; this rank's input and output as DirectWindowWord (0: not
+  // in a window, so they go through the staging).
+  const uint64_t* windows = nullptr;
+  uint64_t input_window = 0;
+  uint64_t output_window = 0;
 };
 
 // [begin, end) of part `index` of `parts` over `total` elements, in whole units of `unit`

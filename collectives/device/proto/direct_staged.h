@@ -69,6 +69,16 @@ WEFT_HOST_DEVICE WaitResult DirectStaged(const DirectArgs& a, int channel, uint3
                                 static_cast<size_t>(channel) * a.staging_bytes);
   };
   S* const stage = stage_of(r);
+  // Peer p's buffer posted as `word` (DirectWindowWord), as reached here; null if it is in
+  // no window (it goes through p's staging).
+  auto windowed = [&](int p, uint64_t word) -> S* {
+    if (word == 0) return nullptr;
+    const uint64_t slot = (word >> 48) - 1;
+    const uint64_t base = a.windows[slot * kDirectMaxRanks + static_cast<uint64_t>(p)];
+    return reinterpret_cast<S*>(base + (word & ((uint64_t{1} << 48) - 1)));
+  };
+  const bool my_input_shared = a.input_window != 0;    // peers read my input where it lies
+  const bool my_output_shared = a.output_window != 0;  // all-reduce: and my reduced chunk
   // This channel's part of block (all-reduce: chunk) q.
   auto part = [&](int q) {
     if (!all_reduce) return DirectSplit(a.count, a.channels, channel, kUnit);
@@ -96,59 +106,87 @@ WEFT_HOST_DEVICE WaitResult DirectStaged(const DirectArgs& a, int channel, uint3
     };
     const Span win = window(0);  // every block's, where blocks share one part
     const size_t win_bytes = (win.end - win.begin) * sizeof(S);
-    switch (a.coll) {
-      case DeviceColl::kAllReduce:
-        for (int q = 0; q < n; ++q) {
-          if (q == r) continue;  // my own chunk I read where it lies
-          const Span wq = window(q);
-          DirectCopy(stage + static_cast<size_t>(q) * w, in + wq.begin,
-                     (wq.end - wq.begin) * sizeof(S), tid, nthreads);
-        }
-        break;
-      case DeviceColl::kReduceScatter:
-        for (int q = 0; q < n; ++q)
-          if (q != r)
-            DirectCopy(stage + static_cast<size_t>(q) * w,
-                       in + static_cast<size_t>(q) * a.count + win.begin, win_bytes, tid, nthreads);
-        break;
-      case DeviceColl::kAllGather:
-        DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
-        break;
-      case DeviceColl::kBroadcast:
-        if (r == a.root) DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
-        break;
-      case DeviceColl::kReduce:
-        if (r != a.root) DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
-        break;
+    if (!my_input_shared) {
+      switch (a.coll) {
+        case DeviceColl::kAllReduce:
+          for (int q = 0; q < n; ++q) {
+            if (q == r) continue;  // my own chunk I read where it lies
+            const Span wq = window(q);
+            DirectCopy(stage + static_cast<size_t>(q) * w, in + wq.begin,
+                       (wq.end - wq.begin) * sizeof(S), tid, nthreads);
+          }
+          break;
+        case DeviceColl::kReduceScatter:
+          for (int q = 0; q < n; ++q)
+            if (q != r)
+              DirectCopy(stage + static_cast<size_t>(q) * w,
+                         in + static_cast<size_t>(q) * a.count + win.begin, win_bytes, tid,
+                         nthreads);
+          break;
+        case DeviceColl::kAllGather:
+          DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
+          break;
+        case DeviceColl::kBroadcast:
+          if (r == a.root) DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
+          break;
+        case DeviceColl::kReduce:
+          if (r != a.root) DirectCopy(stage, in + win.begin, win_bytes, tid, nthreads);
+          break;
+      }
+    }
+    if (tid == 0) {  // read by the peers after they see `posted`
+      mine->input = a.input_window;
+      mine->output = a.output_window;
     }
     DirectPost(mine, &DirectBoard::posted, flag, tid);
     WaitResult wr = DirectWaitPeers(a, channel, &DirectBoard::posted, flag, reads, tid, shared);
     if (wr != WaitResult::kReady) return wr;
 
-    // Reduces window `wd` of my block `block` with the peers' pieces `piece` into dest.
-    auto reduce_window = [&](S* dest, size_t block, Span wd, size_t piece) {
+    // Peer p's part of element `at` of block `block` of its input, which its staging holds
+    // as piece `piece` (at the window's start).
+    auto peer_input = [&](int p, size_t block, size_t at, size_t piece) -> const S* {
+      const S* shared_in = windowed(p, a.boards[p][channel].input);
+      return shared_in != nullptr ? shared_in + block * a.count + at : stage_of(p) + piece * w;
+    };
+    // Reduces window `wd` of block `block` of every input (rank order) into dest.
+    auto reduce_window = [&](S* dest, size_t block, Span wd) {
       const S* ins[kDirectMaxRanks];
       for (int p = 0; p < n; ++p)
-        ins[p] = p == r ? in + block * a.count + wd.begin : stage_of(p) + piece * w;
+        ins[p] = p == r ? in + block * a.count + wd.begin : peer_input(p, block, wd.begin, block);
       DirectReduce<F, Op>(dest, ins, n, wd.end - wd.begin, a.divisor, tid, nthreads);
     };
     switch (a.coll) {
       case DeviceColl::kAllReduce: {
-        const Span wr_span = window(r);
-        reduce_window(stage + static_cast<size_t>(n) * w, 0, wr_span, static_cast<size_t>(r));
+        // My chunk's window, reduced where the peers will copy it from: my output if they
+        // reach it, else my staging's out area. Chunks are parts of one block: block 0, and
+        // the peers' staging holds my chunk as piece r.
+        const Span wm = window(r);
+        S* const reduced_at =
+            my_output_shared ? out + wm.begin : stage + static_cast<size_t>(n) * w;
+        const S* ins[kDirectMaxRanks];
+        for (int p = 0; p < n; ++p) {
+          const S* shared_in = p == r ? nullptr : windowed(p, a.boards[p][channel].input);
+          ins[p] = p == r                 ? in + wm.begin
+                   : shared_in != nullptr ? shared_in + wm.begin
+                                          : stage_of(p) + static_cast<size_t>(r) * w;
+        }
+        DirectReduce<F, Op>(reduced_at, ins, n, wm.end - wm.begin, a.divisor, tid, nthreads);
         DirectPost(mine, &DirectBoard::reduced, flag, tid);
         wr = DirectWaitPeers(a, channel, &DirectBoard::reduced, flag, everyone, tid, shared);
         if (wr != WaitResult::kReady) return wr;
         for (int k = 0; k < n; ++k) {
           const int p = (r + k) % n;
           const Span wp = window(p);
-          DirectCopy(out + wp.begin, stage_of(p) + static_cast<size_t>(n) * w,
-                     (wp.end - wp.begin) * sizeof(S), tid, nthreads);
+          if (p == r && my_output_shared) continue;  // reduced in place
+          const S* shared_out = p == r ? nullptr : windowed(p, a.boards[p][channel].output);
+          const S* from = shared_out != nullptr ? shared_out + wp.begin
+                                                : stage_of(p) + static_cast<size_t>(n) * w;
+          DirectCopy(out + wp.begin, from, (wp.end - wp.begin) * sizeof(S), tid, nthreads);
         }
         break;
       }
       case DeviceColl::kReduceScatter:  // out's element 0 is block r's first
-        reduce_window(out + win.begin, static_cast<size_t>(r), win, static_cast<size_t>(r));
+        reduce_window(out + win.begin, static_cast<size_t>(r), win);
         break;
       case DeviceColl::kAllGather:
         for (int k = 0; k < n; ++k) {
@@ -158,18 +196,25 @@ WEFT_HOST_DEVICE WaitResult DirectStaged(const DirectArgs& a, int channel, uint3
             if (block != in)
               DirectCopy(block + win.begin, in + win.begin, win_bytes, tid, nthreads);
           } else {
-            DirectCopy(block + win.begin, stage_of(p), win_bytes, tid, nthreads);
+            DirectCopy(block + win.begin, peer_input(p, 0, win.begin, 0), win_bytes, tid, nthreads);
           }
         }
         break;
       case DeviceColl::kBroadcast:
         if (r != a.root)
-          DirectCopy(out + win.begin, stage_of(a.root), win_bytes, tid, nthreads);
+          DirectCopy(out + win.begin, peer_input(a.root, 0, win.begin, 0), win_bytes, tid,
+                     nthreads);
         else if (out != in)
           DirectCopy(out + win.begin, in + win.begin, win_bytes, tid, nthreads);
         break;
       case DeviceColl::kReduce:
-        if (r == a.root) reduce_window(out + win.begin, 0, win, 0);
+        if (r == a.root) {
+          const S* ins[kDirectMaxRanks];
+          for (int p = 0; p < n; ++p)
+            ins[p] = p == r ? in + win.begin : peer_input(p, 0, win.begin, 0);
+          DirectReduce<F, Op>(out + win.begin, ins, n, win.end - win.begin, a.divisor, tid,
+                              nthreads);
+        }
         break;
     }
     DirectPost(mine, &DirectBoard::done, flag, tid);
