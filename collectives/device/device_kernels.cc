@@ -212,7 +212,10 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   constexpr size_t kWindowTable =
       sizeof(uint64_t) * proto::kDirectMaxWindows * proto::kDirectMaxRanks;
   if (local.ok()) local = Cuda(cudaMalloc(&windows_, kWindowTable), "window table");
-  if (local.ok()) local = Cuda(cudaMemset(windows_, 0, kWindowTable), "window table");
+  OwnStream own;  // waits for no other stream (Init says why)
+  if (local.ok()) local = own.status;
+  if (local.ok()) local = Cuda(cudaMemsetAsync(windows_, 0, kWindowTable, own.s), "window table");
+  if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "window table");
   window_list_.resize(proto::kDirectMaxWindows);
   if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
   mine.pointer = reinterpret_cast<uintptr_t>(staging_);
@@ -317,10 +320,19 @@ Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t byte
   mine.pid = static_cast<int32_t>(getpid());
   mine.device = o_.device;
   mine.pointer = reinterpret_cast<uintptr_t>(p);
-  Status local = free_slot >= 0 ? ExportIpcBuffer(p, &mine.ipc)
+  // A window lies in one allocation, so its peers' mappings hold all of it.
+  uintptr_t base = 0;
+  size_t allocated = 0;
+  Status local = free_slot >= 0 ? AllocationRange(p, &base, &allocated)
                                 : InvalidUsage(Format("all %d windows are registered; "
                                                       "deregister one first",
                                                       proto::kDirectMaxWindows));
+  if (local.ok() && mine.pointer + bytes > base + allocated)
+    local =
+        InvalidArgument(Format("a window of %zu bytes at %p runs past the end of its "
+                               "allocation (%zu bytes from %p)",
+                               bytes, p, allocated, reinterpret_cast<void*>(base)));
+  if (local.ok()) local = ExportIpcBuffer(p, &mine.ipc);
   mine.status = local.code();
   std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
   CollArgs g{CollType::kAllGather,
@@ -347,11 +359,16 @@ Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t byte
     mapped = Reach(q, all[static_cast<size_t>(q)], mine, "window", &w.opened, &at);
     row[static_cast<size_t>(q)] = reinterpret_cast<uintptr_t>(at);
   }
+  // On a stream that waits for no other (a thread-rank's kernel may be running).
+  OwnStream own;
+  if (mapped.ok()) mapped = own.status;
   if (mapped.ok())
-    mapped = Cuda(cudaMemcpy(static_cast<uint64_t*>(windows_) +
-                                 static_cast<size_t>(free_slot) * proto::kDirectMaxRanks,
-                             row.data(), sizeof(uint64_t) * row.size(), cudaMemcpyHostToDevice),
-                  "window table");
+    mapped = Cuda(
+        cudaMemcpyAsync(static_cast<uint64_t*>(windows_) +
+                            static_cast<size_t>(free_slot) * proto::kDirectMaxRanks,
+                        row.data(), sizeof(uint64_t) * row.size(), cudaMemcpyHostToDevice, own.s),
+        "window table");
+  if (mapped.ok()) mapped = Cuda(cudaStreamSynchronize(own.s), "window table");
   if (!mapped.ok()) {
     for (void* o : w.opened)
       (void)cudaIpcCloseMemHandle(o);

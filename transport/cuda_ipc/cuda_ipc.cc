@@ -13,8 +13,10 @@ namespace {
 
 using AddressRangeFn = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
 
+}  // namespace
+
 // cuMemGetAddressRange through the runtime, so libweft does not link libcuda.
-Status AllocationBase(const void* ptr, uintptr_t* base) {
+Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes) {
   void* fn = nullptr;
   cudaDriverEntryPointQueryResult found{};
   if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault,
@@ -27,14 +29,14 @@ Status AllocationBase(const void* ptr, uintptr_t* base) {
       reinterpret_cast<AddressRangeFn>(fn)(&b, &size, reinterpret_cast<CUdeviceptr>(ptr));
   if (r != CUDA_SUCCESS) return CudaError(Format("cuMemGetAddressRange(%p): error %d", ptr, r));
   *base = static_cast<uintptr_t>(b);
+  *bytes = size;
   return Status::Ok();
 }
 
-}  // namespace
-
 Status ExportIpcBuffer(const void* ptr, IpcBuffer* out) {
   uintptr_t base = 0;
-  WEFT_CHECK(AllocationBase(ptr, &base));
+  size_t bytes = 0;
+  WEFT_CHECK(AllocationRange(ptr, &base, &bytes));
   cudaIpcMemHandle_t h;
   const cudaError_t err = cudaIpcGetMemHandle(&h, reinterpret_cast<void*>(base));
   if (err != cudaSuccess) {

@@ -18,6 +18,9 @@ struct IpcBuffer {
   uint64_t offset = 0;      // of the pointer within its allocation
 };
 
+// The allocation holding `ptr`: its first byte and its size (cuMemGetAddressRange).
+Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes);
+
 // The handle of the allocation holding `ptr`. Fails (clearly) for memory legacy IPC cannot
 // share, such as cudaMallocAsync pools.
 Status ExportIpcBuffer(const void* ptr, IpcBuffer* out);
