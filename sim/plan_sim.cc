@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <queue>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@ struct MessageKey {
     return src == o.src && dst == o.dst && channel == o.channel && index == o.index;
   }
 };
+// A link: (sender, receiver, channel), as a key with index 0.
 struct MessageKeyHash {
   size_t operator()(const MessageKey& k) const {
     uint64_t h = static_cast<uint64_t>(k.src) * 0x9E3779B97F4A7C15ull;
@@ -27,6 +29,7 @@ struct MessageKeyHash {
 };
 
 struct Message {
+  MessageKey key;
   bool posted = false;       // its sender ran the step that sends it
   bool recv_posted = false;  // its receiver posted the receive
   bool started = false;      // it queued at the sender's port
@@ -36,6 +39,13 @@ struct Message {
   bool rendezvous = false;   // it waited for its receive to be posted
   size_t bytes = 0;
   double arrival_us = 0;
+};
+
+// Where a step's messages live in the simulation's array of messages.
+constexpr size_t kNoSlot = std::numeric_limits<size_t>::max();
+struct StepSlots {
+  size_t recv = kNoSlot;  // the message it receives
+  size_t send = kNoSlot;  // the message it sends
 };
 
 struct ChannelClock {
@@ -57,7 +67,7 @@ struct Event {
   uint64_t seq;  // ties in time run in the order they were made: deterministic
   EventKind kind;
   int rank, channel;  // kTransmit: the message's
-  MessageKey message;
+  size_t message;     // kTransmit: its slot
   bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
 
@@ -113,6 +123,7 @@ class Simulation {
                    "plan %d is rank %d's of %d ranks", r, plans_[r].rank, plans_[r].nranks);
       channels_[r].resize(plans_[r].channels.size());
     }
+    IndexMessages();
     for (int r = 0; r < n; ++r)
       for (int c = 0; c < static_cast<int>(channels_[r].size()); ++c) {
         PostReceives(r, c, 0);
@@ -137,10 +148,66 @@ class Simulation {
   }
 
  private:
-  void Push(double t, EventKind kind, int rank, int channel, MessageKey message = {}) {
+  void Push(double t, EventKind kind, int rank, int channel, size_t message = kNoSlot) {
     events_.push(Event{t, seq_++, kind, rank, channel, message});
   }
   const std::vector<Step>& Steps(int r, int c) const { return plans_[r].channels[c].steps; }
+
+  // Every message a step sends or receives gets one slot of messages_, each link (sender,
+  // receiver, channel) a run of them by index; each step's slots are found here, once. A
+  // hash lookup per step and event was most of the time on 512-rank jobs.
+  void IndexMessages() {
+    const int n = net_.nranks();
+    auto send_link = [&](int r, int c, const Step& st) {
+      return MessageKey{r, st.send_peer, c, 0};
+    };
+    auto recv_link = [&](int r, int c, const Step& st) {
+      return MessageKey{st.recv_peer, r, c, 0};
+    };
+    // A send to a peer out of range gets no slot: Finish reports it.
+    auto sends = [&](int r, const Step& st) {
+      return StepSends(st.kind) && st.send_peer >= 0 && st.send_peer < n && st.send_peer != r;
+    };
+    std::unordered_map<MessageKey, size_t, MessageKeyHash> links;  // messages, then base
+    std::vector<MessageKey> order;  // links by first use: slots are deterministic
+    auto note = [&](const MessageKey& link, uint32_t index) {
+      auto [it, fresh] = links.try_emplace(link, 0);
+      if (fresh) order.push_back(link);
+      it->second = std::max<size_t>(it->second, size_t{index} + 1);
+    };
+    for (int r = 0; r < n; ++r)
+      for (int c = 0; c < static_cast<int>(channels_[r].size()); ++c)
+        for (const Step& st : Steps(r, c)) {
+          if (StepReceives(st.kind)) note(recv_link(r, c, st), st.recv_msg);
+          if (sends(r, st)) note(send_link(r, c, st), st.send_msg);
+        }
+    size_t total = 0;
+    for (const MessageKey& link : order) {
+      const size_t count = links[link];
+      links[link] = total;
+      for (uint32_t i = 0; i < count; ++i) {
+        MessageKey key = link;
+        key.index = i;
+        messages_.push_back(Message{});
+        messages_.back().key = key;
+      }
+      total += count;
+    }
+    slots_.resize(n);
+    for (int r = 0; r < n; ++r) {
+      slots_[r].resize(channels_[r].size());
+      for (int c = 0; c < static_cast<int>(channels_[r].size()); ++c) {
+        const std::vector<Step>& steps = Steps(r, c);
+        slots_[r][c].resize(steps.size());
+        for (size_t i = 0; i < steps.size(); ++i) {
+          const Step& st = steps[i];
+          if (StepReceives(st.kind))
+            slots_[r][c][i].recv = links[recv_link(r, c, st)] + st.recv_msg;
+          if (sends(r, st)) slots_[r][c][i].send = links[send_link(r, c, st)] + st.send_msg;
+        }
+      }
+    }
+  }
 
   // The receives of the window's steps are posted; a rendezvous message waiting for one
   // starts now.
@@ -149,23 +216,24 @@ class Simulation {
     const std::vector<Step>& steps = Steps(r, c);
     const size_t end = std::min(steps.size(), ch.next + std::max<size_t>(1, executor_.recv_window));
     for (; ch.posted < end; ++ch.posted) {
-      const Step& st = steps[ch.posted];
-      if (!StepReceives(st.kind)) continue;
-      const MessageKey key{st.recv_peer, r, c, st.recv_msg};
-      Message& m = messages_[key];
+      if (!StepReceives(steps[ch.posted].kind)) continue;
+      const size_t slot = slots_[r][c][ch.posted].recv;
+      Message& m = messages_[slot];
       m.recv_posted = true;
-      if (m.posted && !m.started) Start(key, &m, now);
+      if (m.posted && !m.started) Start(slot, now);
     }
   }
 
   // The message queues at its sender's port now.
-  void Start(const MessageKey& key, Message* m, double now) {
+  void Start(size_t slot, double now) {
+    Message* m = &messages_[slot];
+    const MessageKey& key = m->key;
     ChannelClock& sender = channels_[key.src][key.channel];
     m->started = true;
     double sent_us;
     const double leaves = ports_.Leave(key.src, key.dst, m->bytes, now, &sent_us);
     sender.sends_done_us = std::max(sender.sends_done_us, sent_us);
-    Push(leaves, EventKind::kTransmit, key.src, key.channel, key);
+    Push(leaves, EventKind::kTransmit, key.src, key.channel, slot);
     if (m->rendezvous && --sender.unstarted == 0 && sender.fence_waiting) {
       sender.fence_waiting = false;
       Push(now, EventKind::kTry, key.src, key.channel);
@@ -183,7 +251,7 @@ class Simulation {
     const Step& st = steps[ch.next];
     double ready = e.t;
     if (StepReceives(st.kind)) {
-      Message& m = messages_[{st.recv_peer, e.rank, e.channel, st.recv_msg}];
+      Message& m = messages_[slots_[e.rank][e.channel][ch.next].recv];
       if (!m.sent) {  // its transmission will wake this channel
         m.awaited = true;
         return Status::Ok();
@@ -216,7 +284,7 @@ class Simulation {
     ChannelClock& ch = channels_[e.rank][e.channel];
     const Step& st = Steps(e.rank, e.channel)[ch.next];
     if (StepReceives(st.kind)) {
-      Message& m = messages_[{st.recv_peer, e.rank, e.channel, st.recv_msg}];
+      Message& m = messages_[slots_[e.rank][e.channel][ch.next].recv];
       WEFT_REQUIRE(!m.received, weftInternalError,
                    "rank %d receives message %u from rank %d on channel %d twice (step %zu)",
                    e.rank, st.recv_msg, st.recv_peer, e.channel, ch.next);
@@ -226,8 +294,8 @@ class Simulation {
       WEFT_REQUIRE(st.send_peer >= 0 && st.send_peer < net_.nranks() && st.send_peer != e.rank,
                    weftInternalError, "rank %d channel %d step %zu (%s) sends to rank %d", e.rank,
                    e.channel, ch.next, StepKindName(st.kind), st.send_peer);
-      const MessageKey key{e.rank, st.send_peer, e.channel, st.send_msg};
-      Message& m = messages_[key];
+      const size_t slot = slots_[e.rank][e.channel][ch.next].send;
+      Message& m = messages_[slot];
       WEFT_REQUIRE(!m.posted, weftInternalError,
                    "rank %d sends message %u to rank %d on channel %d twice (step %zu)", e.rank,
                    st.send_msg, st.send_peer, e.channel, ch.next);
@@ -235,7 +303,7 @@ class Simulation {
       m.bytes = WireBytes(st, elem_size_);
       ++sent_;
       if (m.bytes < executor_.rndv_bytes || m.recv_posted) {
-        Start(key, &m, e.t);
+        Start(slot, e.t);
       } else {
         m.rendezvous = true;  // the receiver's PostReceives starts it
         ++ch.unstarted;
@@ -250,8 +318,8 @@ class Simulation {
   void Transmit(const Event& e) {
     Message& m = messages_[e.message];
     m.sent = true;
-    m.arrival_us = ports_.Arrive(e.message.src, e.message.dst, m.bytes, e.t);
-    if (m.awaited) Push(m.arrival_us, EventKind::kTry, e.message.dst, e.message.channel);
+    m.arrival_us = ports_.Arrive(m.key.src, m.key.dst, m.bytes, e.t);
+    if (m.awaited) Push(m.arrival_us, EventKind::kTry, m.key.dst, m.key.channel);
   }
 
   // After the last event: every step ran and every message was received.
@@ -271,15 +339,14 @@ class Simulation {
             "deadlock: rank %d channel %zu step %zu of %zu (%s) waits for message %u from rank "
             "%d, which never sends it%s",
             r, c, next, steps.size(), StepKindName(st.kind), st.recv_msg, st.recv_peer,
-            messages_.count({st.recv_peer, r, static_cast<int>(c), st.recv_msg}) &&
-                    messages_.at({st.recv_peer, r, static_cast<int>(c), st.recv_msg}).posted
+            slots_[r][c][next].recv != kNoSlot && messages_[slots_[r][c][next].recv].posted
                 ? " (it waits for its receive to be posted)"
                 : ""));
       }
-    for (const auto& [key, m] : messages_)
-      WEFT_REQUIRE(m.received, weftInternalError,
+    for (const Message& m : messages_)
+      WEFT_REQUIRE(m.received || !m.posted, weftInternalError,
                    "rank %d sent message %u to rank %d on channel %d, which no step receives",
-                   key.src, key.index, key.dst, key.channel);
+                   m.key.src, m.key.index, m.key.dst, m.key.channel);
     out->time_us = 0;
     for (double t : out->rank_done_us)
       out->time_us = std::max(out->time_us, t);
@@ -296,7 +363,8 @@ class Simulation {
   PortClock ports_;
   std::vector<std::vector<ChannelClock>> channels_;
   std::vector<double> rank_free_;
-  std::unordered_map<MessageKey, Message, MessageKeyHash> messages_;
+  std::vector<Message> messages_;                           // by slot
+  std::vector<std::vector<std::vector<StepSlots>>> slots_;  // [rank][channel][step]
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   uint64_t seq_ = 0;
   size_t sent_ = 0;

@@ -157,51 +157,60 @@ TEST(PlanSim, PlansForTheWrongNumberOfRanksAreRefused) {
 // Every collective's every algorithm (but one-copy reads, which need one host's FIFOs) on
 // jobs up to 512 ranks: every message sent is received, at the size it was sent, and no
 // rank waits for ever. The ring all-reduce crosses each host boundary once per direction
-// of the ring: exactly 2(N-1) slices per boundary.
-TEST(PlanSim, EveryAlgorithmCompletesOnJobsUpTo512Ranks) {
+// of the ring: exactly 2(N-1) slices per boundary. One test per job shape, so that each
+// has the test timeout to itself under the sanitizers.
+class PlanSimShape : public ::testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(PlanSimShape, EveryAlgorithmCompletes) {
   const CollType colls[] = {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
                             CollType::kBroadcast, CollType::kReduce};
-  const std::pair<int, int> shapes[] = {{1, 1}, {1, 5}, {3, 4}, {7, 3}, {16, 8}, {64, 8}};
-  for (auto [hosts, rph] : shapes) {
-    SimJob job;
-    job.net.nhosts = hosts;
-    job.net.ranks_per_host = rph;
-    const int n = hosts * rph;
-    // Small chunks make long pipelines; on the largest jobs, larger ones keep the test quick
-    // (under the sanitizers too) without changing what it checks.
-    job.chunk_size = n >= 128 ? 32768 : 4096;
-    for (CollType coll : colls) {
-      for (int a = 0; a < kNumAlgos; ++a) {
-        const Algo algo = static_cast<Algo>(a);
-        if (algo == Algo::kDirect || !(SupportedAlgos(coll) & (1u << a))) continue;
-        // All-gather and reduce-scatter counts are per rank.
-        const bool per_rank = coll == CollType::kAllGather || coll == CollType::kReduceScatter;
-        for (size_t count : {size_t{1}, per_rank ? size_t{1003} : size_t{1000} * n + 3}) {
-          SimCall call;
-          call.coll = coll;
-          call.count = count;
-          call.root = n / 2;
-          SimResult res;
-          Status s = SimulateCall(job, algo, call, &res);
-          ASSERT_TRUE(s.ok()) << hosts << "x" << rph << " " << CollName(coll) << " "
-                              << AlgoName(algo) << " count " << count << ": " << s.message();
-          EXPECT_GT(res.time_us, 0) << n;
-          if (hosts == 1) {
-            EXPECT_EQ(res.bytes_between_hosts, 0u);
-          }
+  const auto [hosts, rph] = GetParam();
+  SimJob job;
+  job.net.nhosts = hosts;
+  job.net.ranks_per_host = rph;
+  const int n = hosts * rph;
+  // Small chunks make long pipelines; on the largest jobs, larger ones keep the test quick
+  // (under the sanitizers too) without changing what it checks.
+  job.chunk_size = n >= 128 ? 32768 : 4096;
+  for (CollType coll : colls) {
+    for (int a = 0; a < kNumAlgos; ++a) {
+      const Algo algo = static_cast<Algo>(a);
+      if (algo == Algo::kDirect || !(SupportedAlgos(coll) & (1u << a))) continue;
+      // All-gather and reduce-scatter counts are per rank.
+      const bool per_rank = coll == CollType::kAllGather || coll == CollType::kReduceScatter;
+      for (size_t count : {size_t{1}, per_rank ? size_t{1003} : size_t{1000} * n + 3}) {
+        SimCall call;
+        call.coll = coll;
+        call.count = count;
+        call.root = n / 2;
+        SimResult res;
+        Status s = SimulateCall(job, algo, call, &res);
+        ASSERT_TRUE(s.ok()) << hosts << "x" << rph << " " << CollName(coll) << " " << AlgoName(algo)
+                            << " count " << count << ": " << s.message();
+        EXPECT_GT(res.time_us, 0) << n;
+        if (hosts == 1) {
+          EXPECT_EQ(res.bytes_between_hosts, 0u);
         }
       }
     }
-    if (hosts > 1) {
-      SimCall call;
-      call.count = size_t{1024} * n;  // slices of 1024 floats
-      SimResult ring;
-      ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
-      EXPECT_EQ(ring.bytes_between_hosts, static_cast<size_t>(hosts) * 2 * (n - 1) * 4096);
-      EXPECT_EQ(ring.busiest_nic_bytes, size_t{2} * static_cast<size_t>(n - 1) * 4096);
-    }
+  }
+  if (hosts > 1) {
+    SimCall call;
+    call.count = size_t{1024} * n;  // slices of 1024 floats
+    SimResult ring;
+    ASSERT_TRUE(SimulateCall(job, Algo::kRing, call, &ring).ok());
+    EXPECT_EQ(ring.bytes_between_hosts, static_cast<size_t>(hosts) * 2 * (n - 1) * 4096);
+    EXPECT_EQ(ring.busiest_nic_bytes, size_t{2} * static_cast<size_t>(n - 1) * 4096);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(JobsUpTo512Ranks, PlanSimShape,
+                         ::testing::Values(std::pair{1, 1}, std::pair{1, 5}, std::pair{3, 4},
+                                           std::pair{7, 3}, std::pair{16, 8}, std::pair{64, 8}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.first) + "x" +
+                                  std::to_string(info.param.second);
+                         });
 
 // With one channel per tree running its chunks up and down interleaved, each chunk's trip
 // down to the leaves and back up gated the next: the tree all-reduce of 128 MiB on 16 hosts
