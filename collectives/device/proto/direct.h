@@ -185,9 +185,10 @@ constexpr int kDirectUnroll = 4;  // 16-byte vectors per thread in flight per in
 // nthreads; in rank order, so every rank computes the same bits. 16-byte vectors, four per
 // thread in flight per input, where every pointer allows; element by element otherwise.
 template <typename F, typename Op>
-WEFT_HOST_DEVICE void DirectReduce(typename F::Stored* out, const typename F::Stored* const* ins,
-                                   int n, size_t count, int divisor, uint32_t tid,
-                                   uint32_t nthreads) {
+WEFT_HOST_DEVICE WEFT_DEVICE_NOINLINE void DirectReduce(typename F::Stored* out,
+                                                        const typename F::Stored* const* ins, int n,
+                                                        size_t count, int divisor, uint32_t tid,
+                                                        uint32_t nthreads) {
   using S = typename F::Stored;
   constexpr size_t kPer = sizeof(Vec16) / sizeof(S);
   bool aligned = Aligned16(out);
@@ -213,8 +214,9 @@ WEFT_HOST_DEVICE void DirectReduce(typename F::Stored* out, const typename F::St
 }
 
 // out[0, bytes) = in[0, bytes) by thread tid of nthreads, as DirectReduce moves data.
-WEFT_HOST_DEVICE inline void DirectCopy(void* out, const void* in, size_t bytes, uint32_t tid,
-                                        uint32_t nthreads) {
+WEFT_HOST_DEVICE WEFT_DEVICE_NOINLINE inline void DirectCopy(void* out, const void* in,
+                                                             size_t bytes, uint32_t tid,
+                                                             uint32_t nthreads) {
   auto* o = static_cast<unsigned char*>(out);
   const auto* s = static_cast<const unsigned char*>(in);
   size_t done = 0;
