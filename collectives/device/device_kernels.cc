@@ -63,6 +63,32 @@ struct OwnStream {
   Status status;
 };
 
+// A record of this rank's buffer at `pointer` on `device`; its set-up fills in the rest.
+ScratchRecord RecordOf(int device, const void* pointer) {
+  ScratchRecord r;
+  r.pid = static_cast<int32_t>(getpid());
+  r.device = device;
+  r.pointer = reinterpret_cast<uintptr_t>(pointer);
+  return r;
+}
+
+// Every rank's record, in rank order, over the host collectives. A rank whose set-up failed
+// takes part all the same, its status saying so, so that every rank learns of it and none
+// waits for a record that will not come.
+Status ExchangeRecords(HostCollectives* host, const ScratchRecord& mine, int nranks,
+                       std::vector<ScratchRecord>* all) {
+  all->assign(static_cast<size_t>(nranks), ScratchRecord());
+  const CollArgs g{CollType::kAllGather,
+                   &mine,
+                   all->data(),
+                   sizeof(ScratchRecord),
+                   weftUint8,
+                   weftSum,
+                   0,
+                   nullptr};
+  return host->Run({g});
+}
+
 // Where this process reaches rank q's buffer `what` that `rec` describes (`mine`: this
 // rank's record): in this process (this rank, or a thread-rank) the pointer itself, with
 // peer access to the peer's GPU; in another, a CUDA IPC mapping, kept in *opened to close.
@@ -105,11 +131,8 @@ Status DeviceKernels::Init(HostCollectives* host) {
   one_shot_bytes_ =
       o_.max_bytes > 0 ? AlignUp(OneShotScratch::Bytes(o_.nranks, o_.max_bytes), kBoardsAlign) : 0;
   const size_t bytes = one_shot_bytes_ + sizeof(proto::DirectBoard) * proto::kDirectMaxChannels;
-  // Set up this rank's part; a failure still takes part in the exchange, so that every rank
-  // learns it and none waits for a record that will not come.
-  ScratchRecord mine;
-  mine.pid = static_cast<int32_t>(getpid());
-  mine.device = o_.device;
+  // Set up this rank's part; a failure still takes part in the exchange (ExchangeRecords).
+  ScratchRecord mine = RecordOf(o_.device, nullptr);
   (void)cudaDeviceGetAttribute(&mine.sms, cudaDevAttrMultiProcessorCount, o_.device);
   cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, o_.device) == cudaSuccess)
@@ -138,18 +161,10 @@ Status DeviceKernels::Init(HostCollectives* host) {
   }
   if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "kernel scratch");  // zeroed
   if (local.ok()) local = ExportIpcBuffer(scratch_, &mine.ipc);
-  mine.pointer = reinterpret_cast<uintptr_t>(scratch_);
+  mine.pointer = reinterpret_cast<uintptr_t>(scratch_);  // allocated above
   mine.status = local.code();
-  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
-  CollArgs g{CollType::kAllGather,
-             &mine,
-             all.data(),
-             sizeof(ScratchRecord),
-             weftUint8,
-             weftSum,
-             0,
-             nullptr};
-  WEFT_CHECK(host->Run({g}));
+  std::vector<ScratchRecord> all;
+  WEFT_CHECK(ExchangeRecords(host, mine, o_.nranks, &all));
   WEFT_CHECK(local);
   // Every rank's scratch, then its boards, then its staging, as this process reaches them.
   std::vector<void*> table(3 * static_cast<size_t>(o_.nranks), nullptr);
@@ -205,10 +220,8 @@ Status DeviceKernels::Init(HostCollectives* host) {
 
 Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* table) {
   const size_t bytes = static_cast<size_t>(direct_channels_) * kDirectStagingBytes;
-  ScratchRecord mine;
-  mine.pid = static_cast<int32_t>(getpid());
-  mine.device = o_.device;
   Status local = Cuda(cudaMalloc(&staging_, bytes), "direct kernel staging");
+  ScratchRecord mine = RecordOf(o_.device, staging_);
   constexpr size_t kWindowTable =
       sizeof(uint64_t) * proto::kDirectMaxWindows * proto::kDirectMaxRanks;
   if (local.ok()) local = Cuda(cudaMalloc(&windows_, kWindowTable), "window table");
@@ -218,18 +231,9 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "window table");
   window_list_.resize(proto::kDirectMaxWindows);
   if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
-  mine.pointer = reinterpret_cast<uintptr_t>(staging_);
   mine.status = local.code();
-  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
-  CollArgs g{CollType::kAllGather,
-             &mine,
-             all.data(),
-             sizeof(ScratchRecord),
-             weftUint8,
-             weftSum,
-             0,
-             nullptr};
-  WEFT_CHECK(host->Run({g}));
+  std::vector<ScratchRecord> all;
+  WEFT_CHECK(ExchangeRecords(host, mine, o_.nranks, &all));
   WEFT_CHECK(local);
   for (int q = 0; q < o_.nranks; ++q) {
     WEFT_REQUIRE(all[static_cast<size_t>(q)].status == weftSuccess, weftInvalidUsage,
@@ -316,10 +320,7 @@ Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t byte
   int free_slot = -1;
   for (size_t i = 0; i < window_list_.size() && free_slot < 0; ++i)
     if (!window_list_[i].used) free_slot = static_cast<int>(i);
-  ScratchRecord mine;
-  mine.pid = static_cast<int32_t>(getpid());
-  mine.device = o_.device;
-  mine.pointer = reinterpret_cast<uintptr_t>(p);
+  ScratchRecord mine = RecordOf(o_.device, p);
   // A window lies in one allocation, so its peers' mappings hold all of it.
   uintptr_t base = 0;
   size_t allocated = 0;
@@ -334,16 +335,8 @@ Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t byte
                                bytes, p, allocated, reinterpret_cast<void*>(base)));
   if (local.ok()) local = ExportIpcBuffer(p, &mine.ipc);
   mine.status = local.code();
-  std::vector<ScratchRecord> all(static_cast<size_t>(o_.nranks));
-  CollArgs g{CollType::kAllGather,
-             &mine,
-             all.data(),
-             sizeof(ScratchRecord),
-             weftUint8,
-             weftSum,
-             0,
-             nullptr};
-  WEFT_CHECK(host->Run({g}));
+  std::vector<ScratchRecord> all;
+  WEFT_CHECK(ExchangeRecords(host, mine, o_.nranks, &all));
   WEFT_CHECK(local);
   Window w;
   w.base = mine.pointer;
