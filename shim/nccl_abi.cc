@@ -9,10 +9,11 @@
 //    a group) and destroyed from one thread (shim_comm.h);
 //  * ncclCommSplit is built from Weft calls on the parent;
 //  * all-to-all, gather and scatter are groups of Weft sends and receives;
-//  * what Weft does not do (NCCL's memory allocator, symmetric windows, and the device API
-//    of nccl_device.h, in nccl_device_api.cc) fails with ncclInvalidUsage and says so in
-//    ncclGetLastError, never silently. Every function NCCL's library exports exists, so a
-//    program that links them all still loads (tests/shim/exports_match_nccl.sh).
+//  * ncclMemAlloc is cudaMalloc, and windows are Weft's (weftCommWindowRegister);
+//  * what Weft does not do (the device API of nccl_device.h, in nccl_device_api.cc) fails
+//    with ncclInvalidUsage and says so in ncclGetLastError, never silently. Every function NCCL's
+//    library exports exists, so a program that links them all still loads
+//    (tests/shim/exports_match_nccl.sh).
 #include <nccl.h>
 
 #include <algorithm>
@@ -378,20 +379,36 @@ ncclResult_t ncclCommDeregister(const ncclComm_t comm, void*) {
   return ncclSuccess;
 }
 
-ncclResult_t ncclCommWindowRegister(ncclComm_t, void*, size_t, ncclWindow_t*, int) {
-  return Unsupported("ncclCommWindowRegister (symmetric memory windows)");
+// Windows are Weft's (weftCommWindowRegister): collective, device memory of one allocation;
+// the collectives' kernels read a window where it lies. The handle is Weft's window itself.
+// (NCCL's device API on windows, nccl_device.h, is not provided: nccl_device_api.cc.)
+ncclResult_t ncclCommWindowRegister(ncclComm_t comm, void* buff, size_t size, ncclWindow_t* win,
+                                    int winFlags) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommWindowRegister");
+  if (win == nullptr) return Fail(weftInvalidArgument, "ncclCommWindowRegister: win is NULL");
+  weftWindow_t made = nullptr;
+  const ncclResult_t r = ToNccl(weftCommWindowRegister(w, buff, size, &made, winFlags));
+  *win = reinterpret_cast<ncclWindow_t>(made);
+  return r;
 }
 
-ncclResult_t ncclCommWindowDeregister(ncclComm_t, ncclWindow_t) {
-  return Unsupported("ncclCommWindowDeregister");
+ncclResult_t ncclCommWindowDeregister(ncclComm_t comm, ncclWindow_t win) {
+  WEFT_NCCL_COMM(w, comm, "ncclCommWindowDeregister");
+  return ToNccl(weftCommWindowDeregister(w, reinterpret_cast<weftWindow_t>(win)));
 }
 
-ncclResult_t ncclMemAlloc(void**, size_t) {
-  return Unsupported("ncclMemAlloc (allocate with cudaMalloc)");
+// Device memory on the current device, one cudaMalloc allocation per call: CUDA IPC shares
+// it, and it holds a whole window. (NCCL's cuMem allocation also suits NVLink SHARP, which
+// Weft does not use.)
+ncclResult_t ncclMemAlloc(void** ptr, size_t size) {
+  if (ptr == nullptr || size == 0)
+    return Fail(weftInvalidArgument,
+                weft::Format("ncclMemAlloc: ptr %p, size %zu", static_cast<void*>(ptr), size));
+  return ToNccl(weft::Report(weft::AllocateDeviceMemory(size, ptr).WithContext("ncclMemAlloc")));
 }
 
-ncclResult_t ncclMemFree(void*) {
-  return Unsupported("ncclMemFree");
+ncclResult_t ncclMemFree(void* ptr) {
+  return ToNccl(weft::Report(weft::FreeDeviceMemory(ptr).WithContext("ncclMemFree")));
 }
 
 ncclResult_t ncclRedOpCreatePreMulSum(ncclRedOp_t* op, void* scalar, ncclDataType_t datatype,

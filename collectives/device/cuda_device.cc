@@ -48,6 +48,29 @@ Status ReadDeviceScalar(const void* ptr, size_t bytes, std::array<uint8_t, 8>* o
   return st;
 }
 
+Status AllocateDeviceMemory(size_t bytes, void** ptr) {
+  *ptr = nullptr;
+  const cudaError_t e = cudaMalloc(ptr, bytes);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    *ptr = nullptr;
+    return CudaError(Format("allocating %zu bytes of device memory on GPU %d: %s", bytes,
+                            CurrentCudaDevice(), cudaGetErrorString(e)));
+  }
+  return Status::Ok();
+}
+
+Status FreeDeviceMemory(void* ptr) {
+  if (ptr == nullptr) return Status::Ok();
+  const cudaError_t e = cudaFree(ptr);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return InvalidArgument(
+        Format("%p is not device memory this process allocated: %s", ptr, cudaGetErrorString(e)));
+  }
+  return Status::Ok();
+}
+
 bool CudaDevicePresent() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -41,6 +41,13 @@ int CurrentCudaDevice();
 // The PCI id of the calling thread's current CUDA device, as CUDA spells it; "" if none.
 std::string CurrentGpuPciId();
 
+// Device memory as NCCL's ncclMemAlloc gives it: `bytes` on the calling thread's current
+// device, one allocation of its own, so that CUDA IPC can share it and it may hold a whole
+// window (weftCommWindowRegister). Without CUDA, a clear error.
+Status AllocateDeviceMemory(size_t bytes, void** ptr);
+// Frees what AllocateDeviceMemory gave (nullptr: nothing).
+Status FreeDeviceMemory(void* ptr);
+
 // Reads `bytes` (at most 8) from a scalar in device memory (a PreMulSum's weftScalarDevice)
 // on a stream of its own that waits for no other: the caller's stream may be held at
 // Weft's own gate while this runs, so a copy on the legacy default stream could deadlock.

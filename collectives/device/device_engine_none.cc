@@ -21,6 +21,16 @@ std::string CurrentGpuPciId() {
   return "";
 }
 
+Status AllocateDeviceMemory(size_t, void** ptr) {
+  *ptr = nullptr;
+  return InvalidUsage("device memory needs CUDA, and this build of Weft has none");
+}
+
+Status FreeDeviceMemory(void* ptr) {
+  if (ptr == nullptr) return Status::Ok();
+  return InvalidUsage("device memory needs CUDA, and this build of Weft has none");
+}
+
 Status ReadDeviceScalar(const void*, size_t, std::array<uint8_t, 8>*) {
   return InvalidUsage("a weftScalarDevice scalar needs CUDA, and this build of Weft has none");
 }

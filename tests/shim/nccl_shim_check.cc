@@ -358,13 +358,58 @@ void CheckShrink(ncclComm_t comm, int r, int n, Memory& m) {
   OK(ncclCommDestroy(small));
 }
 
+// ncclMemAlloc and windows. Their arguments are checked everywhere, and a window of host
+// memory is refused on every rank (no GPU needed). With device buffers: memory from
+// ncclMemAlloc, registered as a window on every rank, carries an exact all-reduce, then is
+// deregistered and freed.
+void CheckMemoryAndWindows(ncclComm_t comm, int r, int n, Memory& m) {
+  void* mem = nullptr;
+  EXPECT(ncclMemAlloc(nullptr, 64) == ncclInvalidArgument, "ncclMemAlloc(NULL, 64)");
+  EXPECT(ncclMemAlloc(&mem, 0) == ncclInvalidArgument && mem == nullptr, "ncclMemAlloc of 0");
+  OK(ncclMemFree(nullptr));
+  ncclWindow_t win = nullptr;
+  if (!m.device()) {
+    std::vector<float> host(64);
+    EXPECT(ncclCommWindowRegister(comm, host.data(), host.size() * sizeof(float), &win,
+                                  NCCL_WIN_DEFAULT) == ncclInvalidArgument,
+           "a window of host memory");
+    const std::string why = ncclGetLastError(comm);
+    EXPECT(why.find("host memory") != std::string::npos && win == nullptr,
+           "a window of host memory: %s", why.c_str());
+    EXPECT(ncclCommWindowDeregister(comm, nullptr) == ncclInvalidArgument, "no window");
+    return;
+  }
+  const size_t count = (size_t{1} << 20) + 3;  // past the one-shot size
+  const size_t bytes = count * sizeof(float);
+  float* in = nullptr;
+  float* out = nullptr;
+  OK(ncclMemAlloc(reinterpret_cast<void**>(&in), bytes));
+  OK(ncclMemAlloc(reinterpret_cast<void**>(&out), bytes));
+  ncclWindow_t win_in = nullptr, win_out = nullptr;
+  OK(ncclCommWindowRegister(comm, in, bytes, &win_in, NCCL_WIN_COLL_SYMMETRIC));
+  OK(ncclCommWindowRegister(comm, out, bytes, &win_out, NCCL_WIN_COLL_SYMMETRIC));
+  std::vector<float> v(count);
+  for (size_t i = 0; i < count; ++i)
+    v[i] = In(r, i);
+  EXPECT(cudaMemcpy(in, v.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess, "copy in");
+  OK(ncclAllReduce(in, out, count, ncclFloat32, ncclSum, comm, m.stream()));
+  m.Read(out, &v);
+  size_t wrong = 0;
+  for (size_t i = 0; i < count; ++i) {
+    float s = 0;
+    for (int q = 0; q < n; ++q)
+      s += In(q, i);
+    wrong += v[i] != s ? 1 : 0;
+  }
+  EXPECT(wrong == 0, "all-reduce through windows from ncclMemAlloc: %zu wrong", wrong);
+  OK(ncclCommWindowDeregister(comm, win_in));
+  OK(ncclCommWindowDeregister(comm, win_out));
+  OK(ncclMemFree(in));
+  OK(ncclMemFree(out));
+}
+
 void CheckRefusals(ncclComm_t comm) {
   int x = 0;
-  void* mem = nullptr;
-  EXPECT(ncclMemAlloc(&mem, 64) == ncclInvalidUsage, "ncclMemAlloc");
-  const std::string why = ncclGetLastError(comm);
-  EXPECT(why.find("not supported by Weft") != std::string::npos, "ncclMemAlloc's reason: %s",
-         why.c_str());
   EXPECT(ncclSend(&x, 1, ncclInt32, 99, comm, nullptr) == ncclInvalidArgument, "a bad peer");
   EXPECT(ncclAllReduce(&x, &x, 1, static_cast<ncclDataType_t>(99), ncclSum, comm, nullptr) ==
              ncclInvalidArgument,
@@ -396,6 +441,7 @@ void Run(int r, int n, const ncclUniqueId& id, bool device, int gpus) {
   CheckPointToPoint(comm, r, n, m);
   CheckSplit(comm, r, n, m);
   CheckShrink(comm, r, n, m);
+  CheckMemoryAndWindows(comm, r, n, m);
   CheckRefusals(comm);
   ncclResult_t async = ncclInternalError;
   OK(ncclCommGetAsyncError(comm, &async));
