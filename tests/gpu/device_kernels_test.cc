@@ -144,45 +144,44 @@ TEST(DeviceOneShot, OtherCollectivesAreExact) {
   });
 }
 
-// Issue 17's test: ten all-reduces captured in a graph, the graph replayed three times on
-// new inputs, every output exact. Nothing of the call runs on the host, so the capture
+// `calls` all-reduces of `count` int32 captured in a graph, the graph replayed three times
+// on new inputs, every output exact. Nothing of the call runs on the host, so the capture
 // holds all of it (the kernels' epochs live on the device and advance on every replay).
-TEST(DeviceOneShot, TenCapturedAllReducesReplayThreeTimesExact) {
-  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
-  constexpr int kCalls = 10;
-  constexpr size_t kCount = 257;
-  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
-    std::vector<void*> in(kCalls), out(kCalls);
-    for (int c = 0; c < kCalls; ++c) {
-      ASSERT_EQ(cudaSuccess, cudaMalloc(&in[c], kCount * 4));
-      ASSERT_EQ(cudaSuccess, cudaMalloc(&out[c], kCount * 4));
+// `path`: the device path the calls must take.
+void CapturedAllReducesReplayExact(int calls, size_t count, const char* path) {
+  OnThreadRanks(60000, [&](int rank, weftComm_t comm, cudaStream_t stream) {
+    std::vector<void*> in(calls), out(calls);
+    for (int c = 0; c < calls; ++c) {
+      ASSERT_EQ(cudaSuccess, cudaMalloc(&in[c], count * 4));
+      ASSERT_EQ(cudaSuccess, cudaMalloc(&out[c], count * 4));
     }
     // A first call outside the capture sets the device side up (memory, IPC).
-    ASSERT_EQ(weftSuccess, weftAllReduce(in[0], out[0], kCount, weftInt32, weftSum, comm, stream));
+    ASSERT_EQ(weftSuccess, weftAllReduce(in[0], out[0], count, weftInt32, weftSum, comm, stream));
     ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+    EXPECT_STREQ(path, comm->impl->DevicePath());
     cudaGraph_t graph = nullptr;
     ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int c = 0; c < kCalls; ++c)
-      ASSERT_EQ(weftSuccess, weftAllReduce(in[c], out[c], kCount, weftInt32, weftSum, comm, stream))
+    for (int c = 0; c < calls; ++c)
+      ASSERT_EQ(weftSuccess, weftAllReduce(in[c], out[c], count, weftInt32, weftSum, comm, stream))
           << weftGetLastError(comm);
     ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream, &graph));
     cudaGraphExec_t exec = nullptr;
     ASSERT_EQ(cudaSuccess, cudaGraphInstantiate(&exec, graph, 0));
+    std::vector<int32_t> host(count);
     for (int round = 1; round <= 3; ++round) {
-      std::vector<int32_t> host(kCount);
-      for (int c = 0; c < kCalls; ++c) {
-        for (size_t i = 0; i < kCount; ++i)
-          host[i] = Value(rank, i, round * kCalls + c);
-        ASSERT_EQ(cudaSuccess, cudaMemcpy(in[c], host.data(), kCount * 4, cudaMemcpyHostToDevice));
+      for (int c = 0; c < calls; ++c) {
+        for (size_t i = 0; i < count; ++i)
+          host[i] = Value(rank, i, round * calls + c);
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(in[c], host.data(), count * 4, cudaMemcpyHostToDevice));
       }
       ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream));
       ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
-      for (int c = 0; c < kCalls; ++c) {
-        ASSERT_EQ(cudaSuccess, cudaMemcpy(host.data(), out[c], kCount * 4, cudaMemcpyDeviceToHost));
-        for (size_t i = 0; i < kCount; ++i) {
+      for (int c = 0; c < calls; ++c) {
+        ASSERT_EQ(cudaSuccess, cudaMemcpy(host.data(), out[c], count * 4, cudaMemcpyDeviceToHost));
+        for (size_t i = 0; i < count; ++i) {
           int32_t expect = 0;
           for (int q = 0; q < kRanks; ++q)
-            expect += Value(q, i, round * kCalls + c);
+            expect += Value(q, i, round * calls + c);
           ASSERT_EQ(expect, host[i])
               << "rank " << rank << ", replay " << round << ", call " << c << ", element " << i;
         }
@@ -190,11 +189,17 @@ TEST(DeviceOneShot, TenCapturedAllReducesReplayThreeTimesExact) {
     }
     cudaGraphExecDestroy(exec);
     cudaGraphDestroy(graph);
-    for (int c = 0; c < kCalls; ++c) {
+    for (int c = 0; c < calls; ++c) {
       cudaFree(in[c]);
       cudaFree(out[c]);
     }
   });
+}
+
+// Issue 17's test: ten small all-reduces (the one-shot kernel) in a graph.
+TEST(DeviceOneShot, TenCapturedAllReducesReplayThreeTimesExact) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  CapturedAllReducesReplayExact(10, 257, "oneshot-kernel");
 }
 
 TEST(DeviceOneShot, EightByteLatencyFourThreadRanks) {
@@ -366,56 +371,10 @@ TEST(DeviceDirect, EveryCollectiveIsExact) {
   });
 }
 
-// Large calls in a CUDA graph: three 4 MiB all-reduces captured, the graph replayed three
-// times on new inputs, every output exact (the direct kernel's epochs advance on the device).
+// Large calls in a CUDA graph: three 4 MiB all-reduces (the direct kernel).
 TEST(DeviceDirect, CapturedAllReducesReplayExact) {
   if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
-  constexpr int kCalls = 3;
-  constexpr size_t kCount = size_t{1} << 20;
-  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
-    std::vector<void*> in(kCalls), out(kCalls);
-    for (int c = 0; c < kCalls; ++c) {
-      ASSERT_EQ(cudaSuccess, cudaMalloc(&in[c], kCount * 4));
-      ASSERT_EQ(cudaSuccess, cudaMalloc(&out[c], kCount * 4));
-    }
-    ASSERT_EQ(weftSuccess, weftAllReduce(in[0], out[0], kCount, weftInt32, weftSum, comm, stream));
-    ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
-    EXPECT_STREQ("direct-kernel", comm->impl->DevicePath());
-    cudaGraph_t graph = nullptr;
-    ASSERT_EQ(cudaSuccess, cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-    for (int c = 0; c < kCalls; ++c)
-      ASSERT_EQ(weftSuccess, weftAllReduce(in[c], out[c], kCount, weftInt32, weftSum, comm, stream))
-          << weftGetLastError(comm);
-    ASSERT_EQ(cudaSuccess, cudaStreamEndCapture(stream, &graph));
-    cudaGraphExec_t exec = nullptr;
-    ASSERT_EQ(cudaSuccess, cudaGraphInstantiate(&exec, graph, 0));
-    std::vector<int32_t> host(kCount);
-    for (int round = 1; round <= 3; ++round) {
-      for (int c = 0; c < kCalls; ++c) {
-        for (size_t i = 0; i < kCount; ++i)
-          host[i] = Value(rank, i, round * kCalls + c);
-        ASSERT_EQ(cudaSuccess, cudaMemcpy(in[c], host.data(), kCount * 4, cudaMemcpyHostToDevice));
-      }
-      ASSERT_EQ(cudaSuccess, cudaGraphLaunch(exec, stream));
-      ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
-      for (int c = 0; c < kCalls; ++c) {
-        ASSERT_EQ(cudaSuccess, cudaMemcpy(host.data(), out[c], kCount * 4, cudaMemcpyDeviceToHost));
-        for (size_t i = 0; i < kCount; ++i) {
-          int32_t expect = 0;
-          for (int q = 0; q < kRanks; ++q)
-            expect += Value(q, i, round * kCalls + c);
-          ASSERT_EQ(expect, host[i])
-              << "rank " << rank << ", replay " << round << ", call " << c << ", element " << i;
-        }
-      }
-    }
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    for (int c = 0; c < kCalls; ++c) {
-      cudaFree(in[c]);
-      cudaFree(out[c]);
-    }
-  });
+  CapturedAllReducesReplayExact(3, size_t{1} << 20, "direct-kernel");
 }
 
 // The device-to-device copy's rate (bytes copied per second) over `bytes`, the memory bound's

@@ -18,6 +18,7 @@
 #include "collectives/device/device_kernels.h"
 #include "collectives/device/direct_kernel.h"
 #include "collectives/device/proto/direct_staged.h"
+#include "tests/gpu/gpu_ranks.h"
 
 namespace weft {
 namespace {
@@ -36,50 +37,25 @@ int32_t Value(int rank, size_t i) {
 // Every rank's buffers, boards, epochs and (staged: bytes > 0) staging, on one GPU; with
 // `windows`, every rank's input and output are registered windows (slots 0 and 1), so the
 // staged kernel reads them where they lie.
-struct GpuJob {
+struct GpuJob : GpuRanks<kRanks> {
   GpuJob(size_t bytes, size_t staging_bytes, bool windows = false)
-      : staging_bytes(staging_bytes), windows(windows) {
-    for (int r = 0; r < kRanks; ++r) {
-      cudaStreamCreateWithFlags(&stream[r], cudaStreamNonBlocking);
-      cudaMalloc(&in[r], bytes);
-      cudaMalloc(&out[r], bytes);
-      cudaMalloc(&boards[r], sizeof(proto::DirectBoard) * proto::kDirectMaxChannels);
-      cudaMemset(boards[r], 0, sizeof(proto::DirectBoard) * proto::kDirectMaxChannels);
-      cudaMalloc(&epochs[r], sizeof(uint64_t) * proto::kDirectMaxChannels);
-      cudaMemset(epochs[r], 0, sizeof(uint64_t) * proto::kDirectMaxChannels);
-      cudaMalloc(&status[r], sizeof(uint32_t));
-      cudaMemset(status[r], 0, sizeof(uint32_t));
-      staging[r] = nullptr;
-      if (staging_bytes > 0) cudaMalloc(&staging[r], staging_bytes * proto::kDirectMaxChannels);
-    }
-    cudaMalloc(&board_table, sizeof(boards));
-    cudaMemcpy(board_table, boards, sizeof(boards), cudaMemcpyHostToDevice);
-    cudaMalloc(&staging_table, sizeof(staging));
-    cudaMemcpy(staging_table, staging, sizeof(staging), cudaMemcpyHostToDevice);
+      : GpuRanks(bytes), staging_bytes(staging_bytes), windows(windows) {
+    proto::DirectBoard* boards[kRanks];
+    void* staging[kRanks];
     std::vector<uint64_t> bases(size_t{proto::kDirectMaxWindows} * proto::kDirectMaxRanks, 0);
     for (int r = 0; r < kRanks; ++r) {
+      boards[r] =
+          Zeroed<proto::DirectBoard>(sizeof(proto::DirectBoard) * proto::kDirectMaxChannels);
+      epochs[r] = Zeroed<uint64_t>(sizeof(uint64_t) * proto::kDirectMaxChannels);
+      staging[r] =
+          staging_bytes > 0 ? Zeroed<void>(staging_bytes * proto::kDirectMaxChannels) : nullptr;
       bases[r] = reinterpret_cast<uintptr_t>(in[r]);
       bases[proto::kDirectMaxRanks + r] = reinterpret_cast<uintptr_t>(out[r]);
     }
-    cudaMalloc(&window_table, bases.size() * sizeof(uint64_t));
-    cudaMemcpy(window_table, bases.data(), bases.size() * sizeof(uint64_t), cudaMemcpyHostToDevice);
-    cudaHostAlloc(&abort_host, sizeof(uint32_t), cudaHostAllocMapped);
-    *abort_host = 0;
-    cudaHostGetDevicePointer(reinterpret_cast<void**>(&abort_dev), abort_host, 0);
+    board_table = Table(boards, kRanks);
+    staging_table = Table(staging, kRanks);
+    window_table = Table(bases.data(), bases.size());
     cudaDeviceSynchronize();
-  }
-  ~GpuJob() {
-    cudaDeviceSynchronize();
-    for (int r = 0; r < kRanks; ++r) {
-      cudaStreamDestroy(stream[r]);
-      for (void* p : {in[r], out[r], static_cast<void*>(boards[r]), static_cast<void*>(epochs[r]),
-                      static_cast<void*>(status[r]), staging[r]})
-        if (p != nullptr) cudaFree(p);
-    }
-    cudaFree(board_table);
-    cudaFree(staging_table);
-    cudaFree(window_table);
-    cudaFreeHost(abort_host);
   }
   Status Launch(int r, proto::DeviceColl coll, int root, size_t count, weftDataType_t type,
                 weftRedOp_t op, int channels) {
@@ -109,18 +85,10 @@ struct GpuJob {
   }
   size_t staging_bytes;
   bool windows;
-  cudaStream_t stream[kRanks];
-  void* in[kRanks];
-  void* out[kRanks];
-  proto::DirectBoard* boards[kRanks];
   uint64_t* epochs[kRanks];
-  uint32_t* status[kRanks];
-  void* staging[kRanks];
   proto::DirectBoard** board_table = nullptr;
   void** staging_table = nullptr;
   uint64_t* window_table = nullptr;
-  uint32_t* abort_host = nullptr;
-  uint32_t* abort_dev = nullptr;
 };
 
 // One collective of int32 sum on every rank, checked bit for bit on every rank.

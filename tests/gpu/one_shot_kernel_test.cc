@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectives/device/one_shot_kernel.h"
+#include "tests/gpu/gpu_ranks.h"
 
 namespace weft {
 namespace {
@@ -25,34 +26,14 @@ T Value(int rank, size_t i) {
 }
 
 // Every rank's device memory, and the job's mapped abort flag.
-struct GpuJob {
-  explicit GpuJob(size_t max_bytes) : lines(proto::OneShotLines(max_bytes)) {
+struct GpuJob : GpuRanks<kRanks> {
+  explicit GpuJob(size_t max_bytes) : GpuRanks(max_bytes), lines(proto::OneShotLines(max_bytes)) {
+    proto::LlLine* scratch[kRanks];
     for (int r = 0; r < kRanks; ++r) {
-      cudaStreamCreateWithFlags(&stream[r], cudaStreamNonBlocking);
-      cudaMalloc(&in[r], max_bytes);
-      cudaMalloc(&out[r], max_bytes);
-      cudaMalloc(&scratch[r], 2 * kRanks * lines * sizeof(proto::LlLine));
-      cudaMemset(scratch[r], 0, 2 * kRanks * lines * sizeof(proto::LlLine));
-      cudaMalloc(&epoch[r], sizeof(uint32_t));
-      cudaMemset(epoch[r], 0, sizeof(uint32_t));
-      cudaMalloc(&status[r], sizeof(uint32_t));
-      cudaMemset(status[r], 0, sizeof(uint32_t));
+      scratch[r] = Zeroed<proto::LlLine>(2 * kRanks * lines * sizeof(proto::LlLine));
+      epoch[r] = Zeroed<uint32_t>(sizeof(uint32_t));
     }
-    cudaMalloc(&table, sizeof(scratch));
-    cudaMemcpy(table, scratch, sizeof(scratch), cudaMemcpyHostToDevice);
-    cudaHostAlloc(&abort_host, sizeof(uint32_t), cudaHostAllocMapped);
-    *abort_host = 0;
-    cudaHostGetDevicePointer(reinterpret_cast<void**>(&abort_dev), abort_host, 0);
-  }
-  ~GpuJob() {
-    for (int r = 0; r < kRanks; ++r) {
-      cudaStreamDestroy(stream[r]);
-      for (void* p : {in[r], out[r], static_cast<void*>(scratch[r]), static_cast<void*>(epoch[r]),
-                      static_cast<void*>(status[r])})
-        cudaFree(p);
-    }
-    cudaFree(table);
-    cudaFreeHost(abort_host);
+    table = Table(scratch, kRanks);
   }
   Status Launch(int r, size_t count, weftDataType_t type, weftRedOp_t op) {
     proto::OneShotArgs a;
@@ -69,15 +50,8 @@ struct GpuJob {
     return LaunchOneShot(a, type, op, kThreads, status[r], stream[r]);
   }
   size_t lines;
-  cudaStream_t stream[kRanks];
-  void* in[kRanks];
-  void* out[kRanks];
-  proto::LlLine* scratch[kRanks];
   uint32_t* epoch[kRanks];
-  uint32_t* status[kRanks];
   proto::LlLine** table = nullptr;
-  uint32_t* abort_host = nullptr;
-  uint32_t* abort_dev = nullptr;
 };
 
 template <typename T, typename Op>
