@@ -1,6 +1,7 @@
 #include <cuda_runtime.h>
 
 #include "collectives/device/direct_kernel.h"
+#include "collectives/device/kernel_preload.cuh"
 #include "collectives/device/one_shot_kernel.h"
 #include "collectives/device/proto/direct_staged.h"
 #include "collectives/reduce/device_formats.cuh"
@@ -35,19 +36,9 @@ cudaError_t WithKernel(weftDataType_t type, weftRedOp_t op, Fn&& fn) {
 }  // namespace
 
 Status PreloadDirectKernels() {
-  for (int t = 0; t < weftNumTypes; ++t) {
-    const auto type = static_cast<weftDataType_t>(t);
-    if (!OneShotServes(type)) continue;  // the same types
-    for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin}) {
-      const cudaError_t e = WithKernel(type, op, [](auto kernel) {
-        cudaFuncAttributes attr;
-        return cudaFuncGetAttributes(&attr, kernel);
-      });
-      WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "loading the direct kernels: %s",
-                   cudaGetErrorString(e));
-    }
-  }
-  return Status::Ok();
+  return PreloadKernelFamily("direct", [](weftDataType_t type, weftRedOp_t op, auto fn) {
+    return WithKernel(type, op, fn);
+  });
 }
 
 Status LaunchDirect(const proto::DirectArgs& args, weftDataType_t type, weftRedOp_t op,

@@ -1,5 +1,6 @@
 #include <cuda_runtime.h>
 
+#include "collectives/device/kernel_preload.cuh"
 #include "collectives/device/one_shot_kernel.h"
 #include "collectives/reduce/device_formats.cuh"
 #include "collectives/reduce/reduce_ops.h"
@@ -35,19 +36,9 @@ bool OneShotServes(weftDataType_t type) {
 }
 
 Status PreloadOneShotKernels() {
-  for (int t = 0; t < weftNumTypes; ++t) {
-    const auto type = static_cast<weftDataType_t>(t);
-    if (!OneShotServes(type)) continue;
-    for (weftRedOp_t op : {weftSum, weftProd, weftMax, weftMin}) {
-      const cudaError_t e = WithKernel(type, op, [](auto kernel) {
-        cudaFuncAttributes attr;
-        return cudaFuncGetAttributes(&attr, kernel);
-      });
-      WEFT_REQUIRE(e == cudaSuccess, weftUnhandledCudaError, "loading the one-shot kernels: %s",
-                   cudaGetErrorString(e));
-    }
-  }
-  return Status::Ok();
+  return PreloadKernelFamily("one-shot", [](weftDataType_t type, weftRedOp_t op, auto fn) {
+    return WithKernel(type, op, fn);
+  });
 }
 
 Status LaunchOneShot(const proto::OneShotArgs& args, weftDataType_t type, weftRedOp_t op,
