@@ -260,15 +260,25 @@ DeviceKernels::~DeviceKernels() {
   if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
 }
 
+DeviceKernel DeviceKernels::KernelFor(const CollArgs& a) const {
+  return DeviceKernelFor(a, TypeSize(a.type), o_.max_bytes, o_.nranks, direct_, staging_ != nullptr,
+                         o_.cost);
+}
+
 const char* DeviceKernels::PathOf(const CollArgs& a) const {
-  if (DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes)) return "oneshot-kernel";
-  if (direct_ && DeviceDirectTakes(a))
-    return staging_ != nullptr ? "direct-staged-kernel" : "direct-kernel";
+  switch (KernelFor(a)) {
+    case DeviceKernel::kOneShot:
+      return "oneshot-kernel";
+    case DeviceKernel::kDirect:
+      return staging_ != nullptr ? "direct-staged-kernel" : "direct-kernel";
+    case DeviceKernel::kNone:
+      break;
+  }
   return nullptr;
 }
 
 Status DeviceKernels::Launch(const CollArgs& a) {
-  return DeviceOneShotTakes(a, TypeSize(a.type), o_.max_bytes) ? LaunchOneShot(a) : LaunchDirect(a);
+  return KernelFor(a) == DeviceKernel::kOneShot ? LaunchOneShot(a) : LaunchDirect(a);
 }
 
 Status DeviceKernels::LaunchDirect(const CollArgs& a) {

@@ -24,6 +24,7 @@
 
 #include "collectives/algorithms/one_shot.h"
 #include "collectives/coll_args.h"
+#include "collectives/device/device_cost.h"
 #include "collectives/device/proto/direct.h"
 #include "common/status.h"
 
@@ -49,6 +50,21 @@ inline bool DeviceOneShotTakes(const CollArgs& a, size_t element_bytes, size_t m
 // of this process): any call the kernels serve, of any size.
 inline bool DeviceDirectTakes(const CollArgs& a) {
   return DeviceKernelTakes(a);
+}
+
+// The kernel that takes a call, for a job on `nranks` ranks whose one-shot scratch holds
+// blocks up to `max_bytes` and which allows the direct kernel (`direct`; through the staging
+// where `staged`): where both could, the cheaper by `terms` (device_cost.h); none: the gated
+// path. The same on every rank (the call and the job only).
+enum class DeviceKernel { kNone, kOneShot, kDirect };
+inline DeviceKernel DeviceKernelFor(const CollArgs& a, size_t element_bytes, size_t max_bytes,
+                                    int nranks, bool direct, bool staged,
+                                    const DeviceCostTerms& terms) {
+  const bool direct_takes = direct && DeviceDirectTakes(a);
+  if (DeviceOneShotTakes(a, element_bytes, max_bytes) &&
+      (!direct_takes || OneShotCheaper(a.coll, a.count * element_bytes, nranks, staged, terms)))
+    return DeviceKernel::kOneShot;
+  return direct_takes ? DeviceKernel::kDirect : DeviceKernel::kNone;
 }
 
 // Blocks (channels) of a direct call moving `bytes` of data, for a job that allows at most
@@ -80,6 +96,7 @@ class DeviceKernels {
     int nranks = 1;
     size_t max_bytes = 64 << 10;  // WEFT_ONE_SHOT_MAX_BYTES (0: no one-shot)
     bool direct = true;           // WEFT_CUDA_DIRECT: large calls too, where the job allows
+    DeviceCostTerms cost;         // where both kernels could take a call, which is cheaper
     int64_t timeout_ms = 300000;  // each wait of a kernel
   };
   // Collective: every rank of the engine calls it; the scratch exchange runs on `host`.
@@ -117,6 +134,7 @@ class DeviceKernels {
   Status Init(HostCollectives* host);
   // Allocates this rank's staging and maps every peer's (collective).
   Status InitStaging(HostCollectives* host, std::vector<void*>* table);
+  DeviceKernel KernelFor(const CollArgs& a) const;
   Status LaunchOneShot(const CollArgs& a);
   Status LaunchDirect(const CollArgs& a);
   // [p, p + bytes) as a window word (proto::DirectWindowWord), or 0 if no window holds it.

@@ -136,6 +136,66 @@ TEST(DeviceOneShot, TakesSmallCallsWithBuiltInOps) {
   }
 }
 
+// The largest power-of-two block up to 1 MiB for which the one-shot kernel is cheaper.
+size_t OneShotCrossover(CollType coll, int nranks, bool staged, const DeviceCostTerms& t) {
+  size_t last = 0;
+  for (size_t b = 1; b <= (size_t{1} << 20); b *= 2)
+    if (OneShotCheaper(coll, b, nranks, staged, t)) last = b;
+  return last;
+}
+
+// Where both kernels could take a call, the cheaper does: one-shot's bytes grow with the
+// ranks (every peer's copy of the block) and direct's flag rounds do not, so the crossover
+// falls as the ranks grow; with 2 ranks one-shot wins up to its scratch's 64 KiB; through the
+// staging (processes) direct pays a copy more, so one-shot keeps larger blocks.
+TEST(DeviceCost, TheCheaperKernelTakesTheCall) {
+  const DeviceCostTerms t;
+  for (CollType c : {CollType::kAllReduce, CollType::kAllGather, CollType::kReduceScatter,
+                     CollType::kBroadcast, CollType::kReduce}) {
+    size_t previous = SIZE_MAX;
+    for (int n = 2; n <= 16; ++n) {
+      const size_t crossover = OneShotCrossover(c, n, false, t);
+      EXPECT_LE(crossover, previous) << CollName(c) << " " << n << " ranks";
+      EXPECT_GE(OneShotCrossover(c, n, true, t), crossover) << CollName(c) << " " << n;
+      EXPECT_GE(crossover, size_t{1024}) << CollName(c) << " " << n << ": small calls one-shot";
+      previous = crossover;
+      for (size_t b = 8; b <= (size_t{1} << 20); b *= 4)
+        EXPECT_EQ(OneShotCheaper(c, b, n, false, t),
+                  OneShotCostUs(b, n, t) <= DirectCostUs(c, b, n, false, t));
+    }
+  }
+  EXPECT_GE(OneShotCrossover(CollType::kAllReduce, 2, false, t), size_t{64} << 10);
+  EXPECT_LT(OneShotCrossover(CollType::kAllReduce, 8, false, t), size_t{64} << 10);
+  // More ranks move more bytes in one-shot; direct's rounds stay three.
+  EXPECT_GT(OneShotCostUs(4096, 8, t), OneShotCostUs(4096, 2, t));
+  EXPECT_DOUBLE_EQ(DirectCostUs(CollType::kAllReduce, 0, 8, false, t), 3 * t.flag_round_us);
+  EXPECT_DOUBLE_EQ(DirectCostUs(CollType::kAllGather, 0, 8, false, t), 2 * t.flag_round_us);
+}
+
+// The kernel for a call: one-shot within its scratch's limit where it is cheaper or direct
+// is not allowed; direct past it where allowed; else none (the gated path).
+TEST(DeviceCost, KernelForACall) {
+  const DeviceCostTerms t;
+  CollArgs a;
+  a.coll = CollType::kAllReduce;
+  a.type = weftFloat32;
+  a.op = weftSum;
+  const size_t cap = 64 << 10;
+  a.count = 2;
+  EXPECT_EQ(DeviceKernel::kOneShot, DeviceKernelFor(a, 4, cap, 8, true, false, t));
+  a.count = (48 << 10) / 4;  // 48 KiB on 8 ranks: past the crossover, within the scratch
+  EXPECT_EQ(DeviceKernel::kDirect, DeviceKernelFor(a, 4, cap, 8, true, false, t));
+  EXPECT_EQ(DeviceKernel::kOneShot, DeviceKernelFor(a, 4, cap, 8, false, false, t));
+  EXPECT_EQ(DeviceKernel::kOneShot, DeviceKernelFor(a, 4, cap, 2, true, false, t));
+  a.count = (1 << 20) / 4;  // past the scratch
+  EXPECT_EQ(DeviceKernel::kDirect, DeviceKernelFor(a, 4, cap, 2, true, false, t));
+  EXPECT_EQ(DeviceKernel::kNone, DeviceKernelFor(a, 4, cap, 2, false, false, t));
+  a.count = 2;
+  EXPECT_EQ(DeviceKernel::kDirect, DeviceKernelFor(a, 4, 0, 2, true, false, t));  // no scratch
+  a.op = static_cast<weftRedOp_t>(weftNumOps);  // a PreMulSum's handle
+  EXPECT_EQ(DeviceKernel::kNone, DeviceKernelFor(a, 4, cap, 2, true, false, t));
+}
+
 // Past the one-shot size, the direct kernel takes every call the kernels serve (where the job
 // allows it), with one block per MiB of data, as many as the busiest GPU's share of SMs allows.
 TEST(DeviceDirect, TakesLargeCallsWithChannelsBySize) {
