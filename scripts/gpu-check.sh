@@ -3,7 +3,8 @@
 # CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
 #
 #   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-dir DIR] [--build-only]
-#                        [--steps kernels,ctest,perf,threads,staged,torch] [--out DIR] [--max-bytes 256M]
+#                        [--steps kernels,ctest,perf,threads,crossover,staged,torch] [--out DIR]
+#                        [--max-bytes 256M]
 #
 # Builds Weft with CUDA into --build-dir (default build-gpu), or uses the binaries of a build
 # made elsewhere with --prebuilt DIR (libraries the host lacks are taken from
@@ -25,6 +26,11 @@
 #   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
 #      (one context: their kernels run at once), 8 B and the largest size against issue 17's
 #      goals (<= 15 us, >= 400 GB/s busbw), PASS or FAIL;
+#   3c. the one-shot/direct crossover (collectives/device/device_cost.h), 4 thread-ranks,
+#      all-reduce 1 KiB to 1 MiB: one-shot alone (WEFT_CUDA_DIRECT=0, scratch of 1 MiB),
+#      direct alone (WEFT_ONE_SHOT_MAX_BYTES=0), and the default's choice per row; the
+#      measured crossover beside the cost model's, and the default within 1.2x of the
+#      faster kernel at every size (PASS or FAIL);
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 #   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
 #      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
@@ -35,7 +41,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 prebuilt="" bundle="" build_dir="build-gpu" build_only=0 out="gpu-check-out" max="256M"
-steps="kernels,ctest,perf,threads,staged,torch"
+steps="kernels,ctest,perf,threads,crossover,staged,torch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=$2; shift 2 ;;
@@ -197,6 +203,46 @@ if want threads; then
     if (x == "") print "?"; else if ((dir == "<=" && x + 0 <= goal) || (dir == ">=" && x + 0 >= goal)) print "PASS"; else print "FAIL" }'; }
   note "thread-ranks allreduce 8 B (goal <= 15 us)" "${small:-?} us $(verdict "$small" 15 "<=") (exit $rc)"
   note "thread-ranks allreduce largest (goal >= 400 GB/s)" "${large:-?} GB/s $(verdict "$large_bw" 400 ">=")"
+fi
+
+if want crossover; then
+  # Where the one-shot kernel stops paying: each kernel alone, then the default's choice.
+  echo "== 3c. one-shot/direct crossover: 4 thread-ranks, all-reduce 1K..1M"
+  xo() {  # file, environment...
+    local f=$1; shift
+    env "$@" timeout 120 "$bin/weft-perf" allreduce --mem device -t 4 -b 1K -e 1M -f 2 -n 20 \
+      -w 5 >"$out/$f" 2>&1 || status=1
+  }
+  xo xo-oneshot.txt WEFT_CUDA_DIRECT=0 WEFT_ONE_SHOT_MAX_BYTES=1M
+  xo xo-direct.txt WEFT_ONE_SHOT_MAX_BYTES=0
+  xo xo-default.txt
+  # Size column 1, time 6 (out of place), path 14; float rows, sizes ascending (plain awk).
+  awk -f - "$out/xo-oneshot.txt" "$out/xo-direct.txt" "$out/xo-default.txt" \
+    >"$out/crossover.txt" <<'AWK'
+FNR == 1 { file++ }
+$3 == "float" {
+  if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+  t[file, $1] = $6; if (file == 3) path[$1] = $14
+}
+END {
+  measured = "none"; model = "none"; worst = 0
+  printf "%10s %12s %12s %12s  %s\n", "bytes", "oneshot_us", "direct_us", "default_us", "path"
+  for (i = 1; i <= n; i++) {
+    b = order[i]; o = t[1, b]; d = t[2, b]; x = t[3, b]
+    printf "%10s %12s %12s %12s  %s\n", b, o, d, x, path[b]
+    if (o != "" && d != "" && o + 0 <= d + 0) measured = b
+    if (path[b] == "oneshot-kernel") model = b
+    best = (o + 0 < d + 0) ? o + 0 : d + 0
+    if (best > 0 && x / best > worst) worst = x / best
+  }
+  printf "measured crossover %s B, the model's %s B; default/faster at most %.2f\n", measured, model, worst
+}
+AWK
+  cat "$out/crossover.txt"
+  line=$(tail -1 "$out/crossover.txt")
+  worst=${line##* }
+  verdict=$(awk -v w="$worst" 'BEGIN { print (w + 0 > 0 && w + 0 <= 1.2) ? "PASS" : "FAIL" }')
+  note "one-shot/direct crossover (default <= 1.2x best)" "$line $verdict"
 fi
 if want staged; then
   # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in
