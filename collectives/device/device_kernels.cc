@@ -313,13 +313,20 @@ Status DeviceKernels::LaunchDirect(const CollArgs& a) {
   return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
 }
 
-uint64_t DeviceKernels::WindowWordOf(const void* p, size_t bytes) const {
+uint64_t DeviceKernels::WindowWordOf(const void* p, size_t bytes) {
   const auto at = reinterpret_cast<uintptr_t>(p);
-  for (size_t slot = 0; slot < window_list_.size(); ++slot) {
-    const Window& w = window_list_[slot];
-    if (w.used && at >= w.base && at + bytes <= w.base + w.bytes)
-      return proto::DirectWindowWord(static_cast<int>(slot), at - w.base);
-  }
+  int slot = -1;
+  // Most calls lie in no window: the allocation's id is asked only of those that do.
+  if (FindWindow(window_list_, at, bytes, 0, &slot) == WindowMatch::kNone) return 0;
+  Window& w = window_list_[static_cast<size_t>(slot)];
+  if (FindWindow(window_list_, at, bytes, buffer_ids_.Of(p), &slot) == WindowMatch::kFound)
+    return proto::DirectWindowWord(slot, at - w.base);
+  if (!w.warned)
+    WEFT_WARN(kLogColl,
+              "rank %d: %p lies in window %d, whose allocation was freed (a new one is there "
+              "now); its calls go through the staging. Deregister windows before freeing them.",
+              o_.rank, p, slot);
+  w.warned = true;
   return 0;
 }
 
@@ -351,6 +358,7 @@ Status DeviceKernels::RegisterWindow(HostCollectives* host, void* p, size_t byte
   Window w;
   w.base = mine.pointer;
   w.bytes = bytes;
+  w.buffer_id = buffer_ids_.Of(p);
   std::vector<uint64_t> row(static_cast<size_t>(o_.nranks), 0);
   Status mapped = Status::Ok();
   for (int q = 0; q < o_.nranks && mapped.ok(); ++q) {

@@ -26,7 +26,9 @@
 #include "collectives/coll_args.h"
 #include "collectives/device/device_cost.h"
 #include "collectives/device/proto/direct.h"
+#include "collectives/device/window_table.h"
 #include "common/status.h"
+#include "transport/cuda_ipc/cuda_ipc.h"
 
 namespace weft {
 
@@ -137,17 +139,9 @@ class DeviceKernels {
   DeviceKernel KernelFor(const CollArgs& a) const;
   Status LaunchOneShot(const CollArgs& a);
   Status LaunchDirect(const CollArgs& a);
-  // [p, p + bytes) as a window word (proto::DirectWindowWord), or 0 if no window holds it.
-  uint64_t WindowWordOf(const void* p, size_t bytes) const;
-
-  // This rank's registered windows; peers' mappings of theirs opened here, closed at
-  // deregistration.
-  struct Window {
-    uintptr_t base = 0;
-    size_t bytes = 0;
-    bool used = false;
-    std::vector<void*> opened;
-  };
+  // [p, p + bytes) as a window word (proto::DirectWindowWord), or 0 if no window holds it
+  // (or its allocation is gone: logged once).
+  uint64_t WindowWordOf(const void* p, size_t bytes);
 
   Options o_;
   size_t lines_ = 0;
@@ -157,11 +151,12 @@ class DeviceKernels {
   void* scratch_ = nullptr;          // this rank's one-shot scratch and boards, device memory
   void* staging_ = nullptr;          // this rank's staging (ranks in several processes)
   void* windows_ = nullptr;          // device memory: [slot][rank] window bases as reached here
-  std::vector<Window> window_list_;  // by slot
-  void* table_ = nullptr;            // device memory: every rank's scratch, then its boards,
-                                     // then its staging (or null), as reached here
-  void* counters_ = nullptr;         // device memory: KernelCounters (device_kernels.cc)
-  uint32_t* host_words_ = nullptr;   // mapped host memory: [0] abort, [1] status, [2] stuck
+  std::vector<Window> window_list_;  // this rank's registered windows, by slot
+  BufferIds buffer_ids_;
+  void* table_ = nullptr;           // device memory: every rank's scratch, then its boards,
+                                    // then its staging (or null), as reached here
+  void* counters_ = nullptr;        // device memory: KernelCounters (device_kernels.cc)
+  uint32_t* host_words_ = nullptr;  // mapped host memory: [0] abort, [1] status, [2] stuck
   uint32_t* device_words_ = nullptr;
   std::vector<void*> opened_;  // peers' scratch and staging opened by CUDA IPC
 };

@@ -12,6 +12,7 @@ namespace weft {
 namespace {
 
 using AddressRangeFn = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
+using PointerAttributeFn = CUresult (*)(void*, CUpointer_attribute, CUdeviceptr);
 
 }  // namespace
 
@@ -31,6 +32,24 @@ Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes) {
   *base = static_cast<uintptr_t>(b);
   *bytes = size;
   return Status::Ok();
+}
+
+BufferIds::BufferIds() {
+  cudaDriverEntryPointQueryResult found{};
+  if (cudaGetDriverEntryPointByVersion("cuPointerGetAttribute", &get_attribute_, 12000,
+                                       cudaEnableDefault, &found) != cudaSuccess ||
+      found != cudaDriverEntryPointSuccess) {
+    (void)cudaGetLastError();
+    get_attribute_ = nullptr;
+  }
+}
+
+uint64_t BufferIds::Of(const void* ptr) const {
+  if (get_attribute_ == nullptr || ptr == nullptr) return 0;
+  unsigned long long id = 0;
+  const CUresult r = reinterpret_cast<PointerAttributeFn>(get_attribute_)(
+      &id, CU_POINTER_ATTRIBUTE_BUFFER_ID, reinterpret_cast<CUdeviceptr>(ptr));
+  return r == CUDA_SUCCESS ? static_cast<uint64_t>(id) : 0;
 }
 
 Status ExportIpcBuffer(const void* ptr, IpcBuffer* out) {

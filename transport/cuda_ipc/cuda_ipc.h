@@ -21,6 +21,19 @@ struct IpcBuffer {
 // The allocation holding `ptr`: its first byte and its size (cuMemGetAddressRange).
 Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes);
 
+// The driver's id of the allocation holding a pointer (CU_POINTER_ATTRIBUTE_BUFFER_ID):
+// unique over the process's life, so memory freed and allocated again at the same address
+// has a new one. The driver's entry is looked up once, when it is made.
+class BufferIds {
+ public:
+  BufferIds();
+  // 0 where the pointer is not CUDA memory or the driver cannot say.
+  uint64_t Of(const void* ptr) const;
+
+ private:
+  void* get_attribute_ = nullptr;  // cuPointerGetAttribute
+};
+
 // The handle of the allocation holding `ptr`. Fails (clearly) for memory legacy IPC cannot
 // share, such as cudaMallocAsync pools.
 Status ExportIpcBuffer(const void* ptr, IpcBuffer* out);
