@@ -55,6 +55,8 @@ Status Communicator::EnsureDeviceEngine(int device) {
     o.nranks = nranks_;
     o.one_shot_max_bytes = config_.one_shot_max_bytes;
     o.direct = config_.cuda_direct;
+    o.buffer_cache = config_.cuda_buffer_cache;
+    o.force_staged = config_.cuda_force_staged;
     std::unique_ptr<DeviceEngine> engine;
     WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
     std::lock_guard<std::mutex> lock(mutex_);

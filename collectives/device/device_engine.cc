@@ -172,6 +172,8 @@ Status CudaDeviceEngine::Init() {
     ko.nranks = o_.nranks;
     ko.max_bytes = o_.one_shot_max_bytes;
     ko.direct = o_.direct;
+    ko.buffer_cache = o_.buffer_cache;
+    ko.force_staged = o_.force_staged;
     ko.timeout_ms = o_.timeout_ms;
     WEFT_CHECK(DeviceKernels::Create(host_, ko, &kernels_));
   }

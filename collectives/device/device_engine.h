@@ -72,6 +72,11 @@ struct DeviceEngineOptions {
   // Larger calls run as one direct kernel each where every rank is a thread of one process
   // (device_kernels.h). Must be the same on every rank (WEFT_CUDA_DIRECT).
   bool direct = true;
+  // Where it runs through the staging, peers read the calls' buffers in place once mapped
+  // (registration_cache.h; WEFT_CUDA_BUFFER_CACHE).
+  bool buffer_cache = true;
+  // For tests: staged even where every rank is a thread of one process (WEFT_CUDA_FORCE_STAGED).
+  bool force_staged = false;
 };
 
 class DeviceEngine {

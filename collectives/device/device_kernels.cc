@@ -28,6 +28,7 @@ struct ScratchRecord {
   int32_t status = 0;    // weftResult_t of setting it up and exporting it
   int32_t sms = 0;       // its GPU's multiprocessors
   uint8_t gpu[16] = {};  // its GPU's UUID (device numbers differ between processes)
+  SharedRange mailbox;   // its registration mailbox (staged mode, WEFT_CUDA_BUFFER_CACHE)
 };
 
 // A rank's call counters, in its device memory: the kernels advance them.
@@ -197,7 +198,7 @@ Status DeviceKernels::Init(HostCollectives* host) {
     max_channels = std::min(max_channels, DirectMaxChannels(rec.sms, sharing));
   }
   direct_channels_ = max_channels;
-  if (direct_ && !one_process) WEFT_CHECK(InitStaging(host, &table));
+  if (direct_ && (!one_process || o_.force_staged)) WEFT_CHECK(InitStaging(host, &table));
   WEFT_CHECK(Cuda(cudaMemcpyAsync(table_, table.data(), sizeof(void*) * table.size(),
                                   cudaMemcpyHostToDevice, own.s),
                   "kernel scratch table"));
@@ -222,8 +223,9 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   const size_t bytes = static_cast<size_t>(direct_channels_) * kDirectStagingBytes;
   Status local = Cuda(cudaMalloc(&staging_, bytes), "direct kernel staging");
   ScratchRecord mine = RecordOf(o_.device, staging_);
+  // The registered windows' slots, then the registration cache's.
   constexpr size_t kWindowTable =
-      sizeof(uint64_t) * proto::kDirectMaxWindows * proto::kDirectMaxRanks;
+      sizeof(uint64_t) * (proto::kDirectMaxWindows + kCachedWindows) * proto::kDirectMaxRanks;
   if (local.ok()) local = Cuda(cudaMalloc(&windows_, kWindowTable), "window table");
   OwnStream own;  // waits for no other stream (Init says why)
   if (local.ok()) local = own.status;
@@ -231,10 +233,17 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   if (local.ok()) local = Cuda(cudaStreamSynchronize(own.s), "window table");
   window_list_.resize(proto::kDirectMaxWindows);
   if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
+  // The registration cache's mailbox (nonce 0 in the record: this rank has none).
+  if (local.ok() && o_.buffer_cache) {
+    local = AllocateSharedBuffer(sizeof(RegistrationMailbox), &mailbox_);
+    if (local.ok()) local = FindSharedBuffer(mailbox_, sizeof(RegistrationMailbox), &mine.mailbox);
+  }
   mine.status = local.code();
   std::vector<ScratchRecord> all;
   WEFT_CHECK(ExchangeRecords(host, mine, o_.nranks, &all));
   WEFT_CHECK(local);
+  std::vector<int32_t> pids;
+  std::vector<SharedRange> boxes;
   for (int q = 0; q < o_.nranks; ++q) {
     WEFT_REQUIRE(all[static_cast<size_t>(q)].status == weftSuccess, weftInvalidUsage,
                  "rank %d could not set up its direct kernel staging (%zu bytes of device "
@@ -242,8 +251,140 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
                  q, bytes);
     WEFT_CHECK(Reach(q, all[static_cast<size_t>(q)], mine, "direct kernel staging", &opened_,
                      &(*table)[static_cast<size_t>(2 * o_.nranks + q)]));
+    pids.push_back(all[static_cast<size_t>(q)].pid);
+    boxes.push_back(all[static_cast<size_t>(q)].mailbox);
   }
+  return InitBufferCache(pids, boxes);
+}
+
+namespace {
+
+// The bytes of a call's input and output at this rank (the C API's count is per block for
+// all-gather's output and reduce-scatter's input).
+size_t InputBytes(const CollArgs& a, int n) {
+  return a.count * TypeSize(a.type) *
+         static_cast<size_t>(a.coll == CollType::kReduceScatter ? n : 1);
+}
+size_t OutputBytes(const CollArgs& a, int n) {
+  return a.count * TypeSize(a.type) * static_cast<size_t>(a.coll == CollType::kAllGather ? n : 1);
+}
+
+}  // namespace
+
+// Every rank's mailbox mapped here; a rank without one (WEFT_CUDA_BUFFER_CACHE=0 there)
+// leaves the cache off here too: it would never acknowledge, so nothing could be read in
+// place, and its own calls never name a cached slot.
+Status DeviceKernels::InitBufferCache(const std::vector<int32_t>& pids,
+                                      const std::vector<SharedRange>& boxes) {
+  pids_ = pids;
+  if (mailbox_ == nullptr) return Status::Ok();
+  for (const SharedRange& b : boxes)
+    if (b.nonce == 0) return Status::Ok();
+  mailbox_maps_ = std::make_unique<PeerMappings>(boxes.size());
+  std::vector<RegistrationMailbox*> all;
+  for (size_t q = 0; q < boxes.size(); ++q) {
+    std::byte* at = nullptr;
+    if (static_cast<int>(q) == o_.rank) {
+      at = static_cast<std::byte*>(mailbox_);
+    } else {
+      WEFT_CHECK(mailbox_maps_->Map(pids[q], boxes[q], &at)
+                     .WithContext(Format("mapping rank %zu's registration mailbox", q)));
+    }
+    all.push_back(reinterpret_cast<RegistrationMailbox*>(at));
+  }
+  cache_ = std::make_unique<RegistrationCache>(o_.rank, all);
+  importer_ = std::make_unique<RegistrationImporter>(o_.rank, all);
   return Status::Ok();
+}
+
+Status DeviceKernels::PollBufferCache() {
+  if (!importer_) return Status::Ok();
+  ScopedDevice on(o_.device);  // mappings and the table belong to this rank's GPU
+  const int32_t me = pids_[static_cast<size_t>(o_.rank)];
+  auto open = [&](int q, const PublishedAllocation& p, void** at) -> Status {
+    if (pids_[static_cast<size_t>(q)] == me) {  // a thread of this process: its pointer
+      *at = reinterpret_cast<void*>(p.base);
+      return Status::Ok();
+    }
+    cudaIpcMemHandle_t h;
+    std::memcpy(&h, p.handle, sizeof(h));
+    WEFT_CHECK(Cuda(cudaIpcOpenMemHandle(at, h, cudaIpcMemLazyEnablePeerAccess),
+                    Format("mapping rank %d's buffer of %llu bytes", q,
+                           static_cast<unsigned long long>(p.bytes))
+                        .c_str()));
+    cache_opened_.push_back(*at);
+    return Status::Ok();
+  };
+  auto close = [&](void* at) { CloseCached(at); };
+  // Table entries go on a stream that waits for no other (a thread-rank's kernel may be
+  // running), made only when something changed.
+  std::unique_ptr<OwnStream> own;
+  auto table = [&](int q, int slot, uintptr_t at) -> Status {
+    if (!own) own = std::make_unique<OwnStream>();
+    WEFT_CHECK(own->status);
+    const uint64_t word = at;
+    uint64_t* entry =
+        static_cast<uint64_t*>(windows_) +
+        static_cast<size_t>(proto::kDirectMaxWindows + slot) * proto::kDirectMaxRanks +
+        static_cast<size_t>(q);
+    WEFT_CHECK(Cuda(cudaMemcpyAsync(entry, &word, sizeof(word), cudaMemcpyHostToDevice, own->s),
+                    "window table"));
+    return Cuda(cudaStreamSynchronize(own->s), "window table");
+  };
+  const Status s = importer_->Poll(open, close, table);
+  if (!s.ok())
+    WEFT_WARN(kLogColl, "rank %d: %s; that buffer goes through its owner's staging", o_.rank,
+              s.message().c_str());
+  return Status::Ok();
+}
+
+bool DeviceKernels::ReadInPlace(const void* p, size_t bytes) const {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  int slot = -1;
+  if (FindWindow(window_list_, at, bytes, 0, &slot) != WindowMatch::kNone)
+    return FindWindow(window_list_, at, bytes, buffer_ids_.Of(p), &slot) == WindowMatch::kFound;
+  Allocation al;
+  if (!cache_ || !buffer_ids_.Range(p, &al.base, &al.bytes).ok()) return false;
+  al.buffer_id = buffer_ids_.Of(p);
+  return cache_->MappedByAll(cache_->Find(al));
+}
+
+void DeviceKernels::CloseCached(void* at) {
+  // A peer's pointer of this process was not opened: nothing to close.
+  auto it = std::find(cache_opened_.begin(), cache_opened_.end(), at);
+  if (it == cache_opened_.end()) return;
+  cache_opened_.erase(it);
+  (void)cudaIpcCloseMemHandle(at);
+  (void)cudaGetLastError();
+}
+
+uint64_t DeviceKernels::CachedWordOf(const void* p, size_t bytes) {
+  if (!cache_ || p == nullptr || bytes == 0) return 0;
+  Allocation al;
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  if (!buffer_ids_.Range(p, &al.base, &al.bytes).ok() || at + bytes > al.base + al.bytes) return 0;
+  for (uintptr_t base : unshareable_)
+    if (base == al.base) return 0;
+  al.buffer_id = buffer_ids_.Of(p);
+  if (al.buffer_id == 0) return 0;
+  auto export_handle = [](const Allocation& a, uint8_t handle[64]) -> Status {
+    IpcBuffer ipc;
+    WEFT_CHECK(ExportIpcBuffer(reinterpret_cast<const void*>(a.base), &ipc));
+    std::memcpy(handle, ipc.handle, sizeof(ipc.handle));
+    return Status::Ok();
+  };
+  auto id_of = [&](uintptr_t base) { return buffer_ids_.Of(reinterpret_cast<const void*>(base)); };
+  int slot = -1;
+  const Status s = cache_->SlotOf(al, export_handle, id_of, &slot);
+  if (!s.ok()) {  // memory CUDA IPC cannot share (a cudaMallocAsync pool): staged
+    WEFT_INFO(kLogColl, "rank %d: %s; its calls go through the staging", o_.rank,
+              s.message().c_str());
+    if (unshareable_.size() >= 256) unshareable_.erase(unshareable_.begin());  // bounded
+    unshareable_.push_back(al.base);
+    return 0;
+  }
+  if (slot < 0 || !cache_->MappedByAll(slot)) return 0;
+  return proto::DirectWindowWord(proto::kDirectMaxWindows + slot, at - al.base);
 }
 
 DeviceKernels::~DeviceKernels() {
@@ -255,6 +396,11 @@ DeviceKernels::~DeviceKernels() {
   for (Window& w : window_list_)
     for (void* p : w.opened)
       (void)cudaIpcCloseMemHandle(p);
+  if (importer_) importer_->CloseAll([&](void* p) { CloseCached(p); });
+  importer_.reset();
+  cache_.reset();
+  mailbox_maps_.reset();
+  if (mailbox_ != nullptr) (void)FreeSharedBuffer(mailbox_);
   for (void* p : {scratch_, staging_, windows_, table_, counters_})
     if (p != nullptr) (void)cudaFree(p);
   if (host_words_ != nullptr) (void)cudaFreeHost(host_words_);
@@ -270,7 +416,9 @@ const char* DeviceKernels::PathOf(const CollArgs& a) const {
     case DeviceKernel::kOneShot:
       return "oneshot-kernel";
     case DeviceKernel::kDirect:
-      return staging_ != nullptr ? "direct-staged-kernel" : "direct-kernel";
+      if (staging_ == nullptr) return "direct-kernel";
+      return ReadInPlace(a.send, InputBytes(a, o_.nranks)) ? "direct-inplace-kernel"
+                                                           : "direct-staged-kernel";
     case DeviceKernel::kNone:
       break;
   }
@@ -303,12 +451,13 @@ Status DeviceKernels::LaunchDirect(const CollArgs& a) {
     args.staging = static_cast<void* const*>(table_) + 2 * o_.nranks;
     args.staging_bytes = kDirectStagingBytes;
     args.windows = static_cast<const uint64_t*>(windows_);
-    const size_t element = TypeSize(a.type);
-    const size_t n = static_cast<size_t>(o_.nranks);
-    args.input_window =
-        WindowWordOf(a.send, a.count * element * (a.coll == CollType::kReduceScatter ? n : 1));
-    args.output_window =
-        WindowWordOf(a.recv, a.count * element * (a.coll == CollType::kAllGather ? n : 1));
+    const size_t in_bytes = InputBytes(a, o_.nranks);
+    const size_t out_bytes = OutputBytes(a, o_.nranks);
+    WEFT_CHECK(PollBufferCache());
+    args.input_window = WindowWordOf(a.send, in_bytes);
+    if (args.input_window == 0) args.input_window = CachedWordOf(a.send, in_bytes);
+    args.output_window = WindowWordOf(a.recv, out_bytes);
+    if (args.output_window == 0) args.output_window = CachedWordOf(a.recv, out_bytes);
   }
   return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
 }

@@ -8,8 +8,8 @@
 //     they lie.
 //   - Large calls, where the ranks are processes (one per GPU, as frameworks run): the same
 //     protocol through each rank's staging (proto/direct_staged.h), since a peer cannot read
-//     a buffer it has not mapped (a registration of user buffers, which would spare the
-//     staging copy, is not built).
+//     a buffer it has not mapped; a buffer in a registered window (window_table.h), or
+//     published once and mapped by every peer (registration_cache.h), is read in place.
 // Its memory is set up once, when the device engine starts: every rank's scratch, boards and
 // staging (device memory, zeroed) mapped into every peer (CUDA IPC, or the pointer itself
 // where the peer is a thread of this process), the rank's epochs (device memory, advanced by
@@ -26,9 +26,11 @@
 #include "collectives/coll_args.h"
 #include "collectives/device/device_cost.h"
 #include "collectives/device/proto/direct.h"
+#include "collectives/device/registration_cache.h"
 #include "collectives/device/window_table.h"
 #include "common/status.h"
 #include "transport/cuda_ipc/cuda_ipc.h"
+#include "transport/shm/shared_buffer.h"
 
 namespace weft {
 
@@ -99,6 +101,8 @@ class DeviceKernels {
     size_t max_bytes = 64 << 10;  // WEFT_ONE_SHOT_MAX_BYTES (0: no one-shot)
     bool direct = true;           // WEFT_CUDA_DIRECT: large calls too, where the job allows
     DeviceCostTerms cost;         // where both kernels could take a call, which is cheaper
+    bool buffer_cache = true;     // WEFT_CUDA_BUFFER_CACHE (staged mode)
+    bool force_staged = false;    // WEFT_CUDA_FORCE_STAGED (tests)
     int64_t timeout_ms = 300000;  // each wait of a kernel
   };
   // Collective: every rank of the engine calls it; the scratch exchange runs on `host`.
@@ -109,7 +113,9 @@ class DeviceKernels {
   DeviceKernels& operator=(const DeviceKernels&) = delete;
 
   // The kernel a call takes: "oneshot-kernel", "direct-kernel" (threads of one process),
-  // "direct-staged-kernel" (processes), or null (the gated path).
+  // "direct-staged-kernel" (processes; this rank's input through its staging),
+  // "direct-inplace-kernel" (processes; its input read where it lies: a window, or the
+  // buffer cache once every peer has mapped it), or null (the gated path).
   const char* PathOf(const CollArgs& a) const;
   // Queues the call's kernel on a.stream (PathOf(a) not null; the engine's enqueue lock
   // held: launches keep call order).
@@ -142,6 +148,18 @@ class DeviceKernels {
   // [p, p + bytes) as a window word (proto::DirectWindowWord), or 0 if no window holds it
   // (or its allocation is gone: logged once).
   uint64_t WindowWordOf(const void* p, size_t bytes);
+  // The registration cache (staged mode): its mailboxes, set up with the staging.
+  Status InitBufferCache(const std::vector<int32_t>& pids, const std::vector<SharedRange>& boxes);
+  // Maps what peers published since the last poll (a failure to map is logged: that
+  // peer's buffer stays staged).
+  Status PollBufferCache();
+  // [p, p + bytes) as a window word in the cache's slots, publishing its allocation at
+  // first sight; 0 until every peer has mapped it (or it cannot be shared).
+  uint64_t CachedWordOf(const void* p, size_t bytes);
+  // Whether peers read [p, p + bytes) where it lies (a window, or mapped by every peer).
+  bool ReadInPlace(const void* p, size_t bytes) const;
+  // Unmaps a peer's allocation the cache mapped (CUDA IPC; a thread-rank's: nothing).
+  void CloseCached(void* at);
 
   Options o_;
   size_t lines_ = 0;
@@ -153,10 +171,17 @@ class DeviceKernels {
   void* windows_ = nullptr;          // device memory: [slot][rank] window bases as reached here
   std::vector<Window> window_list_;  // this rank's registered windows, by slot
   BufferIds buffer_ids_;
-  void* table_ = nullptr;           // device memory: every rank's scratch, then its boards,
-                                    // then its staging (or null), as reached here
-  void* counters_ = nullptr;        // device memory: KernelCounters (device_kernels.cc)
-  uint32_t* host_words_ = nullptr;  // mapped host memory: [0] abort, [1] status, [2] stuck
+  void* mailbox_ = nullptr;  // this rank's RegistrationMailbox, host memory peers map
+  std::unique_ptr<PeerMappings> mailbox_maps_;      // the peers'
+  std::unique_ptr<RegistrationCache> cache_;        // this rank's published allocations
+  std::unique_ptr<RegistrationImporter> importer_;  // the peers', mapped here
+  std::vector<int32_t> pids_;                       // every rank's process
+  std::vector<uintptr_t> unshareable_;  // allocations CUDA IPC refused: staged, not retried
+  std::vector<void*> cache_opened_;     // the peers' allocations the cache opened by CUDA IPC
+  void* table_ = nullptr;               // device memory: every rank's scratch, then its boards,
+                                        // then its staging (or null), as reached here
+  void* counters_ = nullptr;            // device memory: KernelCounters (device_kernels.cc)
+  uint32_t* host_words_ = nullptr;      // mapped host memory: [0] abort, [1] status, [2] stuck
   uint32_t* device_words_ = nullptr;
   std::vector<void*> opened_;  // peers' scratch and staging opened by CUDA IPC
 };

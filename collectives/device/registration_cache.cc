@@ -54,7 +54,7 @@ Status RegistrationCache::SlotOf(const Allocation& a, const ExportFn& export_han
     }
   }
   if (free_slot < 0) return Status::Ok();  // every slot live: the caller stages
-  alignas(8) uint8_t handle[64] = {};  // copied by words (CopyWords)
+  alignas(8) uint8_t handle[64] = {};      // copied by words (CopyWords)
   WEFT_CHECK(export_handle(a, handle));
   Publish(free_slot, a, handle);
   *slot = free_slot;
@@ -66,6 +66,7 @@ void RegistrationCache::Publish(int slot, const Allocation& a, const uint8_t han
   RegistrationMailbox* mine = mailboxes_[static_cast<size_t>(rank_)];
   PublishedAllocation& p = mine->slots[slot];
   const uint64_t g = Load(&p.generation);  // even: free
+  __atomic_store_n(&p.base, a.base, __ATOMIC_RELEASE);
   __atomic_store_n(&p.bytes, a.bytes, __ATOMIC_RELEASE);
   CopyWords(p.handle, handle, sizeof(p.handle), __ATOMIC_RELEASE, __ATOMIC_RELAXED);
   Store(&p.generation, g + 1);
@@ -79,6 +80,14 @@ void RegistrationCache::Retire(int slot) {
   Store(&p.generation, Load(&p.generation) + 1);
   Store(&mine->changes, Load(&mine->changes) + 1);
   entries_[static_cast<size_t>(slot)] = Allocation();
+}
+
+int RegistrationCache::Find(const Allocation& a) const {
+  for (int s = 0; s < kCachedWindows; ++s) {
+    const Allocation& e = entries_[static_cast<size_t>(s)];
+    if (a.buffer_id != 0 && e.buffer_id == a.buffer_id && e.base == a.base) return s;
+  }
+  return -1;
 }
 
 bool RegistrationCache::MappedByAll(int slot) const {
@@ -135,6 +144,7 @@ Status RegistrationImporter::Poll(const OpenFn& open, const CloseFn& close, cons
         continue;
       }
       PublishedAllocation copy;
+      copy.base = __atomic_load_n(&p.base, __ATOMIC_ACQUIRE);
       copy.bytes = __atomic_load_n(&p.bytes, __ATOMIC_ACQUIRE);
       CopyWords(copy.handle, p.handle, sizeof(copy.handle), __ATOMIC_RELAXED, __ATOMIC_ACQUIRE);
       copy.generation = g;

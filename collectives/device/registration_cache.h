@@ -40,6 +40,7 @@ constexpr int kCachedWindows = 64;  // slots per rank
 // One slot of a rank's mailbox.
 struct PublishedAllocation {
   uint64_t generation = 0;  // odd: live, the fields below hold; even: free. Stored last.
+  uint64_t base = 0;        // in its owner's process (a peer that is a thread of it uses it)
   uint64_t bytes = 0;
   alignas(8) uint8_t handle[64] = {};  // the allocation's CUDA IPC handle
 };
@@ -74,6 +75,8 @@ class RegistrationCache {
   // holds a live allocation. A slot whose allocation is gone (`id_of` its first byte differs)
   // is retired and reused.
   Status SlotOf(const Allocation& a, const ExportFn& export_handle, const IdFn& id_of, int* slot);
+  // The slot holding `a` (-1: none), publishing nothing.
+  int Find(const Allocation& a) const;
   // Whether every peer has mapped `slot` as it is now: only then may they read it in place.
   bool MappedByAll(int slot) const;
   int live() const;

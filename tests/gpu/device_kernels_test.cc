@@ -377,6 +377,58 @@ TEST(DeviceDirect, CapturedAllReducesReplayExact) {
   CapturedAllReducesReplayExact(3, size_t{1} << 20, "direct-kernel");
 }
 
+// The staged mode and its buffer cache on one GPU (WEFT_CUDA_FORCE_STAGED: thread-ranks
+// run what processes each on its own GPU run, peers' allocations reached by pointer). Four
+// all-reduces of 4 MiB on the same buffers, each exact: the first goes through the staging
+// and publishes the buffers; every peer maps them when it launches its second; from the
+// third on, each rank's input is read where it lies. Then the input is freed and allocated
+// again: published anew, staged first, exact throughout.
+TEST(DeviceDirect, CachedBuffersAreReadInPlaceOnceEveryPeerHasMappedThem) {
+  if (!HaveGpu()) GTEST_SKIP() << "no CUDA device";
+  setenv("WEFT_CUDA_FORCE_STAGED", "1", 1);
+  constexpr size_t kCount = size_t{1} << 20;
+  OnThreadRanks(60000, [](int rank, weftComm_t comm, cudaStream_t stream) {
+    void *in = nullptr, *out = nullptr;
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&in, kCount * 4));
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&out, kCount * 4));
+    std::vector<int32_t> host(kCount);
+    std::vector<std::string> paths;
+    auto call = [&](int round) {
+      for (size_t i = 0; i < kCount; ++i)
+        host[i] = Value(rank, i, round);
+      ASSERT_EQ(cudaSuccess, cudaMemcpy(in, host.data(), kCount * 4, cudaMemcpyHostToDevice));
+      ASSERT_EQ(weftSuccess, weftAllReduce(in, out, kCount, weftInt32, weftSum, comm, stream))
+          << weftGetLastError(comm);
+      paths.push_back(comm->impl->DevicePath());
+      ASSERT_EQ(cudaSuccess, cudaStreamSynchronize(stream));
+      ASSERT_EQ(cudaSuccess, cudaMemcpy(host.data(), out, kCount * 4, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < kCount; ++i) {
+        int32_t expect = 0;
+        for (int q = 0; q < kRanks; ++q)
+          expect += Value(q, i, round);
+        ASSERT_EQ(expect, host[i]) << "rank " << rank << ", round " << round << ", element " << i;
+      }
+    };
+    for (int round = 0; round < 4; ++round)
+      call(round);
+    EXPECT_EQ("direct-staged-kernel", paths[0]);
+    EXPECT_EQ("direct-inplace-kernel", paths[2]);
+    EXPECT_EQ("direct-inplace-kernel", paths[3]);
+    // Every rank is done with the old input before any frees it (peers read it in place).
+    int32_t token = 0;
+    ASSERT_EQ(weftSuccess, weftAllReduce(&token, &token, 1, weftInt32, weftSum, comm, nullptr));
+    ASSERT_EQ(cudaSuccess, cudaFree(in));
+    ASSERT_EQ(cudaSuccess, cudaMalloc(&in, kCount * 4));
+    for (int round = 4; round < 8; ++round)
+      call(round);
+    EXPECT_EQ("direct-staged-kernel", paths[4]) << "the new allocation is published anew";
+    EXPECT_EQ("direct-inplace-kernel", paths[7]);
+    cudaFree(in);
+    cudaFree(out);
+  });
+  unsetenv("WEFT_CUDA_FORCE_STAGED");
+}
+
 // The device-to-device copy's rate (bytes copied per second) over `bytes`, the memory bound's
 // unit: a copy moves 2 bytes of HBM traffic per byte copied.
 double CopyRate(size_t bytes) {

@@ -14,34 +14,43 @@ namespace {
 using AddressRangeFn = CUresult (*)(CUdeviceptr*, size_t*, CUdeviceptr);
 using PointerAttributeFn = CUresult (*)(void*, CUpointer_attribute, CUdeviceptr);
 
-}  // namespace
-
-// cuMemGetAddressRange through the runtime, so libweft does not link libcuda.
-Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes) {
+// A driver function through the runtime, so libweft does not link libcuda (null: none).
+void* DriverEntry(const char* name) {
   void* fn = nullptr;
   cudaDriverEntryPointQueryResult found{};
-  if (cudaGetDriverEntryPointByVersion("cuMemGetAddressRange", &fn, 12000, cudaEnableDefault,
-                                       &found) != cudaSuccess ||
-      found != cudaDriverEntryPointSuccess || fn == nullptr)
-    return CudaError("the CUDA driver has no cuMemGetAddressRange");
+  if (cudaGetDriverEntryPointByVersion(name, &fn, 12000, cudaEnableDefault, &found) !=
+          cudaSuccess ||
+      found != cudaDriverEntryPointSuccess) {
+    (void)cudaGetLastError();
+    return nullptr;
+  }
+  return fn;
+}
+
+Status RangeWith(void* address_range, const void* ptr, uintptr_t* base, size_t* bytes) {
+  if (address_range == nullptr) return CudaError("the CUDA driver has no cuMemGetAddressRange");
   CUdeviceptr b = 0;
   size_t size = 0;
-  const CUresult r =
-      reinterpret_cast<AddressRangeFn>(fn)(&b, &size, reinterpret_cast<CUdeviceptr>(ptr));
+  const CUresult r = reinterpret_cast<AddressRangeFn>(address_range)(
+      &b, &size, reinterpret_cast<CUdeviceptr>(ptr));
   if (r != CUDA_SUCCESS) return CudaError(Format("cuMemGetAddressRange(%p): error %d", ptr, r));
   *base = static_cast<uintptr_t>(b);
   *bytes = size;
   return Status::Ok();
 }
 
-BufferIds::BufferIds() {
-  cudaDriverEntryPointQueryResult found{};
-  if (cudaGetDriverEntryPointByVersion("cuPointerGetAttribute", &get_attribute_, 12000,
-                                       cudaEnableDefault, &found) != cudaSuccess ||
-      found != cudaDriverEntryPointSuccess) {
-    (void)cudaGetLastError();
-    get_attribute_ = nullptr;
-  }
+}  // namespace
+
+Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes) {
+  return RangeWith(DriverEntry("cuMemGetAddressRange"), ptr, base, bytes);
+}
+
+BufferIds::BufferIds()
+    : get_attribute_(DriverEntry("cuPointerGetAttribute")),
+      address_range_(DriverEntry("cuMemGetAddressRange")) {}
+
+Status BufferIds::Range(const void* ptr, uintptr_t* base, size_t* bytes) const {
+  return RangeWith(address_range_, ptr, base, bytes);
 }
 
 uint64_t BufferIds::Of(const void* ptr) const {

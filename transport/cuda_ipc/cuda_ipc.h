@@ -21,17 +21,21 @@ struct IpcBuffer {
 // The allocation holding `ptr`: its first byte and its size (cuMemGetAddressRange).
 Status AllocationRange(const void* ptr, uintptr_t* base, size_t* bytes);
 
-// The driver's id of the allocation holding a pointer (CU_POINTER_ATTRIBUTE_BUFFER_ID):
-// unique over the process's life, so memory freed and allocated again at the same address
-// has a new one. The driver's entry is looked up once, when it is made.
+// What the driver says of the allocation holding a pointer, for per-call lookups: its id
+// (CU_POINTER_ATTRIBUTE_BUFFER_ID: unique over the process's life, so memory freed and
+// allocated again at the same address has a new one) and its range. The driver's entries
+// are looked up once, when it is made.
 class BufferIds {
  public:
   BufferIds();
   // 0 where the pointer is not CUDA memory or the driver cannot say.
   uint64_t Of(const void* ptr) const;
+  // As AllocationRange.
+  Status Range(const void* ptr, uintptr_t* base, size_t* bytes) const;
 
  private:
   void* get_attribute_ = nullptr;  // cuPointerGetAttribute
+  void* address_range_ = nullptr;  // cuMemGetAddressRange
 };
 
 // The handle of the allocation holding `ptr`. Fails (clearly) for memory legacy IPC cannot

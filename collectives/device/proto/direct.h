@@ -77,7 +77,8 @@ struct DirectArgs {
   void* const* staging = nullptr;
   size_t staging_bytes = 0;
   // Registered windows (direct_staged.h): windows[slot * kDirectMaxRanks + p] is rank p's
-  // window `slot` as reached here; this rank's input and output as DirectWindowWord (0: not
+  // window `slot` as reached here (slots from kDirectMaxWindows up: rank p's allocations
+  // in the registration cache); this rank's input and output as DirectWindowWord (0: not
   // in a window, so they go through the staging).
   const uint64_t* windows = nullptr;
   uint64_t input_window = 0;

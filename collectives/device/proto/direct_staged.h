@@ -74,7 +74,10 @@ WEFT_HOST_DEVICE WaitResult DirectStaged(const DirectArgs& a, int channel, uint3
   auto windowed = [&](int p, uint64_t word) -> S* {
     if (word == 0) return nullptr;
     const uint64_t slot = (word >> 48) - 1;
-    const uint64_t base = a.windows[slot * kDirectMaxRanks + static_cast<uint64_t>(p)];
+    // Acquire: the host fills a slot's entries while earlier kernels run (the registration
+    // cache), and another owner's slot of the same number shares the line: never a stale copy.
+    const uint64_t base =
+        LoadAcquire(&a.windows[slot * kDirectMaxRanks + static_cast<uint64_t>(p)]);
     return reinterpret_cast<S*>(base + (word & ((uint64_t{1} << 48) - 1)));
   };
   const bool my_input_shared = a.input_window != 0;    // peers read my input where it lies
