@@ -25,7 +25,8 @@
 #      -b 8 -e 256M -f 4 -d all (sum), every row checked (#wrong must be 0);
 #   3b. weft-perf allreduce --mem device -t 4: 4 ranks as threads of one process on GPU 0
 #      (one context: their kernels run at once), 8 B and the largest size against issue 17's
-#      goals (<= 15 us, >= 400 GB/s busbw), PASS or FAIL;
+#      goals (<= 15 us, >= 400 GB/s busbw), PASS or FAIL; then the same from 64 MiB up
+#      with WEFT_CUDA_FORCE_STAGED=1 (the staged mode and its buffer cache), a figure;
 #   3c. the one-shot/direct crossover (collectives/device/device_cost.h), 4 thread-ranks,
 #      all-reduce 1 KiB to 1 MiB: one-shot alone (WEFT_CUDA_DIRECT=0, scratch of 1 MiB),
 #      direct alone (WEFT_ONE_SHOT_MAX_BYTES=0), and the default's choice per row; the
@@ -203,6 +204,15 @@ if want threads; then
     if (x == "") print "?"; else if ((dir == "<=" && x + 0 <= goal) || (dir == ">=" && x + 0 >= goal)) print "PASS"; else print "FAIL" }'; }
   note "thread-ranks allreduce 8 B (goal <= 15 us)" "${small:-?} us $(verdict "$small" 15 "<=") (exit $rc)"
   note "thread-ranks allreduce largest (goal >= 400 GB/s)" "${large:-?} GB/s $(verdict "$large_bw" 400 ">=")"
+  # The staged mode and its buffer cache, as processes each on its own GPU run them, with
+  # thread-ranks standing in (WEFT_CUDA_FORCE_STAGED): the largest size's busbw and path
+  # (direct-inplace-kernel once every peer has mapped the buffers), a figure.
+  WEFT_CUDA_FORCE_STAGED=1 timeout 200 "$bin/weft-perf" allreduce --mem device -t 4 -b 64M \
+    -e "$max" -f 4 -n 10 -w 3 >"$out/perf-threads-staged.txt" 2>&1 || status=1
+  tail -3 "$out/perf-threads-staged.txt"
+  staged=$(awk '$3=="float" {last=$1 " B: busbw " $8 " GB/s, " $14} END {print last}' \
+    "$out/perf-threads-staged.txt")
+  note "staged mode + buffer cache, largest (a figure)" "${staged:-?}"
 fi
 
 if want crossover; then
