@@ -95,7 +95,7 @@ class DeviceEngine {
   virtual int device() const = 0;
   virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
   // The path a call takes: path(), or "oneshot-kernel" / "direct-kernel" /
-  // "direct-staged-kernel" for the GPU-driven calls.
+  // "direct-staged-kernel" / "direct-inplace-kernel" for the GPU-driven calls.
   virtual const char* PathOf(const CollArgs&) const { return path(); }
   // Collective (weftCommWindowRegister): [p, p + bytes) mapped into the peers for the direct
   // kernel (device_kernels.h); *slot -1 where that serves nothing.
