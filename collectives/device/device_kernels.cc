@@ -234,9 +234,16 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
   window_list_.resize(proto::kDirectMaxWindows);
   if (local.ok()) local = ExportIpcBuffer(staging_, &mine.ipc);
   // The registration cache's mailbox (nonce 0 in the record: this rank has none).
+  // Without one (it could not be made), the cache is off on every rank: nothing fails.
   if (local.ok() && o_.buffer_cache) {
-    local = AllocateSharedBuffer(sizeof(RegistrationMailbox), &mailbox_);
-    if (local.ok()) local = FindSharedBuffer(mailbox_, sizeof(RegistrationMailbox), &mine.mailbox);
+    Status box = AllocateSharedBuffer(sizeof(RegistrationMailbox), &mailbox_);
+    if (box.ok()) box = FindSharedBuffer(mailbox_, sizeof(RegistrationMailbox), &mine.mailbox);
+    if (!box.ok()) {
+      WEFT_WARN(kLogInit, "rank %d: the buffer cache is off (%s)", o_.rank, box.message().c_str());
+      if (mailbox_ != nullptr) (void)FreeSharedBuffer(mailbox_);
+      mailbox_ = nullptr;
+      mine.mailbox = SharedRange();
+    }
   }
   mine.status = local.code();
   std::vector<ScratchRecord> all;
@@ -273,7 +280,10 @@ size_t OutputBytes(const CollArgs& a, int n) {
 
 // Every rank's mailbox mapped here; a rank without one (WEFT_CUDA_BUFFER_CACHE=0 there)
 // leaves the cache off here too: it would never acknowledge, so nothing could be read in
-// place, and its own calls never name a cached slot.
+// place, and its own calls never name a cached slot. A mailbox this rank cannot map (the
+// kernel's ptrace rules, as for weftMemAlloc's buffers) leaves the cache off here only:
+// this rank never acknowledges, so its peers stage what they publish, and it publishes
+// nothing. Either way every call stays correct, through the staging.
 Status DeviceKernels::InitBufferCache(const std::vector<int32_t>& pids,
                                       const std::vector<SharedRange>& boxes) {
   pids_ = pids;
@@ -287,8 +297,15 @@ Status DeviceKernels::InitBufferCache(const std::vector<int32_t>& pids,
     if (static_cast<int>(q) == o_.rank) {
       at = static_cast<std::byte*>(mailbox_);
     } else {
-      WEFT_CHECK(mailbox_maps_->Map(pids[q], boxes[q], &at)
-                     .WithContext(Format("mapping rank %zu's registration mailbox", q)));
+      const Status s = mailbox_maps_->Map(pids[q], boxes[q], &at);
+      if (!s.ok()) {
+        WEFT_WARN(kLogInit,
+                  "rank %d: the buffer cache is off (mapping rank %zu's registration mailbox: "
+                  "%s); calls between processes go through the staging",
+                  o_.rank, q, s.message().c_str());
+        mailbox_maps_.reset();
+        return Status::Ok();
+      }
     }
     all.push_back(reinterpret_cast<RegistrationMailbox*>(at));
   }
@@ -358,7 +375,7 @@ void DeviceKernels::CloseCached(void* at) {
   (void)cudaGetLastError();
 }
 
-uint64_t DeviceKernels::CachedWordOf(const void* p, size_t bytes) {
+uint64_t DeviceKernels::CachedWordOf(const void* p, size_t bytes, bool publish) {
   if (!cache_ || p == nullptr || bytes == 0) return 0;
   Allocation al;
   const auto at = reinterpret_cast<uintptr_t>(p);
@@ -374,7 +391,11 @@ uint64_t DeviceKernels::CachedWordOf(const void* p, size_t bytes) {
     return Status::Ok();
   };
   auto id_of = [&](uintptr_t base) { return buffer_ids_.Of(reinterpret_cast<const void*>(base)); };
-  int slot = -1;
+  int slot = cache_->Find(al);
+  if (slot >= 0 || !publish)
+    return slot >= 0 && cache_->MappedByAll(slot)
+               ? proto::DirectWindowWord(proto::kDirectMaxWindows + slot, at - al.base)
+               : 0;
   const Status s = cache_->SlotOf(al, export_handle, id_of, &slot);
   if (!s.ok()) {  // memory CUDA IPC cannot share (a cudaMallocAsync pool): staged
     WEFT_INFO(kLogColl, "rank %d: %s; its calls go through the staging", o_.rank,
@@ -453,11 +474,18 @@ Status DeviceKernels::LaunchDirect(const CollArgs& a) {
     args.windows = static_cast<const uint64_t*>(windows_);
     const size_t in_bytes = InputBytes(a, o_.nranks);
     const size_t out_bytes = OutputBytes(a, o_.nranks);
-    WEFT_CHECK(PollBufferCache());
+    // While the stream is captured into a graph, the cache neither maps nor publishes (CUDA
+    // IPC calls and a side stream's copies would invalidate a global-mode capture): the
+    // call reads in place only what every peer had mapped already.
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    const bool capturing =
+        cudaStreamIsCapturing(static_cast<cudaStream_t>(a.stream), &capture) == cudaSuccess &&
+        capture != cudaStreamCaptureStatusNone;
+    if (!capturing) WEFT_CHECK(PollBufferCache());
     args.input_window = WindowWordOf(a.send, in_bytes);
-    if (args.input_window == 0) args.input_window = CachedWordOf(a.send, in_bytes);
+    if (args.input_window == 0) args.input_window = CachedWordOf(a.send, in_bytes, !capturing);
     args.output_window = WindowWordOf(a.recv, out_bytes);
-    if (args.output_window == 0) args.output_window = CachedWordOf(a.recv, out_bytes);
+    if (args.output_window == 0) args.output_window = CachedWordOf(a.recv, out_bytes, !capturing);
   }
   return weft::LaunchDirect(args, a.type, a.op, device_words_ + kStatus, a.stream);
 }

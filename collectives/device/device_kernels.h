@@ -154,8 +154,8 @@ class DeviceKernels {
   // peer's buffer stays staged).
   Status PollBufferCache();
   // [p, p + bytes) as a window word in the cache's slots, publishing its allocation at
-  // first sight; 0 until every peer has mapped it (or it cannot be shared).
-  uint64_t CachedWordOf(const void* p, size_t bytes);
+  // first sight where `publish`; 0 until every peer has mapped it (or it cannot be shared).
+  uint64_t CachedWordOf(const void* p, size_t bytes, bool publish);
   // Whether peers read [p, p + bytes) where it lies (a window, or mapped by every peer).
   bool ReadInPlace(const void* p, size_t bytes) const;
   // Unmaps a peer's allocation the cache mapped (CUDA IPC; a thread-rank's: nothing).
