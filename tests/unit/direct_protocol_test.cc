@@ -17,6 +17,7 @@
 
 #include "collectives/device/proto/direct.h"
 #include "collectives/device/proto/direct_staged.h"
+#include "collectives/device/registration_cache.h"
 #include "collectives/reduce/host_formats.h"
 #include "collectives/reduce/native_format.h"
 
@@ -160,10 +161,13 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
       }
     }
   }
-  // One window per rank (slot 5, any slot serves) from the lowest of its buffers: every
-  // buffer of every call lies in it, at its distance from that base.
-  constexpr int kSlot = 5;
-  std::vector<uint64_t> window_table(static_cast<size_t>(kDirectMaxWindows) * kDirectMaxRanks, 0);
+  // One window per rank from the lowest of its buffers: every buffer of every call lies in
+  // it, at its distance from that base. Even ranks' in a registered window's slot (5, the
+  // same for all, as registration is collective), odd ranks' in a slot of the buffer cache
+  // (from kDirectMaxWindows up, each owner its own), as the two mix in a job.
+  auto slot_of = [](int r) { return r % 2 == 0 ? 5 : kDirectMaxWindows + 7 + r; };
+  std::vector<uint64_t> window_table(
+      static_cast<size_t>(kDirectMaxWindows + kCachedWindows) * kDirectMaxRanks, 0);
   std::vector<uintptr_t> window_base(nu, UINTPTR_MAX);
   for (size_t k = 0; k < calls.size(); ++k)
     for (int r = 0; r < n; ++r) {
@@ -174,10 +178,10 @@ void RunAndCheck(int n, int channels, const std::vector<Call>& calls, size_t ske
             std::min(window_base[static_cast<size_t>(r)], reinterpret_cast<uintptr_t>(p));
     }
   for (int r = 0; r < n; ++r)
-    window_table[static_cast<size_t>(kSlot) * kDirectMaxRanks + static_cast<size_t>(r)] =
+    window_table[static_cast<size_t>(slot_of(r)) * kDirectMaxRanks + static_cast<size_t>(r)] =
         window_base[static_cast<size_t>(r)];
   auto word = [&](int r, const void* p) {
-    return DirectWindowWord(kSlot,
+    return DirectWindowWord(slot_of(r),
                             reinterpret_cast<uintptr_t>(p) - window_base[static_cast<size_t>(r)]);
   };
   // What each rank's output must hold, from the inputs as made (before any call ran).
