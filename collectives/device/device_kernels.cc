@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "collectives/collective.h"
 #include "collectives/device/cuda_device.h"
 #include "collectives/device/direct_kernel.h"
 #include "collectives/device/one_shot_kernel.h"
@@ -266,14 +267,12 @@ Status DeviceKernels::InitStaging(HostCollectives* host, std::vector<void*>* tab
 
 namespace {
 
-// The bytes of a call's input and output at this rank (the C API's count is per block for
-// all-gather's output and reduce-scatter's input).
+// The bytes of a call's input and output at this rank (collective.h's per-collective rule).
 size_t InputBytes(const CollArgs& a, int n) {
-  return a.count * TypeSize(a.type) *
-         static_cast<size_t>(a.coll == CollType::kReduceScatter ? n : 1);
+  return InputCount(a.coll, a.count, n) * TypeSize(a.type);
 }
 size_t OutputBytes(const CollArgs& a, int n) {
-  return a.count * TypeSize(a.type) * static_cast<size_t>(a.coll == CollType::kAllGather ? n : 1);
+  return OutputCount(a.coll, a.count, n) * TypeSize(a.type);
 }
 
 }  // namespace
