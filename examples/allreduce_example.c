@@ -22,6 +22,10 @@ int main(void) {
     weftCommAbort(comm);
     return 1;
   }
-  printf("rank %d: %g (expected %g)\n", rank, data[0], nranks * (nranks - 1) / 2.0);
-  return weftCommDestroy(comm) == weftSuccess ? 0 : 1;
+  float expected = nranks * (nranks - 1) / 2.0f; /* 0 + 1 + ... + nranks-1, exact in float */
+  int wrong = 0;
+  for (int i = 0; i < 1024; ++i)
+    wrong += data[i] != expected;
+  printf("rank %d: %g (expected %g)%s\n", rank, data[0], expected, wrong ? " WRONG" : "");
+  return weftCommDestroy(comm) == weftSuccess && !wrong ? 0 : 1;
 }
