@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/config.h"
 #include "transport/bootstrap/socket.h"
 #endif
 
@@ -200,10 +201,12 @@ std::unique_ptr<GlooBaseline> GlooBaseline::Connect(weftComm_t comm, std::string
   if (const char* iface = std::getenv("GLOO_SOCKET_IFNAME")) {
     attr.iface = iface;
   } else {
-    const char* configured = std::getenv("WEFT_SOCKET_ADDR");
+    // Where Weft's own bootstrap would advertise (WEFT_SOCKET_ADDR, WEFT_SOCKET_IFNAME).
+    Config config;
     in_addr addr{};
     char text[INET_ADDRSTRLEN] = "127.0.0.1";
-    if (LocalAdvertisedAddress(configured ? configured : "", &addr).ok())
+    if (Config::FromProcess(&config).ok() &&
+        LocalAdvertisedAddress(config.socket_addr, config.socket_ifname, &addr).ok())
       inet_ntop(AF_INET, &addr, text, sizeof(text));
     attr.hostname = text;
   }

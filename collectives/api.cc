@@ -137,6 +137,27 @@ std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret) {
   return root;
 }
 
+Status FreshUniqueId(weftUniqueId* id) {
+  Config config;
+  WEFT_CHECK(Config::FromProcess(&config));
+  UniqueIdData data;
+  WEFT_CHECK(RandomSecret(&data.secret));
+  in_addr advertised{};
+  WEFT_CHECK(LocalAdvertisedAddress(config.socket_addr, config.socket_ifname, &advertised));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  std::unique_ptr<RootServer> root;
+  WEFT_CHECK(RootServer::Start(any, data.secret, config.timeout_ms, &root));
+  data.root.sin_family = AF_INET;
+  data.root.sin_addr = advertised;
+  data.root.sin_port = htons(root->port());
+  EncodeUniqueId(data, id);
+  std::lock_guard<std::mutex> lock(roots_mutex);
+  PendingRoots()[data.secret] = std::move(root);
+  return Status::Ok();
+}
+
 Status LoadCommConfig(const weftConfig_t* user, Config* out) {
   WEFT_CHECK(Config::FromProcess(out));
   for (const std::string& w : UnknownVariableWarnings(ProcessWeftVariables()))
@@ -208,25 +229,18 @@ weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
   if (uniqueId == nullptr) return ReportFailure(weft::InvalidArgument("uniqueId is NULL"));
   weft::Config config;
   Status s = weft::Config::FromProcess(&config);
-  weft::UniqueIdData data;
-  if (s.ok()) s = weft::RandomSecret(&data.secret);
-  in_addr advertised{};
-  if (s.ok()) s = weft::LocalAdvertisedAddress(config.socket_addr, &advertised);
-  std::unique_ptr<weft::RootServer> root;
-  if (s.ok()) {
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_addr.s_addr = htonl(INADDR_ANY);
-    s = weft::RootServer::Start(any, data.secret, config.timeout_ms, &root);
+  if (s.ok() && !config.comm_id.empty()) {
+    // A fixed rendezvous (WEFT_COMM_ID, NCCL_COMM_ID): every process makes the same id, and
+    // rank 0's init serves the root there.
+    weft::UniqueIdData data;
+    s = weft::ResolveHostPort(config.comm_id, &data.root);
+    if (s.ok()) s = weft::JobSecret(config, config.comm_id, &data.secret);
+    if (!s.ok()) return ReportFailure(s.WithContext("weftGetUniqueId: WEFT_COMM_ID"));
+    weft::EncodeUniqueId(data, uniqueId);
+    return weftSuccess;
   }
-  if (!s.ok()) return ReportFailure(s.WithContext("weftGetUniqueId"));
-  data.root.sin_family = AF_INET;
-  data.root.sin_addr = advertised;
-  data.root.sin_port = htons(root->port());
-  weft::EncodeUniqueId(data, uniqueId);
-  std::lock_guard<std::mutex> lock(weft::roots_mutex);
-  weft::PendingRoots()[data.secret] = std::move(root);
-  return weftSuccess;
+  if (s.ok()) s = weft::FreshUniqueId(uniqueId);
+  return s.ok() ? weftSuccess : ReportFailure(s.WithContext("weftGetUniqueId"));
 }
 
 namespace weft {
@@ -240,7 +254,21 @@ Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int ra
     if (comm != nullptr) *comm = nullptr;
     return s;
   }
-  return InitCommunicator(comm, nranks, id, rank, ClaimRoot(id.secret), config);
+  std::unique_ptr<RootServer> root = ClaimRoot(id.secret);
+  if (root == nullptr && rank == 0 && !config.comm_id.empty()) {
+    // The id names WEFT_COMM_ID's address: rank 0 serves the root there.
+    sockaddr_in fixed{};
+    s = ResolveHostPort(config.comm_id, &fixed);
+    if (s.ok() && fixed.sin_addr.s_addr == id.root.sin_addr.s_addr &&
+        fixed.sin_port == id.root.sin_port)
+      s = ServeRoot(config, id, &root)
+              .WithContext("rank 0 cannot listen on WEFT_COMM_ID " + config.comm_id);
+    if (!s.ok()) {
+      if (comm != nullptr) *comm = nullptr;
+      return s;
+    }
+  }
+  return InitCommunicator(comm, nranks, id, rank, std::move(root), config);
 }
 
 }  // namespace
@@ -307,11 +335,13 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   std::vector<uint8_t> mine;
   Status made;
   if (rank == leader) {
-    if (weftGetUniqueId(&id) == weftSuccess) {
+    // A root of its own, never WEFT_COMM_ID's address: that belongs to the first communicator.
+    made = weft::FreshUniqueId(&id);
+    if (made.ok()) {
       const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&id);
       mine.assign(bytes, bytes + sizeof(id));
     } else {
-      made = weft::SystemError("a unique id for the new communicator: " + weft::last_error);
+      made = made.WithContext("a unique id for the new communicator");
     }
   }
   std::vector<std::vector<uint8_t>> all;

@@ -79,10 +79,12 @@ Status ParseSecret(const std::string& hex, std::array<uint8_t, 16>* out) {
   return Status::Ok();
 }
 
-// Without WEFT_SECRET the secret is derived from what every rank of this job shares (the
-// rendezvous address and size): it keeps other jobs out, not attackers.
-void DerivedSecret(const LaunchInfo& info, std::array<uint8_t, 16>* out) {
-  std::string key = info.root + "/" + std::to_string(info.nranks);
+}  // namespace
+
+// Without WEFT_SECRET the secret is derived from what every rank of this job shares: it
+// keeps other jobs out, not attackers.
+Status JobSecret(const Config& config, const std::string& key, std::array<uint8_t, 16>* out) {
+  if (!config.secret.empty()) return ParseSecret(config.secret, out);
   uint64_t h1 = 1469598103934665603ull, h2 = 0x9e3779b97f4a7c15ull;
   for (unsigned char c : key) {
     h1 = (h1 ^ c) * 1099511628211ull;
@@ -92,14 +94,14 @@ void DerivedSecret(const LaunchInfo& info, std::array<uint8_t, 16>* out) {
     (*out)[i] = static_cast<uint8_t>(h1 >> (8 * i));
     (*out)[8 + i] = static_cast<uint8_t>(h2 >> (8 * i));
   }
+  return Status::Ok();
 }
 
-// Rank 0 serves the bootstrap on WEFT_ROOT's port: on the socket its launcher bound for it
-// (WEFT_ROOT_FD; choosing a free port and binding it later in another process races with
-// every other process that binds or connects), else it binds the port itself. The handed
-// down socket serves the process's first communicator from the environment; later ones
-// bind, as there is no second socket.
-Status StartRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<RootServer>* root) {
+// On the socket rank 0's launcher bound for it (WEFT_ROOT_FD; choosing a free port and
+// binding it later in another process races with every other process that binds or
+// connects), else it binds the port itself. The handed down socket serves the process's
+// first communicator from the environment; later ones bind, as there is no second socket.
+Status ServeRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<RootServer>* root) {
   static std::atomic<bool> inherited_socket_taken{false};
   const uint16_t port = ntohs(id.root.sin_port);
   if (config.root_fd >= 0 && !inherited_socket_taken.exchange(true)) {
@@ -116,6 +118,8 @@ Status StartRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<R
   return RootServer::Start(any, id.secret, config.timeout_ms, root);
 }
 
+namespace {
+
 Status InitFromEnv(weftComm_t* comm) {
   WEFT_REQUIRE(comm != nullptr, weftInvalidArgument, "comm pointer is NULL");
   Config config;
@@ -124,14 +128,11 @@ Status InitFromEnv(weftComm_t* comm) {
   WEFT_CHECK(ReadLaunchInfo(config, &info));
   UniqueIdData id;
   WEFT_CHECK(ResolveHostPort(info.root, &id.root));
-  if (!config.secret.empty())
-    WEFT_CHECK(ParseSecret(config.secret, &id.secret));
-  else
-    DerivedSecret(info, &id.secret);
+  WEFT_CHECK(JobSecret(config, info.root + "/" + std::to_string(info.nranks), &id.secret));
   std::unique_ptr<RootServer> root;
   if (info.rank == 0)
     WEFT_CHECK(
-        StartRoot(config, id, &root).WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
+        ServeRoot(config, id, &root).WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
   return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root), config);
 }
 

@@ -1,5 +1,6 @@
 #include "common/config.h"
 
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -20,11 +21,21 @@ const std::vector<ConfigVar>& ConfigTable() {
   return table;
 }
 
+namespace {
+std::atomic<EnvFallback> env_fallback{nullptr};
+}  // namespace
+
+void SetEnvFallback(EnvFallback fallback) {
+  env_fallback.store(fallback, std::memory_order_release);
+}
+
 bool ProcessEnv(const std::string& name, std::string* value) {
-  const char* v = std::getenv(name.c_str());
-  if (v == nullptr) return false;
-  *value = v;
-  return true;
+  if (const char* v = std::getenv(name.c_str())) {
+    *value = v;
+    return true;
+  }
+  const EnvFallback fallback = env_fallback.load(std::memory_order_acquire);
+  return fallback != nullptr && fallback(name, value);
 }
 
 std::vector<std::string> ProcessWeftVariables() {

@@ -28,7 +28,15 @@ using EnvLookup = std::function<bool(const std::string& name, std::string* value
 // All variables of the process environment whose name starts with WEFT_.
 std::vector<std::string> ProcessWeftVariables();
 
+// The process environment; for a variable it leaves unset, the fallback if one is set.
 bool ProcessEnv(const std::string& name, std::string* value);
+
+// A second source for variables the environment leaves unset, consulted by ProcessEnv and
+// so by Config::FromProcess: the NCCL shim's translation of NCCL's variables
+// (shim/nccl_env.h). A plain function, set once before the first communicator (the shim
+// sets it when it is loaded); null turns it off.
+using EnvFallback = bool (*)(const std::string& name, std::string* value);
+void SetEnvFallback(EnvFallback fallback);
 
 struct Config {
 #define WEFT_CONFIG_Int int64_t

@@ -3,6 +3,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -29,7 +30,10 @@ struct Logger {
     gethostname(host, sizeof(host) - 1);
     Config config;
     if (!Config::FromProcess(&config).ok()) return;  // the communicator reports the error
-    const std::string& l = config.debug;
+    // Any case, as NCCL_DEBUG.
+    std::string l = config.debug;
+    for (char& c : l)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (l == "NONE")
       level = LogLevel::kNone;
     else if (l == "INFO")
@@ -47,6 +51,8 @@ struct Logger {
       size_t end = list.find(',', start);
       if (end == std::string::npos) end = list.size();
       std::string s = list.substr(start, end - start);
+      for (char& c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (s == "INIT")
         mask |= kLogInit;
       else if (s == "TOPO")

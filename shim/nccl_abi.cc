@@ -24,10 +24,17 @@
 #include "collectives/api_internal.h"
 #include "collectives/device/device_engine.h"
 #include "common/dtype.h"
+#include "shim/nccl_env.h"
 #include "shim/shim_comm.h"
 #include "weft/weft.h"
 
 namespace {
+
+// NCCL's variables are read where Weft's own are unset (shim/nccl_env.h), from the moment
+// the library is loaded, before any call can read a setting.
+__attribute__((constructor)) void HonourNcclEnvironment() {
+  weft::SetEnvFallback(weft_shim::ProcessNcclFallback);
+}
 
 static_assert(sizeof(ncclUniqueId) == sizeof(weftUniqueId), "unique ids differ in size");
 static_assert(sizeof(ncclDataType_t) == sizeof(int) && sizeof(ncclRedOp_t) == sizeof(int),
@@ -264,7 +271,8 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newc
                    [&](int a, int b) { return all[2 * a + 1] < all[2 * b + 1]; });
   const bool leader = color != NCCL_SPLIT_NOCOLOR && members.front() == me;
   weftUniqueId id{};
-  if (leader && (r = weftGetUniqueId(&id)) != weftSuccess) {
+  // A root of its own, never NCCL_COMM_ID's address: that belongs to the first communicator.
+  if (leader && (r = weft::Report(weft::FreshUniqueId(&id))) != weftSuccess) {
     // The others still take part in the all-gather below, then find no id from this rank.
     std::memset(&id, 0, sizeof(id));
   }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "collectives/api_internal.h"
+#include "shim/nccl_env.h"
 
 namespace weft_shim {
 
@@ -28,6 +29,7 @@ weftResult_t Report(weftResult_t code, const std::string& message) {
 }  // namespace
 
 weftResult_t InitTogether(const std::vector<InitRequest>& requests) {
+  weft_shim::WarnAboutNcclEnvironmentOnce();
   const size_t n = requests.size();
   std::vector<weftComm_t> made(n, nullptr);
   std::vector<weftResult_t> results(n, weftSuccess);

@@ -102,7 +102,9 @@ const char* weftGetErrorString(weftResult_t result);
 const char* weftGetLastError(weftComm_t comm);
 
 /* Creates a bootstrap root in this process (a listening socket and a thread) and describes it
- * in *uniqueId: the address to reach it, a random secret and the protocol version. */
+ * in *uniqueId: the address to reach it, a random secret and the protocol version. With
+ * WEFT_COMM_ID=host:port (NCCL_COMM_ID under the NCCL shim) it creates nothing: every process
+ * gets the same id, naming that address, and rank 0's weftCommInitRank listens there. */
 weftResult_t weftGetUniqueId(weftUniqueId* uniqueId);
 
 /* Collective over the nranks processes that pass the same uniqueId. */

@@ -8,9 +8,15 @@
 // results back. Exit 0 when every rank passed, 77 (skipped) for --device without a GPU.
 // --init-all and --group-init instead make N communicators in this one process
 // (ncclCommInitAll, or ncclCommInitRank calls inside a group) and drive each from a thread.
+// --nccl-env runs the processes with NCCL's variables as a user of NCCL sets them
+// (NCCL_COMM_ID, so each rank makes the id itself; NCCL_DEBUG, NCCL_DEBUG_SUBSYS,
+// NCCL_DEBUG_FILE, NCCL_ALGO, and one the shim ignores) and checks each rank's log for them.
 #include <cuda_runtime.h>
+#include <dirent.h>
 #include <nccl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -19,6 +25,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -533,17 +541,90 @@ bool ReadAll(int fd, void* buf, size_t len, int timeout_ms) {
 
 }  // namespace
 
+// A port nobody listens on now (bound, read, closed).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  close(fd);
+  return ok ? ntohs(a.sin_port) : 0;
+}
+
+// NCCL's variables for --nccl-env, set before the fork so that every rank has them; the
+// logs go to `dir`, one per process.
+bool SetNcclEnvironment(const std::string& dir) {
+  const int port = FreePort();
+  if (port == 0) return false;
+  const std::string comm_id = "127.0.0.1:" + std::to_string(port);
+  const std::string file = dir + "/rank.%p.log";
+  setenv("NCCL_COMM_ID", comm_id.c_str(), 1);
+  setenv("NCCL_DEBUG", "info", 1);
+  setenv("NCCL_DEBUG_SUBSYS", "INIT,TUNING", 1);
+  setenv("NCCL_DEBUG_FILE", file.c_str(), 1);
+  setenv("NCCL_ALGO", "allreduce:Tree,NVLS", 1);
+  setenv("NCCL_LAUNCH_MODE", "GROUP", 1);  // one the shim does not honour
+  return true;
+}
+
+// Each rank's log says what NCCL's variables became: the ignored one warned once, NCCL_ALGO
+// read as Weft's (NVLS noted), and the all-reduces run as the tree NCCL_ALGO asked for.
+int CheckNcclEnvironmentLogs(const std::string& dir, int n) {
+  int logs = 0, bad = 0;
+  DIR* d = opendir(dir.c_str());
+  for (dirent* e = d ? readdir(d) : nullptr; e != nullptr; e = readdir(d)) {
+    if (std::strncmp(e->d_name, "rank.", 5) != 0) continue;
+    const std::string path = dir + "/" + e->d_name;
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string log = text.str();
+    std::remove(path.c_str());
+    ++logs;
+    auto count = [&](const std::string& what) {
+      int c = 0;
+      for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1))
+        ++c;
+      return c;
+    };
+    const bool ok = count("NCCL_LAUNCH_MODE is set, and Weft's NCCL shim ignores it") == 1 &&
+                    count("NCCL_ALGO read as WEFT_ALGO=allreduce:tree") == 1 &&
+                    count("Weft has no nvls") == 1 && count("allreduce of ") > 0 &&
+                    count("allreduce of ") == count("bytes: tree");
+    if (!ok) {
+      std::fprintf(stderr, "%s does not show NCCL's variables honoured:\n%s\n", path.c_str(),
+                   log.substr(0, 4000).c_str());
+      ++bad;
+    }
+  }
+  if (d != nullptr) closedir(d);
+  rmdir(dir.c_str());
+  if (logs != n) std::fprintf(stderr, "%d logs for %d ranks in %s\n", logs, n, dir.c_str());
+  return logs == n && bad == 0 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 4;
   const bool device = argc > 2 && std::strcmp(argv[2], "--device") == 0;
   const bool init_all = argc > 2 && std::strcmp(argv[2], "--init-all") == 0;
   const bool group_init = argc > 2 && std::strcmp(argv[2], "--group-init") == 0;
-  if (n < 2 || n > 64 || (argc > 2 && !device && !init_all && !group_init)) {
+  const bool nccl_env = argc > 2 && std::strcmp(argv[2], "--nccl-env") == 0;
+  if (n < 2 || n > 64 || (argc > 2 && !device && !init_all && !group_init && !nccl_env)) {
     std::fprintf(stderr,
-                 "usage: nccl_shim_check N (2..64) [--device | --init-all | --group-init]\n");
+                 "usage: nccl_shim_check N (2..64) [--device | --init-all | --group-init "
+                 "| --nccl-env]\n");
     return 2;
   }
   if (init_all || group_init) return RunInOneProcess(n, group_init);
+  char dir_template[] = "/tmp/weft-nccl-env.XXXXXX";
+  std::string log_dir;
+  if (nccl_env) {
+    if (mkdtemp(dir_template) == nullptr || !SetNcclEnvironment(dir_template)) return 2;
+    log_dir = dir_template;
+  }
   // Children first, before this process has any thread or CUDA context; each waits for the
   // id on a pipe.
   std::vector<pid_t> children;
@@ -556,7 +637,9 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       close(fds[1]);
       ncclUniqueId id;
-      if (!ReadAll(fds[0], &id, sizeof(id), 60000)) {
+      if (nccl_env) {  // NCCL_COMM_ID: every rank makes the same id itself
+        if (ncclGetUniqueId(&id) != ncclSuccess) _exit(1);
+      } else if (!ReadAll(fds[0], &id, sizeof(id), 60000)) {
         std::fprintf(stderr, "rank %d: no unique id from rank 0\n", r);
         _exit(1);
       }
@@ -593,7 +676,8 @@ int main(int argc, char** argv) {
     std::printf("SKIPPED: no CUDA device\n");
     return kSkipped;
   }
-  const bool pass = mine == 0 && failed == 0 && skipped == 0;
+  const bool logs_ok = !nccl_env || CheckNcclEnvironmentLogs(log_dir, n) == 0;
+  const bool pass = mine == 0 && failed == 0 && skipped == 0 && logs_ok;
   std::printf("nccl shim, %d ranks, %s memory: %s (rank 0: %d failures; %d other ranks failed)\n",
               n, device ? "device" : "host", pass ? "every check passed" : "FAILED", failures,
               failed);

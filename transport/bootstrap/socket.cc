@@ -181,7 +181,26 @@ std::string AddressText(const sockaddr_in& addr) {
   return Format("%s:%u", buf, ntohs(addr.sin_port));
 }
 
-Status LocalAdvertisedAddress(const std::string& configured, in_addr* out) {
+bool InterfaceAllowed(const std::string& spec, const std::string& name) {
+  std::string list = spec;
+  const bool exclude = !list.empty() && list[0] == '^';
+  if (exclude) list.erase(0, 1);
+  const bool exact = !list.empty() && list[0] == '=';
+  if (exact) list.erase(0, 1);
+  bool listed = false;
+  size_t start = 0;
+  while (start <= list.size() && !listed) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    const std::string entry = list.substr(start, end - start);
+    if (!entry.empty()) listed = exact ? name == entry : name.compare(0, entry.size(), entry) == 0;
+    start = end + 1;
+  }
+  return exclude ? !listed : listed;
+}
+
+Status LocalAdvertisedAddress(const std::string& configured, const std::string& ifname_spec,
+                              in_addr* out) {
   if (!configured.empty()) {
     WEFT_REQUIRE(inet_pton(AF_INET, configured.c_str(), out) == 1, weftInvalidArgument,
                  "WEFT_SOCKET_ADDR='%s' is not an IPv4 address", configured.c_str());
@@ -190,13 +209,22 @@ Status LocalAdvertisedAddress(const std::string& configured, in_addr* out) {
   out->s_addr = htonl(INADDR_LOOPBACK);
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return Status::Ok();
+  bool found = false;
+  std::string seen;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
-    if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    if ((i->ifa_flags & IFF_UP) == 0) continue;
+    seen += std::string(seen.empty() ? "" : ", ") + i->ifa_name;
+    if (found || !InterfaceAllowed(ifname_spec, i->ifa_name)) continue;
     *out = reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr;
-    break;
+    found = true;
   }
   freeifaddrs(list);
+  // An exclusion list that leaves nothing (a machine with loopback alone) falls back to the
+  // loopback; interfaces asked for by name that are not there are the caller's mistake.
+  WEFT_REQUIRE(found || ifname_spec.empty() || ifname_spec[0] == '^', weftInvalidArgument,
+               "WEFT_SOCKET_IFNAME='%s' matches no IPv4 interface that is up (up: %s)",
+               ifname_spec.c_str(), seen.empty() ? "none" : seen.c_str());
   return Status::Ok();
 }
 

@@ -62,8 +62,13 @@ class Socket {
 Status ResolveHostPort(const std::string& host_port, sockaddr_in* out);
 Status ResolveHost(const std::string& host, uint16_t port, sockaddr_in* out);
 std::string AddressText(const sockaddr_in& addr);
-// The address weftGetUniqueId advertises: WEFT_SOCKET_ADDR, else the first non-loopback
-// IPv4 interface that is up, else 127.0.0.1.
-Status LocalAdvertisedAddress(const std::string& configured, in_addr* out);
+// Whether WEFT_SOCKET_IFNAME's `spec` (NCCL_SOCKET_IFNAME's syntax: "eth,ib" name prefixes,
+// "^docker,lo" all but those, "=eth0" whole names) allows interface `name`.
+bool InterfaceAllowed(const std::string& spec, const std::string& name);
+// The address weftGetUniqueId advertises: `configured` (WEFT_SOCKET_ADDR), else the first
+// IPv4 interface that is up and `ifname_spec` allows; if none, 127.0.0.1 where the spec only
+// excludes, an error naming the interfaces up where it names some.
+Status LocalAdvertisedAddress(const std::string& configured, const std::string& ifname_spec,
+                              in_addr* out);
 
 }  // namespace weft
