@@ -64,11 +64,24 @@ bool MpiBuilt() {
   return true;
 }
 bool MpiLaunched() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMI_SIZE") != nullptr ||
-         std::getenv("PMIX_RANK") != nullptr;
+  // Open MPI, PMI (MPICH's Hydra, Intel MPI, srun --mpi=pmi2), PMIx, MVAPICH.
+  for (const char* name :
+       {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMI_RANK", "PMIX_RANK", "MV2_COMM_WORLD_SIZE"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
 }
 void MpiInit(int* argc, char*** argv) {
   MPI_Init(argc, argv);
+}
+int MpiRank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+int MpiSize() {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
 }
 void MpiFinalize() {
   MPI_Finalize();
@@ -135,6 +148,12 @@ bool MpiLaunched() {
 void MpiInit(int*, char***) {}
 void MpiFinalize() {}
 void MpiBcastId(weftUniqueId*) {}
+int MpiRank() {
+  return 0;
+}
+int MpiSize() {
+  return 1;
+}
 void MpiBarrier() {}
 bool MpiCollective(CollType, const void*, void*, size_t, weftDataType_t, weftRedOp_t, int) {
   return false;

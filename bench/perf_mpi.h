@@ -10,11 +10,15 @@
 namespace weft::perf {
 
 bool MpiBuilt();
-// True when started by mpirun and built with MPI.
+// True when started by an MPI launcher (mpirun, mpiexec, srun with PMI) and built with MPI.
 bool MpiLaunched();
 void MpiInit(int* argc, char*** argv);
 void MpiFinalize();
 void MpiBcastId(weftUniqueId* id);
+// This process's rank and the job's size, from MPI itself (after MpiInit), whichever MPI
+// launched it.
+int MpiRank();
+int MpiSize();
 void MpiBarrier();
 // Runs the MPI equivalent of one collective on the same buffers (API counts as in Weft).
 // Returns false if MPI has no equivalent (fp16/bf16/fp8 types, avg).

@@ -1,4 +1,5 @@
 #include "bench/perf_options.h"
+#include "common/build_info.h"
 
 #include <cstdint>
 
@@ -28,6 +29,11 @@ const char* BaselineName(const Options& o) {
   return o.compare_mpi ? "MPI" : o.compare_gloo ? "Gloo" : nullptr;
 }
 
+const char* AverageName(int average) {
+  static const char* const kNames[] = {"rank0", "mean", "min", "max"};
+  return average >= 0 && average < 4 ? kNames[average] : "?";
+}
+
 const char* BenchName(const Options& o) {
   switch (o.p2p) {
     case P2PPattern::kAllToAll:
@@ -42,6 +48,7 @@ const char* BenchName(const Options& o) {
 
 bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
   CLI::App app{"weft-perf: nccl-tests-style bandwidth benchmark for Weft collectives"};
+  app.set_version_flag("--version", weft::ToolVersion("weft-perf"));
   std::string coll = "allreduce", b, e, i, d = "float", op = "sum", r = "0", compare, mem = "host";
   app.add_option("collective", coll,
                  "allreduce, allgather, reducescatter, broadcast, reduce, or the point-to-point "
@@ -60,8 +67,14 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
                  "bfloat16 f8e4m3 f8e5m2, or all (default float)");
   app.add_option("-o,--op", op, "sum prod max min avg, or all (default sum)");
   app.add_option("-r,--root", r, "root rank, or all (default 0)");
-  app.add_option("-z,--blocking", o->blocking, "blocking collectives (host buffers always block)");
-  app.add_option("-a,--average", o->average, "report the average over ranks (1) or rank 0 (0)");
+  app.add_option("-z,--blocking", o->blocking,
+                 "1: wait for each collective before the next (device buffers: the stream is "
+                 "synchronized after each call; host calls always block) (default 0)")
+      ->check(CLI::Range(0, 1));
+  app.add_option("-a,--average", o->average,
+                 "the time reported: rank 0's (0), the average over ranks (1), the least (2) or "
+                 "the most (3) (default 1)")
+      ->check(CLI::Range(0, 3));
   app.add_option("-J,--output_file", o->json_file, "write the results as JSON to this file");
   app.add_option(
       "--tune", o->tune_file,
@@ -90,6 +103,7 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
       ->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
+    o->argv.assign(argv, argv + argc);
     if (coll == "alltoall" || coll == "sendrecv") {
       o->p2p = coll == "alltoall" ? P2PPattern::kAllToAll : P2PPattern::kSendRecv;
       o->coll = CollType::kAllGather;

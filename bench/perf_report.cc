@@ -1,13 +1,44 @@
 #include "bench/perf_report.h"
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/build_info.h"
 #include "common/dtype.h"
+
+extern char** environ;
 
 namespace weft::perf {
 namespace {
+
+// The settings that shape a run: every WEFT_*, UCX_* and NCCL_* variable set (WEFT_SECRET
+// only as set, never its value).
+nlohmann::json Environment() {
+  nlohmann::json env = nlohmann::json::object();
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr) continue;
+    const std::string name(*e, static_cast<size_t>(eq - *e));
+    if (name.rfind("WEFT_", 0) != 0 && name.rfind("UCX_", 0) != 0 && name.rfind("NCCL_", 0) != 0)
+      continue;
+    env[name] = name == "WEFT_SECRET" ? "(set)" : eq + 1;
+  }
+  return env;
+}
+
+std::string UtcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
 
 std::string TimeText(double us) {
   char buf[32];
@@ -127,7 +158,20 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
     if (!r.algo.empty()) row["algo"] = r.algo;
     results.push_back(row);
   }
-  json doc = {{"collective", BenchName(options_)}, {"nranks", nranks_}, {"results", results}};
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  json doc = {{"collective", BenchName(options_)},
+              {"nranks", nranks_},
+              {"weft", VersionName()},
+              {"build", BuildDescription()},
+              {"argv", options_.argv},
+              {"env", Environment()},
+              {"host", host},
+              {"date", UtcNow()},
+              {"mem", options_.device ? "device" : "host"},
+              {"time", AverageName(options_.average)},
+              {"blocking", options_.blocking != 0},
+              {"results", results}};
   std::ofstream f(path);
   if (!f) {
     *error = "cannot write " + path;

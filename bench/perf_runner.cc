@@ -166,10 +166,14 @@ bool Runner::FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type,
   return false;
 }
 
-double Runner::AverageOverRanks(double v) {
-  double sum = 0;
-  weftAllReduce(&v, &sum, 1, weftFloat64, weftSum, comm_, nullptr);
-  return options_.average ? sum / nranks_ : v;
+double Runner::AcrossRanks(double v) {
+  // -a 0: rank 0's own (rank 0 prints); 1: the mean; 2, 3: the least and the most.
+  const weftRedOp_t op = options_.average == 2   ? weftMin
+                         : options_.average == 3 ? weftMax
+                                                 : weftSum;
+  double all = 0;
+  weftAllReduce(&v, &all, 1, weftFloat64, op, comm_, nullptr);
+  return options_.average == 0 ? v : options_.average == 1 ? all / nranks_ : all;
 }
 
 int64_t Runner::SumOverRanks(int64_t v) {
@@ -195,22 +199,30 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
   const double bw_factor = BusFactor();
   bool ok = true;
 
+  // One call, and with -z on device buffers the wait for it; false stops the loop (a failed
+  // communicator is not called a thousand times more).
+  auto once = [&](auto&& run_once) {
+    if (!run_once()) return false;
+    return !(options_.blocking && options_.device && !device_.Synchronize());
+  };
+  // The measurement is valid only if every call succeeded.
   auto timed = [&](auto&& run_once) {
-    for (int i = 0; i < options_.warmup; ++i)
-      run_once();
+    bool fine = true;
+    for (int i = 0; i < options_.warmup && fine; ++i)
+      fine = once(run_once);
     Barrier();
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < options_.iters; ++i)
-      run_once();
+    for (int i = 0; i < options_.iters && fine; ++i)
+      fine = once(run_once);
     // Device collectives only enqueue: the time is until the stream has run them all.
-    if (options_.device && !device_.Synchronize()) ok = false;
+    if (options_.device && !device_.Synchronize()) fine = false;
     const double us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count() /
         options_.iters;
     Measurement m;
-    m.valid = true;
-    m.time_us = AverageOverRanks(us);
+    m.valid = fine;
+    m.time_us = AcrossRanks(us);
     m.algbw = m.time_us > 0 ? static_cast<double>(row->bytes) / m.time_us / 1e3 : 0;
     m.busbw = m.algbw * bw_factor;
     return m;
@@ -277,11 +289,13 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
       // the timing's own collectives (a small all-reduce) overwrite it.
       const char* ran = nullptr;
       m = timed([&] {
-        if (Call(send, recv, l, type, op, root) != weftSuccess) ok = false;
+        if (Call(send, recv, l, type, op, root) != weftSuccess) return false;
         ran = options_.device                     ? comm_->impl->DevicePath()
               : options_.p2p != P2PPattern::kNone ? "p2p"
                                                   : AlgoName(comm_->impl->last_algo());
+        return true;
       });
+      ok = m.valid;
       if (ok && !in_place && row->algo.empty() && ran != nullptr) row->algo = ran;
     }
     m.wrong = wrong;

@@ -60,7 +60,8 @@ class Runner {
   // Returns false if there is nothing to check on this rank.
   bool FillExpectedOutput(void* buf, const Layout& l, weftDataType_t type, weftRedOp_t op,
                           int root);
-  double AverageOverRanks(double v);
+  // This rank's time, made one figure over the ranks as -a says.
+  double AcrossRanks(double v);
   int64_t SumOverRanks(int64_t v);
   void Barrier();
 

@@ -184,9 +184,7 @@ int main(int argc, char** argv) {
   if (use_mpi) {
     MpiInit(&argc, &argv);
     weftUniqueId id;
-    const char* rank_env = std::getenv("OMPI_COMM_WORLD_RANK");
-    const char* size_env = std::getenv("OMPI_COMM_WORLD_SIZE");
-    int rank = rank_env ? std::atoi(rank_env) : 0, size = size_env ? std::atoi(size_env) : 1;
+    const int rank = MpiRank(), size = MpiSize();
     if (rank == 0 && (r = weftGetUniqueId(&id)) != weftSuccess) return Fail("weftGetUniqueId", r);
     MpiBcastId(&id);
     r = weftCommInitRank(&comm, size, id, rank);

@@ -17,4 +17,8 @@ std::string BuildDescription() {
                        hw & 0xff);
 }
 
+std::string ToolVersion(const char* tool) {
+  return std::string(tool) + ": " + VersionName() + " (" + BuildDescription() + ")";
+}
+
 }  // namespace weft

@@ -10,9 +10,24 @@
 #include "weft/weft.h"
 
 int main(int argc, char** argv) {
-  const bool markdown = argc > 1 && std::strcmp(argv[1], "--markdown") == 0;
-  if (argc > 1 && !markdown) {
-    std::fprintf(stderr, "usage: weft-info [--markdown]\n");
+  const char* usage =
+      "usage: weft-info [--markdown | --version | --help]\n"
+      "  Weft's version and build, every WEFT_* variable with its value now, its default and\n"
+      "  its meaning, and every algorithm.\n"
+      "  --markdown  the variables as README's table\n"
+      "  --version   the version and build alone\n";
+  const char* arg = argc > 1 ? argv[1] : "";
+  if (argc > 1 && (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0)) {
+    std::printf("%s", usage);
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(arg, "--version") == 0) {
+    std::printf("%s\n", weft::ToolVersion("weft-info").c_str());
+    return 0;
+  }
+  const bool markdown = argc > 1 && std::strcmp(arg, "--markdown") == 0;
+  if (argc > 2 || (argc > 1 && !markdown)) {
+    std::fprintf(stderr, "%s", usage);
     return 2;
   }
   const auto& table = weft::ConfigTable();
@@ -35,8 +50,10 @@ int main(int argc, char** argv) {
   if (!s.ok()) std::printf("configuration error: %s\n", s.message().c_str());
   std::printf("\n%-18s %-10s %-10s %s\n", "variable", "value", "default", "meaning");
   for (const auto& v : table) {
-    std::printf("%-18s %-10s %-10s %s\n", v.name, config.ValueText(v.name).c_str(), v.default_value,
-                v.help);
+    // The secret is what keeps strangers out of the job: whether it is set, never its value.
+    std::string value = config.ValueText(v.name);
+    if (std::strcmp(v.name, "WEFT_SECRET") == 0 && !value.empty()) value = "(set)";
+    std::printf("%-18s %-10s %-10s %s\n", v.name, value.c_str(), v.default_value, v.help);
   }
   // The algorithm registry: what WEFT_ALGO may name, and for which collectives.
   std::printf("\n%-8s %-44s %s\n", "algo", "collectives", "what it is");

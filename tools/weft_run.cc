@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "common/build_info.h"
+
 namespace {
 
 struct Rank {
@@ -112,6 +114,7 @@ int ExitCode(int status) {
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-run: run N local ranks of a Weft program"};
+  app.set_version_flag("--version", "weft-run: " + weft::VersionName());
   int nranks = 0;
   double timeout_s = 0;
   std::vector<std::string> command;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/build_info.h"
 #include "common/config.h"
 #include "sim/job_sim.h"
 
@@ -129,6 +130,7 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-sim: collectives of a big job on a modelled network, beside the tuner"};
+  app.set_version_flag("--version", weft::ToolVersion("weft-sim"));
   Options o;
   SimNetwork& net = o.job.net;
   net.nhosts = 16;

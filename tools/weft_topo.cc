@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/build_info.h"
 #include "common/config.h"
 #include "topology/hwloc_loader.h"
 #include "topology/nccl_xml_loader.h"
@@ -201,6 +202,7 @@ void PrintDot(const SystemGraph& g) {
 
 int main(int argc, char** argv) {
   CLI::App app{"weft-topo: how the machine is wired and how Weft will use it"};
+  app.set_version_flag("--version", weft::ToolVersion("weft-topo"));
   std::string file;
   bool json = false, dot = false;
   Job job;

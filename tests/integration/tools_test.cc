@@ -69,6 +69,52 @@ TEST(WeftPerf, BadFlagsAreRejected) {
   EXPECT_NE(0, r.exit_code);
   r = RunCommand(BinDir() + "/weft-perf sendrecv --compare algos");
   EXPECT_NE(0, r.exit_code);
+  // nccl-tests' -a is 0..3 and -z 0 or 1.
+  for (const char* flag : {"-a 4", "-a -1", "-z 2"}) {
+    r = RunCommand(BinDir() + "/weft-perf allreduce " + flag);
+    EXPECT_NE(0, r.exit_code) << flag;
+    EXPECT_NE(std::string::npos, r.output.find("not in range")) << flag << ": " << r.output;
+  }
+}
+
+// Every tool says what it is and how it is used, and exits 0 for it.
+TEST(Tools, EveryToolAnswersVersionAndHelp) {
+  for (const char* tool : {"weft-perf", "weft-info", "weft-topo", "weft-run", "weft-sim"}) {
+    CommandResult v = RunCommand(BinDir() + "/" + tool + " --version");
+    EXPECT_EQ(0, v.exit_code) << tool << ": " << v.output;
+    EXPECT_NE(std::string::npos, v.output.find(std::string(tool) + ": Weft 0.1.0")) << v.output;
+    CommandResult h = RunCommand(BinDir() + "/" + tool + " --help");
+    EXPECT_EQ(0, h.exit_code) << tool << ": " << h.output;
+    EXPECT_NE(std::string::npos, h.output.find("--version")) << tool << ": " << h.output;
+  }
+}
+
+// The JSON says what ran where: version, command line, settings (never the secret), host,
+// date, and which time -a reports; -a 2 and 3 and -z 1 run.
+TEST(WeftPerf, JsonCarriesTheRunsContext) {
+  for (const char* a : {"2", "3"}) {
+    const std::string json = ::testing::TempDir() + "/perf_context_" + a + ".json";
+    CommandResult r = RunCommand("env WEFT_CHECK=0 " +
+                                 WeftRun(2, BinDir() + "/weft-perf allreduce -b 1K -e 4K -f 2 " +
+                                                "-n 3 -z 1 -a " + a + " -J " + json));
+    ASSERT_EQ(0, r.exit_code) << r.output;
+    std::ifstream f(json);
+    nlohmann::json doc = nlohmann::json::parse(f);
+    EXPECT_EQ("Weft 0.1.0", doc["weft"]);
+    EXPECT_FALSE(doc["build"].get<std::string>().empty());
+    EXPECT_EQ(std::string(a) == "2" ? "min" : "max", doc["time"]);
+    EXPECT_EQ(true, doc["blocking"]);
+    EXPECT_EQ("host", doc["mem"]);
+    const auto argv = doc["argv"].get<std::vector<std::string>>();
+    ASSERT_FALSE(argv.empty());
+    EXPECT_NE(std::string::npos, argv[0].find("weft-perf"));
+    EXPECT_EQ(a, argv[argv.size() - 3]);  // ... -a A -J file
+    EXPECT_EQ("0", doc["env"]["WEFT_CHECK"]);
+    EXPECT_EQ("(set)", doc["env"]["WEFT_SECRET"]);  // weft-run sets one; never written out
+    EXPECT_FALSE(doc["host"].get<std::string>().empty());
+    EXPECT_EQ(20u, doc["date"].get<std::string>().size());  // 2026-12-07T03:04:05Z
+    EXPECT_EQ(3u, doc["results"].size());
+  }
 }
 
 // The point-to-point patterns (grouped weftSend/weftRecv), every type, checked exactly.
@@ -97,6 +143,10 @@ TEST(WeftInfo, ListsEveryVariable) {
   EXPECT_NE(std::string::npos, r.output.find("WEFT_CHUNK_SIZE"));
   EXPECT_NE(std::string::npos, r.output.find("1234"));
   EXPECT_NE(std::string::npos, r.output.find("did you mean WEFT_TIMEOUT_MS"));
+  // The secret keeps strangers out: weft-info says whether it is set, never what it is.
+  r = RunCommand("env WEFT_SECRET=00112233445566778899aabbccddeeff " + BinDir() + "/weft-info");
+  EXPECT_EQ(std::string::npos, r.output.find("00112233445566778899aabbccddeeff")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("(set)"));
 }
 
 // The registry's algorithms, each on a line of its own, once.
