@@ -14,7 +14,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev       # JSON output, command-line flags
   clang libclang-rt-14-dev              # libFuzzer target for the bootstrap parsers
   iproute2                              # two hosts in network namespaces (tests/netns)
-  python3-matplotlib                    # bench/plot-perf.py
+  python3-matplotlib python3-numpy      # bench/plot-perf.py, the Python package's tests
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #      runpath into the build folder;
 #   3. examples/ built with find_package(Weft) and, apart, with `pkg-config weft`, each run on
 #      2 ranks by the installed weft-run with an exact result;
+#      and `import weft` from the prefix loads the installed library;
 #   4. a parent project that add_subdirectory()s the source tree configures and generates
 #      (linking Weft::weft), without building Weft again.
 #
@@ -63,6 +64,18 @@ export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 cc -o "$work/example_pc" "$src/examples/allreduce_example.c" $(pkg-config --cflags --libs weft)
 LD_LIBRARY_PATH=$prefix/$libdir run2 "$work/example_pc"
 echo "pkg-config weft: the example built and exact on 2 ranks"
+
+# The Python package, installed beside the library, finds the installed libweft itself.
+for py in /usr/bin/python3 python3; do
+  if "$py" -c "import ctypes" 2>/dev/null; then
+    got=$(cd / && env -u WEFT_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" "$py" -c \
+      'import weft, weft._library as l; print(weft.version(), l.lib._name)') ||
+      fail "the installed Python package does not import"
+    grep -q "^(0, 1, 0) $prefix/" <<<"$got" || fail "the Python package loaded another libweft: $got"
+    echo "python: import weft from the prefix, its library the installed one"
+    break
+  fi
+done
 
 # 4. add_subdirectory.
 mkdir -p "$work/parent"
