@@ -14,7 +14,7 @@ which=${1:-all}
 jobs=${JOBS:-2}
 
 configure() {  # dir, flags
-  cmake -S . -B "$1" -DWEFT_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  cmake -S . -B "$1" -DWEFT_CUDA=OFF -DWEFT_TORCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_FLAGS="$2" -DCMAKE_CXX_FLAGS="$2 -fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="$2" -DCMAKE_SHARED_LINKER_FLAGS="$2" >/dev/null
   cmake --build "$1" -j"$jobs"
@@ -29,12 +29,13 @@ if [ "$which" = asan ] || [ "$which" = all ]; then
   # binary's layout (a rebuild with two logging lines made it go away). Every
   # process_vm_readv/writev of those runs, logged, stayed inside the ranges the peers had
   # posted. Without TLS as a root, a leak check can only report more, never hide one.
-  # install_and_consume is left out: programs it builds without the sanitizers cannot load an
-  # instrumented libweft.so (its main stage run covers it).
+  # install_and_consume and the Python tests are left out: programs built without the
+  # sanitizers (the examples, python3) cannot load an instrumented libweft.so (the main stage
+  # runs them).
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0 \
   LSAN_OPTIONS=suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0:use_tls=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE "gpu|fuzz|install" -E readme_is_current
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure -LE "gpu|fuzz|install|python" -E readme_is_current
 fi
 
 if [ "$which" = tsan ] || [ "$which" = all ]; then

@@ -15,6 +15,8 @@ PACKAGES=(
   clang libclang-rt-14-dev              # libFuzzer target for the bootstrap parsers
   iproute2                              # two hosts in network namespaces (tests/netns)
   python3-matplotlib python3-numpy      # bench/plot-perf.py, the Python package's tests
+  python3-torch libtorch-dev            # the torch.distributed backend (python/c10d), DDP tests
+  pybind11-dev python3-dev              #   and its extension module
 )
 
 missing=()

@@ -73,6 +73,14 @@ for py in /usr/bin/python3 python3; do
       fail "the installed Python package does not import"
     grep -q "^(0, 1, 0) $prefix/" <<<"$got" || fail "the Python package loaded another libweft: $got"
     echo "python: import weft from the prefix, its library the installed one"
+    if ls "$build"/python/weft/_c10d*.so >/dev/null 2>&1 && "$py" -c "import torch" 2>/dev/null; then
+      got=$(cd / && env -u WEFT_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" "$py" -c \
+        'import weft.distributed, weft._c10d as m; print(m.__file__)') ||
+        fail "the installed torch backend does not import"
+      grep -q "^$prefix/" <<<"$got" || fail "the torch backend came from elsewhere: $got"
+      ! ldd "$got" | grep -q "$build" || fail "the installed torch backend loads the build's libweft"
+      echo "python: import weft.distributed from the prefix"
+    fi
     break
   fi
 done
