@@ -1,6 +1,8 @@
 """torch.distributed on backend "weft", as a PyTorch user calls it: started by torchrun
 (env://), every op of issue's list checked exactly on integer-valued tensors, async work,
-a subgroup, and bad input refused on every rank. Prints "rank R: N checks passed"."""
+a subgroup, bad input refused on every rank, and a rank that dies named in the others'
+errors. Prints "rank R: N checks passed"."""
+import os
 import sys
 
 import torch
@@ -128,7 +130,17 @@ def main():
     dist.all_reduce(x)
     expect(torch.all(x == n), "the job goes on after refusals")
 
-    dist.destroy_process_group()
+    # A rank that dies: the others' next call raises, naming it (the last rank leaves at
+    # once,
+    # as a killed process would, without destroying anything).
+    if r == n - 1:
+        print(f"rank {r}: {checks} checks passed (now leaving the job)", flush=True)
+        os._exit(0)
+    try:
+        dist.all_reduce(torch.ones(1024))
+        raise AssertionError("an all_reduce with a dead rank succeeded")
+    except RuntimeError as e:
+        expect(f"rank {n - 1}" in str(e), f"the error names rank {n - 1}: {e}")
     print(f"rank {r}: {checks} checks passed")
     return 0
 
