@@ -131,8 +131,7 @@ def main():
     expect(torch.all(x == n), "the job goes on after refusals")
 
     # A rank that dies: the others' next call raises, naming it (the last rank leaves at
-    # once,
-    # as a killed process would, without destroying anything).
+    # once, as a killed process would, without destroying anything).
     if r == n - 1:
         print(f"rank {r}: {checks} checks passed (now leaving the job)", flush=True)
         os._exit(0)
