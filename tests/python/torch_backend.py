@@ -30,6 +30,8 @@ def refused(fn, words):
 
 
 def main():
+    # Before init: torch's own clear error, no hang.
+    refused(lambda: dist.all_reduce(torch.ones(2)), "not been initialized")
     dist.init_process_group("weft")
     r, n = dist.get_rank(), dist.get_world_size()
     expect(dist.get_backend() == "weft", "backend name")
@@ -129,6 +131,18 @@ def main():
     x = torch.ones(3)
     dist.all_reduce(x)
     expect(torch.all(x == n), "the job goes on after refusals")
+
+    # Calls that differ between ranks: a group made with WEFT_CHECK=1 fails them on every
+    # rank, naming both sides, where without it they would run on stale or wrong data.
+    os.environ["WEFT_CHECK"] = "1"
+    checked = dist.new_group(backend="weft")
+    del os.environ["WEFT_CHECK"]
+    mismatched = dist.all_reduce(torch.ones(4 + (r == 0)), group=checked, async_op=True)
+    try:
+        mismatched.wait()
+        raise AssertionError("mismatched all_reduce calls succeeded under WEFT_CHECK=1")
+    except RuntimeError as e:
+        expect("ranks disagree" in str(e), f"the error says the ranks disagree: {e}")
 
     # A rank that dies: the others' next call raises, naming it (the last rank leaves at
     # once, as a killed process would, without destroying anything).
