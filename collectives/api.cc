@@ -144,11 +144,12 @@ Status FreshUniqueId(weftUniqueId* id) {
   WEFT_CHECK(RandomSecret(&data.secret));
   in_addr advertised{};
   WEFT_CHECK(LocalAdvertisedAddress(config.socket_addr, config.socket_ifname, &advertised));
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  // Listens on the address the id advertises only.
+  sockaddr_in listen_at{};
+  listen_at.sin_family = AF_INET;
+  listen_at.sin_addr = advertised;
   std::unique_ptr<RootServer> root;
-  WEFT_CHECK(RootServer::Start(any, data.secret, config.timeout_ms, &root));
+  WEFT_CHECK(RootServer::Start(listen_at, data.secret, config.timeout_ms, &root));
   data.root.sin_family = AF_INET;
   data.root.sin_addr = advertised;
   data.root.sin_port = htons(root->port());
@@ -261,7 +262,7 @@ Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int ra
     s = ResolveHostPort(config.comm_id, &fixed);
     if (s.ok() && fixed.sin_addr.s_addr == id.root.sin_addr.s_addr &&
         fixed.sin_port == id.root.sin_port)
-      s = ServeRoot(config, id, &root)
+      s = ServeRoot(config, id, config.comm_id.substr(0, config.comm_id.rfind(':')), &root)
               .WithContext("rank 0 cannot listen on WEFT_COMM_ID " + config.comm_id);
     if (!s.ok()) {
       if (comm != nullptr) *comm = nullptr;

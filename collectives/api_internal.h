@@ -23,12 +23,14 @@ Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, in
                         std::unique_ptr<RootServer> root, const Config& config);
 // The environment's settings with `user`'s over them (user may be null).
 Status LoadCommConfig(const weftConfig_t* user, Config* out);
-// The job's secret: WEFT_SECRET, else derived from `key`, what every rank of the job knows
-// (the rendezvous address; such a secret keeps other jobs out, not attackers).
+// The job's secret: WEFT_SECRET, else WEFT_SECRET_FILE's, else derived from `key`, what
+// every rank of the job knows (the rendezvous address; such a secret keeps other jobs out,
+// not attackers, and a warning says so once per process).
 Status JobSecret(const Config& config, const std::string& key, std::array<uint8_t, 16>* out);
-// Rank 0's bootstrap root on id.root's port (WEFT_ROOT, WEFT_COMM_ID), on the socket
-// WEFT_ROOT_FD hands down where there is one.
-Status ServeRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<RootServer>* root);
+// Rank 0's bootstrap root on id.root (WEFT_ROOT, WEFT_COMM_ID, whose host part is `host`),
+// on the socket WEFT_ROOT_FD hands down where there is one.
+Status ServeRoot(const Config& config, const UniqueIdData& id, const std::string& host,
+                 std::unique_ptr<RootServer>* root);
 // A unique id with a bootstrap root of its own in this process: weftGetUniqueId without
 // WEFT_COMM_ID. Communicators made from others (shrink, the shim's split) take one always,
 // since the fixed address belongs to the first.

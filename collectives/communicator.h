@@ -37,9 +37,6 @@
 
 namespace weft {
 
-// WEFT_ONE_SHOT_MAX_BYTES at most: each rank's scratch is 4 x ranks x this.
-constexpr size_t kOneShotMaxBytesLimit = size_t{1} << 20;
-
 // What each rank tells the others at init, before the transport exists.
 struct PeerInfo {
   uint64_t host_hash = 0;
@@ -138,6 +135,8 @@ class Communicator final : public HostCollectives {
   // (DirectLinkMap), and the table that makes network links at first use; collective (every
   // rank calls it); leaves shm_ false where the transport cannot map shared memory.
   Status SetUpLinks();
+  Status CheckMemoryBudget(const std::function<size_t(int)>& region_bytes, size_t one_shot_bytes,
+                           const NetLinkShape& net, const DirectLinkConfig& links) const;
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root, a plan's
   // partial results).
   void* Scratch(size_t op_index, size_t bytes);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "collectives/communicator.h"
+#include "collectives/memory_budget.h"
 #include "common/log.h"
 #include "topology/hwloc_loader.h"
 #include "topology/job_topology.h"
@@ -99,10 +100,6 @@ bool RdmaDevicesPresent() {
 }  // namespace
 
 Status Communicator::Init(const UniqueIdData& id) {
-  WEFT_REQUIRE(config_.one_shot_max_bytes <= kOneShotMaxBytesLimit, weftInvalidArgument,
-               "WEFT_ONE_SHOT_MAX_BYTES=%zu: at most %zu (each rank maps 4 x ranks x this "
-               "into every peer)",
-               config_.one_shot_max_bytes, kOneShotMaxBytesLimit);
   WEFT_CHECK(Bootstrap::Connect(id, rank_, nranks_, config_.timeout_ms, &bootstrap_));
   // Round 1: where everyone runs (the transport is configured from it).
   PeerInfo mine;
@@ -291,6 +288,36 @@ Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts,
   return Status::Ok();
 }
 
+// Every part this communicator maps, against WEFT_MEMORY_LIMIT. Each rank counts the
+// largest region of any rank of the job, so that all of them decide alike and fail together.
+Status Communicator::CheckMemoryBudget(const std::function<size_t(int)>& region_bytes,
+                                       size_t one_shot_bytes, const NetLinkShape& net,
+                                       const DirectLinkConfig& links) const {
+  MemoryBudget budget(config_.memory_limit);
+  size_t largest_region = 0;
+  for (int r = 0; region_bytes && r < nranks_; ++r)
+    largest_region = std::max(largest_region, region_bytes(r));
+  budget.Add("shared-memory FIFOs (WEFT_NCHANNELS, WEFT_CHUNK_SIZE, WEFT_BUFFSIZE)",
+             largest_region);
+  budget.Add("one-shot scratch (WEFT_ONE_SHOT_MAX_BYTES)", one_shot_bytes);
+  if (nhosts_ > 1 || !config_.shm_direct) {
+    // Link ends over the network, at most: two per ring channel, six per tree (a parent and
+    // two children, both ways), two per recursive-doubling round.
+    int rounds = 0;
+    while ((1 << rounds) < nranks_)
+      ++rounds;
+    const size_t ends =
+        static_cast<size_t>(2 * links.ring_channels + 6 * links.other_channels + 2 * rounds);
+    budget.Add("network FIFOs, at most (WEFT_NCHANNELS, WEFT_CHUNK_SIZE, WEFT_BUFFSIZE)",
+               ends * static_cast<size_t>(net.nslots) * net.slot_bytes);
+  }
+  if (cuda_present_)
+    budget.Add("pinned staging (WEFT_CUDA_STAGING_PIECE)", 2 * config_.cuda_staging_piece);
+  WEFT_CHECK(budget.Check());
+  WEFT_INFO(kLogInit, "host memory: %s", budget.Describe().c_str());
+  return Status::Ok();
+}
+
 Status Communicator::SetUpLinks() {
   NetLinkShape net;
   net.slot_bytes = config_.chunk_size;
@@ -322,6 +349,8 @@ Status Communicator::SetUpLinks() {
       one_shot_wanted
           ? sizeof(OneShotBell) + OneShotScratch::Bytes(nranks_, config_.one_shot_max_bytes)
           : 0;
+  WEFT_CHECK(CheckMemoryBudget(want ? fifo_bytes : std::function<size_t(int)>{}, one_shot_bytes,
+                               net, config));
   const RegisteredMemory* region = nullptr;
   if (want) {
     Status s = transport_->RegisterShared(fifo_bytes(rank_) + one_shot_bytes, &region);

@@ -8,6 +8,7 @@
 
 #include "collectives/api_internal.h"
 #include "common/config.h"
+#include "common/log.h"
 #include "transport/bootstrap/socket.h"
 
 namespace weft {
@@ -31,6 +32,10 @@ bool EnvInt(const char* name, int* out) {
 // The first launcher whose variables are present wins: Weft's own, then mpirun, srun and
 // torchrun. The rendezvous address is WEFT_ROOT, else torchrun's MASTER_ADDR with
 // MASTER_PORT+1 (MASTER_PORT itself is torch's store).
+std::string HostOf(const std::string& host_port) {
+  return host_port.substr(0, host_port.rfind(':'));
+}
+
 Status ReadLaunchInfo(const Config& config, LaunchInfo* info) {
   if (config.rank >= 0 || config.nranks >= 0) {
     info->rank = static_cast<int>(config.rank);
@@ -68,23 +73,35 @@ Status ReadLaunchInfo(const Config& config, LaunchInfo* info) {
   return Status::Ok();
 }
 
-Status ParseSecret(const std::string& hex, std::array<uint8_t, 16>* out) {
-  WEFT_REQUIRE(hex.size() == 32, weftInvalidArgument, "WEFT_SECRET must be 32 hex digits");
-  for (size_t i = 0; i < 16; ++i) {
-    unsigned v;
-    WEFT_REQUIRE(std::sscanf(hex.c_str() + 2 * i, "%2x", &v) == 1, weftInvalidArgument,
-                 "WEFT_SECRET must be 32 hex digits");
-    (*out)[i] = static_cast<uint8_t>(v);
-  }
+Status ParseSecret(const std::string& hex, const char* source, std::array<uint8_t, 16>* out) {
+  std::string why;
+  WEFT_REQUIRE(IsSecret(hex, &why) && !hex.empty(), weftInvalidArgument, "%s: %s", source,
+               why.c_str());
+  for (size_t i = 0; i < 16; ++i)
+    (*out)[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
   return Status::Ok();
 }
 
 }  // namespace
 
-// Without WEFT_SECRET the secret is derived from what every rank of this job shares: it
-// keeps other jobs out, not attackers.
+// WEFT_SECRET, else WEFT_SECRET_FILE; without either the secret is derived from what every
+// rank of this job shares: it keeps other jobs out, not attackers, and the process is told
+// so once.
 Status JobSecret(const Config& config, const std::string& key, std::array<uint8_t, 16>* out) {
-  if (!config.secret.empty()) return ParseSecret(config.secret, out);
+  if (!config.secret.empty()) return ParseSecret(config.secret, "WEFT_SECRET", out);
+  if (!config.secret_file.empty()) {
+    std::string hex, why;
+    WEFT_REQUIRE(ReadSecretFile(config.secret_file, &hex, &why), weftInvalidArgument,
+                 "WEFT_SECRET_FILE='%s' %s", config.secret_file.c_str(), why.c_str());
+    return ParseSecret(hex, "WEFT_SECRET_FILE", out);
+  }
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true))
+    WEFT_WARN(kLogInit,
+              "the bootstrap at %s is unauthenticated: any process that reaches it can join as a "
+              "rank. Set WEFT_SECRET or WEFT_SECRET_FILE on every rank (weft-run and the torch "
+              "backend do), or pass a weftGetUniqueId id (docs/security.md)",
+              key.c_str());
   uint64_t h1 = 1469598103934665603ull, h2 = 0x9e3779b97f4a7c15ull;
   for (unsigned char c : key) {
     h1 = (h1 ^ c) * 1099511628211ull;
@@ -97,11 +114,26 @@ Status JobSecret(const Config& config, const std::string& key, std::array<uint8_
   return Status::Ok();
 }
 
+// The address the root listens on: the one its host:port names, so that a job on
+// 127.0.0.1 is not reachable from the network. One exception: a host name (not an address
+// or "localhost") that resolves to loopback here, as Debian's /etc/hosts maps a machine's
+// own name to 127.0.1.1 while other hosts resolve it to its network address; then every
+// address, or ranks elsewhere could not reach it.
+sockaddr_in RootBindAddress(const sockaddr_in& root, const std::string& host) {
+  sockaddr_in bind_to = root;
+  in_addr literal{};
+  const bool named = inet_pton(AF_INET, host.c_str(), &literal) != 1 && host != "localhost";
+  const bool loopback = (ntohl(root.sin_addr.s_addr) >> 24) == 127;
+  if (named && loopback) bind_to.sin_addr.s_addr = htonl(INADDR_ANY);
+  return bind_to;
+}
+
 // On the socket rank 0's launcher bound for it (WEFT_ROOT_FD; choosing a free port and
 // binding it later in another process races with every other process that binds or
 // connects), else it binds the port itself. The handed down socket serves the process's
 // first communicator from the environment; later ones bind, as there is no second socket.
-Status ServeRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<RootServer>* root) {
+Status ServeRoot(const Config& config, const UniqueIdData& id, const std::string& host,
+                 std::unique_ptr<RootServer>* root) {
   static std::atomic<bool> inherited_socket_taken{false};
   const uint16_t port = ntohs(id.root.sin_port);
   if (config.root_fd >= 0 && !inherited_socket_taken.exchange(true)) {
@@ -111,11 +143,7 @@ Status ServeRoot(const Config& config, const UniqueIdData& id, std::unique_ptr<R
             .WithContext(Format("WEFT_ROOT_FD=%lld", static_cast<long long>(config.root_fd))));
     return RootServer::Start(std::move(listener), id.secret, config.timeout_ms, root);
   }
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  any.sin_port = id.root.sin_port;
-  return RootServer::Start(any, id.secret, config.timeout_ms, root);
+  return RootServer::Start(RootBindAddress(id.root, host), id.secret, config.timeout_ms, root);
 }
 
 namespace {
@@ -131,8 +159,8 @@ Status InitFromEnv(weftComm_t* comm) {
   WEFT_CHECK(JobSecret(config, info.root + "/" + std::to_string(info.nranks), &id.secret));
   std::unique_ptr<RootServer> root;
   if (info.rank == 0)
-    WEFT_CHECK(
-        ServeRoot(config, id, &root).WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
+    WEFT_CHECK(ServeRoot(config, id, HostOf(info.root), &root)
+                   .WithContext("rank 0 cannot listen on WEFT_ROOT " + info.root));
   return InitCommunicator(comm, info.nranks, id, info.rank, std::move(root), config);
 }
 

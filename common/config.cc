@@ -14,7 +14,7 @@ namespace weft {
 
 const std::vector<ConfigVar>& ConfigTable() {
   static const std::vector<ConfigVar> table = {
-#define WEFT_CONFIG(NAME, field, Type, def, help) {"WEFT_" #NAME, #Type, def, help},
+#define WEFT_CONFIG(NAME, field, Type, def, limits, help) {"WEFT_" #NAME, #Type, def, help, limits},
 #include "common/config.def"
 #undef WEFT_CONFIG
   };
@@ -139,8 +139,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 Status Config::Load(const EnvLookup& env, Config* out) {
   Config c;
   std::string text;
-#define WEFT_CONFIG(NAME, field, Type, def, help)       \
-  WEFT_CHECK(ParseField("WEFT_" #NAME, def, &c.field)); \
+#define WEFT_CONFIG(NAME, field, Type, def, range, help) \
+  WEFT_CHECK(ParseField("WEFT_" #NAME, def, &c.field));  \
   if (env("WEFT_" #NAME, &text)) WEFT_CHECK(ParseField("WEFT_" #NAME, text, &c.field));
 #include "common/config.def"
 #undef WEFT_CONFIG
@@ -153,29 +153,47 @@ std::string Config::SourceOf(const std::string& var) const {
   return it == set_by_api.end() ? var : it->second;
 }
 
+namespace {
+
+std::string OutOfRange(const std::string& source, const std::string& value,
+                       const ConfigLimits& limits, const std::string& why) {
+  if (!why.empty()) return Format("%s=%s: %s", source.c_str(), value.c_str(), why.c_str());
+  return Format("%s=%s: the range is %s", source.c_str(), value.c_str(), limits.Describe().c_str());
+}
+
+Status CheckField(const std::string& source, int64_t v, const ConfigLimits& limits) {
+  if (limits.Accepts(v)) return Status::Ok();
+  return InvalidArgument(OutOfRange(source, std::to_string(v), limits, ""));
+}
+Status CheckField(const std::string& source, size_t v, const ConfigLimits& limits) {
+  if (limits.Accepts(static_cast<uint64_t>(v))) return Status::Ok();
+  return InvalidArgument(OutOfRange(source, SizeText(v), limits, ""));
+}
+Status CheckField(const std::string&, bool, const ConfigLimits&) {
+  return Status::Ok();  // parsing took only 0 or 1
+}
+Status CheckField(const std::string& source, const std::string& v, const ConfigLimits& limits) {
+  std::string why;
+  if (limits.Accepts(v, &why)) return Status::Ok();
+  // The secret's value stays out of messages and logs.
+  const bool secret =
+      source.find("SECRET") != std::string::npos && source.find("FILE") == std::string::npos;
+  return InvalidArgument(OutOfRange(source, secret ? "(hidden)" : "'" + v + "'", limits, why));
+}
+
+}  // namespace
+
 Status Config::Check() const {
-  // Channels share the tag's channel bits with point-to-point (transport/transport.h) and
-  // each holds FIFO memory per peer; 32 is far past where more stop helping.
-  constexpr int64_t kMaxChannelsSetting = 32;
-  constexpr size_t kMinChunk = 64, kMaxChunk = size_t{1} << 30;
-  WEFT_REQUIRE(timeout_ms >= 1, weftInvalidArgument, "%s=%lld: a timeout is at least 1 ms",
-               SourceOf("WEFT_TIMEOUT_MS").c_str(), static_cast<long long>(timeout_ms));
-  WEFT_REQUIRE(nchannels >= 0 && nchannels <= kMaxChannelsSetting, weftInvalidArgument,
-               "%s=%lld: 0 (pick) or 1..%lld channels", SourceOf("WEFT_NCHANNELS").c_str(),
-               static_cast<long long>(nchannels), static_cast<long long>(kMaxChannelsSetting));
-  WEFT_REQUIRE(chunk_size == 0 || (chunk_size >= kMinChunk && chunk_size <= kMaxChunk),
-               weftInvalidArgument, "%s=%zu: a chunk is 0 (pick) or %zu bytes to 1 GiB",
-               SourceOf("WEFT_CHUNK_SIZE").c_str(), chunk_size, kMinChunk);
-  WEFT_REQUIRE(buffsize >= kMinChunk && buffsize <= (size_t{1} << 36), weftInvalidArgument,
-               "%s=%zu: staging is %zu bytes to 64 GiB per channel and peer",
-               SourceOf("WEFT_BUFFSIZE").c_str(), buffsize, kMinChunk);
-  WEFT_REQUIRE(spin_us >= 0, weftInvalidArgument, "%s=%lld: microseconds are not negative",
-               SourceOf("WEFT_SPIN_US").c_str(), static_cast<long long>(spin_us));
+  size_t row = 0;
+#define WEFT_CONFIG(NAME, field, Type, def, range, help) \
+  WEFT_CHECK(CheckField(SourceOf("WEFT_" #NAME), field, ConfigTable()[row++].limits));
+#include "common/config.def"
+#undef WEFT_CONFIG
   return Status::Ok();
 }
 
 std::string Config::ValueText(const std::string& name) const {
-#define WEFT_CONFIG(NAME, field, Type, def, help) \
+#define WEFT_CONFIG(NAME, field, Type, def, range, help) \
   if (name == "WEFT_" #NAME) return ToText(field);
 #include "common/config.def"
 #undef WEFT_CONFIG

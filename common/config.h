@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config_limits.h"
 #include "common/status.h"
 
 namespace weft {
@@ -18,6 +19,7 @@ struct ConfigVar {
   const char* type;  // Int, Size, Bool or String
   const char* default_value;
   const char* help;
+  ConfigLimits limits;
 };
 
 const std::vector<ConfigVar>& ConfigTable();
@@ -43,7 +45,7 @@ struct Config {
 #define WEFT_CONFIG_Size size_t
 #define WEFT_CONFIG_Bool bool
 #define WEFT_CONFIG_String std::string
-#define WEFT_CONFIG(NAME, field, Type, def, help) WEFT_CONFIG_##Type field{};
+#define WEFT_CONFIG(NAME, field, Type, def, limits, help) WEFT_CONFIG_##Type field{};
 #include "common/config.def"
 #undef WEFT_CONFIG
 #undef WEFT_CONFIG_Int
@@ -62,8 +64,8 @@ struct Config {
   std::map<std::string, std::string> set_by_api;
   // The field's name where the API set `var`, else `var`.
   std::string SourceOf(const std::string& var) const;
-  // The ranges every communicator needs (timeout, channels, chunk and staging sizes); a
-  // value outside them is weftInvalidArgument naming its source.
+  // Every variable within its limits (config.def); the first that is not is
+  // weftInvalidArgument naming its source, its value and its range.
   Status Check() const;
 
   // The current value of a variable as text (for weft-info).

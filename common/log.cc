@@ -71,17 +71,8 @@ struct Logger {
   }
 
   void OpenFile(const std::string& pattern) {
-    std::string path;
-    for (size_t i = 0; i < pattern.size(); ++i) {
-      if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'h') {
-        path += host, ++i;
-      } else if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p') {
-        path += std::to_string(getpid()), ++i;
-      } else {
-        path += pattern[i];
-      }
-    }
-    FILE* f = std::fopen(path.c_str(), "a");
+    // Config::Check names a path that cannot be written at init; until then, stderr.
+    FILE* f = std::fopen(ExpandHostPid(pattern).c_str(), "a");
     if (f != nullptr) out = f;
   }
 };

@@ -32,12 +32,12 @@ int main(int argc, char** argv) {
   }
   const auto& table = weft::ConfigTable();
   if (markdown) {
-    std::printf("| Variable | Type | Default | Meaning |\n|---|---|---|---|\n");
+    std::printf("| Variable | Type | Default | Range | Meaning |\n|---|---|---|---|---|\n");
     for (const auto& v : table) {
       std::printf(
-          "| `%s` | %s | %s | %s |\n", v.name, v.type,
+          "| `%s` | %s | %s | %s | %s |\n", v.name, v.type,
           v.default_value[0] ? (std::string("`") + v.default_value + "`").c_str() : "(empty)",
-          v.help);
+          v.limits.Describe().c_str(), v.help);
     }
     return 0;
   }
@@ -47,13 +47,15 @@ int main(int argc, char** argv) {
   std::printf("build: %s\n", weft::BuildDescription().c_str());
   weft::Config config;
   weft::Status s = weft::Config::FromProcess(&config);
+  if (s.ok()) s = config.Check();  // what a communicator would refuse at init
   if (!s.ok()) std::printf("configuration error: %s\n", s.message().c_str());
-  std::printf("\n%-18s %-10s %-10s %s\n", "variable", "value", "default", "meaning");
+  std::printf("\n%-24s %-12s %-12s %-26s %s\n", "variable", "value", "default", "range", "meaning");
   for (const auto& v : table) {
     // The secret is what keeps strangers out of the job: whether it is set, never its value.
     std::string value = config.ValueText(v.name);
     if (std::strcmp(v.name, "WEFT_SECRET") == 0 && !value.empty()) value = "(set)";
-    std::printf("%-18s %-10s %-10s %s\n", v.name, value.c_str(), v.default_value, v.help);
+    std::printf("%-24s %-12s %-12s %-26s %s\n", v.name, value.c_str(), v.default_value,
+                v.limits.Describe().c_str(), v.help);
   }
   // The algorithm registry: what WEFT_ALGO may name, and for which collectives.
   std::printf("\n%-8s %-44s %s\n", "algo", "collectives", "what it is");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -58,11 +59,15 @@ int BoundListener(int* port) {
   return fd;
 }
 
+// The job's secret from the kernel's random source; empty if it has none to give (then the
+// launch fails: a guessable secret would let strangers join).
 std::string RandomHex() {
-  unsigned char b[16] = {};
-  if (getrandom(b, sizeof(b), 0) != sizeof(b)) {
-    for (auto& x : b)
-      x = static_cast<unsigned char>(std::rand());
+  std::array<unsigned char, 16> b{};
+  size_t got = 0;
+  while (got < b.size()) {
+    const ssize_t n = getrandom(b.data() + got, b.size() - got, 0);
+    if (n < 0 && errno != EINTR) return "";
+    if (n > 0) got += static_cast<size_t>(n);
   }
   std::string s;
   char tmp[3];
@@ -136,6 +141,11 @@ int main(int argc, char** argv) {
   }
   const std::string root = "127.0.0.1:" + std::to_string(port);
   const std::string secret = RandomHex();
+  if (secret.empty()) {
+    std::fprintf(stderr, "weft-run: no random bytes for the job's secret: %s\n",
+                 std::strerror(errno));
+    return 1;
+  }
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
   signal(SIGPIPE, SIG_IGN);

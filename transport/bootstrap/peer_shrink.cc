@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "transport/bootstrap/bootstrap.h"
+#include "transport/bootstrap/unique_id.h"
 #include "transport/bootstrap/wire.h"
 #include "transport/bootstrap/wire_io.h"
 
@@ -139,7 +140,7 @@ Status Bootstrap::FollowShrink(const std::vector<int32_t>& excluded, int leader,
     // its offer as soon as it connects, so a connection silent for long is not one either.
     const Deadline offer_deadline = std::min(deadline, DeadlineIn(kOfferWaitMs));
     if (!ReceiveWireMessage(s, MsgType::kPeerShrink, &payload, offer_deadline).ok() ||
-        !DecodePeerShrinkOffer(payload, nranks_, &offer).ok() || offer.secret != secret_)
+        !DecodePeerShrinkOffer(payload, nranks_, &offer).ok() || !SameSecret(offer.secret, secret_))
       continue;
     if (offer.round < round) continue;  // an earlier round's leader, given up since
     Status answer;

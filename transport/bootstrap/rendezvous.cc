@@ -15,14 +15,6 @@
 namespace weft {
 namespace {
 
-// Secrets compared without an early exit.
-bool SameSecret(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b) {
-  uint8_t diff = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    diff |= a[i] ^ b[i];
-  return diff == 0;
-}
-
 std::vector<uint8_t> Text(const std::string& s) {
   return std::vector<uint8_t>(s.begin(), s.end());
 }

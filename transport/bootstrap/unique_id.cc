@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 
@@ -43,10 +44,18 @@ Status RandomSecret(std::array<uint8_t, 16>* secret) {
   size_t got = 0;
   while (got < secret->size()) {
     ssize_t n = getrandom(secret->data() + got, secret->size() - got, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoStatus("getrandom");
     got += static_cast<size_t>(n);
   }
   return Status::Ok();
+}
+
+bool SameSecret(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b) {
+  volatile uint8_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff = static_cast<uint8_t>(diff | (a[i] ^ b[i]));
+  return diff == 0;
 }
 
 }  // namespace weft

@@ -24,7 +24,10 @@ void EncodeUniqueId(const UniqueIdData& data, weftUniqueId* id);
 // Fails with weftInvalidArgument for ids not made by weftGetUniqueId of this version.
 Status DecodeUniqueId(const weftUniqueId& id, UniqueIdData* data);
 
-// 16 bytes from the kernel's random source.
+// 16 bytes from the kernel's random source (no weaker fallback: an error if it fails).
 Status RandomSecret(std::array<uint8_t, 16>* secret);
+
+// Secrets compared in constant time: how many leading bytes match never shows in timing.
+bool SameSecret(const std::array<uint8_t, 16>& a, const std::array<uint8_t, 16>& b);
 
 }  // namespace weft

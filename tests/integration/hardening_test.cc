@@ -1,0 +1,79 @@
+// What a careless user or a stranger can do to a job (issue: hardening): tunables out of
+// range, more memory than a communicator may map. Each must be a clean init error on every
+// rank, naming the variable, its value and its range, with nothing left behind.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/integration/process_runner.h"
+
+namespace weft::testing {
+namespace {
+
+// The names in a folder, "." and ".." aside.
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
+        names.push_back(e->d_name);
+    closedir(d);
+  }
+  return names;
+}
+
+struct BadSetting {
+  const char* env;       // what the job is started with
+  const char* expected;  // what every rank's error must say
+};
+
+class BadTunable : public ::testing::TestWithParam<BadSetting> {};
+
+// Two ranks under a 4 GiB address-space limit, so that a regression that tries to map what
+// a value asks for fails here instead of stalling the machine; UCX's shared-memory files go
+// to a folder of the test's own, which must be empty afterwards.
+TEST_P(BadTunable, IsACleanInitErrorOnEveryRank) {
+  char dir[] = "/tmp/weft-shm-XXXXXX";
+  ASSERT_NE(nullptr, mkdtemp(dir));
+  const std::string cmd = std::string("ulimit -v 4194304; env UCX_POSIX_DIR=") + dir + " " +
+                          GetParam().env + " timeout 60 " + BinDir() +
+                          "/weft-run --keep-going -n 2 --timeout 30 -- " + BinDir() +
+                          "/coll_check --counts 1";
+  CommandResult r = RunCommand(cmd);
+  EXPECT_NE(0, r.exit_code) << r.output;
+  for (const char* rank : {"[0]", "[1]"}) {
+    const std::string line = std::string(rank) + " init failed: invalid argument";
+    const size_t at = r.output.find(line);
+    ASSERT_NE(std::string::npos, at) << r.output;
+    const std::string rest = r.output.substr(at, r.output.find('\n', at) - at);
+    EXPECT_NE(std::string::npos, rest.find(GetParam().expected)) << rest;
+  }
+  EXPECT_EQ(std::vector<std::string>{}, FilesIn(dir));
+  rmdir(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ZeroNegativeHugeMalformed, BadTunable,
+    ::testing::Values(
+        BadSetting{"WEFT_CHUNK_SIZE=100G", "WEFT_CHUNK_SIZE=100G: the range is 0 or 64..64M"},
+        BadSetting{"WEFT_CHUNK_SIZE=1", "WEFT_CHUNK_SIZE=1: the range is"},
+        BadSetting{"WEFT_TIMEOUT_MS=0", "WEFT_TIMEOUT_MS=0: the range is 1..604800000 ms"},
+        BadSetting{"WEFT_TIMEOUT_MS=-1", "WEFT_TIMEOUT_MS=-1: the range is"},
+        BadSetting{"WEFT_NCHANNELS=1000", "WEFT_NCHANNELS=1000: the range is 0..32"},
+        BadSetting{"WEFT_BUFFSIZE=64G", "WEFT_BUFFSIZE=64G: the range is 64..1G bytes"},
+        BadSetting{"WEFT_ONE_SHOT_MAX_BYTES=1G", "WEFT_ONE_SHOT_MAX_BYTES=1G"},
+        BadSetting{"WEFT_DEBUG=LOUD", "WEFT_DEBUG='LOUD': not one of"},
+        BadSetting{"WEFT_SECRET_FILE=/no-such-file",
+                   "WEFT_SECRET_FILE='/no-such-file': the file cannot be opened"},
+        BadSetting{"WEFT_DEBUG_FILE=/no-such-folder/weft.log", "WEFT_DEBUG_FILE"},
+        BadSetting{"WEFT_SPIN_US=-5", "WEFT_SPIN_US=-5"},
+        // Each value in range, together more than a communicator may map.
+        BadSetting{"WEFT_CHUNK_SIZE=64M WEFT_BUFFSIZE=1G",
+                   "would map more host memory than it may: shared-memory FIFOs"}));
+
+}  // namespace
+}  // namespace weft::testing
