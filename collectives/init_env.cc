@@ -101,7 +101,7 @@ Status JobSecret(const Config& config, const std::string& key, std::array<uint8_
               "the bootstrap at %s is unauthenticated: any process that reaches it can join as a "
               "rank. Set WEFT_SECRET or WEFT_SECRET_FILE on every rank (weft-run and the torch "
               "backend do), or pass a weftGetUniqueId id (docs/security.md)",
-              key.c_str());
+              key.substr(0, key.find('/')).c_str());
   uint64_t h1 = 1469598103934665603ull, h2 = 0x9e3779b97f4a7c15ull;
   for (unsigned char c : key) {
     h1 = (h1 ^ c) * 1099511628211ull;

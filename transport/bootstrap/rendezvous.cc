@@ -35,11 +35,29 @@ Rendezvous::Rendezvous(const std::array<uint8_t, 16>& secret, int64_t timeout_ms
       rejected_(rejected),
       gather_deadline_(DeadlineIn(timeout_ms)) {}
 
+int Rendezvous::Strangers() const {
+  return static_cast<int>(std::count_if(conns_.begin(), conns_.end(), [](const Connection& c) {
+    return c.rank < 0 && c.sock.valid();
+  }));
+}
+
+bool Rendezvous::DropOldestStranger(const char* why) {
+  for (Connection& c : conns_) {
+    if (c.rank < 0 && c.sock.valid()) {
+      Drop(c, why);
+      return true;
+    }
+  }
+  return false;
+}
+
 void Rendezvous::Accept(Socket s) {
+  if (Strangers() >= kMaxStrangers) DropOldestStranger("too many connections without a hello");
   Connection c;
   c.sock = std::move(s);
-  c.hello_deadline = DeadlineIn(timeout_ms_);
+  c.hello_deadline = DeadlineIn(std::min(timeout_ms_, kStrangerDeadlineMs));
   conns_.push_back(std::move(c));
+  Read(conns_.size() - 1);  // a rank's hello is usually there already
 }
 
 std::vector<pollfd> Rendezvous::PollFds() const {
@@ -61,7 +79,9 @@ void Rendezvous::Read(size_t i) {
   Connection& c = conns_[i];
   if (!c.sock.valid()) return;
   uint8_t tmp[65536];
-  const ssize_t n = recv(c.sock.fd(), tmp, sizeof(tmp), MSG_DONTWAIT);
+  // From a stranger, no more than a hello: what it sends cannot grow the root.
+  const size_t want = c.rank >= 0 ? sizeof(tmp) : sizeof(WireHeader) + kHelloBytes - c.in.size();
+  const ssize_t n = recv(c.sock.fd(), tmp, want, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
     Closed(c);
     return;
@@ -74,6 +94,11 @@ void Rendezvous::Read(size_t i) {
     std::memcpy(&h, c.in.data(), sizeof(h));
     if (!CheckHeader(h).ok()) {
       Drop(c, "bad header");
+      break;
+    }
+    if (c.rank < 0 &&
+        (h.type != static_cast<uint16_t>(MsgType::kHello) || h.length != kHelloBytes)) {
+      Drop(c, "a first message that is not a hello");
       break;
     }
     if (c.in.size() < sizeof(h) + h.length) break;

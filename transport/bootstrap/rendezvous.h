@@ -3,9 +3,14 @@
 // readable one to Read; the rendezvous parses the messages and serves the job: hellos
 // checked against the secret, allgather rounds (peer-info exchange, barriers), a shrink
 // round among the ranks a weftCommShrink keeps (served even after a failure), and the
-// failure report that ends the job when a rank vanishes. A connection that never proves
-// the secret, speaks garbage or lies about lengths is dropped without affecting the others;
-// every send is bounded.
+// failure report that ends the job when a rank vanishes.
+//
+// Strangers (connections that have not proved the secret) cost the root almost nothing: it
+// reads at most one hello's bytes from each, drops any that sends something else or
+// nothing within kStrangerDeadlineMs, and holds at most kMaxStrangers of them, dropping the
+// longest-waiting to make room, so that neither memory nor descriptors run out however many
+// connect. Ranks send their hello as they connect, and the root reads it as it accepts
+// them, so a flood of strangers delays them by moments. Every send is bounded.
 #pragma once
 
 #include <array>
@@ -24,10 +29,16 @@ namespace weft {
 
 class Rendezvous {
  public:
+  static constexpr int kMaxStrangers = 64;
+  static constexpr int64_t kStrangerDeadlineMs = 5000;
+
   // `rejected` counts the connections dropped before they proved the secret (for tests).
   Rendezvous(const std::array<uint8_t, 16>& secret, int64_t timeout_ms, std::atomic<int>* rejected);
 
+  // Takes a new connection and reads its hello if it has come.
   void Accept(Socket s);
+  // Drops the stranger that has waited longest (to free a descriptor); false if none.
+  bool DropOldestStranger(const char* why);
   // One pollfd per connection, in order; after poll, Read(i) for each readable one.
   std::vector<pollfd> PollFds() const;
   void Read(size_t i);
@@ -46,6 +57,7 @@ class Rendezvous {
     Deadline hello_deadline;
   };
 
+  int Strangers() const;
   bool Handle(Connection& c, MsgType type, std::vector<uint8_t> payload);
   // A connection's first message: a hello with the job's secret and a rank not yet taken.
   bool Join(Connection& c, MsgType type, const std::vector<uint8_t>& payload);

@@ -48,13 +48,22 @@ RootServer::~RootServer() {
     if (fd >= 0) close(fd);
 }
 
+// Out of descriptors (EMFILE, ENFILE), the listener stays readable: the root frees one by
+// dropping a stranger and stops listening for a moment instead of spinning on accept.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+
 void RootServer::Run() {
   Rendezvous job(secret_, timeout_ms_, &rejected_);
+  Deadline listen_again = Clock::now();
   while (true) {
-    std::vector<pollfd> fds = {{stop_pipe_[0], POLLIN, 0}, {listener_.fd(), POLLIN, 0}};
+    const bool listening = Clock::now() >= listen_again;
+    std::vector<pollfd> fds = {{stop_pipe_[0], POLLIN, 0},
+                               {listening ? listener_.fd() : -1, POLLIN, 0}};
     const std::vector<pollfd> members = job.PollFds();
     fds.insert(fds.end(), members.begin(), members.end());
-    const int rc = poll(fds.data(), fds.size(), RemainingMs(job.NextWake()));
+    Deadline wake = job.NextWake();
+    if (!listening && listen_again < wake) wake = listen_again;
+    const int rc = poll(fds.data(), fds.size(), RemainingMs(wake));
     if (rc < 0 && errno != EINTR) break;
     if (fds[0].revents != 0) break;  // the owner asked us to stop
     for (size_t i = 2; i < fds.size(); ++i)
@@ -63,6 +72,10 @@ void RootServer::Run() {
       Socket s;
       while (listener_.Accept(&s).ok())
         job.Accept(std::move(s));
+      if (errno == EMFILE || errno == ENFILE) {
+        job.DropOldestStranger("out of descriptors");
+        listen_again = Clock::now() + kAcceptBackoff;
+      }
     }
     if (job.Tick()) break;
   }

@@ -93,7 +93,12 @@ Status Socket::Connect(const sockaddr_in& addr, Deadline deadline, Socket* out) 
 
 Status Socket::Accept(Socket* out) const {
   int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd < 0) return ErrnoStatus("accept");
+  if (fd < 0) {
+    const int e = errno;
+    Status s = ErrnoStatus("accept");
+    errno = e;  // the caller tells EMFILE from EAGAIN
+    return s;
+  }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   *out = Socket(fd);

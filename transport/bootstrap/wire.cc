@@ -12,7 +12,7 @@ Status CheckHeader(const WireHeader& h) {
   uint32_t limit = 0;
   switch (static_cast<MsgType>(h.type)) {
     case MsgType::kHello:
-      limit = 28;
+      limit = kHelloBytes;
       break;
     case MsgType::kContribute:
       limit = kMaxContribution;
@@ -44,7 +44,7 @@ Status CheckHeader(const WireHeader& h) {
 }
 
 std::vector<uint8_t> EncodeHello(const Hello& h) {
-  std::vector<uint8_t> out(28);
+  std::vector<uint8_t> out(kHelloBytes);
   std::memcpy(out.data(), h.secret.data(), 16);
   std::memcpy(out.data() + 16, &h.rank, 4);
   std::memcpy(out.data() + 20, &h.nranks, 4);
@@ -53,8 +53,8 @@ std::vector<uint8_t> EncodeHello(const Hello& h) {
 }
 
 Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out) {
-  WEFT_REQUIRE(payload.size() == 28, weftRemoteError, "hello of %zu bytes (expected 28)",
-               payload.size());
+  WEFT_REQUIRE(payload.size() == kHelloBytes, weftRemoteError, "hello of %zu bytes (expected %u)",
+               payload.size(), kHelloBytes);
   std::memcpy(out->secret.data(), payload.data(), 16);
   std::memcpy(&out->rank, payload.data() + 16, 4);
   std::memcpy(&out->nranks, payload.data() + 20, 4);

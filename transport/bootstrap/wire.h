@@ -42,6 +42,8 @@ static_assert(sizeof(WireHeader) == 12, "wire header is packed");
 // Checks a received header: magic, known type, length within limits for its type.
 Status CheckHeader(const WireHeader& h);
 
+constexpr uint32_t kHelloBytes = 28;  // a hello's payload, exactly
+
 struct Hello {
   std::array<uint8_t, 16> secret{};
   int32_t rank = 0;
