@@ -95,7 +95,7 @@ weftResult_t Issue(const char* name, weftComm_t comm, CollArgs a) {
     return weftSuccess;
   }
   if (a.count == 0) return weftSuccess;
-  return Report(comm->impl->Submit({a}));
+  return ReportOn(comm, comm->impl->Submit({a}));
 }
 
 // Even a count of 0 goes through: it is a message, and keeps the pair's sequence aligned.
@@ -117,10 +117,20 @@ weftResult_t IssueP2P(const char* name, weftComm_t comm, const P2PArgs& a) {
     GroupEnqueueP2P(comm, a);
     return weftSuccess;
   }
-  return Report(comm->impl->SubmitP2P({a}));
+  return ReportOn(comm, comm->impl->SubmitP2P({a}));
 }
 
 }  // namespace
+
+weftResult_t ReportOn(weftComm_t comm, const Status& s) {
+  if (s.ok()) return weftSuccess;
+  last_error = s.message();
+  if (comm->impl->ShouldWarn(s.message()))
+    WEFT_WARN(kLogColl, "%s: %s", weftGetErrorString(s.code()), s.message().c_str());
+  else
+    WEFT_INFO(kLogColl, "%s: %s", weftGetErrorString(s.code()), s.message().c_str());
+  return s.code();
+}
 
 weftResult_t ReportFailure(const Status& s) {
   last_error = s.message();
@@ -383,6 +393,11 @@ weftResult_t weftCommDestroy(weftComm_t comm) {
   if (comm == nullptr) return weftSuccess;  // as NCCL: destroying NULL is a no-op
   Status s = weft::CheckComm(comm);
   if (!s.ok()) return ReportFailure(s);
+  if (const uint64_t quiet = comm->impl->quiet_failures())
+    WEFT_INFO(kLogColl,
+              "weftCommDestroy: %llu failed calls were logged at INFO only (after the "
+              "first, or repeating it)",
+              static_cast<unsigned long long>(quiet));
   s = comm->impl->Destroy();
   comm->magic = 0;
   comm->impl.reset();

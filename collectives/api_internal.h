@@ -13,6 +13,10 @@ namespace weft {
 // Records the failure as this thread's last error (and logs it); returns its code.
 weftResult_t ReportFailure(const Status& s);
 // Success clears nothing (NCCL keeps the last error until the next failure).
+// A failed call on a communicator: as ReportFailure, but the communicator decides whether
+// it is worth a warning (Communicator::ShouldWarn) or only an INFO line.
+weftResult_t ReportOn(weftComm_t comm, const Status& s);
+
 inline weftResult_t Report(const Status& s) {
   return s.ok() ? weftSuccess : ReportFailure(s);
 }

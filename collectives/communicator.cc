@@ -21,11 +21,29 @@ Status Communicator::Create(const Config& config, const UniqueIdData& id, int nr
   WEFT_CHECK(ParseAlgoSpec(config.algo, &c->algos_, config.SourceOf("WEFT_ALGO")));
   c->rank_ = rank;
   c->nranks_ = nranks;
+  c->caller_.set_name(Format("rank %d of %d", rank, nranks));
   c->root_ = std::move(root);
   SetLogRank(rank);
   WEFT_CHECK(c->Init(id));
   *out = std::move(c);
   return Status::Ok();
+}
+
+bool Communicator::ShouldWarn(const std::string& message) {
+  std::lock_guard<std::mutex> lock(warn_mutex_);
+  const bool in_error = in_error_.load();
+  if ((in_error && warned_in_error_) || message == last_warning_) {
+    ++quiet_failures_;
+    return false;
+  }
+  last_warning_ = message;
+  warned_in_error_ = in_error;
+  return true;
+}
+
+uint64_t Communicator::quiet_failures() {
+  std::lock_guard<std::mutex> lock(warn_mutex_);
+  return quiet_failures_;
 }
 
 Communicator::~Communicator() {
@@ -87,11 +105,15 @@ Status Communicator::PreMultiply(size_t op_index, CollArgs* a) {
 }
 
 Status Communicator::Register(void* buff, size_t bytes, void** handle) {
+  ExclusiveCaller::Scope call(&caller_, "weftCommRegister");
+  WEFT_CHECK(call.status());
   std::lock_guard<std::mutex> lock(mutex_);
   return registry_.Register(buff, bytes, handle);
 }
 
 Status Communicator::Deregister(void* handle) {
+  ExclusiveCaller::Scope call(&caller_, "weftCommDeregister");
+  WEFT_CHECK(call.status());
   std::lock_guard<std::mutex> lock(mutex_);
   return registry_.Deregister(handle);
 }
@@ -174,6 +196,8 @@ std::vector<const void*> BuffersOf(const std::vector<CollArgs>& ops) {
 }  // namespace
 
 Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
+  ExclusiveCaller::Scope call(&caller_, "a send or receive");
+  WEFT_CHECK(call.status());
   if (ops.empty()) return Status::Ok();
   int device = -1;
   // Without a GPU every buffer is host memory: small calls skip even listing them.
@@ -191,6 +215,8 @@ Status Communicator::SubmitP2P(const std::vector<P2PArgs>& ops) {
 }
 
 Status Communicator::Submit(const std::vector<CollArgs>& ops) {
+  ExclusiveCaller::Scope call(&caller_, "a collective");
+  WEFT_CHECK(call.status());
   int device = -1;
   if (cuda_present_)
     WEFT_CHECK(

@@ -18,6 +18,7 @@
 #include "collectives/coll_args.h"
 #include "collectives/device/device_engine.h"
 #include "collectives/direct_links.h"
+#include "collectives/exclusive_caller.h"
 #include "collectives/host_collectives.h"
 #include "collectives/link_table.h"
 #include "collectives/memory_registry.h"
@@ -90,6 +91,13 @@ class Communicator final : public HostCollectives {
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
+
+  // Whether a failed call's message is worth a warning: not once the communicator is in
+  // error and its failure has been logged (every later call is refused with the same
+  // cause), nor the same message as the last one. A benchmark or a training loop that
+  // calls on after a peer died then logs one line, not one per call; the rest are counted.
+  bool ShouldWarn(const std::string& message);
+  uint64_t quiet_failures();
   // The algorithm of the last collective run (for weft-perf's report).
   Algo last_algo() const { return last_algo_; }
   // How the last device collective ran ("cuda-ipc", "staged", "oneshot-kernel"), or ""
@@ -192,6 +200,13 @@ class Communicator final : public HostCollectives {
   std::vector<int32_t> local_pids_;  // pid of each rank on this host, 0 for remote ranks
   uint64_t seq_ = 0;
 
+  // One thread at a time in the API's calls (exclusive_caller.h).
+  ExclusiveCaller caller_;
+  // What the API has logged of this communicator's failures (ShouldWarn).
+  std::mutex warn_mutex_;
+  std::string last_warning_;
+  bool warned_in_error_ = false;
+  uint64_t quiet_failures_ = 0;
   // Serializes the transport between callers and the progress thread.
   std::mutex mutex_;
   Status error_;  // sticky; guarded by mutex_

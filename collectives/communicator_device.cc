@@ -80,6 +80,8 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
 }
 
 Status Communicator::RegisterWindow(void* buff, size_t bytes, int* slot) {
+  ExclusiveCaller::Scope call(&caller_, "weftCommWindowRegister");
+  WEFT_CHECK(call.status());
   *slot = -1;
   WEFT_REQUIRE(buff != nullptr && bytes > 0, weftInvalidArgument, "an empty buffer (%p, %zu bytes)",
                buff, bytes);
@@ -94,6 +96,8 @@ Status Communicator::RegisterWindow(void* buff, size_t bytes, int* slot) {
 }
 
 Status Communicator::DeregisterWindow(int slot) {
+  ExclusiveCaller::Scope call(&caller_, "weftCommWindowDeregister");
+  WEFT_CHECK(call.status());
   if (!device_) return Status::Ok();  // nothing was mapped
   return device_->DeregisterWindow(slot);
 }

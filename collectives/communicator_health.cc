@@ -84,6 +84,8 @@ void Communicator::Revoke() {
 Status Communicator::ShrinkRound(const std::vector<int32_t>& excluded, bool abort,
                                  const std::vector<uint8_t>& mine,
                                  std::vector<std::vector<uint8_t>>* all) {
+  ExclusiveCaller::Scope call(&caller_, "weftCommShrink");
+  WEFT_CHECK(call.status());
   abort = abort || revoked_;  // a revoked communicator is quiescent: shrink it as it is
   if (!abort && device_) WEFT_CHECK(device_->Drain());
   std::lock_guard<std::mutex> lock(mutex_);

@@ -52,6 +52,7 @@ extern "C" weftResult_t weftGroupEnd(void) {
   // Per communicator, in the order communicators first appear in the group: its collectives
   // together, then its sends and receives together.
   weft::Status result;
+  weftComm_t failed = nullptr;
   taken.assign(ops.size(), false);
   for (size_t i = 0; i < ops.size(); ++i) {
     if (taken[i]) continue;
@@ -67,8 +68,8 @@ extern "C" weftResult_t weftGroupEnd(void) {
     }
     weft::Status s = batch.empty() ? weft::Status::Ok() : ops[i].comm->impl->Submit(batch);
     if (s.ok()) s = ops[i].comm->impl->SubmitP2P(p2p);
-    if (!s.ok() && result.ok()) result = s;
+    if (!s.ok() && result.ok()) result = s, failed = ops[i].comm;
   }
   group_ops.clear();
-  return weft::Report(result);
+  return failed != nullptr ? weft::ReportOn(failed, result) : weft::Report(result);
 }

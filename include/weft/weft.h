@@ -4,6 +4,17 @@
  * The API has NCCL's shape: the same functions, argument order, enum values and a 128-byte
  * unique id, with the `weft` prefix. Buffers may be host or device memory. With host buffers
  * and a NULL stream every collective returns when its result is in the receive buffer.
+ *
+ * Threads. Different communicators may be used from different threads at once (a process
+ * may hold one per thread: thread-ranks). One communicator is used by one thread at a time:
+ * its calls (collectives, sends and receives, group ends, registrations, shrink, destroy)
+ * may come from different threads one after another, never overlapping; a call that
+ * overlaps another on the same communicator fails with weftInvalidUsage and does nothing,
+ * rather than pairing calls with the peers' in an order no one chose. Meant for another
+ * thread, and safe while a call runs: weftCommRevoke, weftCommAbort, weftCommGetAsyncError,
+ * weftCommCount, weftCommUserRank, weftGetLastError (whose text is per thread). Groups
+ * (weftGroupStart/End) are per thread. weftGetUniqueId and weftCommInit* may run on any
+ * threads at once.
  */
 #ifndef WEFT_WEFT_H_
 #define WEFT_WEFT_H_

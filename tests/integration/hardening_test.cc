@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -74,6 +78,36 @@ INSTANTIATE_TEST_SUITE_P(
         // Each value in range, together more than a communicator may map.
         BadSetting{"WEFT_CHUNK_SIZE=64M WEFT_BUFFSIZE=1G",
                    "would map more host memory than it may: shared-memory FIFOs"}));
+
+// A peer killed while weft-perf is in its timed loop: each survivor logs one warning, naming
+// the dead rank, weft-perf stops calling the failed communicator and says why, and the job
+// ends within a second of the detection (the warning's time stamp).
+TEST(KilledPeer, EndsWeftPerfWithinASecondAndOneWarningPerRank) {
+  const std::string job = "timeout 120 " + BinDir() +
+                          "/weft-run --keep-going -n 3 --timeout 100 -- sh -c 'if [ " +
+                          "$WEFT_RANK = 2 ]; then (sleep 1; kill -9 $$) & fi; exec " + BinDir() +
+                          "/weft-perf -b 8 -e 8 -n 100000000 -w 0 -c 0'";
+  CommandResult r = RunCommand(job);
+  const double ended =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  double detected = 0;
+  for (const char* rank : {"[0]", "[1]"}) {
+    int warnings = 0;
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(rank, 0) != 0 || line.find(" weft WARN ") == std::string::npos) continue;
+      ++warnings;
+      EXPECT_NE(std::string::npos, line.find("rank 2")) << line;
+      detected = std::max(detected, std::atof(line.c_str() + 4));
+    }
+    EXPECT_EQ(1, warnings) << rank << "\n" << r.output;
+    EXPECT_NE(std::string::npos, r.output.find(std::string(rank) + " weft-perf: rank " +
+                                               std::string(1, rank[1]) + ": float 8 bytes failed"))
+        << r.output;
+  }
+  ASSERT_GT(detected, 0) << r.output;
+  EXPECT_LT(ended - detected, 1.0) << r.output;
+}
 
 }  // namespace
 }  // namespace weft::testing

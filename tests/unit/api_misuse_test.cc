@@ -1,9 +1,14 @@
 // Misuse of the C API returns the documented code and a message; nothing crashes.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "weft/weft.h"
 
@@ -261,6 +266,94 @@ TEST_F(SingleRank, PreMulSumOpsLiveOnTheirCommunicatorAndType) {
   EXPECT_EQ(weftInvalidArgument, weftAllReduce(a, b, 3, weftFloat32, op, other, nullptr));
   EXPECT_EQ(weftSuccess, weftCommDestroy(other));
   EXPECT_EQ(weftSuccess, weftRedOpDestroy(op, comm_));
+}
+
+}  // namespace
+
+namespace {
+
+// Two threads in calls on one communicator at once: the second is refused with
+// weftInvalidUsage naming the communicator, and does nothing; the first runs exact once
+// the peer takes part. (Rank 1 joins only after the refusal, so rank 0's first call is
+// still in flight when the second comes.) Calls from both threads one after another work.
+TEST(ApiMisuse, TwoThreadsInCallsOnOneCommunicatorAreRefused) {
+  setenv("WEFT_TIMEOUT_MS", "30000", 1);
+  weftUniqueId id;
+  ASSERT_EQ(weftSuccess, weftGetUniqueId(&id));
+  weftComm_t comms[2] = {nullptr, nullptr};
+  {
+    std::thread other([&] { weftCommInitRank(&comms[1], 2, id, 1); });
+    ASSERT_EQ(weftSuccess, weftCommInitRank(&comms[0], 2, id, 0));
+    other.join();
+    ASSERT_NE(nullptr, comms[1]);
+  }
+  std::mutex mutex;
+  std::condition_variable refused_cv;
+  int refused = 0;
+  struct Call {
+    std::vector<float> in, out;
+    weftResult_t result = weftInternalError;
+    std::string error;
+  };
+  Call calls[2];
+  auto on_rank0 = [&](Call* c, float value) {
+    c->in.assign(1000, value);
+    c->out.assign(1000, 0);
+    c->result = weftAllReduce(c->in.data(), c->out.data(), c->in.size(), weftFloat32, weftSum,
+                              comms[0], nullptr);
+    if (c->result == weftInvalidUsage) {
+      c->error = weftGetLastError(comms[0]);
+      std::lock_guard<std::mutex> lock(mutex);
+      ++refused;
+      refused_cv.notify_all();
+    }
+  };
+  std::vector<float> peer_in(1000, 10), peer_out(1000, 0);
+  weftResult_t peer_result = weftInternalError;
+  std::thread peer([&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (!refused_cv.wait_for(lock, std::chrono::seconds(30), [&] { return refused > 0; })) return;
+    lock.unlock();
+    peer_result = weftAllReduce(peer_in.data(), peer_out.data(), peer_in.size(), weftFloat32,
+                                weftSum, comms[1], nullptr);
+  });
+  std::thread first(on_rank0, &calls[0], 1.0f), second(on_rank0, &calls[1], 2.0f);
+  first.join();
+  second.join();
+  peer.join();
+  ASSERT_EQ(1, refused) << "exactly one of the two overlapping calls is refused";
+  const Call& ran = calls[0].result == weftSuccess ? calls[0] : calls[1];
+  const Call& refused_call = calls[0].result == weftSuccess ? calls[1] : calls[0];
+  EXPECT_EQ(weftSuccess, ran.result);
+  EXPECT_EQ(weftSuccess, peer_result);
+  EXPECT_NE(
+      std::string::npos,
+      refused_call.error.find("another thread is in a call on this communicator (rank 0 of 2)"))
+      << refused_call.error;
+  const float expected = ran.in[0] + 10;
+  for (size_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(expected, ran.out[i]) << i;
+    ASSERT_EQ(expected, peer_out[i]) << i;
+  }
+  EXPECT_EQ(std::vector<float>(1000, 0), refused_call.out) << "the refused call did nothing";
+  // One after another, from two threads: fine.
+  for (float value : {3.0f, 4.0f}) {
+    Call c;
+    std::thread t(on_rank0, &c, value);
+    std::vector<float> out(1000, 0);
+    ASSERT_EQ(weftSuccess, weftAllReduce(peer_in.data(), out.data(), 1000, weftFloat32, weftSum,
+                                         comms[1], nullptr));
+    t.join();
+    EXPECT_EQ(weftSuccess, c.result);
+    EXPECT_EQ(value + 10, c.out[999]);
+    EXPECT_EQ(value + 10, out[0]);
+  }
+  weftResult_t destroyed1 = weftInternalError;
+  std::thread destroy([&] { destroyed1 = weftCommDestroy(comms[1]); });  // collective
+  EXPECT_EQ(weftSuccess, weftCommDestroy(comms[0]));
+  destroy.join();
+  EXPECT_EQ(weftSuccess, destroyed1);
+  unsetenv("WEFT_TIMEOUT_MS");
 }
 
 }  // namespace

@@ -146,7 +146,8 @@ void Rendezvous::Closed(Connection& c) {
 void Rendezvous::FailAll(const std::string& why) {
   if (!failure_.empty()) return;
   failure_ = why;
-  WEFT_WARN(kLogInit, "bootstrap root: %s", why.c_str());
+  // Every member is told and reports it; the root's own line is for tracing.
+  WEFT_INFO(kLogInit, "bootstrap root: %s", why.c_str());
   for (Connection& c : conns_)
     if (c.rank >= 0 && c.sock.valid())
       (void)SendWireMessage(c.sock, MsgType::kError, Text(why), DeadlineIn(1000));
