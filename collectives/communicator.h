@@ -143,6 +143,7 @@ class Communicator final : public HostCollectives {
   // (DirectLinkMap), and the table that makes network links at first use; collective (every
   // rank calls it); leaves shm_ false where the transport cannot map shared memory.
   Status SetUpLinks();
+  Status WithStallVerdict(const Status& timeout);
   Status CheckMemoryBudget(const std::function<size_t(int)>& region_bytes, size_t one_shot_bytes,
                            const NetLinkShape& net, const DirectLinkConfig& links) const;
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root, a plan's

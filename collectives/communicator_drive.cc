@@ -99,6 +99,8 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
                    executors[i]->Waiting().c_str()));
         break;
       }
+      // The peer this rank waits for may itself be waiting on the one that stopped.
+      if (!failure.ok()) failure = WithStallVerdict(failure);
       break;
     }
     if (progressed_since_check) {

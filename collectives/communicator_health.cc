@@ -52,6 +52,25 @@ Status Communicator::CheckPeers() {
   return bootstrap;
 }
 
+// Every rank of a stuck call times out; each asks the others, through the root, which
+// rank stopped, so that all of them name the same one (not each its own neighbour).
+Status Communicator::WithStallVerdict(const Status& timeout) {
+  StallReport mine;
+  mine.completed_calls = seq_;
+  mine.waiting = timeout.message();
+  std::string verdict;
+  const Status asked = bootstrap_->ReportStall(mine, &verdict);
+  if (asked.ok()) return Status(timeout.code(), verdict + "; here: " + timeout.message());
+  if (asked.code() == weftTimeout)
+    return Status(timeout.code(),
+                  "rank 0 stopped making progress: the bootstrap root, in its process, did not "
+                  "answer when asked which rank stopped (or rank 0's host is unreachable); "
+                  "here: " +
+                      timeout.message());
+  return Status(timeout.code(), timeout.message() + " (the other ranks could not be asked: " +
+                                    asked.message() + ")");
+}
+
 void Communicator::SetError(const Status& s) {
   if (error_.ok()) error_ = s;
   in_error_ = true;

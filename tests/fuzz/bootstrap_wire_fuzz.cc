@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t selector = data[0];
   const std::vector<uint8_t> payload(data + 1, data + size);
-  switch (selector % 7) {
+  switch (selector % 8) {
     case 0: {
       weft::WireHeader h{};
       if (!payload.empty()) std::memcpy(&h, payload.data(), std::min(payload.size(), sizeof(h)));
@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 2: {
       std::vector<std::vector<uint8_t>> parts;
-      const int nranks = selector / 7;  // 0..36
+      const int nranks = selector / 8;  // 0..31
       if (weft::DecodeGathered(payload, nranks, &parts).ok()) {
         Require(static_cast<int>(parts.size()) == nranks);
         Require(weft::EncodeGathered(parts) == payload);
@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 4: {
       weft::ShrinkRequest request;
-      const int nranks = selector / 7;
+      const int nranks = selector / 8;
       if (weft::DecodeShrink(payload, nranks, &request).ok()) {
         Require(static_cast<int>(request.excluded.size()) < std::max(nranks, 1));
         Require(weft::EncodeShrink(request) == payload);
@@ -57,10 +57,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case 5: {
       weft::PeerShrinkOffer offer;
-      const int nranks = selector / 7;
+      const int nranks = selector / 8;
       if (weft::DecodePeerShrinkOffer(payload, nranks, &offer).ok()) {
         Require(offer.leader >= 0 && offer.leader < nranks);
         Require(weft::EncodePeerShrinkOffer(offer) == payload);
+      }
+      break;
+    }
+    case 7: {
+      weft::StallReport report;
+      if (weft::DecodeStall(payload, &report).ok()) {
+        Require(report.waiting.size() <= weft::kMaxStallText);
+        for (char c : report.waiting)
+          Require(c >= 32 && c <= 126);
       }
       break;
     }

@@ -109,5 +109,36 @@ TEST(KilledPeer, EndsWeftPerfWithinASecondAndOneWarningPerRank) {
   EXPECT_LT(ended - detected, 1.0) << r.output;
 }
 
+// One rank of four frozen (SIGSTOP) in weft-perf's timed loop: every survivor times out,
+// and each names the frozen rank, not the neighbour it was waiting for. They ask each other
+// through the bootstrap root; when the frozen rank is rank 0, whose process serves the
+// root, the silence of the root names it. (The frozen rank is killed 8 s later.)
+class FrozenRank : public ::testing::TestWithParam<int> {};
+
+TEST_P(FrozenRank, IsNamedByEverySurvivor) {
+  const int victim = GetParam();
+  const std::string job = "env WEFT_TIMEOUT_MS=3000 timeout 120 " + BinDir() +
+                          "/weft-run --keep-going -n 4 --timeout 100 -- sh -c 'if [ $WEFT_RANK = " +
+                          std::to_string(victim) +
+                          " ]; then (sleep 1; kill -STOP $$; sleep 8; kill -9 $$) & fi; exec " +
+                          BinDir() + "/weft-perf -b 8 -e 8 -n 100000000 -w 0 -c 0'";
+  CommandResult r = RunCommand(job);
+  const std::string verdict = "rank " + std::to_string(victim) + " stopped making progress";
+  for (int survivor = 0; survivor < 4; ++survivor) {
+    if (survivor == victim) continue;
+    const std::string prefix = "[" + std::to_string(survivor) + "] ";
+    std::istringstream lines(r.output);
+    int warnings = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(prefix, 0) != 0 || line.find(" weft WARN ") == std::string::npos) continue;
+      ++warnings;
+      EXPECT_NE(std::string::npos, line.find("operation timed out: " + verdict)) << line;
+    }
+    EXPECT_EQ(1, warnings) << prefix << "\n" << r.output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RankTwoAndTheRootsRank, FrozenRank, ::testing::Values(2, 0));
+
 }  // namespace
 }  // namespace weft::testing

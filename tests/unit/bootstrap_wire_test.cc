@@ -52,6 +52,26 @@ TEST(Wire, RandomBytesNeverCrashTheParsers) {
   }
 }
 
+// A stall report round-trips; its text is logged by the root, so it comes out printable and
+// bounded whatever a rank sent.
+TEST(Wire, StallReportRoundTripPrintableAndBounded) {
+  StallReport r{57, "allreduce #57: waiting for rank 2"};
+  StallReport back;
+  ASSERT_TRUE(DecodeStall(EncodeStall(r), &back).ok());
+  EXPECT_EQ(57u, back.completed_calls);
+  EXPECT_EQ(r.waiting, back.waiting);
+  std::vector<uint8_t> raw = EncodeStall({1, "ab"});
+  raw[8] = '\n';
+  raw[9] = 0x80;
+  ASSERT_TRUE(DecodeStall(raw, &back).ok());
+  EXPECT_EQ("??", back.waiting);
+  EXPECT_EQ(8 + kMaxStallText, EncodeStall({1, std::string(5000, 'x')}).size());
+  EXPECT_FALSE(DecodeStall(std::vector<uint8_t>(7), &back).ok());
+  EXPECT_FALSE(DecodeStall(std::vector<uint8_t>(9 + kMaxStallText), &back).ok());
+  WireHeader h{kWireMagic, static_cast<uint16_t>(MsgType::kStalled), 0, 8 + kMaxStallText + 1};
+  EXPECT_FALSE(CheckHeader(h).ok());
+}
+
 TEST(UniqueId, RoundTripAndRejection) {
   UniqueIdData d;
   d.root.sin_family = AF_INET;

@@ -116,6 +116,22 @@ Status Bootstrap::CheckForError() {
   return s.code() == weftTimeout ? RemoteError("bootstrap root sent a partial message") : s;
 }
 
+Status Bootstrap::ReportStall(const StallReport& mine, std::string* verdict) {
+  WEFT_REQUIRE(sock_.valid(), weftRemoteError, "the bootstrap connection is closed");
+  WEFT_CHECK(WriteMessage(MsgType::kStalled, EncodeStall(mine), DeadlineIn(1000)));
+  const Deadline deadline = DeadlineIn(StallWindowMs(timeout_ms_) + 2000);
+  std::vector<uint8_t> payload;
+  MsgType type;
+  Status s = ReadAnyMessage(&type, &payload, deadline);
+  if (!s.ok()) return s;
+  const std::string text(payload.begin(), payload.end());
+  if (type == MsgType::kError) return RemoteError("bootstrap root: " + text);
+  WEFT_REQUIRE(type == MsgType::kStallVerdict, weftRemoteError,
+               "bootstrap: unexpected message type %u", static_cast<unsigned>(type));
+  *verdict = text;
+  return Status::Ok();
+}
+
 Status Bootstrap::Shrink(const std::vector<int32_t>& excluded, const std::vector<uint8_t>& mine,
                          std::vector<std::vector<uint8_t>>* all) {
   WEFT_REQUIRE(mine.size() <= kMaxContribution, weftInternalError,

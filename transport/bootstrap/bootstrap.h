@@ -49,6 +49,10 @@ class Bootstrap {
   // rank; set once the communicator has gathered them).
   const sockaddr_in& listen_address() const { return listen_address_; }
   void SetPeerListeners(std::vector<sockaddr_in> listeners) { peers_ = std::move(listeners); }
+  // A collective timed out here: tells the root where this rank is and waits (the stall
+  // window and a little more) for its verdict naming the ranks that stopped. A timeout
+  // means the root's process did not answer: rank 0 itself may be the one that stopped.
+  Status ReportStall(const StallReport& mine, std::string* verdict);
   // Tells the root this rank leaves cleanly (so its closing is not reported as a failure).
   void Leave();
 

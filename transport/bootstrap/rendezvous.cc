@@ -19,6 +19,7 @@ std::vector<uint8_t> Text(const std::string& s) {
   return std::vector<uint8_t>(s.begin(), s.end());
 }
 
+// "{2}" or "{1, 3}".
 std::string RankList(const std::vector<int32_t>& ranks) {
   std::string text = "{";
   for (size_t k = 0; k < ranks.size(); ++k)
@@ -72,6 +73,7 @@ Deadline Rendezvous::NextWake() const {
   for (const Connection& c : conns_)
     if (c.rank < 0 && c.hello_deadline < wake) wake = c.hello_deadline;
   if ((nranks_ < 0 || members_ < nranks_) && gather_deadline_ < wake) wake = gather_deadline_;
+  if (!stalls_.empty() && stall_deadline_ < wake) wake = stall_deadline_;
   return wake;
 }
 
@@ -120,6 +122,7 @@ bool Rendezvous::Tick() {
                    static_cast<long long>(timeout_ms_)));
     return true;
   }
+  if (!stalls_.empty() && Clock::now() >= stall_deadline_) FinishStall();
   if (nranks_ > 0 && left_ == nranks_) return true;  // everyone left cleanly
   if (failure_.empty()) return false;
   return std::none_of(conns_.begin(), conns_.end(),
@@ -163,6 +166,8 @@ bool Rendezvous::Handle(Connection& c, MsgType type, std::vector<uint8_t> payloa
       return Shrink(c, payload);
     case MsgType::kContribute:
       return Contribute(c, std::move(payload));
+    case MsgType::kStalled:
+      return Stalled(c, payload);
     default:
       return false;
   }
@@ -290,6 +295,76 @@ void Rendezvous::FailShrink(const std::string& why, weftResult_t code) {
     if (c.rank >= 0 && c.sock.valid() && shrink_parts_[c.rank])
       (void)SendWireMessage(c.sock, MsgType::kShrinkFailed, verdict, DeadlineIn(1000));
   shrinking_ = false;
+}
+
+bool Rendezvous::Stalled(Connection& c, const std::vector<uint8_t>& payload) {
+  StallReport report;
+  if (!DecodeStall(payload, &report).ok()) return false;
+  if (stalls_.empty()) {
+    stalls_.assign(static_cast<size_t>(nranks_), std::nullopt);
+    stall_deadline_ = DeadlineIn(StallWindowMs(timeout_ms_));
+  }
+  stalls_[static_cast<size_t>(c.rank)] = std::move(report);
+  if (std::all_of(stalls_.begin(), stalls_.end(), [](const auto& s) { return s.has_value(); }))
+    FinishStall();
+  return true;
+}
+
+// The verdict: the ranks that did not report are the ones that stopped (stopped, frozen,
+// or busy elsewhere and not calling); if every rank reported, those that had issued fewer
+// calls are behind the others; else no rank stopped, and the calls themselves disagree.
+void Rendezvous::FinishStall() {
+  auto list = [](const std::vector<int32_t>& ranks) {  // "2", "1, 3"
+    std::string text;
+    for (int32_t r : ranks)
+      text += Format("%s%d", text.empty() ? "" : ", ", r);
+    return text;
+  };
+  std::vector<int32_t> silent, reported;
+  uint64_t most = 0;
+  stalled_before_.resize(static_cast<size_t>(nranks_), false);
+  for (int r = 0; r < nranks_; ++r) {
+    if (stalls_[static_cast<size_t>(r)])
+      reported.push_back(r),
+          most = std::max(most, stalls_[static_cast<size_t>(r)]->completed_calls);
+    else if (!stalled_before_[static_cast<size_t>(r)])
+      silent.push_back(r);
+  }
+  for (int32_t r : reported)
+    stalled_before_[static_cast<size_t>(r)] = true;
+  std::string verdict;
+  if (!silent.empty()) {
+    verdict = Format(
+        "%s %s stopped making progress: %s not report within %lld ms when the others timed out",
+        silent.size() == 1 ? "rank" : "ranks", list(silent).c_str(),
+        silent.size() == 1 ? "it did" : "they did",
+        static_cast<long long>(StallWindowMs(timeout_ms_)));
+  } else {
+    std::vector<int32_t> behind;
+    for (int32_t r : reported)
+      if (stalls_[static_cast<size_t>(r)]->completed_calls < most) behind.push_back(r);
+    verdict = behind.empty() ? std::string(
+                                   "every rank timed out in the same call and none stopped: the "
+                                   "ranks' calls may not match (WEFT_CHECK=1 names a mismatch)")
+                             : Format("%s %s behind: fewer calls issued than the others (%llu)",
+                                      behind.size() == 1 ? "rank" : "ranks", list(behind).c_str(),
+                                      static_cast<unsigned long long>(most));
+  }
+  // Where each rank that reported was, as far as the message allows.
+  for (int32_t r : reported) {
+    const StallReport& s = *stalls_[static_cast<size_t>(r)];
+    const std::string where =
+        Format("; rank %d (%llu calls issued): %s", r,
+               static_cast<unsigned long long>(s.completed_calls), s.waiting.c_str());
+    if (verdict.size() + where.size() > 4000) break;
+    verdict += where;
+  }
+  WEFT_INFO(kLogInit, "bootstrap root: %s", verdict.c_str());
+  const std::vector<uint8_t> text(verdict.begin(), verdict.end());
+  for (Connection& c : conns_)
+    if (c.rank >= 0 && c.sock.valid() && stalls_[static_cast<size_t>(c.rank)])
+      (void)SendWireMessage(c.sock, MsgType::kStallVerdict, text, DeadlineIn(1000));
+  stalls_.clear();
 }
 
 }  // namespace weft

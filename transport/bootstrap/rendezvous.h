@@ -75,6 +75,11 @@ class Rendezvous {
   void FailShrink(const std::string& why, weftResult_t code = weftRemoteError);
   bool Excluded(int rank) const;
 
+  // A collective timed out somewhere (kStalled): reports are gathered for a short window,
+  // then every rank that reported is told which ranks did not, and how far each got.
+  bool Stalled(Connection& c, const std::vector<uint8_t>& payload);
+  void FinishStall();
+
   const std::array<uint8_t, 16> secret_;
   const int64_t timeout_ms_;
   std::atomic<int>* rejected_;
@@ -88,6 +93,9 @@ class Rendezvous {
   bool shrinking_ = false;
   std::vector<int32_t> shrink_excluded_;
   std::vector<std::optional<std::vector<uint8_t>>> shrink_parts_;
+  std::vector<std::optional<StallReport>> stalls_;  // by rank; empty when none is open
+  std::vector<bool> stalled_before_;  // reported in an earlier window: timed out, not stopped
+  Deadline stall_deadline_;
 };
 
 }  // namespace weft

@@ -35,6 +35,12 @@ Status CheckHeader(const WireHeader& h) {
     case MsgType::kPeerShrink:
       limit = 24 + 4 + 4 * kMaxShrinkExcluded + kMaxContribution;
       break;
+    case MsgType::kStalled:
+      limit = 8 + kMaxStallText;
+      break;
+    case MsgType::kStallVerdict:
+      limit = 4096;
+      break;
     default:
       return RemoteError(Format("bootstrap message has unknown type %u", h.type));
   }
@@ -50,6 +56,24 @@ std::vector<uint8_t> EncodeHello(const Hello& h) {
   std::memcpy(out.data() + 20, &h.nranks, 4);
   std::memcpy(out.data() + 24, &h.version, 4);
   return out;
+}
+
+std::vector<uint8_t> EncodeStall(const StallReport& r) {
+  const std::string text = r.waiting.substr(0, kMaxStallText);
+  std::vector<uint8_t> out(8 + text.size());
+  std::memcpy(out.data(), &r.completed_calls, 8);
+  std::memcpy(out.data() + 8, text.data(), text.size());
+  return out;
+}
+
+Status DecodeStall(const std::vector<uint8_t>& payload, StallReport* out) {
+  WEFT_REQUIRE(payload.size() >= 8 && payload.size() <= 8 + kMaxStallText, weftRemoteError,
+               "stall report of %zu bytes", payload.size());
+  std::memcpy(&out->completed_calls, payload.data(), 8);
+  out->waiting.assign(payload.begin() + 8, payload.end());
+  for (char& c : out->waiting)
+    if (c < 32 || c > 126) c = '?';  // it is logged: printable only
+  return Status::Ok();
 }
 
 Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out) {

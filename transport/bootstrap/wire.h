@@ -24,6 +24,10 @@ enum class MsgType : uint16_t {
   kPeerShrink = 8,       // leader -> rank: secret, round, leader, excluded, leader's bytes
   kPeerShrinkReply = 9,  // rank -> leader: a verdict (agrees, or why not)
   kPeerShrinkDone = 10,  // leader -> rank: a verdict for the whole round
+  // A collective timed out: the rank says where it is, and the root, once every rank has
+  // said so or a short window has passed, tells each which ranks did not (stall.h).
+  kStalled = 11,       // client -> root: a StallReport
+  kStallVerdict = 12,  // root -> client: text naming the ranks that stopped
 };
 
 constexpr uint32_t kWireMagic = 0x57465442;  // "WFTB"
@@ -52,6 +56,20 @@ struct Hello {
 };
 std::vector<uint8_t> EncodeHello(const Hello& h);
 Status DecodeHello(const std::vector<uint8_t>& payload, Hello* out);
+
+// kStalled payload: the number of calls the rank had completed, then what it waits for.
+constexpr uint32_t kMaxStallText = 512;
+struct StallReport {
+  uint64_t completed_calls = 0;
+  std::string waiting;  // "allreduce #57: rank 1's chunk 3 (ring step 2)"
+};
+std::vector<uint8_t> EncodeStall(const StallReport& r);
+// How long the root gathers stall reports after the first: the ranks of a stuck call time
+// out within moments of each other.
+inline int64_t StallWindowMs(int64_t timeout_ms) {
+  return timeout_ms / 10 < 1000 ? 1000 : timeout_ms / 10 > 10000 ? 10000 : timeout_ms / 10;
+}
+Status DecodeStall(const std::vector<uint8_t>& payload, StallReport* out);
 
 // kShrink payload: u32 count, count i32 ranks (ascending, distinct, below nranks), then
 // the rest is the rank's bytes for the round (at most kMaxContribution).
