@@ -164,11 +164,14 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
     }
     runners_[i] = executors_[i].get();
   }
-  Status s = Drive(ops.size(), [&](size_t i) {
-    return Format("%s (seq %llu, count %zu, %s)", CollName(ops[i].coll),
-                  static_cast<unsigned long long>(first_seq + i), ops[i].count,
-                  TypeName(ops[i].type));
-  });
+  Status s = Drive(
+      ops.size(),
+      [&](size_t i) {
+        return Format("%s (seq %llu, count %zu, %s)", CollName(ops[i].coll),
+                      static_cast<unsigned long long>(first_seq + i), ops[i].count,
+                      TypeName(ops[i].type));
+      },
+      /*collective=*/true);
   if (!s.ok()) SetError(s);
   return s;
 }

@@ -156,7 +156,9 @@ class Communicator final : public HostCollectives {
   size_t StepsRun(size_t n) const;
   // Runs runners_[0 .. n) to completion, failure or timeout; describe(i) names the i-th
   // operation in errors.
-  Status Drive(size_t n, const std::function<std::string(size_t)>& describe);
+  // `collective`: every rank takes part, so on a timeout the ranks ask each other which
+  // one stopped (WithStallVerdict); sends and receives involve their peers only.
+  Status Drive(size_t n, const std::function<std::string(size_t)>& describe, bool collective);
   void SetError(const Status& s);
   // A failed peer, from the bootstrap (the root saw a rank vanish) or, for ranks on this
   // host, from its process being gone. Cheap; called while waiting. Caller holds mutex_.

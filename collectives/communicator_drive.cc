@@ -26,7 +26,8 @@ size_t Communicator::StepsRun(size_t n) const {
   return steps;
 }
 
-Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& describe) {
+Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& describe,
+                           bool collective) {
   auto& executors = runners_;
   const auto start = Clock::now();
   const Deadline deadline = start + std::chrono::milliseconds(config_.timeout_ms);
@@ -100,7 +101,7 @@ Status Communicator::Drive(size_t n, const std::function<std::string(size_t)>& d
         break;
       }
       // The peer this rank waits for may itself be waiting on the one that stopped.
-      if (!failure.ok()) failure = WithStallVerdict(failure);
+      if (!failure.ok() && collective) failure = WithStallVerdict(failure);
       break;
     }
     if (progressed_since_check) {

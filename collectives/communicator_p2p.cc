@@ -26,10 +26,13 @@ Status Communicator::RunP2P(const std::vector<P2PArgs>& ops) {
   if (!p2p_runner_) p2p_runner_ = std::make_unique<P2PRunner>();
   p2p_runner_->Reset(transport_.get(), MemoryType::kHost, &p2p_ops_);
   runners_.assign(1, p2p_runner_.get());
-  Status s = Drive(1, [&](size_t) {
-    return Format("a group of %zu sends and receives (%s rank %d first)", ops.size(),
-                  ops[0].send ? "a send to" : "a receive from", ops[0].peer);
-  });
+  Status s = Drive(
+      1,
+      [&](size_t) {
+        return Format("a group of %zu sends and receives (%s rank %d first)", ops.size(),
+                      ops[0].send ? "a send to" : "a receive from", ops[0].peer);
+      },
+      /*collective=*/false);
   if (!s.ok()) SetError(s);
   return s;
 }
