@@ -11,10 +11,12 @@
 #include <thread>
 
 #include "collectives/communicator.h"
+#include "collectives/job_layout.h"
 #include "collectives/memory_budget.h"
 #include "common/log.h"
 #include "topology/hwloc_loader.h"
 #include "topology/job_topology.h"
+#include "topology/merge.h"
 #include "topology/nccl_xml_loader.h"
 #include "topology/nccl_xml_writer.h"
 #include "topology/placement.h"
@@ -156,7 +158,11 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(transport_->Connect(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
   // ring (from its own view), the others by NUMA node.
-  shapes_ = MakePlanShapes(LocalityRing(hosts, numas, GpuRingPositions(job_, gpus)), job_.host_of);
+  std::vector<RankPlace> places(nranks_);
+  for (int r = 0; r < nranks_; ++r)
+    places[r] = RankPlace{numas[r], gpus[r]};
+  const JobLayout layout = LayOutJob(job_, places);
+  shapes_ = layout.shapes;
   nhosts_ = job_.nhosts();
   WEFT_CHECK(SetUpLinks());
   TunerInput tune;
@@ -225,15 +231,14 @@ Status Communicator::Init(const UniqueIdData& id) {
       order += gpus[r].empty() ? Format(" %d(numa %d)", r, numas[r])
                                : Format(" %d(gpu %s)", r, gpus[r].c_str());
     WEFT_INFO(kLogTopo, "rank %d of %d: ring%s", rank_, nranks_, order.c_str());
+    if (rank_ == 0) WEFT_INFO(kLogTopo, "layout:\n%s", DescribeLayout(job_, layout).c_str());
   }
   StartProgressThread();
   return Status::Ok();
 }
 
 Status Communicator::DiscoverTopology() {
-  Status s = config_.topo_file.empty() ? LoadHwlocTopology("", &host_graph_)
-                                       : LoadTopologyFile(config_.topo_file, &host_graph_);
-  WEFT_CHECK(s.WithContext(config_.topo_file.empty() ? "topology discovery" : "WEFT_TOPO_FILE"));
+  WEFT_CHECK(LoadHostTopology(config_.topo_file, config_.topo_merge, &host_graph_));
   WEFT_INFO(kLogTopo, "host topology from %s: %zu GPUs, %zu NICs", host_graph_.source.c_str(),
             host_graph_.gpus.size(), host_graph_.nics.size());
   if (!config_.topo_dump_file.empty()) {

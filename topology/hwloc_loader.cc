@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "topology/link_facts.h"
 #include "topology/nvml.h"
 
 namespace weft {
@@ -34,9 +35,13 @@ const char* Info(hwloc_obj_t obj, const char* name) {
   return v ? v : "";
 }
 
-bool IsNvidiaGpu(hwloc_obj_t o) {
-  return o->type == HWLOC_OBJ_PCI_DEVICE && o->attr->pcidev.vendor_id == 0x10de &&
-         (o->attr->pcidev.class_id >> 8) == 0x03;
+// NVIDIA's display controllers, and AMD's (display or processing accelerator; an MI250X
+// is 0x0380) read so that their files make sense, though Weft drives NVIDIA's only.
+bool IsGpu(hwloc_obj_t o) {
+  if (o->type != HWLOC_OBJ_PCI_DEVICE) return false;
+  const unsigned base = o->attr->pcidev.class_id >> 8;
+  if (o->attr->pcidev.vendor_id == 0x10de) return base == 0x03;
+  return o->attr->pcidev.vendor_id == 0x1002 && (base == 0x03 || base == 0x12);
 }
 
 bool IsNvSwitch(hwloc_obj_t o) {
@@ -103,6 +108,7 @@ class Builder {
       numa_node_[numa->os_index] = g_->Add(n);
     }
     WEFT_CHECK(WalkNormal(hwloc_get_root_obj(topo_)));
+    g_->Finish();  // the GPU list, for ReadNvLinks
     WEFT_CHECK(ReadNvLinks());
     g_->Finish();
     return Status::Ok();
@@ -149,14 +155,14 @@ class Builder {
       n.pci_class = static_cast<uint32_t>(p.class_id) << 8;
       n.vendor = p.vendor_id;
       n.device = p.device_id;
-      if (IsNvidiaGpu(obj)) {
+      if (IsGpu(obj)) {
         n.kind = NodeKind::kGpu;
         n.name = GpuName(obj);
       } else if (IsNvSwitch(obj)) {
         n.kind = NodeKind::kNvSwitch;
       } else if (HasOsDevice(obj, HWLOC_OBJ_OSDEV_OPENFABRICS) || (p.class_id >> 8) == 0x02) {
         n.kind = NodeKind::kNic;
-        n.link_layer = (p.class_id == 0x0207) ? "ib" : "ethernet";
+        n.link_layer = LinkLayerFromPci(n.pci_class, n.vendor, n.device);
       } else {
         n.kind = NodeKind::kOtherPci;
       }
@@ -177,7 +183,9 @@ class Builder {
     }
     const char* name = Info(pci, "PCIDevice");
     if (*name) return name;
-    return Format("NVIDIA 10de:%04x", pci->attr->pcidev.device_id);
+    const bool amd = pci->attr->pcidev.vendor_id == 0x1002;
+    return Format("%s %04x:%04x", amd ? "AMD" : "NVIDIA", pci->attr->pcidev.vendor_id,
+                  pci->attr->pcidev.device_id);
   }
 
   Status OsDevice(hwloc_obj_t obj, int parent) {
@@ -192,6 +200,8 @@ class Builder {
       // Files: the link layer from the port's LID (InfiniBand subnets assign one).
       const char* lid = Info(obj, "Port1LID");
       if (*lid && std::strtoul(lid, nullptr, 0) != 0) pci->link_layer = "ib";
+      // An RDMA device on a ConnectX's Ethernet port is RoCE whatever its vendor id says.
+      if (pci->link_layer == "ethernet") pci->link_layer = "roce";
       const char* state = Info(obj, "Port1State");
       if (*state) pci->state = std::strcmp(state, "4") == 0 ? "active" : "down";
       // NCCL writes the node GUID as one hex number ("ec0d:9a03:..." in hwloc).
@@ -214,8 +224,9 @@ class Builder {
   static void ReadSysfsPort(TopoNode* nic) {
     const std::string base = "/sys/class/infiniband/" + nic->name + "/ports/1/";
     std::string text;
+    // Under /sys/class/infiniband every port is RDMA: an Ethernet one is RoCE.
     if (std::ifstream(base + "link_layer") >> text)
-      nic->link_layer = text == "InfiniBand" ? "ib" : text == "Ethernet" ? "ethernet" : "unknown";
+      nic->link_layer = text == "InfiniBand" ? "ib" : text == "Ethernet" ? "roce" : "unknown";
     double rate;
     if (std::ifstream(base + "rate") >> rate) nic->speed_gbps = rate;
     std::string state_line;
@@ -237,12 +248,22 @@ class Builder {
     return -1;
   }
 
-  // NVLinkBandwidth (MB/s between GPUs, NVSwitches and CPUs), when the file has one.
+  // NVLinkBandwidth (MB/s between GPUs, NVSwitches and CPUs) and AMD's XGMIBandwidth, when
+  // the file has them. hwloc before 2.5 (and builds without its NVML plugin) writes no
+  // NVLink matrix: then the file does not say.
   Status ReadNvLinks() {
+    bool nvidia = false;
+    for (int gpu : g_->gpus)
+      nvidia = nvidia || g_->IsNvidiaGpu(gpu);
+    if (!ReadLinkMatrix("NVLinkBandwidth", false) && nvidia && !live_) g_->nvlinks_known = false;
+    ReadLinkMatrix("XGMIBandwidth", true);
+    return Status::Ok();
+  }
+
+  bool ReadLinkMatrix(const char* name, bool xgmi) {
     unsigned nr = 1;
     hwloc_distances_s* dist = nullptr;
-    if (hwloc_distances_get_by_name(topo_, "NVLinkBandwidth", &nr, &dist, 0) != 0 || nr == 0)
-      return Status::Ok();
+    if (hwloc_distances_get_by_name(topo_, name, &nr, &dist, 0) != 0 || nr == 0) return false;
     const unsigned n = dist->nbobjs;
     for (unsigned i = 0; i < n; ++i) {
       for (unsigned j = i + 1; j < n; ++j) {
@@ -250,19 +271,21 @@ class Builder {
         if (mbps == 0) continue;
         const int a = NodeOfObj(dist->objs[i]), b = NodeOfObj(dist->objs[j]);
         if (a < 0 || b < 0 || a == b) continue;
-        // Per-link bandwidth by generation: P100 (NVLink1) 20 GB/s, later 25 GB/s.
+        // Per-link bandwidth by generation: P100 (NVLink1) 20 GB/s, later 25 GB/s. xGMI:
+        // one connection per pair.
         const uint16_t dev = g_->nodes[g_->nodes[a].kind == NodeKind::kGpu ? a : b].device;
         const bool p100 = dev == 0x15f7 || dev == 0x15f8 || dev == 0x15f9;
         NvLink l;
         l.a = a;
         l.b = b;
         l.gbps = static_cast<double>(mbps) / 1000.0;
-        l.count = std::max(1, static_cast<int>(mbps / (p100 ? 20000 : 25000)));
+        l.count = xgmi ? 1 : std::max(1, static_cast<int>(mbps / (p100 ? 20000 : 25000)));
+        l.xgmi = xgmi;
         g_->nvlinks.push_back(l);
       }
     }
     hwloc_distances_release(topo_, dist);
-    return Status::Ok();
+    return true;
   }
 
   hwloc_topology_t topo_;

@@ -36,15 +36,23 @@ std::vector<int> GpuRingPositions(const JobTopology& job, const std::vector<std:
     if (!searched[h]) {
       rings[h] = SearchGpuRing(g);
       searched[h] = true;
-      // Start at the GPU that owns the host's first NIC (as JobRings' channel 0 does): the
-      // job's ring then enters each host there and leaves it from the GPU before it in the
-      // host ring, its neighbour, so traffic between hosts stays near a NIC.
+      // Start at the GPU that owns the host's first rail: the job's ring enters each host
+      // there and leaves it, over the same rail (NIC 0 to NIC 0 between hosts), from the
+      // last GPU of the host ring. Of the ring's two directions, the one whose last GPU is
+      // nearer that NIC (its links are the same either way).
       std::vector<int>& order = rings[h].order;
-      if (!g.nics.empty() && !order.empty()) {
+      if (!g.rails.empty() && !order.empty()) {
         const std::vector<int> nic_of = AssignNics(g);
         auto it =
             std::find_if(order.begin(), order.end(), [&](int gpu) { return nic_of[gpu] == 0; });
         if (it != order.end()) std::rotate(order.begin(), it, order.end());
+        if (order.size() > 2) {
+          const Path last = ComputePath(g, g.gpus[order.back()], g.rails[0]);
+          const Path reversed_last = ComputePath(g, g.gpus[order[1]], g.rails[0]);
+          if (reversed_last.cls != last.cls ? reversed_last.cls < last.cls
+                                            : reversed_last.gbps > last.gbps)
+            std::reverse(order.begin() + 1, order.end());
+        }
       }
     }
     for (size_t p = 0; p < rings[h].order.size(); ++p)
@@ -68,7 +76,7 @@ int RailNics(const JobTopology& job) {
   for (size_t h = 0; h < job.hosts.size(); ++h) {
     const SystemGraph& g = job.hosts[h];
     int active = 0;
-    for (int nic : g.nics)
+    for (int nic : g.rails)
       active += g.nodes[nic].state != "down";
     fewest = h == 0 ? active : std::min(fewest, active);
   }
@@ -83,14 +91,16 @@ std::string DescribeHosts(const JobTopology& job) {
       if (job.host_of[r] == h) ranks += (ranks.empty() ? "" : ",") + std::to_string(r);
     const SystemGraph& g = job.hosts[h];
     std::string nics;
-    for (int nic : g.nics) {
+    for (int nic : g.rails) {
       const TopoNode& n = g.nodes[nic];  // files may name a NIC by its PCI address only
-      nics += Format("%s%s(%s)", nics.empty() ? "" : " ", (n.name.empty() ? n.pci : n.name).c_str(),
-                     n.link_layer.c_str());
+      nics += Format("%s%s(%s)", nics.empty() ? "" : " ",
+                     (n.name.empty() ? g.NicId(nic) : n.name).c_str(), n.link_layer.c_str());
     }
-    out += Format("%shost %d (ranks %s): %zu GPUs, %zu NICs%s%s, from %s", h ? "\n" : "", h,
-                  ranks.c_str(), g.gpus.size(), g.nics.size(), nics.empty() ? "" : ": ",
-                  nics.c_str(), g.source.c_str());
+    const size_t management = g.nics.size() - g.rails.size();
+    out += Format("%shost %d (ranks %s): %zu GPUs, %zu NICs%s%s%s, from %s", h ? "\n" : "", h,
+                  ranks.c_str(), g.gpus.size(), g.rails.size(),
+                  management ? Format(" (+%zu management)", management).c_str() : "",
+                  nics.empty() ? "" : ": ", nics.c_str(), g.source.c_str());
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "topology/hwloc_loader.h"
+#include "topology/link_facts.h"
 
 namespace weft {
 namespace {
@@ -28,9 +29,12 @@ double PcieGbps(const char* speed, int width) {
 NodeKind KindOfClass(uint32_t cls, uint16_t vendor) {
   if (cls == 0x060400) return NodeKind::kBridge;
   if (cls == 0x068000) return NodeKind::kNvSwitch;
-  // Display controllers: NVIDIA's, or unknown vendor (cloud files often omit it). A BMC's
-  // VGA (ASPEED, Matrox) is not a GPU to compute on.
-  if ((cls >> 16) == 0x03 && (vendor == 0x10de || vendor == 0)) return NodeKind::kGpu;
+  // Display controllers: NVIDIA's, AMD's, or of unknown vendor (cloud files often omit it).
+  // A BMC's VGA (ASPEED, Matrox) is not a GPU to compute on. AMD's Instinct GPUs are
+  // processing accelerators (0x12) in RCCL's files.
+  if ((cls >> 16) == 0x03 && (vendor == 0x10de || vendor == 0x1002 || vendor == 0))
+    return NodeKind::kGpu;
+  if ((cls >> 16) == 0x12 && vendor == 0x1002) return NodeKind::kGpu;
   if ((cls >> 16) == 0x02) return NodeKind::kNic;
   return NodeKind::kOtherPci;
 }
@@ -53,8 +57,9 @@ struct PendingNvLink {
   std::string target;
   int count;
   uint32_t tclass;
-  int sm;
-  double gbps;  // Weft's dumps: the total; else from count and sm
+  double per_link;  // GB/s, from the GPU's generation
+  double gbps;      // Weft's dumps: the total; else count x per_link
+  bool xgmi;
 };
 
 class Reader {
@@ -80,6 +85,9 @@ class Reader {
       WEFT_CHECK(Children(cpu, id));
     }
     ResolveNvLinks();
+    // A file that describes its GPUs (<gpu>) lists their NVLinks, none included; one of
+    // bare <pci> nodes (NCCL adds GPUs at run time) says nothing about them.
+    g_->nvlinks_known = described_gpus_ || !g_->nvlinks.empty();
     g_->Finish();
     return Status::Ok();
   }
@@ -111,13 +119,16 @@ class Reader {
     n.link_gbps = PcieGbps(x.attribute("link_speed").value(), x.attribute("link_width").as_int(0));
     if (x.attribute("gbps")) n.link_gbps = x.attribute("gbps").as_double();  // Weft's dumps
     n.pci_attrs = OtherAttributes(x, {"busid", "class", "vendor", "device", "gbps"});
-    if (n.kind == NodeKind::kGpu && n.device != 0) n.name = Format("NVIDIA 10de:%04x", n.device);
-    if (n.kind == NodeKind::kNic && (n.pci_class >> 8) == 0x0207) n.link_layer = "ib";
+    if (n.kind == NodeKind::kGpu && n.device != 0)
+      n.name = Format("%s %04x:%04x", n.vendor == 0x1002 ? "AMD" : "NVIDIA",
+                      n.vendor == 0 ? 0x10de : n.vendor, n.device);
+    if (n.kind == NodeKind::kNic) n.link_layer = LinkLayerFromPci(n.pci_class, n.vendor, n.device);
     const int id = g_->Add(n);
     return Children(x, id);
   }
 
-  // <nic> under a <pci> describes that device; under a <cpu>, a NIC without PCI details.
+  // <nic> under a <pci> describes that device (its first <net>; further ports become NICs
+  // below it); under a <cpu>, a NIC without PCI details.
   void Nic(const pugi::xml_node& x, int parent) {
     for (pugi::xml_node net : x.children("net")) {
       int target = parent;
@@ -125,6 +136,7 @@ class Reader {
         TopoNode n;
         n.kind = NodeKind::kNic;
         n.parent = parent;
+        if (g_->nodes[parent].kind == NodeKind::kNic) n.link_layer = g_->nodes[parent].link_layer;
         target = g_->Add(n);
       }
       TopoNode& nic = g_->nodes[target];
@@ -133,7 +145,9 @@ class Reader {
       nic.device_attrs = OtherAttributes(net, {"name", "speed", "link_layer", "state", "netdevs"});
       const double mbps = net.attribute("speed").as_double(-1);
       nic.speed_gbps = mbps > 0 ? mbps / 1000.0 : -1;
-      if (nic.name.rfind("eth", 0) == 0 || nic.name.rfind("en", 0) == 0)
+      // Without PCI ids, the name says what it can.
+      if (nic.link_layer == "unknown" &&
+          (nic.name.rfind("eth", 0) == 0 || nic.name.rfind("en", 0) == 0))
         nic.link_layer = "ethernet";
       if (nic.name.rfind("efa", 0) == 0 || nic.name.rfind("rdmap", 0) == 0) nic.link_layer = "efa";
       // Weft's dumps carry what NCCL's format has no place for.
@@ -153,19 +167,31 @@ class Reader {
     TopoNode& gpu = g_->nodes[parent];
     gpu.kind = NodeKind::kGpu;
     if (x.attribute("name")) gpu.name = x.attribute("name").value();
-    gpu.device_attrs = OtherAttributes(x, {"dev", "name"});
+    gpu.device_attrs = OtherAttributes(x, {"dev", "name", "nvlink"});
+    // Weft's dumps of a source that did not list NVLinks say so.
+    described_gpus_ = described_gpus_ || std::strcmp(x.attribute("nvlink").value(), "unknown") != 0;
     const int sm = x.attribute("sm").as_int(0);
-    for (pugi::xml_node l : x.children("nvlink")) {
-      const std::string target = l.attribute("target").value();
-      pending_.push_back({parent, target.rfind("numa", 0) == 0 ? target : NormalizePciId(target),
-                          l.attribute("count").as_int(0), Hex(l, "tclass"), sm,
-                          l.attribute("bw").as_double(0)});
+    // RCCL's files: xGMI links, their speed by the GPU's gfx name.
+    for (const char* kind : {"nvlink", "xgmi"}) {
+      const bool xgmi = std::strcmp(kind, "xgmi") == 0;
+      const double per_link =
+          xgmi ? XgmiGbpsPerLink(x.attribute("gcn").value()) : NvLinkGbpsPerLink(sm);
+      for (pugi::xml_node l : x.children(kind)) {
+        const std::string target = l.attribute("target").value();
+        pending_.push_back({parent, target.rfind("numa", 0) == 0 ? target : NormalizePciId(target),
+                            l.attribute("count").as_int(0), Hex(l, "tclass"), per_link,
+                            l.attribute("bw").as_double(0), xgmi});
+      }
     }
   }
 
   // NVLink targets: another GPU, an NVSwitch (one node stands for all of them), or the
-  // CPU. A link to the GPU itself (seen in Azure's NC A100 v4 file) is ignored.
+  // CPU. A link to the GPU itself (seen in Azure's NC A100 v4 file) is ignored. A GPU lists
+  // one element per target with its count, and one per switch when it reaches several
+  // (an H100: 5+5+4+4 links to 4 switches): the links a GPU lists to one node add up. A
+  // link between two GPUs is listed by both; the second listing is the same link.
   void ResolveNvLinks() {
+    std::vector<int> declared_by;  // per g_->nvlinks entry: the GPU that listed it
     for (const PendingNvLink& p : pending_) {
       if (p.count <= 0 || p.target == g_->nodes[p.gpu].pci) continue;
       int other = g_->FindPci(p.target);
@@ -179,23 +205,27 @@ class Reader {
                  (p.tclass == 0x068000 && g_->nodes[other].kind != NodeKind::kNvSwitch)) {
         other = g_->NvSwitchFabric();
       }
-      // Per-link GB/s by compute capability, as NCCL does.
-      const double per_link = p.sm >= 100  ? 40.1
-                              : p.sm >= 90 ? 20.6
-                              : p.sm == 86 ? 12.0
-                              : p.sm >= 70 ? 20.0
-                                           : 18.0;
-      bool merged = false;
-      for (NvLink& l : g_->nvlinks) {
-        if ((l.a == p.gpu && l.b == other) || (l.a == other && l.b == p.gpu)) merged = true;
+      const double gbps = p.gbps > 0 ? p.gbps : p.count * p.per_link;
+      bool listed = false;
+      for (size_t i = 0; i < g_->nvlinks.size(); ++i) {
+        NvLink& l = g_->nvlinks[i];
+        if (!((l.a == p.gpu && l.b == other) || (l.a == other && l.b == p.gpu))) continue;
+        listed = true;
+        if (declared_by[i] == p.gpu) {  // another element of the same GPU: more links
+          l.count += p.count;
+          l.gbps += gbps;
+        }
       }
-      if (!merged)
-        g_->nvlinks.push_back({p.gpu, other, p.count, p.gbps > 0 ? p.gbps : p.count * per_link});
+      if (!listed) {
+        g_->nvlinks.push_back({p.gpu, other, p.count, gbps, p.xgmi});
+        declared_by.push_back(p.gpu);
+      }
     }
   }
 
   SystemGraph* g_;
   std::vector<PendingNvLink> pending_;
+  bool described_gpus_ = false;
 };
 
 }  // namespace

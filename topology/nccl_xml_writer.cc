@@ -87,10 +87,12 @@ class Writer {
     gpu.append_attribute("dev") = index;
     Keep(gpu, g_.nodes[id].device_attrs);
     if (!g_.nodes[id].name.empty()) gpu.append_attribute("name") = g_.nodes[id].name.c_str();
+    // The source did not list NVLinks: keep "not known" apart from "none" across the trip.
+    if (!g_.nvlinks_known) gpu.append_attribute("nvlink") = "unknown";
     for (const NvLink& l : g_.nvlinks) {
       if (l.a != id && l.b != id) continue;
       const TopoNode& other = g_.nodes[l.a == id ? l.b : l.a];
-      pugi::xml_node nv = gpu.append_child("nvlink");
+      pugi::xml_node nv = gpu.append_child(l.xgmi ? "xgmi" : "nvlink");
       const bool cpu = other.kind == NodeKind::kNuma;
       nv.append_attribute("target") = cpu                 ? Format("numa%d", other.numa).c_str()
                                       : other.pci.empty() ? "fffffff:ffff:ff"

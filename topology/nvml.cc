@@ -1,5 +1,7 @@
 #include "topology/nvml.h"
 
+#include "topology/link_facts.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -76,16 +78,9 @@ class Nvml {
   bool initialized_ = false;
 };
 
-// Links to probe and GB/s per link, by compute capability (NCCL's constants).
+// Links to probe, by compute capability (GB/s per link: link_facts.h).
 int MaxLinks(int major) {
   return major >= 9 ? 18 : major == 8 ? 12 : major == 7 ? 6 : 4;
-}
-double PerLinkGbps(int major, int minor) {
-  if (major >= 10) return 40.1;
-  if (major == 9) return 20.6;
-  if (major == 8 && minor == 6) return 12.0;
-  if (major >= 7) return 20.0;
-  return 18.0;
 }
 
 }  // namespace
@@ -134,7 +129,7 @@ Status AddNvmlNvLinks(SystemGraph* g) {
       bool seen = false;
       for (const NvLink& e : g->nvlinks)
         seen = seen || (e.a == other && e.b == gpu);
-      if (!seen) g->nvlinks.push_back({gpu, other, n, n * PerLinkGbps(major, minor)});
+      if (!seen) g->nvlinks.push_back({gpu, other, n, n * NvLinkGbpsPerLink(major * 10 + minor)});
     }
   }
   WEFT_INFO(kLogTopo, "NVML: %u GPUs, %zu NVLink connections", count, g->nvlinks.size());

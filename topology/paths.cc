@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "topology/link_facts.h"
+
 namespace weft {
 
 const char* PathClassName(PathClass c) {
@@ -50,6 +52,19 @@ double MinKnown(double a, double b) {
   return std::min(a, b);
 }
 
+// Across CPU sockets the link between them bounds the path, as NCCL rates it by CPU model;
+// NUMA nodes of unknown CPUs bound nothing (0).
+double InterCpuPathGbps(const SystemGraph& g, int a, int b) {
+  auto numa_node = [&](int n) {
+    for (int x = n; x >= 0; x = g.nodes[x].parent)
+      if (g.nodes[x].kind == NodeKind::kNuma) return x;
+    return -1;
+  };
+  const int na = numa_node(a), nb = numa_node(b);
+  if (na < 0 || nb < 0 || na == nb) return 0;
+  return MinKnown(InterCpuGbps(g.nodes[na].device_attrs), InterCpuGbps(g.nodes[nb].device_attrs));
+}
+
 }  // namespace
 
 double NvLinkGbps(const SystemGraph& g, int node) {
@@ -92,6 +107,8 @@ Path ComputePath(const SystemGraph& g, int a, int b) {
     p.cls = PathClass::kNvl;
     p.gbps = nvl;
     p.nvlinks = count;
+    for (const NvLink& l : g.nvlinks)
+      p.xgmi = p.xgmi || (l.xgmi && (l.a == a || l.b == a));
     return p;
   }
   // NVLink through one intermediate GPU, as NCCL's NVB: the GPU forwards (P2P read/write
@@ -144,6 +161,7 @@ Path ComputePath(const SystemGraph& g, int a, int b) {
       break;
     default:
       p.cls = PathClass::kSys;
+      p.gbps = MinKnown(p.gbps, InterCpuPathGbps(g, a, b));
   }
   return p;
 }
@@ -165,11 +183,14 @@ std::vector<std::vector<Path>> GpuNicPaths(const SystemGraph& g) {
 }
 
 std::vector<int> AssignNics(const SystemGraph& g) {
-  const auto paths = GpuNicPaths(g);
-  std::vector<int> uses(g.nics.size(), 0), out(g.gpus.size(), -1);
+  std::vector<std::vector<Path>> paths(g.gpus.size(), std::vector<Path>(g.rails.size()));
+  for (size_t i = 0; i < g.gpus.size(); ++i)
+    for (size_t j = 0; j < g.rails.size(); ++j)
+      paths[i][j] = ComputePath(g, g.gpus[i], g.rails[j]);
+  std::vector<int> uses(g.rails.size(), 0), out(g.gpus.size(), -1);
   for (size_t i = 0; i < g.gpus.size(); ++i) {
     int best = -1;
-    for (size_t j = 0; j < g.nics.size(); ++j) {
+    for (size_t j = 0; j < g.rails.size(); ++j) {
       if (best < 0) {
         best = static_cast<int>(j);
         continue;

@@ -17,9 +17,10 @@ const char* PathClassName(PathClass c);
 
 struct Path {
   PathClass cls = PathClass::kSys;
-  double gbps = 0;  // bottleneck bandwidth, GB/s (0: unknown)
-  int nvlinks = 0;  // NVLinks between the two (NVL only)
-  int via = -1;     // NVB: the intermediate GPU (node index)
+  double gbps = 0;    // bottleneck bandwidth, GB/s (0: unknown)
+  int nvlinks = 0;    // NVLinks between the two (NVL only)
+  int via = -1;       // NVB: the intermediate GPU (node index)
+  bool xgmi = false;  // NVL over AMD's xGMI rather than NVLink
 };
 
 Path ComputePath(const SystemGraph& g, int a, int b);
@@ -28,8 +29,9 @@ Path ComputePath(const SystemGraph& g, int a, int b);
 std::vector<std::vector<Path>> GpuPaths(const SystemGraph& g);
 std::vector<std::vector<Path>> GpuNicPaths(const SystemGraph& g);
 
-// For each GPU (index into g.gpus), the index into g.nics of its NIC, or -1: the closest
-// NIC, ties going to the least used one so that NICs spread over GPUs (rail alignment).
+// For each GPU (index into g.gpus), the index into g.rails of its NIC, or -1: the closest
+// rail, ties going to the least used one so that rails spread over GPUs (rail alignment).
+// Management NICs are never assigned.
 std::vector<int> AssignNics(const SystemGraph& g);
 
 // Total NVLink bandwidth of a node (GB/s).

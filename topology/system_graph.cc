@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "topology/link_facts.h"
+
 namespace weft {
 
 const char* NodeKindName(NodeKind k) {
@@ -72,7 +74,67 @@ void SystemGraph::Finish() {
     return nodes[a].name < nodes[b].name;
   };
   std::stable_sort(gpus.begin(), gpus.end(), by_pci_then_name);
-  std::stable_sort(nics.begin(), nics.end(), by_pci_then_name);
+  // NICs by device; a device's further ports (no PCI address of their own) after its first.
+  std::stable_sort(nics.begin(), nics.end(), [&](int a, int b) {
+    const std::string pa = NicPci(a), pb = NicPci(b);
+    if (pa != pb) return pa < pb;
+    if (nodes[a].pci.empty() != nodes[b].pci.empty()) return !nodes[a].pci.empty();
+    return nodes[a].name < nodes[b].name;
+  });
+  ClassifyNics();
+}
+
+// A NIC's capacity for comparing ports of one host: its rate, else its PCI link (as Gb/s),
+// else unknown (0).
+static double CapacityGbits(const SystemGraph& g, int nic) {
+  const TopoNode& n = g.nodes[nic];
+  if (n.speed_gbps > 0) return n.speed_gbps;
+  if (n.link_gbps > 0) return n.link_gbps * 8;
+  if (n.pci.empty() && n.parent >= 0 && g.nodes[n.parent].kind == NodeKind::kNic)
+    return CapacityGbits(g, n.parent);
+  return 0;
+}
+
+void SystemGraph::ClassifyNics() {
+  rails.clear();
+  bool fabric = false;
+  double fastest = 0;
+  for (int nic : nics) {
+    fabric = fabric || IsFabricLinkLayer(nodes[nic].link_layer);
+    fastest = std::max(fastest, CapacityGbits(*this, nic));
+  }
+  for (int nic : nics) {
+    const double capacity = CapacityGbits(*this, nic);
+    bool rail = fabric ? IsFabricLinkLayer(nodes[nic].link_layer)
+                       : capacity <= 0 || capacity * 4 >= fastest;
+    nodes[nic].management = !rail;
+    if (rail) rails.push_back(nic);
+  }
+}
+
+std::string SystemGraph::NicPci(int nic) const {
+  const TopoNode& n = nodes[nic];
+  if (!n.pci.empty()) return n.pci;
+  if (n.parent >= 0 && nodes[n.parent].kind == NodeKind::kNic) return nodes[n.parent].pci;
+  return "";
+}
+
+std::string SystemGraph::NicId(int nic) const {
+  const TopoNode& n = nodes[nic];
+  const std::string pci = NicPci(nic);
+  if (pci.empty()) return n.name;
+  if (!n.pci.empty()) return pci;
+  // A further port of a device: its port number, else its position below the device.
+  for (const auto& [key, value] : n.device_attrs)
+    if (key == "port") return pci + "/" + value;
+  const std::vector<int>& siblings = nodes[n.parent].children;
+  return pci + "/" +
+         std::to_string(std::find(siblings.begin(), siblings.end(), nic) - siblings.begin() + 2);
+}
+
+bool SystemGraph::IsNvidiaGpu(int node) const {
+  return nodes[node].kind == NodeKind::kGpu &&
+         (nodes[node].vendor == 0x10de || nodes[node].vendor == 0);
 }
 
 std::string PciId(uint32_t domain, uint32_t bus, uint32_t dev, uint32_t func) {

@@ -25,10 +25,13 @@ struct TopoNode {
   uint16_t vendor = 0, device = 0;
   std::string name;  // GPU model, NIC device name (mlx5_0), ...
   // NICs
-  std::string link_layer = "unknown";  // ib, ethernet, efa, unknown
+  std::string link_layer = "unknown";  // ib, roce, efa, slingshot, ethernet, unknown
   double speed_gbps = -1;              // -1: unknown
   std::string state;                   // "active", "down", "" (unknown)
   std::vector<std::string> netdevs;    // IP interfaces on the NIC (hsi0, eth0)
+  // Not a rail: a plain Ethernet port beside fabric NICs, or one far slower than the host's
+  // best (a 1 GbE management port). Set by SystemGraph::Finish.
+  bool management = false;
   // NCCL topology XML attributes the graph has no field for, kept so that a dump carries
   // what NCCL's own dump has: of <pci> (subsystem ids, link_speed/link_width as written) in
   // pci_attrs; of <cpu> (affinity, arch, vendor, familyid, modelid) on NUMA nodes, of <gpu>
@@ -41,7 +44,8 @@ struct TopoNode {
 struct NvLink {
   int a = -1, b = -1;
   int count = 0;
-  double gbps = 0;  // total over the links
+  double gbps = 0;    // total over the links
+  bool xgmi = false;  // AMD's xGMI (RCCL files, hwloc's XGMIBandwidth), not NVLink
 };
 
 struct SystemGraph {
@@ -49,7 +53,16 @@ struct SystemGraph {
   std::vector<NvLink> nvlinks;
   std::vector<int> gpus;  // node indices, in PCI order
   std::vector<int> nics;
+  // The NICs collectives use (rails), in PCI order: the fabric NICs (ib, roce, efa,
+  // slingshot) if the host has any, else the Ethernet ports within a quarter of the fastest.
+  // The others are marked `management`.
+  std::vector<int> rails;
   std::string source;  // "hwloc", "hwloc XML FILE", "NCCL XML FILE"
+  // False when the source cannot say which NVLinks exist (hwloc XML without an
+  // NVLinkBandwidth matrix, an NCCL file of bare <pci> nodes): "not in file", not "none".
+  bool nvlinks_known = true;
+  // Where facts came from beyond `source` (live facts merged into a file), one line each.
+  std::vector<std::string> notes;
 
   int Add(TopoNode node);                     // links it under node.parent
   int FindPci(const std::string& pci) const;  // -1 if absent
@@ -57,8 +70,20 @@ struct SystemGraph {
   int NvSwitchFabric();
   // The NUMA node ancestor's os index, or -1.
   int NumaOf(int node) const;
-  // Fills gpus/nics (PCI order) and every node's numa from its ancestors.
+  // Fills gpus/nics/rails (PCI order), marks management NICs, and sets every node's numa
+  // from its ancestors.
   void Finish();
+
+  // A NIC's PCI address: its own, or for a second port of a device, the device's ("" if none).
+  std::string NicPci(int nic) const;
+  // How JSON and logs name a NIC: its PCI address ("/2" added for a second port), else its
+  // name. Unique within a host.
+  std::string NicId(int nic) const;
+  // NVIDIA's (or of unknown vendor, as in files that omit it): the GPUs Weft can drive.
+  bool IsNvidiaGpu(int node) const;
+
+ private:
+  void ClassifyNics();
 };
 
 // "dddd:bb:dd.f" from parts; parses any of "d:b:d.f" spellings (NCCL's "ffff:ff:01.0"),

@@ -10,6 +10,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "tests/integration/process_runner.h"
@@ -213,6 +216,58 @@ TEST(InitFromEnv, EveryRankSeesEveryHostsView) {
   EXPECT_EQ(4, count("host 0 (ranks 0,1): 8 GPUs, 8 NICs")) << r.output;
   EXPECT_EQ(4, count("host 1 (ranks 2,3): 4 GPUs, 1 NICs: eth0(ethernet)")) << r.output;
   EXPECT_EQ(4, count("cost model: tcp")) << r.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// What weft-topo shows for a job is what the communicator builds: two "hosts" of two ranks
+// each, described by one file, log their layout at init (rank 0, WEFT_DEBUG=INFO), and every
+// line of it is the line weft-topo prints for --hosts 2 --ranks-per-host 2.
+TEST(InitFromEnv, TheLayoutWeftTopoShowsIsTheOneBuilt) {
+  if (std::ifstream("/sys/devices/system/node/node1"))
+    GTEST_SKIP() << "several NUMA nodes: ranks' NUMA nodes would depend on where they run";
+  const std::string file = ::testing::TempDir() + "/two-rails.xml";
+  std::ofstream(file) << R"(<system version="1"><cpu numaid="0">
+  <pci busid="0000:01:00.0" class="0x020700" vendor="0x15b3" device="0x1021"><nic>
+    <net name="mlx5_0" speed="400000"/></nic></pci>
+  <pci busid="0000:02:00.0" class="0x020700" vendor="0x15b3" device="0x1021"><nic>
+    <net name="mlx5_1" speed="400000"/></nic></pci>
+  <pci busid="0000:03:00.0" class="0x020000" vendor="0x8086" device="0x1521"><nic>
+    <net name="eno1" speed="1000"/></nic></pci>
+</cpu></system>
+)";
+  CommandResult shown = RunCommand(BinDir() +
+                                   "/weft-topo --file-only --hosts 2 --ranks-per-host "
+                                   "2 --topo-file " +
+                                   file);
+  ASSERT_EQ(0, shown.exit_code) << shown.output;
+  const std::string per_rank = "export WEFT_HOSTID=host$((WEFT_RANK / 2)); exec " + BinDir() +
+                               "/coll_check --types int32 --ops sum --counts 1000";
+  CommandResult built = RunCommand(
+      "env WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=TOPO WEFT_TOPO_MERGE=0 WEFT_TOPO_FILE=" + file + " " +
+      BinDir() + "/weft-run -n 4 --timeout 120 -- sh -c '" + per_rank + "'");
+  ASSERT_EQ(0, built.exit_code) << built.output;
+  EXPECT_NE(std::string::npos, built.output.find(" 0 failed")) << built.output;
+  std::istringstream lines(shown.output.substr(shown.output.find("lays it out:")));
+  std::string line;
+  std::getline(lines, line);
+  int compared = 0;
+  while (std::getline(lines, line)) {
+    ASSERT_EQ(0u, line.find("  ")) << line;
+    // weft-run marks each line of rank 0 with "[0] ".
+    EXPECT_NE(std::string::npos, built.output.find("[0] " + line.substr(2) + "\n"))
+        << "weft-topo shows \"" << line << "\"; the communicator logged:\n"
+        << built.output;
+    ++compared;
+  }
+  EXPECT_GE(compared, 6);  // the ring, two hops between hosts, two trees, hier's rings
+  // Both rails carry the job; the 1 GbE port carries nothing.
+  EXPECT_NE(std::string::npos, shown.output.find("on rail 1 (0000:02:00.0)")) << shown.output;
+  EXPECT_NE(std::string::npos, shown.output.find("(+1 management)")) << shown.output;
 }
 
 }  // namespace

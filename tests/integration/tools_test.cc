@@ -178,14 +178,39 @@ TEST(WeftTopo, JsonDescribesTheMachine) {
   nlohmann::json doc = nlohmann::json::parse(r.output);
   ASSERT_EQ(4u, doc["gpus"].size());
   EXPECT_EQ("0004:04:00.0", doc["gpus"][0]["pci"]);
-  EXPECT_EQ("mlx5_0", doc["gpus"][0]["nic"]);
-  EXPECT_TRUE(doc["gpus"][0]["nvlink_gbps"].is_null());
+  EXPECT_EQ("0003:01:00.0", doc["gpus"][0]["nic"]);  // NICs are named by PCI address
+  EXPECT_EQ("mlx5_0", doc["gpus"][0]["nic_name"]);
+  EXPECT_TRUE(doc["gpus"][0]["nvlink_gbps"].is_null());  // hwloc 2.2 wrote no NVLink facts
   EXPECT_EQ("ib", doc["nics"][0]["link_layer"]);
   EXPECT_TRUE(doc["nics"][0]["speed_gbps"].is_null());
   EXPECT_EQ("active", doc["nics"][0]["state"]);
   EXPECT_EQ("LOC", doc["gpu_paths"][0][0]);
   EXPECT_EQ("SYS", doc["gpu_paths"][0][2]);
-  EXPECT_EQ(4u, doc["rings"][0].size());
+  EXPECT_EQ(4u, doc["ring"].size());
+  // Two management ports listed apart from the four rails.
+  ASSERT_EQ(6u, doc["nics"].size());
+  int rails = 0;
+  for (const auto& nic : doc["nics"])
+    rails += nic["rail"].get<bool>();
+  EXPECT_EQ(4, rails);
+}
+
+// NICs without names (bare <pci> nodes) are still named in the JSON, by PCI address, and
+// the text says NVLinks are not in the file rather than "none".
+TEST(WeftTopo, UnnamedNicsAndUnknownNvLinks) {
+  const std::string file = std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/azure-ndv4-topo.xml";
+  CommandResult r = RunCommand(BinDir() + "/weft-topo --json --file-only --topo-file " + file);
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  nlohmann::json doc = nlohmann::json::parse(r.output);
+  ASSERT_EQ(8u, doc["gpus"].size());
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(doc["nics"][i]["id"], doc["gpus"][i]["nic"]);
+    EXPECT_EQ(doc["nics"][i]["pci"], doc["nics"][i]["id"]);
+  }
+  EXPECT_EQ("0101:00:00.0", doc["gpus"][0]["nic"]);
+  r = RunCommand(BinDir() + "/weft-topo --file-only --topo-file " + file);
+  EXPECT_NE(std::string::npos, r.output.find("NVLink not in file")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("the file alone")) << r.output;
 }
 
 TEST(WeftTopo, TextReportAndDotAndErrors) {
@@ -198,6 +223,16 @@ TEST(WeftTopo, TextReportAndDotAndErrors) {
   r = RunCommand(BinDir() + "/weft-topo --dot --topo-file " + file);
   EXPECT_EQ(0, r.exit_code);
   EXPECT_EQ(0u, r.output.find("graph weft {"));
+  // --json and --dot are one output or the other, never one silently.
+  r = RunCommand(BinDir() + "/weft-topo --json --dot --topo-file " + file);
+  EXPECT_NE(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("excludes")) << r.output;
+  // Slow links keep their digits: Tioga's 1 GbE port sits on a 0.25 GB/s PCIe link.
+  r = RunCommand(BinDir() + "/weft-topo --dot --file-only --topo-file " +
+                 std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/mpibind-eas-tioga.xml");
+  EXPECT_EQ(0, r.exit_code);
+  EXPECT_NE(std::string::npos, r.output.find("\"0.25 GB/s\"")) << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("\"0 GB/s\"")) << r.output;
   r = RunCommand(BinDir() + "/weft-topo --topo-file /nonexistent.xml");
   EXPECT_NE(0, r.exit_code);
   EXPECT_NE(std::string::npos, r.output.find("/nonexistent.xml: cannot open the file"));

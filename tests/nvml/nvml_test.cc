@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "topology/merge.h"
 #include "topology/nccl_xml_loader.h"
 #include "topology/nccl_xml_writer.h"
 #include "topology/nvml.h"
@@ -75,6 +76,22 @@ TEST_F(FakeNvml, UnknownRemotesAreTheNvSwitchFabric) {
   for (const auto& row : GpuPaths(g_))
     for (const Path& p : row)
       EXPECT_TRUE(p.cls == PathClass::kNvl || p.cls == PathClass::kLoc);
+}
+
+// A file without NVLink facts, completed by this host's detection (hwloc + NVML) as at
+// init with WEFT_TOPO_FILE: the NVLinks come from NVML, and the notes say so.
+TEST_F(FakeNvml, AFileWithoutNvLinksGetsThemFromThisHost) {
+  setenv("FAKE_NVML_LINKS", "0:1:3,1:0:3,2:3:3,3:2:3", 1);
+  SystemGraph live = g_;
+  ASSERT_TRUE(AddNvmlNvLinks(&live).ok());
+  ASSERT_FALSE(g_.nvlinks_known);
+  MergeLiveFacts(live, &g_);
+  EXPECT_TRUE(g_.nvlinks_known);
+  ASSERT_NE(nullptr, Link(Gpu(0), Gpu(1)));
+  EXPECT_EQ(3, Link(Gpu(0), Gpu(1))->count);
+  EXPECT_EQ(PathClass::kNvl, GpuPaths(g_)[2][3].cls);
+  ASSERT_FALSE(g_.notes.empty());
+  EXPECT_NE(std::string::npos, g_.notes[0].find("NVLink: 2 connections from this host (NVML)"));
 }
 
 TEST_F(FakeNvml, ANvmlThatDoesNotStartChangesNothing) {
