@@ -186,8 +186,7 @@ void PrintText(const SystemGraph& g, const Job& job) {
   if (other_vendor > 0)
     std::printf("  %zu AMD GPUs: read for their links; Weft drives NVIDIA GPUs only\n",
                 other_vendor);
-  std::printf("\n");
-  if (!g.gpus.empty()) std::printf("GPUs\n");
+  if (!g.gpus.empty()) std::printf("\nGPUs\n");
   for (size_t i = 0; i < g.gpus.size(); ++i) {
     const TopoNode& n = g.nodes[g.gpus[i]];
     const bool xgmi = [&] {
