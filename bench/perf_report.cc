@@ -10,8 +10,7 @@
 
 #include "common/build_info.h"
 #include "common/dtype.h"
-
-extern char** environ;
+#include "common/environment.h"
 
 namespace weft::perf {
 namespace {
@@ -20,14 +19,8 @@ namespace {
 // only as set, never its value).
 nlohmann::json Environment() {
   nlohmann::json env = nlohmann::json::object();
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const char* eq = std::strchr(*e, '=');
-    if (eq == nullptr) continue;
-    const std::string name(*e, static_cast<size_t>(eq - *e));
-    if (name.rfind("WEFT_", 0) != 0 && name.rfind("UCX_", 0) != 0 && name.rfind("NCCL_", 0) != 0)
-      continue;
-    env[name] = name == "WEFT_SECRET" ? "(set)" : eq + 1;
-  }
+  for (const auto& [name, value] : ProcessVariables({"WEFT_", "UCX_", "NCCL_"}))
+    env[name] = name == "WEFT_SECRET" ? "(set)" : value;
   return env;
 }
 

@@ -150,6 +150,10 @@ std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret) {
 Status FreshUniqueId(weftUniqueId* id) {
   Config config;
   WEFT_CHECK(Config::FromProcess(&config));
+  return FreshUniqueId(config, id);
+}
+
+Status FreshUniqueId(const Config& config, weftUniqueId* id) {
   UniqueIdData data;
   WEFT_CHECK(RandomSecret(&data.secret));
   in_addr advertised{};
@@ -250,7 +254,7 @@ weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
     weft::EncodeUniqueId(data, uniqueId);
     return weftSuccess;
   }
-  if (s.ok()) s = weft::FreshUniqueId(uniqueId);
+  if (s.ok()) s = weft::FreshUniqueId(config, uniqueId);
   return s.ok() ? weftSuccess : ReportFailure(s.WithContext("weftGetUniqueId"));
 }
 

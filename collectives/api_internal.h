@@ -39,6 +39,8 @@ Status ServeRoot(const Config& config, const UniqueIdData& id, const std::string
 // WEFT_COMM_ID. Communicators made from others (shrink, the shim's split) take one always,
 // since the fixed address belongs to the first.
 Status FreshUniqueId(weftUniqueId* id);
+// The same with the configuration already loaded (weftGetUniqueId has it).
+Status FreshUniqueId(const Config& config, weftUniqueId* id);
 // Hands the root that weftGetUniqueId started in this process (if any) to the communicator.
 std::unique_ptr<RootServer> ClaimRoot(const std::array<uint8_t, 16>& secret);
 

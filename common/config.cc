@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-extern char** environ;
+#include "common/environment.h"
 
 namespace weft {
 
@@ -39,13 +39,7 @@ bool ProcessEnv(const std::string& name, std::string* value) {
 }
 
 std::vector<std::string> ProcessWeftVariables() {
-  std::vector<std::string> names;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "WEFT_", 5) != 0) continue;
-    const char* eq = std::strchr(*e, '=');
-    names.emplace_back(*e, eq ? static_cast<size_t>(eq - *e) : std::strlen(*e));
-  }
-  return names;
+  return ProcessVariableNames({"WEFT_"});
 }
 
 bool ParseInt(const std::string& text, int64_t* out) {

@@ -7,9 +7,8 @@
 #include <mutex>
 #include <set>
 
+#include "common/environment.h"
 #include "common/log.h"
-
-extern char** environ;
 
 namespace weft_shim {
 namespace {
@@ -192,13 +191,7 @@ std::vector<std::string> IgnoredNcclVariables(const std::vector<std::string>& na
 }
 
 std::vector<std::string> ProcessNcclVariables() {
-  std::vector<std::string> names;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, "NCCL_", 5) != 0) continue;
-    const char* eq = std::strchr(*e, '=');
-    names.emplace_back(*e, eq ? static_cast<size_t>(eq - *e) : std::strlen(*e));
-  }
-  return names;
+  return weft::ProcessVariableNames({"NCCL_"});
 }
 
 bool ProcessNcclFallback(const std::string& weft_name, std::string* value) {

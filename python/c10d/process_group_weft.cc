@@ -77,6 +77,31 @@ size_t Count(const at::Tensor& t) {
   return static_cast<size_t>(t.numel());
 }
 
+// What each peer gets from this rank and sends it, in elements of one type.
+struct PeerBlocks {
+  const void* send = nullptr;
+  size_t send_count = 0;
+  void* recv = nullptr;
+  size_t recv_count = 0;
+};
+
+// All-to-all as one group of sends and receives, a peer at a time (both forms of
+// all_to_all); empty blocks move nothing.
+weftResult_t ExchangeWithEveryPeer(const std::vector<PeerBlocks>& peers, weftDataType_t type,
+                                   weftComm_t comm) {
+  weftGroupStart();
+  weftResult_t r = weftSuccess;
+  for (size_t q = 0; q < peers.size() && r == weftSuccess; ++q) {
+    const int peer = static_cast<int>(q);
+    if (peers[q].send_count > 0)
+      r = weftSend(peers[q].send, peers[q].send_count, type, peer, comm, nullptr);
+    if (r == weftSuccess && peers[q].recv_count > 0)
+      r = weftRecv(peers[q].recv, peers[q].recv_count, type, peer, comm, nullptr);
+  }
+  const weftResult_t ended = weftGroupEnd();
+  return r != weftSuccess ? r : ended;
+}
+
 }  // namespace
 
 WeftWork::WeftWork(int rank, c10d::OpType type, std::vector<at::Tensor> outputs)
@@ -375,24 +400,18 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupWeft::alltoall_base(at::Tensor& outpu
       c10d::OpType::ALLTOALL_BASE, {out},
       [this, in, out, ins, outs, in_row, out_row, n] {
         const size_t esz = in.element_size();
-        const weftDataType_t type = TypeOf(in);
-        weftGroupStart();
-        int64_t in_at = 0, out_at = 0;
-        weftResult_t r = weftSuccess;
-        for (int q = 0; q < n && r == weftSuccess; ++q) {
-          const size_t send = static_cast<size_t>(ins[q] * in_row);
-          const size_t recv = static_cast<size_t>(outs[q] * out_row);
-          if (send > 0)
-            r = weftSend(static_cast<char*>(in.data_ptr()) + in_at * esz, send, type, q, comm_,
-                         nullptr);
-          if (r == weftSuccess && recv > 0)
-            r = weftRecv(static_cast<char*>(out.data_ptr()) + out_at * esz, recv, type, q, comm_,
-                         nullptr);
-          in_at += static_cast<int64_t>(send);
-          out_at += static_cast<int64_t>(recv);
+        std::vector<PeerBlocks> peers(static_cast<size_t>(n));
+        size_t in_at = 0, out_at = 0;
+        for (int q = 0; q < n; ++q) {
+          PeerBlocks& b = peers[static_cast<size_t>(q)];
+          b.send_count = static_cast<size_t>(ins[q] * in_row);
+          b.recv_count = static_cast<size_t>(outs[q] * out_row);
+          b.send = static_cast<const char*>(in.data_ptr()) + in_at * esz;
+          b.recv = static_cast<char*>(out.data_ptr()) + out_at * esz;
+          in_at += b.send_count;
+          out_at += b.recv_count;
         }
-        const weftResult_t ended = weftGroupEnd();
-        return r != weftSuccess ? r : ended;
+        return ExchangeWithEveryPeer(peers, TypeOf(in), comm_);
       },
       "all_to_all_single");
 }
@@ -413,17 +432,11 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupWeft::alltoall(std::vector<at::Tensor
   return Enqueue(
       c10d::OpType::ALLTOALL, outs,
       [this, ins, outs, n] {
-        weftGroupStart();
-        weftResult_t r = weftSuccess;
-        for (size_t q = 0; q < n && r == weftSuccess; ++q) {
-          const int peer = static_cast<int>(q);
-          if (ins[q].numel() > 0)
-            r = weftSend(ins[q].data_ptr(), Count(ins[q]), TypeOf(ins[q]), peer, comm_, nullptr);
-          if (r == weftSuccess && outs[q].numel() > 0)
-            r = weftRecv(outs[q].data_ptr(), Count(outs[q]), TypeOf(outs[q]), peer, comm_, nullptr);
-        }
-        const weftResult_t ended = weftGroupEnd();
-        return r != weftSuccess ? r : ended;
+        std::vector<PeerBlocks> peers(n);
+        for (size_t q = 0; q < n; ++q)
+          peers[q] =
+              PeerBlocks{ins[q].data_ptr(), Count(ins[q]), outs[q].data_ptr(), Count(outs[q])};
+        return ExchangeWithEveryPeer(peers, TypeOf(ins[0]), comm_);
       },
       "all_to_all");
 }

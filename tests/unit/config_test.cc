@@ -9,22 +9,14 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/environment.h"
 
 namespace weft {
 namespace {
 
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name, std::string* value) {
-    auto it = vars.find(name);
-    if (it == vars.end()) return false;
-    *value = it->second;
-    return true;
-  };
-}
-
 TEST(Config, DefaultsComeFromTheTable) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({}), &c).ok());
+  ASSERT_TRUE(Config::Load(TableLookup({}), &c).ok());
   EXPECT_EQ(300000, c.timeout_ms);
   EXPECT_EQ(0u, c.chunk_size);  // picks by the job's hosts (AutoChunkBytes)
   EXPECT_EQ("WARN", c.debug);
@@ -32,9 +24,9 @@ TEST(Config, DefaultsComeFromTheTable) {
 
 TEST(Config, ParsesSizesAndIntegers) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({{"WEFT_CHUNK_SIZE", "64K"},
-                                   {"WEFT_TIMEOUT_MS", "1500"},
-                                   {"WEFT_BUFFSIZE", "2M"}}),
+  ASSERT_TRUE(Config::Load(TableLookup({{"WEFT_CHUNK_SIZE", "64K"},
+                                        {"WEFT_TIMEOUT_MS", "1500"},
+                                        {"WEFT_BUFFSIZE", "2M"}}),
                            &c)
                   .ok());
   EXPECT_EQ(65536u, c.chunk_size);
@@ -44,12 +36,12 @@ TEST(Config, ParsesSizesAndIntegers) {
 
 TEST(Config, ValueThatDoesNotParseIsAnErrorNamingTheVariable) {
   Config c;
-  Status s = Config::Load(MapEnv({{"WEFT_CHUNK_SIZE", "lots"}}), &c);
+  Status s = Config::Load(TableLookup({{"WEFT_CHUNK_SIZE", "lots"}}), &c);
   EXPECT_EQ(weftInvalidArgument, s.code());
   EXPECT_NE(std::string::npos, s.message().find("WEFT_CHUNK_SIZE"));
-  s = Config::Load(MapEnv({{"WEFT_TIMEOUT_MS", "12abc"}}), &c);
+  s = Config::Load(TableLookup({{"WEFT_TIMEOUT_MS", "12abc"}}), &c);
   EXPECT_EQ(weftInvalidArgument, s.code());
-  s = Config::Load(MapEnv({{"WEFT_BUFFSIZE", "99999999999999999999G"}}), &c);
+  s = Config::Load(TableLookup({{"WEFT_BUFFSIZE", "99999999999999999999G"}}), &c);
   EXPECT_EQ(weftInvalidArgument, s.code());
 }
 
@@ -62,7 +54,7 @@ TEST(Config, UnknownVariableSuggestsTheClosestName) {
 
 TEST(Config, EveryTableRowHasHelpAndAValidDefault) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({}), &c).ok());
+  ASSERT_TRUE(Config::Load(TableLookup({}), &c).ok());
   for (const ConfigVar& v : ConfigTable()) {
     EXPECT_GT(std::string(v.help).size(), 10u) << v.name;
     EXPECT_EQ(0, std::string(v.name).rfind("WEFT_", 0)) << v.name;
@@ -72,7 +64,7 @@ TEST(Config, EveryTableRowHasHelpAndAValidDefault) {
 // Every row names its range, and its default lies within it.
 TEST(ConfigLimits, EveryDefaultIsWithinItsRange) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({}), &c).ok());
+  ASSERT_TRUE(Config::Load(TableLookup({}), &c).ok());
   EXPECT_TRUE(c.Check().ok()) << c.Check().message();
   for (const ConfigVar& v : ConfigTable())
     EXPECT_FALSE(v.limits.Describe().empty()) << v.name;
@@ -111,7 +103,7 @@ TEST(ConfigLimits, OutOfRangeValuesAreRefusedNamingVariableValueAndRange) {
   };
   for (const auto& [name, value, expected] : cases) {
     Config c;
-    Status s = Config::Load(MapEnv({{name, value}}), &c);
+    Status s = Config::Load(TableLookup({{name, value}}), &c);
     if (s.ok()) s = c.Check();
     EXPECT_EQ(weftInvalidArgument, s.code()) << name << "=" << value;
     EXPECT_NE(std::string::npos, s.message().find(expected)) << s.message();
@@ -122,14 +114,14 @@ TEST(ConfigLimits, OutOfRangeValuesAreRefusedNamingVariableValueAndRange) {
 
 TEST(ConfigLimits, ValuesWithinTheirRangesAreAccepted) {
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({{"WEFT_CHUNK_SIZE", "64M"},
-                                   {"WEFT_TIMEOUT_MS", "1"},
-                                   {"WEFT_NCHANNELS", "32"},
-                                   {"WEFT_DEBUG", "info"},
-                                   {"WEFT_DEBUG_SUBSYS", "init,Coll"},
-                                   {"WEFT_ROOT", "node1:29500"},
-                                   {"WEFT_SECRET", "0123456789abcdef0123456789ABCDEF"},
-                                   {"WEFT_RANK", "-1"}}),
+  ASSERT_TRUE(Config::Load(TableLookup({{"WEFT_CHUNK_SIZE", "64M"},
+                                        {"WEFT_TIMEOUT_MS", "1"},
+                                        {"WEFT_NCHANNELS", "32"},
+                                        {"WEFT_DEBUG", "info"},
+                                        {"WEFT_DEBUG_SUBSYS", "init,Coll"},
+                                        {"WEFT_ROOT", "node1:29500"},
+                                        {"WEFT_SECRET", "0123456789abcdef0123456789ABCDEF"},
+                                        {"WEFT_RANK", "-1"}}),
                            &c)
                   .ok());
   EXPECT_TRUE(c.Check().ok()) << c.Check().message();
@@ -151,7 +143,7 @@ TEST(ConfigLimits, SecretFileMustBePrivateAndHoldASecret) {
   EXPECT_FALSE(ReadSecretFile(path, &hex, &why));
   EXPECT_NE(std::string::npos, why.find("chmod 600")) << why;
   Config c;
-  ASSERT_TRUE(Config::Load(MapEnv({{"WEFT_SECRET_FILE", path}}), &c).ok());
+  ASSERT_TRUE(Config::Load(TableLookup({{"WEFT_SECRET_FILE", path}}), &c).ok());
   EXPECT_EQ(weftInvalidArgument, c.Check().code());
   unlink(path);
   EXPECT_FALSE(ReadSecretFile(path, &hex, &why));

@@ -14,6 +14,7 @@
 
 #include "collectives/algo_spec.h"
 #include "common/config.h"
+#include "common/environment.h"
 #include "shim/nccl_env.h"
 #include "transport/bootstrap/socket.h"
 #include "weft/weft.h"
@@ -21,20 +22,11 @@
 namespace weft {
 namespace {
 
-EnvLookup MapEnv(std::map<std::string, std::string> vars) {
-  return [vars](const std::string& name, std::string* value) {
-    auto it = vars.find(name);
-    if (it == vars.end()) return false;
-    *value = it->second;
-    return true;
-  };
-}
-
 // The WEFT_ value that `nccl_value` of its NCCL counterpart becomes; "(none)" when none.
 std::string Translated(const std::string& weft, const std::string& nccl,
                        const std::string& nccl_value, std::string* note = nullptr) {
   std::string value, ignored;
-  if (!weft_shim::TranslateNcclVariable(weft, MapEnv({{nccl, nccl_value}}), &value,
+  if (!weft_shim::TranslateNcclVariable(weft, TableLookup({{nccl, nccl_value}}), &value,
                                         note ? note : &ignored))
     return "(none)";
   return value;
@@ -96,9 +88,9 @@ TEST(NcclEnv, PlainValuesPassAsTheyAre) {
   EXPECT_EQ("4194304", Translated("WEFT_BUFFSIZE", "NCCL_BUFFSIZE", "4194304"));
   // Nothing set, or a Weft variable without an NCCL counterpart: nothing.
   std::string value;
-  EXPECT_FALSE(weft_shim::TranslateNcclVariable("WEFT_DEBUG", MapEnv({}), &value, nullptr));
-  EXPECT_FALSE(weft_shim::TranslateNcclVariable("WEFT_SPIN_US", MapEnv({{"NCCL_SPIN_US", "1"}}),
-                                                &value, nullptr));
+  EXPECT_FALSE(weft_shim::TranslateNcclVariable("WEFT_DEBUG", TableLookup({}), &value, nullptr));
+  EXPECT_FALSE(weft_shim::TranslateNcclVariable(
+      "WEFT_SPIN_US", TableLookup({{"NCCL_SPIN_US", "1"}}), &value, nullptr));
 }
 
 TEST(NcclEnv, VariablesTheShimDoesNotHonourAreListed) {
