@@ -77,6 +77,20 @@ size_t Count(const at::Tensor& t) {
   return static_cast<size_t>(t.numel());
 }
 
+// Where a list of equal tensors (one per rank) already lies end to end in one buffer, as
+// FSDP's views of a flat parameter do: that buffer's start, so a collective reads or writes it
+// in place; else null, and the caller goes through a flat copy.
+void* ContiguousRun(const std::vector<at::Tensor>& list) {
+  if (list.empty()) return nullptr;
+  char* const base = static_cast<char*>(list[0].data_ptr());
+  const size_t bytes = static_cast<size_t>(list[0].numel()) * list[0].element_size();
+  for (size_t q = 0; q < list.size(); ++q) {
+    if (!list[q].is_contiguous() || static_cast<char*>(list[q].data_ptr()) != base + q * bytes)
+      return nullptr;
+  }
+  return base;
+}
+
 // What each peer gets from this rank and sends it, in elements of one type.
 struct PeerBlocks {
   const void* send = nullptr;
@@ -290,6 +304,8 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupWeft::allgather(
   return Enqueue(
       c10d::OpType::ALLGATHER, outs,
       [this, in, outs] {
+        if (void* run = ContiguousRun(outs))
+          return weftAllGather(in.data_ptr(), run, Count(in), TypeOf(in), comm_, nullptr);
         at::Tensor flat = at::empty({static_cast<int64_t>(outs.size()) * in.numel()}, in.options());
         const weftResult_t r =
             weftAllGather(in.data_ptr(), flat.data_ptr(), Count(in), TypeOf(in), comm_, nullptr);
@@ -337,6 +353,9 @@ c10::intrusive_ptr<c10d::Work> ProcessGroupWeft::reduce_scatter(
   return Enqueue(
       c10d::OpType::REDUCE_SCATTER, {out},
       [this, out, ins, op] {
+        if (const void* run = ContiguousRun(ins))
+          return weftReduceScatter(run, out.data_ptr(), Count(out), TypeOf(out), op, comm_,
+                                   nullptr);
         std::vector<at::Tensor> flat;
         for (const at::Tensor& i : ins)
           flat.push_back(i.reshape({-1}));

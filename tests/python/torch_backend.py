@@ -58,6 +58,16 @@ def main():
     out = [torch.empty(3, dtype=torch.int64) for _ in range(n)]
     dist.all_gather(out, torch.full((3,), r))
     expect(all(torch.all(out[q] == q) for q in range(n)), "all_gather list")
+    # The list as views of one buffer (FSDP's flat parameters): written in place, exact; and
+    # views out of order (not end to end) go through the copy, exact too.
+    whole = torch.full((3 * n,), -1, dtype=torch.int64)
+    dist.all_gather(list(whole.split(3)), torch.full((3,), r))
+    expect(torch.equal(whole, torch.arange(n).repeat_interleave(3)), "all_gather into views")
+    whole = torch.full((3 * n,), -1, dtype=torch.int64)
+    views = list(whole.split(3))[::-1]
+    dist.all_gather(views, torch.full((3,), r))
+    expect(torch.equal(whole, torch.arange(n).flip(0).repeat_interleave(3)),
+           "all_gather into views out of order")
     gather_into = getattr(dist, "all_gather_into_tensor", None) or dist._all_gather_base
     flat = torch.empty(3 * n, dtype=torch.int64)
     gather_into(flat, torch.full((3,), r))
@@ -67,6 +77,11 @@ def main():
     rs = torch.empty(2, dtype=torch.int64)
     dist.reduce_scatter(rs, [torch.full((2,), q + r) for q in range(n)])
     expect(torch.all(rs == n * r + n * (n - 1) // 2), "reduce_scatter list")
+    src = torch.arange(2 * n) + r
+    rs = torch.empty(2, dtype=torch.int64)
+    dist.reduce_scatter(rs, list(src.split(2)))
+    expect(torch.equal(rs, n * torch.arange(2 * r, 2 * r + 2) + n * (n - 1) // 2),
+           "reduce_scatter from views")
     scatter_from = getattr(dist, "reduce_scatter_tensor", None) or dist._reduce_scatter_base
     rs2 = torch.empty(2, dtype=torch.int64)
     scatter_from(rs2, torch.arange(2 * n))
