@@ -1,6 +1,7 @@
 // Communicator set-up: who runs where (peer info), the host's topology, the transport,
 // the ring and trees, the shared FIFOs between ring neighbours, and the tuner.
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,19 @@ bool RdmaDevicesPresent() {
   return any;
 }
 
+// Whether a UCX network device name is one of this rank's: "mlx5_0:1" an RDMA device's port
+// (/sys/class/infiniband/mlx5_0/ports/1), "eth0" an interface of its network namespace.
+bool NetDevicePresent(const std::string& device) {
+  struct stat st {};
+  const size_t colon = device.find(':');
+  if (colon != std::string::npos)
+    return stat(("/sys/class/infiniband/" + device.substr(0, colon) + "/ports/" +
+                 device.substr(colon + 1))
+                    .c_str(),
+                &st) == 0;
+  return stat(("/sys/class/net/" + device).c_str(), &st) == 0;
+}
+
 }  // namespace
 
 Status Communicator::Init(const UniqueIdData& id) {
@@ -146,7 +160,20 @@ Status Communicator::Init(const UniqueIdData& id) {
   // Round 2: transport addresses.
   all_local_ = all_local;
   if (config_.chunk_size == 0) config_.chunk_size = AutoChunkBytes(all_local ? 1 : 2);
+  // The layout every plan is cut from (collectives/job_layout.h); it needs only where the
+  // ranks run, so it is known before the transport, which binds to this rank's rail.
+  std::vector<RankPlace> places(nranks_);
+  for (int r = 0; r < nranks_; ++r)
+    places[r] = RankPlace{numas[r], gpus[r]};
+  const JobLayout layout = LayOutJob(job_, places);
   UcxOptions ucx_options;
+  if (config_.rail_bind && !all_local) {
+    std::string why;
+    ucx_options.net_devices = RailNetDevice(job_, layout, rank_, NetDevicePresent, &why);
+    WEFT_INFO(kLogNet, "rank %d: %s%s%s", rank_, why.c_str(),
+              ucx_options.net_devices.empty() ? "" : ": UCX_NET_DEVICES=",
+              ucx_options.net_devices.c_str());
+  }
   // Between hosts over TCP, chunks go eagerly: UCX's rendezvous (from 8 KiB on TCP) costs a
   // handshake per chunk, which on a loaded link waits behind the queued data
   // (docs/design-notes.md). With an RDMA device, rendezvous is zero-copy: UCX decides.
@@ -158,10 +185,6 @@ Status Communicator::Init(const UniqueIdData& id) {
   WEFT_CHECK(transport_->Connect(std::move(all), std::move(same_host)));
   // Ranks by host; within a host, ranks with a GPU in the order of that host's best GPU
   // ring (from its own view), the others by NUMA node.
-  std::vector<RankPlace> places(nranks_);
-  for (int r = 0; r < nranks_; ++r)
-    places[r] = RankPlace{numas[r], gpus[r]};
-  const JobLayout layout = LayOutJob(job_, places);
   shapes_ = layout.shapes;
   nhosts_ = job_.nhosts();
   WEFT_CHECK(SetUpLinks());

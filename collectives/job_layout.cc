@@ -87,6 +87,37 @@ void ImagineJob(const SystemGraph& g, int nhosts, int ranks_per_host, JobTopolog
   }
 }
 
+std::string RailNetDevice(const JobTopology& job, const JobLayout& layout, int rank,
+                          const std::function<bool(const std::string& device)>& present,
+                          std::string* why) {
+  const SystemGraph& g = job.hosts[job.host_of[rank]];
+  const int rail = layout.rail_of[rank];
+  if (g.rails.size() < 2 || rail < 0) {
+    *why = Format("%zu rail%s on this host: UCX chooses", g.rails.size(),
+                  g.rails.size() == 1 ? "" : "s");
+    return "";
+  }
+  const TopoNode& nic = g.nodes[g.rails[rail]];
+  std::string device;
+  if (nic.link_layer != "ethernet" && nic.link_layer != "slingshot" && !nic.name.empty()) {
+    std::string port = "1";
+    for (const auto& [key, value] : nic.device_attrs)
+      if (key == "port") port = value;
+    device = nic.name + ":" + port;
+  } else if (!nic.netdevs.empty()) {
+    device = nic.netdevs[0];
+  } else if (!nic.name.empty()) {
+    device = nic.name;
+  }
+  if (device.empty() || !present(device)) {
+    *why = Format("rail %d (%s) is not a device of this rank: UCX chooses", rail,
+                  g.NicId(g.rails[rail]).c_str());
+    return "";
+  }
+  *why = Format("rail %d of %zu (%s)", rail, g.rails.size(), g.NicId(g.rails[rail]).c_str());
+  return device;
+}
+
 std::string DescribeLayout(const JobTopology& job, const JobLayout& layout) {
   const PlanShapes& s = layout.shapes;
   std::string out = "ring (every channel):";

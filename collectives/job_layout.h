@@ -5,6 +5,7 @@
 // job it imagines from a machine file: one code path, so the rings shown are the rings run.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,14 @@ JobLayout LayOutJob(const JobTopology& job, const std::vector<RankPlace>& ranks)
 // without GPUs, ranks fill the NUMA nodes in blocks (as binding by socket does).
 void ImagineJob(const SystemGraph& g, int nhosts, int ranks_per_host, JobTopology* job,
                 std::vector<RankPlace>* ranks);
+
+// The UCX network device of `rank`'s rail, to bind its endpoints to ("mlx5_0:1" for an RDMA
+// port, the interface name for Ethernet or Slingshot), or "" where UCX should choose: a host
+// with one rail or none, or a device `present` does not find in this rank's namespace (a
+// topology file of another machine, a network namespace). *why says which, for the log.
+std::string RailNetDevice(const JobTopology& job, const JobLayout& layout, int rank,
+                          const std::function<bool(const std::string& device)>& present,
+                          std::string* why);
 
 // Text for logs and weft-topo: the ring (with the rails between hosts), the two trees, and
 // the hierarchical algorithm's rings between hosts (one per local index, each on its rail).

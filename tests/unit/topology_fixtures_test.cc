@@ -449,3 +449,42 @@ TEST(JobLayoutRails, AmdGpusAreNotGivenToRanks) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+// Each rank's UCX binds to its own rail's NIC where a host has several, and only to a device
+// this rank can see; with one rail UCX chooses.
+TEST(JobLayoutRails, EachRankBindsToItsRailsDevice) {
+  auto bind = [](const char* file, int rank, bool present, std::string* why) {
+    const SystemGraph g = Load(file);
+    JobTopology job;
+    std::vector<RankPlace> ranks;
+    int nvidia = 0;
+    for (int gpu : g.gpus)
+      nvidia += g.IsNvidiaGpu(gpu);
+    ImagineJob(g, 2, std::max(nvidia, 4), &job, &ranks);
+    const JobLayout layout = LayOutJob(job, ranks);
+    std::vector<std::string> asked;
+    const std::string device = RailNetDevice(
+        job, layout, rank,
+        [&](const std::string& d) {
+          asked.push_back(d);
+          return present;
+        },
+        why);
+    return device.empty() && !asked.empty() ? "(absent " + asked[0] + ")" : device;
+  };
+  std::string why;
+  EXPECT_EQ("mlx5_0:1", bind("oci-hpc-h100-topo.xml", 0, true, &why));
+  EXPECT_NE(std::string::npos, why.find("rail 0 of 16")) << why;
+  EXPECT_EQ("mlx5_7:1", bind("oci-hpc-h100-topo.xml", 11, true, &why));  // GPU 3 of host 1
+  EXPECT_EQ("(absent mlx5_0:1)", bind("oci-hpc-h100-topo.xml", 8, false, &why));
+  EXPECT_NE(std::string::npos, why.find("UCX chooses")) << why;
+  EXPECT_EQ("hsi1", bind("mpibind-eas-tioga.xml", 1, true, &why));  // Slingshot: the interface
+  EXPECT_EQ("", bind("mpibind-cts1-pascal.xml", 0, true, &why));     // one rail
+  EXPECT_NE(std::string::npos, why.find("1 rail on this host")) << why;
+}
+
+}  // namespace
+}  // namespace weft

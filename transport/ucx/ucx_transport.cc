@@ -66,6 +66,13 @@ Status UcxTransport::Create(int rank, int nranks, const UcxOptions& options,
     WEFT_INFO(kLogInit, "UCX: messages up to %zu bytes go eagerly (RNDV_THRESH=%s)",
               options.eager_max_bytes, thresh.c_str());
   }
+  if (!options.net_devices.empty() && std::getenv("UCX_NET_DEVICES") == nullptr) {
+    s = ucp_config_modify(config, "NET_DEVICES", options.net_devices.c_str());
+    if (s != UCS_OK) {
+      ucp_config_release(config);
+      return UcxStatus(s, ("ucp_config_modify(NET_DEVICES=" + options.net_devices + ")").c_str());
+    }
+  }
   ucp_params_t params{};
   params.field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED |
                       UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;

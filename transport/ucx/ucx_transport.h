@@ -19,6 +19,9 @@ struct UcxOptions {
   // Messages up to this many bytes go eagerly (UCX's RNDV_THRESH just above it); 0 leaves
   // the protocols to UCX. A UCX_RNDV_THRESH in the environment wins either way.
   size_t eager_max_bytes = 0;
+  // The network devices UCX may use (UCX_NET_DEVICES' syntax, "mlx5_0:1"); empty leaves it
+  // to UCX. A UCX_NET_DEVICES in the environment wins.
+  std::string net_devices;
 };
 
 class UcxTransport : public Transport {
