@@ -482,7 +482,7 @@ TEST(JobLayoutRails, EachRankBindsToItsRailsDevice) {
   EXPECT_EQ("(absent mlx5_0:1)", bind("oci-hpc-h100-topo.xml", 8, false, &why));
   EXPECT_NE(std::string::npos, why.find("UCX chooses")) << why;
   EXPECT_EQ("hsi1", bind("mpibind-eas-tioga.xml", 1, true, &why));  // Slingshot: the interface
-  EXPECT_EQ("", bind("mpibind-cts1-pascal.xml", 0, true, &why));     // one rail
+  EXPECT_EQ("", bind("mpibind-cts1-pascal.xml", 0, true, &why));    // one rail
   EXPECT_NE(std::string::npos, why.find("1 rail on this host")) << why;
 }
 
