@@ -143,6 +143,18 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
   runners_.resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const CollArgs& a = ops[i];
+    if (config_.proxy_standin) {
+      bool taken = false;
+      Status routed = RouteToStandIn(i, a, &taken);
+      if (!routed.ok()) {
+        SetError(routed);
+        return routed;
+      }
+      if (taken) {
+        ++seq_;
+        continue;
+      }
+    }
     const Router::Route* route;
     WEFT_CHECK(router_->Get(a, &route));
     const Plan* plan = &route->plan;
@@ -174,6 +186,38 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
       /*collective=*/true);
   if (!s.ok()) SetError(s);
   return s;
+}
+
+Status Communicator::RouteToStandIn(size_t op_index, const CollArgs& a, bool* taken) {
+  *taken = false;
+  if (nranks_ < 2) return Status::Ok();
+  if (!proxy_) {
+    const std::vector<int>& ring = shapes_.ring;
+    const auto at = static_cast<size_t>(std::find(ring.begin(), ring.end(), rank_) - ring.begin());
+    NetProxyOptions o;
+    o.prev = ring[(at + ring.size() - 1) % ring.size()];
+    o.next = ring[(at + 1) % ring.size()];
+    o.channels = static_cast<int>(std::clamp<int64_t>(config_.nchannels > 0 ? config_.nchannels : 2,
+                                                      1, proto::kNetRingMaxChannels));
+    o.first_tag_channel = kProxyFirstTagChannel;
+    o.shape.slot_bytes =
+        config_.chunk_size > 0 ? static_cast<size_t>(config_.chunk_size) : size_t{256} << 10;
+    o.shape.nslots = 4;
+    WEFT_CHECK(NetProxy::Create(transport_.get(), o, &proxy_));
+    WEFT_INFO(kLogColl,
+              "rank %d: stand-in kernel and proxy (WEFT_PROXY_STANDIN): ring from rank %d to %d, "
+              "%d channels, %d slots of %zu bytes per FIFO",
+              rank_, o.prev, o.next, o.channels, o.shape.nslots, o.shape.slot_bytes);
+  }
+  if (standins_.size() <= op_index) standins_.resize(op_index + 1);
+  // The drive loop's timeout comes first (its verdict names the rank that stopped); the
+  // kernel's own is the backstop a GPU kernel needs.
+  standins_[op_index] = std::make_unique<StandInRingRunner>(
+      proxy_.get(), a, rank_, shapes_.ring, config_.timeout_ms > 0 ? config_.timeout_ms + 1000 : 0);
+  runners_[op_index] = standins_[op_index].get();
+  last_algo_ = Algo::kRing;
+  *taken = true;
+  return Status::Ok();
 }
 
 namespace {

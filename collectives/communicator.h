@@ -17,6 +17,8 @@
 #include "collectives/algo_spec.h"
 #include "collectives/coll_args.h"
 #include "collectives/device/device_engine.h"
+#include "collectives/device/net_proxy.h"
+#include "collectives/device/standin_ring.h"
 #include "collectives/direct_links.h"
 #include "collectives/exclusive_caller.h"
 #include "collectives/host_collectives.h"
@@ -144,6 +146,9 @@ class Communicator final : public HostCollectives {
   // rank calls it); leaves shm_ false where the transport cannot map shared memory.
   Status SetUpLinks();
   Status WithStallVerdict(const Status& timeout);
+  // The op_index-th op of a batch through the stand-in kernel and the proxy
+  // (WEFT_PROXY_STANDIN), or *taken false where that path does not serve it.
+  Status RouteToStandIn(size_t op_index, const CollArgs& a, bool* taken);
   Status CheckMemoryBudget(const std::function<size_t(int)>& region_bytes, size_t one_shot_bytes,
                            const NetLinkShape& net, const DirectLinkConfig& links) const;
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root, a plan's
@@ -192,6 +197,10 @@ class Communicator final : public HostCollectives {
   // Every link the plans run on; after the transport, so that it is destroyed first (it
   // cancels what it still has posted).
   std::unique_ptr<LinkTable> links_;
+  // WEFT_PROXY_STANDIN: the device path's proxy, made at first use, and each op's runner
+  // (after the proxy, so destroyed before it: a runner's stand-in blocks use its FIFOs).
+  std::unique_ptr<NetProxy> proxy_;
+  std::vector<std::unique_ptr<StandInRingRunner>> standins_;
   SystemGraph host_graph_;  // this host's, as discovered or loaded
   JobTopology job_;         // every host's, the same on every rank
   int nhosts_ = 1;

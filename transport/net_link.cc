@@ -1,26 +1,35 @@
 #include "transport/net_link.h"
 
 namespace weft {
-namespace {
 
 // Slots start on cache lines, as the FIFOs in shared memory do.
-size_t AlignedSlotBytes(size_t bytes) {
-  return (bytes + 63) & ~size_t{63};
+size_t NetLinkSlotStride(size_t slot_bytes) {
+  return (slot_bytes + 63) & ~size_t{63};
 }
 
-std::unique_ptr<std::byte[]> SlotMemory(const NetLinkShape& shape) {
+namespace {
+
+size_t AlignedSlotBytes(size_t bytes) {
+  return NetLinkSlotStride(bytes);
+}
+
+// The link's own slots, where the caller gave none.
+std::unique_ptr<std::byte[]> SlotMemory(const NetLinkShape& shape, std::byte* given) {
+  if (given != nullptr) return nullptr;
   return std::make_unique<std::byte[]>(AlignedSlotBytes(shape.slot_bytes) *
                                        static_cast<size_t>(shape.nslots));
 }
 
 }  // namespace
 
-NetSendPort::NetSendPort(Transport* transport, int peer, int channel, NetLinkShape shape)
+NetSendPort::NetSendPort(Transport* transport, int peer, int channel, NetLinkShape shape,
+                         std::byte* memory)
     : transport_(transport),
       peer_(peer),
       channel_(channel),
       shape_(shape),
-      memory_(SlotMemory(shape)),
+      owned_(SlotMemory(shape, memory)),
+      memory_(memory != nullptr ? memory : owned_.get()),
       sends_(static_cast<size_t>(shape.nslots)),
       posted_(static_cast<size_t>(shape.nslots), false) {}
 
@@ -34,13 +43,13 @@ Status NetSendPort::Slot(uint64_t n, std::byte** slot) {
     WEFT_CHECK(sends_[k].status);
     posted_[k] = false;
   }
-  *slot = memory_.get() + k * AlignedSlotBytes(shape_.slot_bytes);
+  *slot = memory_ + k * AlignedSlotBytes(shape_.slot_bytes);
   return Status::Ok();
 }
 
 Status NetSendPort::Post(uint64_t n, size_t bytes) {
   const size_t k = n % static_cast<uint64_t>(shape_.nslots);
-  return PostFrom(n, memory_.get() + k * AlignedSlotBytes(shape_.slot_bytes), bytes);
+  return PostFrom(n, memory_ + k * AlignedSlotBytes(shape_.slot_bytes), bytes);
 }
 
 Status NetSendPort::PostFrom(uint64_t n, const void* slot, size_t bytes) {
@@ -66,20 +75,22 @@ void NetSendPort::Cancel() {
     if (posted_[k] && !sends_[k].done) transport_->Cancel(&sends_[k]);
 }
 
-NetRecvPort::NetRecvPort(Transport* transport, int peer, int channel, NetLinkShape shape)
+NetRecvPort::NetRecvPort(Transport* transport, int peer, int channel, NetLinkShape shape,
+                         std::byte* memory)
     : transport_(transport),
       peer_(peer),
       channel_(channel),
       shape_(shape),
-      memory_(SlotMemory(shape)),
+      owned_(SlotMemory(shape, memory)),
+      memory_(memory != nullptr ? memory : owned_.get()),
       receives_(static_cast<size_t>(shape.nslots)),
       posted_(static_cast<size_t>(shape.nslots), false) {}
 
 NetRecvPort::~NetRecvPort() = default;
 
 Status NetRecvPort::Create(Transport* transport, int peer, int channel, NetLinkShape shape,
-                           std::unique_ptr<NetRecvPort>* out) {
-  std::unique_ptr<NetRecvPort> p(new NetRecvPort(transport, peer, channel, shape));
+                           std::unique_ptr<NetRecvPort>* out, std::byte* memory) {
+  std::unique_ptr<NetRecvPort> p(new NetRecvPort(transport, peer, channel, shape, memory));
   for (int k = 0; k < shape.nslots; ++k)
     WEFT_CHECK(p->PostReceive(static_cast<uint64_t>(k)));
   *out = std::move(p);
@@ -87,8 +98,7 @@ Status NetRecvPort::Create(Transport* transport, int peer, int channel, NetLinkS
 }
 
 std::byte* NetRecvPort::SlotOf(uint64_t n) const {
-  return memory_.get() +
-         (n % static_cast<uint64_t>(shape_.nslots)) * AlignedSlotBytes(shape_.slot_bytes);
+  return memory_ + (n % static_cast<uint64_t>(shape_.nslots)) * AlignedSlotBytes(shape_.slot_bytes);
 }
 
 Status NetRecvPort::PostReceive(uint64_t n) {

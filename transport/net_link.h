@@ -6,7 +6,10 @@
 // slot is released. This is what NCCL's network proxy does for its FIFOs: the runner fills
 // and drains slots, the link only moves them; a GPU's FIFOs will be moved the same way.
 //
-// Memory: per link end, slots x slot_bytes of host memory, allocated when the link is made.
+// Memory: per link end, slots x NetLinkSlotStride(slot_bytes) of host memory, allocated when
+// the link is made, or the caller's: a kernel's FIFO in pinned memory the device maps, so the
+// network reads and writes the slots the kernel fills and drains (collectives/device/
+// net_proxy.h), with no copy between.
 #pragma once
 
 #include <cstddef>
@@ -24,9 +27,14 @@ struct NetLinkShape {
   int nslots = 8;
 };
 
+// Bytes from one slot's start to the next's: slots start on cache lines.
+size_t NetLinkSlotStride(size_t slot_bytes);
+
 class NetSendPort : public SendPort {
  public:
-  NetSendPort(Transport* transport, int peer, int channel, NetLinkShape shape);
+  // `memory`: nslots slots of NetLinkSlotStride bytes that outlive the port; null: its own.
+  NetSendPort(Transport* transport, int peer, int channel, NetLinkShape shape,
+              std::byte* memory = nullptr);
   ~NetSendPort() override;
   const char* kind() const override { return "net"; }
   int peer() const override { return peer_; }
@@ -44,7 +52,8 @@ class NetSendPort : public SendPort {
   int peer_;
   int channel_;
   NetLinkShape shape_;
-  std::unique_ptr<std::byte[]> memory_;
+  std::unique_ptr<std::byte[]> owned_;
+  std::byte* memory_;
   std::vector<Completion> sends_;  // per slot; never reallocated once a send is posted
   std::vector<bool> posted_;
 };
@@ -52,8 +61,9 @@ class NetSendPort : public SendPort {
 class NetRecvPort : public RecvPort {
  public:
   // Posts the receives of the first `nslots` messages.
+  // `memory` as NetSendPort's.
   static Status Create(Transport* transport, int peer, int channel, NetLinkShape shape,
-                       std::unique_ptr<NetRecvPort>* out);
+                       std::unique_ptr<NetRecvPort>* out, std::byte* memory = nullptr);
   ~NetRecvPort() override;
   const char* kind() const override { return "net"; }
   int peer() const override { return peer_; }
@@ -65,7 +75,7 @@ class NetRecvPort : public RecvPort {
   bool Quiescent() const override;
 
  private:
-  NetRecvPort(Transport* transport, int peer, int channel, NetLinkShape shape);
+  NetRecvPort(Transport* transport, int peer, int channel, NetLinkShape shape, std::byte* memory);
   Status PostReceive(uint64_t n);
   std::byte* SlotOf(uint64_t n) const;
 
@@ -73,7 +83,8 @@ class NetRecvPort : public RecvPort {
   int peer_;
   int channel_;
   NetLinkShape shape_;
-  std::unique_ptr<std::byte[]> memory_;
+  std::unique_ptr<std::byte[]> owned_;
+  std::byte* memory_;
   std::vector<Completion> receives_;  // per slot
   std::vector<bool> posted_;
 };

@@ -10,6 +10,10 @@
 #                                    across N hosts, exact
 #   hosts.sh BIN_DIR N partition     host 0's link goes down mid-job (every host lives on):
 #                                    every rank must get an error within the bound, and abort
+#   hosts.sh BIN_DIR N proxy         every collective through the device path's ring, a CPU
+#                                    thread standing in for the kernel and the proxy moving
+#                                    its FIFOs between the hosts (WEFT_PROXY_STANDIN), exact
+#   hosts.sh BIN_DIR N proxy-partition  the partition, with the stand-in kernel and proxy
 #
 # Exits 77 (skipped) where network namespaces cannot be made (no root, or a container that
 # forbids them, or no veth or bridge support).
@@ -84,10 +88,17 @@ case "$mode" in
       WEFT_ALGO=hier WEFT_ROOT=10.77.0.1:29402 $bin/coll_check --types float,int32 \
         --ops sum,avg --counts 0,1,7,1000,100003"
     ;;
-  partition)
+  partition | proxy-partition)
     # Rank 1 takes its host's link down at its fourth all-reduce and goes on.
     export WEFT_TIMEOUT_MS=5000 FAULT_CHECK_CUT_LINK="ip link set eth0 down"
+    [ "$mode" = proxy-partition ] && export WEFT_PROXY_STANDIN=1
     prog="$bin/fault_check 1 20"
+    ;;
+  proxy)
+    export WEFT_PROXY_STANDIN=1 WEFT_TIMEOUT_MS=60000
+    prog="$bin/coll_check --types all --ops sum,prod,max,avg --counts 0,1,7,1000,100003 &&
+      WEFT_ROOT=10.77.0.1:29401 $bin/coll_check --types float,int32 --ops sum --group \
+        --premulsum --counts 1,4097,100003"
     ;;
   *)
     echo "unknown mode $mode"
@@ -132,8 +143,11 @@ case "$mode" in
     [ "$(grep -c 'coll_check: [1-9][0-9]* passed, 0 failed' "$out")" = 2 ] || exit 1
     [ "$(grep -c '^rank [0-9]*: OK' "$out")" = "$nranks" ] || exit 1
     ;;
-  partition)
+  partition | proxy-partition)
     [ "$(grep -c '^survivor [0-9]*: OK' "$out")" = "$nranks" ] || exit 1
+    ;;
+  proxy)
+    [ "$(grep -c 'coll_check: [1-9][0-9]* passed, 0 failed' "$out")" = 2 ] || exit 1
     ;;
 esac
 echo "hosts.sh $nhosts $mode: OK"

@@ -1,0 +1,83 @@
+// The device path's ring across hosts with CPU threads standing in for the kernel
+// (WEFT_PROXY_STANDIN): real processes over UCX, hosts made with WEFT_HOSTID, the stand-in
+// kernel running proto/net_ring.h on each rank and the proxy moving its FIFOs. Every
+// collective, type and op exact, in groups and with PreMulSum; a killed rank ends every
+// survivor's call with an error naming it. tests/netns/hosts.sh runs the same over separate
+// network namespaces (mode "proxy"), with a dropped link.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+
+#include "tests/integration/process_runner.h"
+
+namespace weft::testing {
+namespace {
+
+// n = hosts x per_host ranks, rank r on host r / per_host, running `check` with the stand-in.
+CommandResult RunOnHosts(int hosts, int per_host, const std::string& check, bool keep_going = false,
+                         const std::string& env = "") {
+  const int n = hosts * per_host;
+  const std::string cmd = "timeout 300 env WEFT_PROXY_STANDIN=1 UCX_TLS=tcp,self " + env + " " +
+                          BinDir() + "/weft-run " + (keep_going ? "--keep-going " : "") + "-n " +
+                          std::to_string(n) + " --timeout 240 -- sh -c " +
+                          "'WEFT_HOSTID=host$((WEFT_RANK / " + std::to_string(per_host) +
+                          ")) exec " + check + "'";
+  return RunCommand(cmd);
+}
+
+void ExpectPasses(const CommandResult& r) {
+  EXPECT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find(" 0 failed")) << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("FAIL")) << r.output;
+}
+
+class ProxyStandIn : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(ProxyStandIn, EveryCollectiveTypeAndOpIsExact) {
+  const auto [hosts, per_host] = GetParam();
+  const CommandResult r = RunOnHosts(
+      hosts, per_host, BinDir() + "/coll_check --types all --ops all --counts 0,1,7,1000,100003",
+      false, "WEFT_TIMEOUT_MS=60000 WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=COLL");
+  ExpectPasses(r);
+  // Every rank took the path (and made its proxy once).
+  size_t made = 0;
+  for (size_t at = 0; (at = r.output.find("stand-in kernel and proxy", at)) != std::string::npos;
+       ++at)
+    ++made;
+  EXPECT_EQ(made, static_cast<size_t>(hosts * per_host)) << r.output;
+}
+
+// Several calls in one group run one after another on the same FIFOs; PreMulSum becomes a
+// sum of inputs each rank scaled first.
+TEST_P(ProxyStandIn, GroupsAndPreMulSum) {
+  const auto [hosts, per_host] = GetParam();
+  ExpectPasses(RunOnHosts(hosts, per_host,
+                          BinDir() +
+                              "/coll_check --types float,int32,bfloat16 --ops sum --premulsum "
+                              "--group --counts 1,4097,100003",
+                          false, "WEFT_TIMEOUT_MS=60000"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Hosts, ProxyStandIn,
+                         ::testing::Values(std::make_tuple(2, 2), std::make_tuple(3, 2),
+                                           std::make_tuple(1, 3)),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + "x" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+// Rank 1 (host 0) kills itself mid all-reduce: every survivor's call fails with an error
+// naming it within 5 s, and abort returns (fault_check says how it judges).
+TEST(ProxyStandInFaults, AKilledRankIsNamedByEverySurvivor) {
+  const CommandResult r =
+      RunOnHosts(2, 2, BinDir() + "/fault_check 1 5", true, "WEFT_TIMEOUT_MS=30000");
+  for (int survivor : {0, 2, 3})
+    EXPECT_NE(std::string::npos, r.output.find("survivor " + std::to_string(survivor) + ": OK"))
+        << r.output;
+  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("OK names-victim")) << r.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
