@@ -96,7 +96,9 @@ case "$mode" in
     ;;
   proxy)
     export WEFT_PROXY_STANDIN=1 WEFT_TIMEOUT_MS=60000
-    prog="$bin/coll_check --types all --ops sum,prod,max,avg --counts 0,1,7,1000,100003 &&
+    types=all
+    [ "$nhosts" -gt 2 ] && types=float,int32,bfloat16,f8e4m3
+    prog="$bin/coll_check --types $types --ops sum,prod,max,avg --counts 0,1,7,1000,100003 &&
       WEFT_ROOT=10.77.0.1:29401 $bin/coll_check --types float,int32 --ops sum --group \
         --premulsum --counts 1,4097,100003"
     ;;

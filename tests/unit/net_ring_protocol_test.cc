@@ -312,20 +312,25 @@ TEST(NetRingProtocol, EveryCollectiveOnOneToEightRanks) {
 }
 
 TEST(NetRingProtocol, ChannelsSlotsAndARingOutOfRankOrder) {
-  for (int channels : {1, 2, 3})
-    for (int nslots : {2, 3, 8})
-      for (size_t slot : {size_t{128}, size_t{320}, size_t{4096}}) {
-        SCOPED_TRACE(testing::Message()
-                     << channels << " channels, " << nslots << " slots of " << slot);
-        Shape s;
-        s.nranks = 4;
-        s.channels = channels;
-        s.nslots = nslots;
-        s.slot_bytes = slot;
-        s.ring = {2, 0, 3, 1};
-        RunAndCheck<Native<double>, SumOp>(s, EveryCollective(4, 5000, false));
-        RunAndCheck<Native<int64_t>, MaxOp>(s, EveryCollective(4, 77, true));
-      }
+  struct Fifos {
+    int channels, nslots;
+    size_t slot_bytes;
+  };
+  // The fewest slots (2) with the smallest (one split unit) and with pieces that cross
+  // chunks unevenly; deep FIFOs; one channel to three.
+  for (const Fifos f : {Fifos{1, 2, 128}, Fifos{3, 2, 128}, Fifos{2, 3, 320}, Fifos{3, 8, 4096},
+                        Fifos{1, 8, 320}}) {
+    SCOPED_TRACE(testing::Message()
+                 << f.channels << " channels, " << f.nslots << " slots of " << f.slot_bytes);
+    Shape s;
+    s.nranks = 4;
+    s.channels = f.channels;
+    s.nslots = f.nslots;
+    s.slot_bytes = f.slot_bytes;
+    s.ring = {2, 0, 3, 1};
+    RunAndCheck<Native<double>, SumOp>(s, EveryCollective(4, 5000, false));
+    RunAndCheck<Native<int64_t>, MaxOp>(s, EveryCollective(4, 77, true));
+  }
 }
 
 TEST(NetRingProtocol, EveryWidthAndOp) {
