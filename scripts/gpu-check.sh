@@ -143,7 +143,7 @@ if want ctest; then
   # The GPU-driven kernels' figures (ctest keeps a passing test's output to itself): the
   # one-shot kernel alone and through the C API (4 communicators on 4 threads, a CUDA graph of
   # ten calls replayed, a rank that never calls), and the direct kernel's large calls.
-  timeout 300 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*:DeviceDirect.*:*DirectKernel.*' \
+  timeout 300 "$bin/weft_gpu_tests" --gtest_filter='OneShotKernel.*:DeviceOneShot.*:DeviceDirect.*:*DirectKernel.*:NetRingKernel.*' \
     >"$out/kernels-api.txt" 2>&1 || status=1
   grep -E "^\[ +(OK|FAILED) +\]|^FIGURE" "$out/kernels-api.txt"
   note "one-shot kernel, 4 thread-ranks, 8 B" \
@@ -164,7 +164,9 @@ if want ctest; then
   while IFS= read -r line; do
     note "direct kernel alone, $(sed 's/, all-reduce.*//' <<<"$line")" "$(sed 's/.*blocks each: //' <<<"$line")"
   done < <(sed -n 's/^FIGURE direct kernel alone, //p' "$out/kernels-api.txt")
-  note "kernel tests (exact, graph replay, abort)" \
+  note "net-ring kernel + proxy (FIFOs in mapped memory, loopback), 64 MiB all-reduce" \
+    "$(sed -n 's/^FIGURE net-ring kernel + proxy over loopback, all-reduce 64 MiB, 4 thread-ranks: //p' "$out/kernels-api.txt")"
+  note "kernel tests (exact, graph replay, abort, the ring kernel across hosts)" \
     "$(grep -c '^\[ *OK \]' "$out/kernels-api.txt") passed, $(grep -c '^\[ *FAILED *\] .*([0-9]* ms)' "$out/kernels-api.txt") failed"
 fi
 

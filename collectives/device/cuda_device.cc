@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #include "collectives/device/gate_kernel.h"
 #include "common/log.h"
@@ -125,6 +126,24 @@ Status PinnedBuffer::Allocate(size_t bytes, PinnedBuffer* out) {
   *out = PinnedBuffer();
   out->data_ = p;
   out->bytes_ = bytes;
+  return Status::Ok();
+}
+
+Status AllocateMappedRegion(size_t bytes, SharedRegion* out) {
+  void* p = nullptr;
+  WEFT_CHECK(
+      Cuda(cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocMapped | cudaHostAllocPortable),
+           Format("cudaHostAlloc of %zu bytes for the proxy's FIFOs", bytes).c_str()));
+  std::memset(p, 0, bytes);
+  void* dev = nullptr;
+  const cudaError_t e = cudaHostGetDevicePointer(&dev, p, 0);
+  if (e != cudaSuccess) {
+    (void)cudaFreeHost(p);
+    WEFT_CHECK(Cuda(e, "cudaHostGetDevicePointer for the proxy's FIFOs"));
+  }
+  out->host = p;
+  out->device = dev;
+  out->free = [](void* q) { (void)cudaFreeHost(q); };
   return Status::Ok();
 }
 

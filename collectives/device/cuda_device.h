@@ -11,6 +11,7 @@
 
 #include "collectives/device/device_engine.h"
 #include "collectives/device/device_queue.h"
+#include "collectives/device/net_proxy.h"
 #include "common/status.h"
 
 namespace weft {
@@ -32,6 +33,10 @@ class PinnedBuffer {
   void* data_ = nullptr;
   size_t bytes_ = 0;
 };
+
+// A NetProxy's region in pinned host memory mapped into every device (the proxy reaches it
+// at `host`, kernels at `device`), zeroed: its FIFOs, counters and flags (RegionAllocator).
+Status AllocateMappedRegion(size_t bytes, SharedRegion* out);
 
 // Keeps the current device of the calling thread as it was.
 class ScopedDevice {
