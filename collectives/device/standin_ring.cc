@@ -32,13 +32,13 @@ int PositionOf(const std::vector<int>& ring, int rank) {
 
 StandInRingRunner::StandInRingRunner(NetProxy* proxy, const CollArgs& a, int rank,
                                      const std::vector<int>& ring, int64_t timeout_ms)
-    : proxy_(proxy), ring_(ring), type_(a.type), op_(a.op) {
+    : proxy_(proxy), type_(a.type), op_(a.op) {
   proxy_->KernelArgs(&args_);
   args_.coll = DeviceCollOf(a.coll);
-  args_.pos = PositionOf(ring_, rank);
-  args_.nranks = static_cast<int>(ring_.size());
-  args_.root = PositionOf(ring_, a.root);
-  args_.ring = ring_.data();
+  args_.pos = PositionOf(ring, rank);
+  args_.nranks = static_cast<int>(ring.size());
+  args_.root = PositionOf(ring, a.root);
+  args_.ring = ring.data();
   args_.input = a.send;
   args_.output = a.recv;
   args_.count = a.count;

@@ -20,7 +20,8 @@ namespace weft {
 class StandInRingRunner final : public PlanRunner {
  public:
   // The call `a` of this rank on `ring` (every rank once; data flows along it), through
-  // `proxy` (whose prev and next are this rank's neighbours on the ring). `timeout_ms`
+  // `proxy` (whose prev and next are this rank's neighbours on the ring); `ring` outlives
+  // the runner (the communicator's, read by the blocks in place). `timeout_ms`
   // bounds each wait of the stand-in kernel (0: none).
   StandInRingRunner(NetProxy* proxy, const CollArgs& a, int rank, const std::vector<int>& ring,
                     int64_t timeout_ms);
@@ -42,7 +43,6 @@ class StandInRingRunner final : public PlanRunner {
   void Join();
 
   NetProxy* proxy_;
-  std::vector<int> ring_;
   proto::NetRingArgs args_;
   weftDataType_t type_;
   weftRedOp_t op_;

@@ -2,6 +2,9 @@
 // killed rank (or, on TCP, a survivor that already aborted and exited; see fault_check.cc).
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "tests/integration/fault_verdict.h"
 #include "tests/integration/process_runner.h"
 
 namespace weft::testing {
@@ -18,13 +21,10 @@ class PeerDeath : public ::testing::TestWithParam<std::tuple<const char*, int>> 
 TEST_P(PeerDeath, SurvivorsGetRemoteErrorNamingTheDeadRank) {
   const int victim = std::get<1>(GetParam());
   CommandResult r = RunRanks(3, std::get<0>(GetParam()), std::to_string(victim) + " 5");
-  for (int survivor = 0; survivor < 3; ++survivor) {
-    if (survivor == victim) continue;
-    EXPECT_NE(std::string::npos, r.output.find("survivor " + std::to_string(survivor) + ": OK"))
-        << r.output;
-  }
-  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
-  EXPECT_NE(std::string::npos, r.output.find("OK names-victim")) << r.output;
+  std::vector<int> survivors;
+  for (int rank = 0; rank < 3; ++rank)
+    if (rank != victim) survivors.push_back(rank);
+  ExpectSurvivorsNameTheVictim(r, survivors);
 }
 
 INSTANTIATE_TEST_SUITE_P(TransportsAndVictims, PeerDeath,
@@ -37,11 +37,7 @@ TEST(PeerDeathOneShot, SurvivorsGetRemoteErrorNamingTheDeadRank) {
   CommandResult r =
       RunCommand("timeout 120 env WEFT_ALGO=oneshot WEFT_TIMEOUT_MS=30000 UCX_TLS=shm " + BinDir() +
                  "/weft-run --keep-going -n 3 -- " + BinDir() + "/fault_check 1 5 2");
-  for (int survivor : {0, 2})
-    EXPECT_NE(std::string::npos, r.output.find("survivor " + std::to_string(survivor) + ": OK"))
-        << r.output;
-  EXPECT_EQ(std::string::npos, r.output.find("WRONG")) << r.output;
-  EXPECT_NE(std::string::npos, r.output.find("OK names-victim")) << r.output;
+  ExpectSurvivorsNameTheVictim(r, {0, 2});
 }
 
 }  // namespace
