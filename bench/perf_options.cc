@@ -98,8 +98,9 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
                  "(default 0)");
   app.add_option("-t,--nthreads", o->threads,
                  "run this many ranks as threads of this one process, each with its own "
-                 "communicator (nccl-tests' -t; without a launcher; on one GPU their kernels "
-                 "run at once, where processes time-slice it) (default 1)")
+                 "communicator (nccl-tests' -t; under a launcher of P processes, P*N ranks; "
+                 "on one GPU their kernels run at once, where processes time-slice it) "
+                 "(default 1)")
       ->check(CLI::Range(1, 1024));
   try {
     app.parse(argc, argv);
@@ -147,6 +148,10 @@ bool ParseOptions(int argc, char** argv, Options* o, int* exit_code) {
     o->compare_algos = compare == "algos";
     if (o->p2p != P2PPattern::kNone && (o->compare_algos || !o->tune_file.empty()))
       throw CLI::ValidationError(coll + " has no algorithms to compare or tune");
+    if (o->threads > 1 && (o->compare_mpi || o->compare_gloo))
+      throw CLI::ValidationError(
+          "-t runs ranks as threads: MPI and Gloo baselines need one rank "
+          "per process");
     o->device = mem == "device";
   } catch (const CLI::ParseError& err) {
     *exit_code = app.exit(err);

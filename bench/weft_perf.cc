@@ -138,30 +138,53 @@ int RunRank(weftComm_t comm, const Options& options) {
   return ok && wrong == 0 ? 0 : 1;
 }
 
-// Ranks as threads of this process (-t), each with its own communicator, as NCCL's
-// one-process-many-GPUs use: rank t of n is thread t. The exit code is the worst rank's.
-int RunThreads(const Options& options) {
+// The id of the threads' communicator, and this process's place among the processes: under a
+// launcher (mpirun, weft-run) process p of P runs ranks p*T .. p*T+T-1 of P*T, and process 0's
+// id reaches the others over MPI or over a communicator of the processes, made for this.
+bool ThreadsId(weftUniqueId* id, int* proc, int* procs) {
+  *proc = 0;
+  *procs = 1;
   const char* launched = std::getenv("WEFT_NRANKS");
-  if (MpiLaunched() || (launched != nullptr && std::atoi(launched) > 1)) {
-    std::fprintf(stderr,
-                 "weft-perf: -t runs every rank as a thread of one process: start one process, "
-                 "without a launcher\n");
-    return 2;
+  if (MpiLaunched()) {
+    MpiInit(nullptr, nullptr);
+    *proc = MpiRank();
+    *procs = MpiSize();
+    if (*proc == 0 && weftGetUniqueId(id) != weftSuccess) return false;
+    MpiBcastId(id);
+    return true;
   }
+  if (launched == nullptr || std::atoi(launched) <= 1) return weftGetUniqueId(id) == weftSuccess;
+  weftComm_t processes = nullptr;
+  if (weftCommInitFromEnv(&processes) != weftSuccess) return false;
+  weftCommUserRank(processes, proc);
+  weftCommCount(processes, procs);
+  bool ok = *proc != 0 || weftGetUniqueId(id) == weftSuccess;
+  ok = weftBroadcast(id, id, sizeof(*id), weftUint8, 0, processes, nullptr) == weftSuccess && ok;
+  return weftCommDestroy(processes) == weftSuccess && ok;
+}
+
+// Ranks as threads of this process (-t), each with its own communicator, as NCCL's
+// one-process-many-GPUs use: rank t of T is thread t, or rank p*T+t where a launcher started
+// P processes. The exit code is the worst rank's.
+int RunThreads(const Options& options) {
   weftUniqueId id;
-  if (weftResult_t r = weftGetUniqueId(&id); r != weftSuccess) return Fail("weftGetUniqueId", r);
-  const int n = options.threads;
-  std::vector<int> codes(static_cast<size_t>(n), 1);
+  int proc = 0, procs = 1;
+  if (!ThreadsId(&id, &proc, &procs))
+    return Fail("the threads' communicator id", weftInternalError);
+  const int threads = options.threads;
+  const int n = threads * procs;
+  std::vector<int> codes(static_cast<size_t>(threads), 1);
   std::vector<std::thread> ranks;
-  for (int t = 0; t < n; ++t) {
+  for (int t = 0; t < threads; ++t) {
     ranks.emplace_back([&, t] {
       weftComm_t comm = nullptr;
-      const weftResult_t r = weftCommInitRank(&comm, n, id, t);
+      const weftResult_t r = weftCommInitRank(&comm, n, id, proc * threads + t);
       codes[static_cast<size_t>(t)] = r == weftSuccess ? RunRank(comm, options) : Fail("init", r);
     });
   }
   for (std::thread& t : ranks)
     t.join();
+  if (MpiLaunched()) MpiFinalize();
   return *std::max_element(codes.begin(), codes.end());
 }
 

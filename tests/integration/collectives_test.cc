@@ -125,12 +125,21 @@ TEST(ThreadRanks, EveryCollectiveIsExact) {
   EXPECT_NE(std::string::npos, r.output.find("Out of bounds values : 0 OK")) << r.output;
 }
 
-// -t makes every rank a thread of one process: under a launcher of several it refuses.
-TEST(ThreadRanks, RefusedUnderALauncherOfSeveralProcesses) {
-  CommandResult r = RunCommand(BinDir() + "/weft-run -n 2 --timeout 60 -- " + BinDir() +
-                               "/weft-perf allreduce -t 2 -b 8 -e 8");
-  EXPECT_NE(0, r.exit_code) << r.output;
-  EXPECT_NE(std::string::npos, r.output.find("without a launcher")) << r.output;
+// Under a launcher of P processes, -t runs N ranks in each: P*N ranks, every result exact.
+// With WEFT_HOSTID per process the processes are two hosts, so the ring crosses between them
+// over UCX; with WEFT_PROXY_STANDIN the device path's kernel-and-proxy protocol runs it (what
+// the GPU host's check runs with device buffers: 2 processes x 2 thread-ranks).
+TEST(ThreadRanks, InEveryProcessOfALauncher) {
+  for (const char* env : {"", "WEFT_PROXY_STANDIN=1"}) {
+    const std::string cmd = "timeout 240 " + BinDir() + "/weft-run -n 2 --timeout 200 -- env " +
+                            env + " WEFT_TIMEOUT_MS=60000 sh -c 'WEFT_HOSTID=host$WEFT_RANK exec " +
+                            BinDir() +
+                            "/weft-perf allreduce -t 2 -b 8 -e 1M -f 32 -c 1 -d all -n 2 -w 1'";
+    CommandResult r = RunCommand(cmd);
+    EXPECT_EQ(0, r.exit_code) << cmd << "\n" << r.output;
+    EXPECT_NE(std::string::npos, r.output.find("#  Rank 3 ")) << r.output;  // 2 x 2 ranks
+    EXPECT_NE(std::string::npos, r.output.find("Out of bounds values : 0 OK")) << r.output;
+  }
 }
 
 // 10 ranks: above DirectLinkMap's all-pairs limit, so the shared FIFOs link only ring
