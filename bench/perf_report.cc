@@ -129,6 +129,16 @@ int64_t Report::Footer() {
     std::fprintf(out_, "# Best bus bandwidth   : %g (%.0f%% of the memory bound %.2f)\n", best,
                  100.0 * best / bound_.busbw_gbps, bound_.busbw_gbps);
   }
+  // Device buffers: whether the host's CPU did any of the arithmetic (the staged path) or
+  // kernels did it all.
+  double host_reduced = -1;
+  for (const Row& r : rows_)
+    host_reduced = std::max(host_reduced, r.host_reduced);
+  if (host_reduced >= 0)
+    std::fprintf(
+        out_,
+        "# Host-reduced bytes   : %.0f per call at most (rank 0; 0: kernels did every reduction)\n",
+        host_reduced);
   std::fprintf(out_, "#\n");
   std::fflush(out_);
   return wrong;
@@ -149,6 +159,7 @@ bool Report::WriteJson(const std::string& path, std::string* error) const {
     if (BaselineName(options_) != nullptr && r.baseline.valid)
       row[options_.compare_mpi ? "mpi" : "gloo"] = measurement(r.baseline);
     if (!r.algo.empty()) row["algo"] = r.algo;
+    if (r.host_reduced >= 0) row["host_reduced_bytes"] = r.host_reduced;
     results.push_back(row);
   }
   char host[256] = {};

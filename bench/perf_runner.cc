@@ -206,16 +206,20 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
     return !(options_.blocking && options_.device && !device_.Synchronize());
   };
   // The measurement is valid only if every call succeeded.
+  double host_reduced = 0;  // the last timing's, per call
   auto timed = [&](auto&& run_once) {
     bool fine = true;
     for (int i = 0; i < options_.warmup && fine; ++i)
       fine = once(run_once);
     Barrier();
+    const uint64_t reduced_before = comm_->impl->HostReducedBytes();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < options_.iters && fine; ++i)
       fine = once(run_once);
     // Device collectives only enqueue: the time is until the stream has run them all.
     if (options_.device && !device_.Synchronize()) fine = false;
+    host_reduced = static_cast<double>(comm_->impl->HostReducedBytes() - reduced_before) /
+                   std::max(options_.iters, 1);
     const double us =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count() /
@@ -297,6 +301,7 @@ bool Runner::Measure(size_t bytes, weftDataType_t type, weftRedOp_t op, int root
       });
       ok = m.valid;
       if (ok && !in_place && row->algo.empty() && ran != nullptr) row->algo = ran;
+      if (ok && !in_place && options_.device) row->host_reduced = host_reduced;
     }
     m.wrong = wrong;
     (in_place ? row->ip : row->oop) = m;

@@ -29,6 +29,9 @@ struct Row {
   int root = -1;
   Measurement oop, ip, baseline;  // baseline: --compare mpi or gloo
   std::string algo;               // the algorithm Weft used (out of place)
+  // Device buffers: bytes of device data the host's CPU reduced per timed call (out of
+  // place, on this rank: the report is rank 0's); -1: host buffers.
+  double host_reduced = -1;
 };
 
 class Runner {

@@ -188,32 +188,62 @@ Status Communicator::Run(const std::vector<CollArgs>& batch) {
   return s;
 }
 
+Status Communicator::EnsureProxy(const RegionAllocator& allocate, bool for_device) {
+  if (proxy_) {
+    if (for_device && !proxy_for_device_)
+      return InvalidUsage(
+          "WEFT_PROXY_STANDIN runs host collectives through the network proxy in host memory; "
+          "it cannot also serve device buffers: unset it on every rank");
+    return Status::Ok();
+  }
+  NetProxyOptions o;
+  o.ring = shapes_.ring;
+  o.rank = rank_;
+  o.channels = static_cast<int>(std::clamp<int64_t>(config_.nchannels > 0 ? config_.nchannels : 2,
+                                                    1, proto::kNetRingMaxChannels));
+  o.first_tag_channel = kProxyFirstTagChannel;
+  o.shape.slot_bytes =
+      config_.chunk_size > 0 ? static_cast<size_t>(config_.chunk_size) : size_t{256} << 10;
+  o.shape.nslots = 4;
+  o.allocate = allocate;
+  WEFT_CHECK(NetProxy::Create(transport_.get(), o, &proxy_));
+  proxy_for_device_ = for_device;
+  WEFT_INFO(kLogColl,
+            "rank %d: %s and network proxy: ring from rank %d to %d, %d channels, %d slots of "
+            "%zu bytes per FIFO",
+            rank_, for_device ? "ring kernel" : "stand-in kernel (WEFT_PROXY_STANDIN)",
+            proxy_->prev(), proxy_->next(), o.channels, o.shape.nslots, o.shape.slot_bytes);
+  return Status::Ok();
+}
+
+Status Communicator::RingProxy(const RegionAllocator& allocate, NetProxy** proxy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_.ok()) return CommunicatorInError(error_);
+  WEFT_CHECK(EnsureProxy(allocate, /*for_device=*/true));
+  *proxy = proxy_.get();
+  return Status::Ok();
+}
+
+Status Communicator::RunCollective(PlanRunner* runner, const std::string& what) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!error_.ok()) return CommunicatorInError(error_);
+  runners_.assign(1, runner);
+  ++seq_;
+  Status s = Drive(
+      1, [&](size_t) { return what; }, /*collective=*/true);
+  if (!s.ok()) SetError(s);
+  return s;
+}
+
 Status Communicator::RouteToStandIn(size_t op_index, const CollArgs& a, bool* taken) {
   *taken = false;
   if (nranks_ < 2) return Status::Ok();
-  if (!proxy_) {
-    const std::vector<int>& ring = shapes_.ring;
-    const auto at = static_cast<size_t>(std::find(ring.begin(), ring.end(), rank_) - ring.begin());
-    NetProxyOptions o;
-    o.prev = ring[(at + ring.size() - 1) % ring.size()];
-    o.next = ring[(at + 1) % ring.size()];
-    o.channels = static_cast<int>(std::clamp<int64_t>(config_.nchannels > 0 ? config_.nchannels : 2,
-                                                      1, proto::kNetRingMaxChannels));
-    o.first_tag_channel = kProxyFirstTagChannel;
-    o.shape.slot_bytes =
-        config_.chunk_size > 0 ? static_cast<size_t>(config_.chunk_size) : size_t{256} << 10;
-    o.shape.nslots = 4;
-    WEFT_CHECK(NetProxy::Create(transport_.get(), o, &proxy_));
-    WEFT_INFO(kLogColl,
-              "rank %d: stand-in kernel and proxy (WEFT_PROXY_STANDIN): ring from rank %d to %d, "
-              "%d channels, %d slots of %zu bytes per FIFO",
-              rank_, o.prev, o.next, o.channels, o.shape.nslots, o.shape.slot_bytes);
-  }
+  WEFT_CHECK(EnsureProxy(AllocateHostRegion, /*for_device=*/false));
   if (standins_.size() <= op_index) standins_.resize(op_index + 1);
   // The drive loop's timeout comes first (its verdict names the rank that stopped); the
   // kernel's own is the backstop a GPU kernel needs.
   standins_[op_index] = std::make_unique<StandInRingRunner>(
-      proxy_.get(), a, rank_, shapes_.ring, config_.timeout_ms > 0 ? config_.timeout_ms + 1000 : 0);
+      proxy_.get(), a, config_.timeout_ms > 0 ? config_.timeout_ms + 1000 : 0);
   runners_[op_index] = standins_[op_index].get();
   last_algo_ = Algo::kRing;
   *taken = true;

@@ -90,6 +90,13 @@ class Communicator final : public HostCollectives {
            abort_requested_.load(std::memory_order_relaxed) ||
            revoked_.load(std::memory_order_relaxed);
   }
+  // The device path across hosts: the ring proxy (made at first use) and one call of it
+  // through the drive loop (host_collectives.h).
+  Status RingProxy(const RegionAllocator& allocate, NetProxy** proxy) override;
+  Status RunCollective(PlanRunner* runner, const std::string& what) override;
+  // Bytes of device data the host's CPU reduced so far (each staged piece of a reducing
+  // collective counts this rank's input); 0 where every device call ran on kernels.
+  uint64_t HostReducedBytes() const { return host_reduced_bytes_.load(std::memory_order_relaxed); }
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
@@ -149,6 +156,9 @@ class Communicator final : public HostCollectives {
   // The op_index-th op of a batch through the stand-in kernel and the proxy
   // (WEFT_PROXY_STANDIN), or *taken false where that path does not serve it.
   Status RouteToStandIn(size_t op_index, const CollArgs& a, bool* taken);
+  // Makes proxy_ on the communicator's ring at first use, with FIFOs from `allocate`
+  // (`for_device`: memory a GPU kernel reaches). Caller holds mutex_.
+  Status EnsureProxy(const RegionAllocator& allocate, bool for_device);
   Status CheckMemoryBudget(const std::function<size_t(int)>& region_bytes, size_t one_shot_bytes,
                            const NetLinkShape& net, const DirectLinkConfig& links) const;
   // Scratch memory for the op_index-th op of a batch (a tree reduce off the root, a plan's
@@ -200,6 +210,7 @@ class Communicator final : public HostCollectives {
   // WEFT_PROXY_STANDIN: the device path's proxy, made at first use, and each op's runner
   // (after the proxy, so destroyed before it: a runner's stand-in blocks use its FIFOs).
   std::unique_ptr<NetProxy> proxy_;
+  bool proxy_for_device_ = false;  // its FIFOs are in memory the device maps
   std::vector<std::unique_ptr<StandInRingRunner>> standins_;
   SystemGraph host_graph_;  // this host's, as discovered or loaded
   JobTopology job_;         // every host's, the same on every rank
@@ -254,7 +265,8 @@ class Communicator final : public HostCollectives {
   std::atomic<bool> revoked_{false};          // weftCommRevoke: the same, and no new ones
   // Collectives on device buffers; created by the first one. Destroyed first (its thread
   // runs host collectives on this communicator).
-  std::unique_ptr<DeviceEngine> device_;  // written under mutex_ (AsyncError reads it there)
+  std::unique_ptr<DeviceEngine> device_;         // written under mutex_ (AsyncError reads it there)
+  std::atomic<uint64_t> host_reduced_bytes_{0};  // the device engine counts into it
 };
 
 }  // namespace weft

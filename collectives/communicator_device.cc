@@ -57,6 +57,9 @@ Status Communicator::EnsureDeviceEngine(int device) {
     o.direct = config_.cuda_direct;
     o.buffer_cache = config_.cuda_buffer_cache;
     o.force_staged = config_.cuda_force_staged;
+    // Across hosts only: within one, WEFT_CUDA_IPC=0 asks for the staging.
+    o.net_kernel = config_.net_kernel && !all_local_;
+    o.host_reduced_bytes = &host_reduced_bytes_;
     std::unique_ptr<DeviceEngine> engine;
     WEFT_CHECK(CreateDeviceEngine(this, o, &engine));
     std::lock_guard<std::mutex> lock(mutex_);

@@ -3,7 +3,8 @@
 # CUDA 13, hwloc 2.10, Open MPI 4.1.6, libucx0 1.16 without headers).
 #
 #   scripts/gpu-check.sh [--bundle DIR] [--prebuilt DIR] [--build-dir DIR] [--build-only]
-#                        [--steps kernels,ctest,perf,threads,crossover,staged,torch] [--out DIR]
+#                        [--steps kernels,ctest,perf,threads,crossover,hosts,staged,torch]
+#                        [--out DIR]
 #                        [--max-bytes 256M]
 #
 # Builds Weft with CUDA into --build-dir (default build-gpu), or uses the binaries of a build
@@ -32,6 +33,13 @@
 #      direct alone (WEFT_ONE_SHOT_MAX_BYTES=0), and the default's choice per row; the
 #      measured crossover beside the cost model's, and the default within 1.2x of the
 #      faster kernel at every size (PASS or FAIL);
+#   3d. across hosts (issue 18): 2 processes x 2 thread-ranks on GPU 0, each process a host
+#      of its own (WEFT_HOSTID), so the ring crosses between them over UCX: the ring kernel
+#      reduces and the proxy moves the bytes. Every type exact 1 MiB..256 MiB, the path
+#      (net-ring-kernel) and host-reduced bytes (goal 0), and all-reduce busbw at 256 MiB
+#      against Weft's point-to-point bandwidth between the two processes over UCX measured
+#      in the same run (goal >= 80 %); then the same all-reduce staged (WEFT_NET_KERNEL=0),
+#      the CPU reducing, side by side;
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 #   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
 #      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
@@ -42,7 +50,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 prebuilt="" bundle="" build_dir="build-gpu" build_only=0 out="gpu-check-out" max="256M"
-steps="kernels,ctest,perf,threads,crossover,staged,torch"
+steps="kernels,ctest,perf,threads,crossover,hosts,staged,torch"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=$2; shift 2 ;;
@@ -255,6 +263,33 @@ AWK
   worst=${line##* }
   verdict=$(awk -v w="$worst" 'BEGIN { print (w + 0 > 0 && w + 0 <= 1.2) ? "PASS" : "FAIL" }')
   note "one-shot/direct crossover (default <= 1.2x best)" "$line $verdict"
+fi
+if want hosts; then
+  echo "== 3d. across hosts: 2 processes (WEFT_HOSTID) x 2 thread-ranks, device buffers"
+  # Each process a host of its own: weft-run gives each its WEFT_RANK.
+  as_hosts() {  # file, weft-perf arguments...
+    local f=$1; shift
+    timeout 200 "$bin/weft-run" -n 2 --timeout 300 -- \
+      sh -c 'WEFT_HOSTID=gpuhost$WEFT_RANK exec "$0" "$@"' "$bin/weft-perf" "$@" >"$out/$f" 2>&1 || status=1
+  }
+  # Rows carry weft-run's "[0]" prefix: size 2, type 4, time 7, algbw 8, busbw 9, #wrong 10, path 15.
+  as_hosts hosts-p2p.txt sendrecv -b 256M -e 256M -n 10 -w 3
+  as_hosts hosts-check.txt allreduce --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
+  as_hosts hosts-allreduce.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
+  WEFT_NET_KERNEL=0 as_hosts hosts-staged.txt allreduce --mem device -t 2 -b 256M -e 256M -n 5 -w 2
+  tail -4 "$out/hosts-allreduce.txt"
+  p2p=$(awk '$4=="float" || $4=="int8" {print $8}' "$out/hosts-p2p.txt" | tail -1)
+  bw=$(awk '$4=="float" {print $9}' "$out/hosts-allreduce.txt" | tail -1)
+  path=$(awk '$4=="float" {print $15}' "$out/hosts-allreduce.txt" | tail -1)
+  reduced=$(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-allreduce.txt")
+  wrong=$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-check.txt")
+  verdict=$(awk -v b="$bw" -v p="$p2p" 'BEGIN { if (b == "" || p == "") print "?"; else print (b + 0 >= 0.8 * p) ? "PASS" : "FAIL" }')
+  note "hosts: every type 1M..$max, #wrong (goal 0)" "${wrong:-?}"
+  note "hosts: UCX p2p between the processes, 256 MiB" "${p2p:-?} GB/s"
+  note "hosts: allreduce 256 MiB busbw (goal >= 80% p2p)" "${bw:-?} GB/s via ${path:-?} $verdict"
+  note "hosts: host-reduced bytes per call (goal 0)" "${reduced:-?}"
+  note "hosts: the same, staged (CPU reduces), busbw" \
+    "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-staged.txt" | tail -1), host-reduced $(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-staged.txt")"
 fi
 if want staged; then
   # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in

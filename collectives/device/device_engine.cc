@@ -19,6 +19,9 @@
 #include "collectives/device/device_kernels.h"
 #include "collectives/device/device_phase.h"
 #include "collectives/device/device_queue.h"
+#include "collectives/device/net_proxy_call.h"
+#include "collectives/device/net_ring_kernel.h"
+#include "collectives/device/one_shot_kernel.h"
 #include "collectives/device/staged_call.h"
 #include "collectives/device/staging_plan.h"
 #include "collectives/host_collectives.h"
@@ -76,6 +79,7 @@ class CudaDeviceEngine : public DeviceEngine {
   int device() const override { return o_.device; }
   const char* path() const override { return o_.ipc ? "cuda-ipc" : "staged"; }
   const char* PathOf(const CollArgs& a) const override {
+    if (NetKernelServes(a)) return "net-ring-kernel";
     const char* kernel = kernels_ ? kernels_->PathOf(a) : nullptr;
     return kernel != nullptr ? kernel : path();
   }
@@ -110,6 +114,12 @@ class CudaDeviceEngine : public DeviceEngine {
   }
   OpDesc* Desc(int slot) { return static_cast<OpDesc*>(descs_.data()) + slot; }
   Status EnqueueIpc(const CollArgs& a, int slot, Builder* b);
+  // Across hosts: the ring kernel on the stream, and a stage (no gate) in which this
+  // engine's thread drives the proxy through the host side once the stream reaches it.
+  bool NetKernelServes(const CollArgs& a) const {
+    return net_proxy_ != nullptr && !UserOps::IsUserOp(a.op) && OneShotServes(a.type);
+  }
+  Status EnqueueNetRing(const CollArgs& a);
   Status EnqueueStaged(const CollArgs& a, Builder* b);
   Status EnqueueStagedP2P(const std::vector<P2PArgs>& ops, Builder* b);
   // Runs `plan` (whose copies were laid out by the caller) through pinned staging memory;
@@ -141,6 +151,7 @@ class CudaDeviceEngine : public DeviceEngine {
   std::mutex enqueue_mutex_;
   IpcImporter importer_;                    // used by the worker thread only
   std::unique_ptr<DeviceKernels> kernels_;  // GPU-driven calls, IPC path (null: none)
+  NetProxy* net_proxy_ = nullptr;           // the host side's, across hosts (null: staged)
   uint64_t ops_ = 0;
 
   std::mutex staging_mutex_;
@@ -177,9 +188,15 @@ Status CudaDeviceEngine::Init() {
     ko.timeout_ms = o_.timeout_ms;
     WEFT_CHECK(DeviceKernels::Create(host_, ko, &kernels_));
   }
+  if (!o_.ipc && o_.net_kernel && o_.nranks > 1) {
+    ScopedDevice scope(o_.device);
+    WEFT_CHECK(host_->RingProxy(AllocateMappedRegion, &net_proxy_));
+  }
   worker_ = std::thread([this] { WorkerMain(); });
   WEFT_INFO(kLogInit, "device collectives on GPU %d by %s", o_.device,
-            o_.ipc ? "CUDA IPC between the ranks of this host" : "pinned host staging");
+            o_.ipc       ? "CUDA IPC between the ranks of this host"
+            : net_proxy_ ? "ring kernels with a network proxy (others: pinned host staging)"
+                         : "pinned host staging");
   return Status::Ok();
 }
 
@@ -189,11 +206,17 @@ CudaDeviceEngine::~CudaDeviceEngine() {
   // failed must stop first.
   if (kernels_ && (!queue_->error().ok() || host_->InError())) kernels_->RaiseAbort();
   kernels_.reset();
+  if (net_proxy_ != nullptr && (!queue_->error().ok() || host_->InError())) net_proxy_->Abort();
   if (!queue_ || queue_->Idle()) return;
-  // Kernels may still read the descriptors (their stream never ran): keep the memory.
+  // Kernels may still read the descriptors and the proxy's FIFOs (their stream never ran):
+  // keep the memory; they return at once when they run.
   WEFT_WARN(kLogColl, "destroying a communicator with %zu device collectives still queued",
             queue_->Pending());
   new PinnedBuffer(std::move(descs_));  // deliberately leaked
+  if (net_proxy_ != nullptr) {
+    net_proxy_->Abort();
+    net_proxy_->KeepMemory();
+  }
 }
 
 void CudaDeviceEngine::StopWorker() {
@@ -258,6 +281,7 @@ Status CudaDeviceEngine::Drain() {
 
 void CudaDeviceEngine::Abort(const Status& why) {
   if (kernels_) kernels_->RaiseAbort();
+  if (net_proxy_ != nullptr) net_proxy_->Abort();
   queue_->Fail(why);
   // Skipped kernels finish at once unless the stream is stuck on earlier work.
   std::unique_lock<std::mutex> lock(wake_mutex_);
@@ -350,6 +374,7 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
   // One kernel, nothing for the host to do (a CUDA graph captures it): small calls, and large
   // ones where every rank is a thread of this process.
   if (kernels_ && kernels_->PathOf(a) != nullptr) return kernels_->Launch(a);
+  if (NetKernelServes(a)) return EnqueueNetRing(a);
   int slot = 0;
   WEFT_CHECK(AcquireSlot(&slot));
   OpDesc* desc = Desc(slot);
@@ -373,6 +398,41 @@ Status CudaDeviceEngine::Enqueue(const CollArgs& a) {
   b.status = ipc ? EnqueueIpc(a, slot, &b) : EnqueueStaged(a, &b);
   WEFT_TRACE(kLogColl, "queued %s on stream %p: slot %d, gates up to %u", b.op.what.c_str(),
              a.stream, slot, next_gate_);
+  return Submit(&b, a.stream);
+}
+
+// ---- across hosts: the ring kernel and the network proxy ----
+
+Status CudaDeviceEngine::EnqueueNetRing(const CollArgs& a) {
+  // The kernel's waits give up a second after the drive loop's (whose verdict names the
+  // rank that stopped): the backstop that keeps a kernel from spinning forever.
+  const proto::NetRingArgs k =
+      net_proxy_->KernelArgs(a, o_.timeout_ms > 0 ? o_.timeout_ms + 1000 : 0);
+  // The drive loop adds "on rank N" to its errors; the queue's need it here.
+  const std::string what =
+      Format("%s (device op %llu, count %zu, %s)", CollName(a.coll),
+             static_cast<unsigned long long>(ops_++), a.count, TypeName(a.type));
+  Builder b;
+  b.op.what = Format("%s on rank %d", what.c_str(), o_.rank);
+  NetProxy* proxy = net_proxy_;
+  b.op.skip = [proxy] { proxy->Abort(); };  // every wait of the kernels returns
+  b.op.finish = [] {};
+  // Once the stream reaches the call, this engine's thread moves the kernel's bytes until
+  // its blocks have returned. No gate: the stream never waits for the host.
+  DeviceStage drive;
+  b.status = dev_->RecordEvent(a.stream, &drive.event);
+  if (!b.status.ok()) return Submit(&b, a.stream);
+  drive.host_work = [this, what] {
+    NetProxyCall call(net_proxy_);
+    return host_->RunCollective(&call, what);
+  };
+  b.op.stages.push_back(std::move(drive));
+  b.status =
+      LaunchNetRing(k, a.type, a.op, proxy->kernel_status(), proxy->kernel_finished(), a.stream);
+  // Without its kernel, the call's blocks would never return: nothing to drive.
+  if (!b.status.ok()) b.op.stages.back().host_work = nullptr;
+  WEFT_TRACE(kLogColl, "queued %s on stream %p: ring kernel, %d channels", b.op.what.c_str(),
+             a.stream, k.channels);
   return Submit(&b, a.stream);
 }
 
@@ -634,6 +694,10 @@ Status CudaDeviceEngine::EnqueueStaged(const CollArgs& a, Builder* b) {
       [this, host](const StagingPiece& piece, std::byte* stage_send, std::byte* stage_recv) {
         CollArgs h = host;
         h.count = piece.count;
+        if (FactsOf(h.coll).reduces && o_.host_reduced_bytes != nullptr)
+          o_.host_reduced_bytes->fetch_add(
+              InputCount(h.coll, piece.count, o_.nranks) * TypeSize(h.type),
+              std::memory_order_relaxed);
         h.send = stage_send + piece.send_offset;
         h.recv = stage_recv + piece.recv_offset;
         return host_->Run({h});

@@ -8,13 +8,19 @@
 //    and kernels read the peers' buffers directly: all-reduce is a reduce-scatter (each rank
 //    reduces its chunk from all N inputs in one pass) then an all-gather, both in place in
 //    the peers' memory, with host barriers between phases.
-//  * host staging (otherwise): device -> pinned host copy, the host collective (UCX, shared
-//    FIFOs), pinned host -> device copy, in pieces so the copies overlap the host
-//    collective (staged_call.h).
+//  * across hosts (otherwise), for the five ring collectives with a built-in op: one ring
+//    kernel per call reduces on the device and writes into FIFOs in pinned host memory the
+//    device maps, and the communicator's network proxy moves them over the transport
+//    (net_proxy.h); the host reduces nothing. The engine's thread drives the proxy while
+//    the kernel runs; the stream never waits for the host.
+//  * host staging (the rest: PreMulSum, point to point, WEFT_NET_KERNEL=0): device -> pinned
+//    host copy, the host collective (UCX, shared FIFOs), pinned host -> device copy, in
+//    pieces so the copies overlap the host collective (staged_call.h).
 // Builds without CUDA compile device_engine_none.cc: every buffer is host memory there.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,6 +83,14 @@ struct DeviceEngineOptions {
   bool buffer_cache = true;
   // For tests: staged even where every rank is a thread of one process (WEFT_CUDA_FORCE_STAGED).
   bool force_staged = false;
+  // Off the CUDA IPC path (ranks on several hosts), the five ring collectives with a
+  // built-in op run as one ring kernel each that reduces on the device, while the
+  // communicator's network proxy moves its FIFOs (net_proxy.h; WEFT_NET_KERNEL). The same on
+  // every rank.
+  bool net_kernel = true;
+  // Where the engine counts the bytes of device data the host's CPU reduced (each staged
+  // piece of a reducing collective adds this rank's input); null: not counted.
+  std::atomic<uint64_t>* host_reduced_bytes = nullptr;
 };
 
 class DeviceEngine {
@@ -95,7 +109,8 @@ class DeviceEngine {
   virtual int device() const = 0;
   virtual const char* path() const = 0;  // "cuda-ipc" or "staged"
   // The path a call takes: path(), or "oneshot-kernel" / "direct-kernel" /
-  // "direct-staged-kernel" / "direct-inplace-kernel" for the GPU-driven calls.
+  // "direct-staged-kernel" / "direct-inplace-kernel" / "net-ring-kernel" for the GPU-driven
+  // calls.
   virtual const char* PathOf(const CollArgs&) const { return path(); }
   // Collective (weftCommWindowRegister): [p, p + bytes) mapped into the peers for the direct
   // kernel (device_kernels.h); *slot -1 where that serves nothing.

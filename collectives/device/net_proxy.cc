@@ -1,5 +1,6 @@
 #include "collectives/device/net_proxy.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -32,11 +33,12 @@ NetProxy::~NetProxy() {
   while (!Quiescent() && std::chrono::steady_clock::now() < deadline) {
     if (!transport_->Progress()) transport_->WaitForEvent(1);
   }
-  if (!Quiescent()) {
+  if (keep_memory_ || !Quiescent()) {
     // The transport may still write into the slots and completions (a receive matched to a
     // peer's rendezvous cannot be cancelled): they outlive it, as LinkTable's do.
-    WEFT_WARN(kLogNet, "leaving the proxy's FIFOs with outstanding transfers allocated");
-    transport_->AbandonOutstanding();
+    WEFT_WARN(kLogNet, "leaving the proxy's FIFOs allocated: %s",
+              keep_memory_ ? "kernels still queued may read them" : "transfers outstanding");
+    if (!Quiescent()) transport_->AbandonOutstanding();
     KeepForLife(std::move(channels_));
     KeepForLife(std::move(region_));
     return;
@@ -58,7 +60,15 @@ Status NetProxy::Create(Transport* transport, const NetProxyOptions& options,
                                                      static_cast<int>(kMaxCollectiveChannels),
                weftInvalidArgument, "the proxy's tag channels %d..%d are out of range",
                options.first_tag_channel, options.first_tag_channel + options.channels - 1);
+  const auto at = std::find(options.ring.begin(), options.ring.end(), options.rank);
+  WEFT_REQUIRE(at != options.ring.end(), weftInvalidArgument,
+               "rank %d is not on the proxy's ring of %zu ranks", options.rank,
+               options.ring.size());
   std::unique_ptr<NetProxy> p(new NetProxy(transport, options));
+  const int n = static_cast<int>(options.ring.size());
+  p->pos_ = static_cast<int>(at - options.ring.begin());
+  p->prev_ = options.ring[static_cast<size_t>((p->pos_ + n - 1) % n)];
+  p->next_ = options.ring[static_cast<size_t>((p->pos_ + 1) % n)];
   WEFT_CHECK(p->Build());
   *out = std::move(p);
   return Status::Ok();
@@ -76,16 +86,20 @@ Status NetProxy::Build() {
   const auto nslots = static_cast<size_t>(options_.shape.nslots);
   const size_t slots_bytes = nslots * proto::NetSlotStride(options_.shape.slot_bytes);
   const auto channels = static_cast<size_t>(options_.channels);
-  // Words, the kernel's counters, then per channel and direction: counters, sizes, slots.
+  const size_t ring_bytes = options_.ring.size() * sizeof(int);
+  // Words, the ring, the kernel's counters, then per channel and direction: counters,
+  // sizes, slots (each carved on a cache line: 64 bytes of rounding apiece).
   region_bytes_ =
-      sizeof(Words) + 2 * channels * sizeof(uint64_t) + 64 + 2 * channels * sizeof(proto::NetFifo) +
-      64 +
+      sizeof(Words) + ring_bytes + 64 + 2 * channels * sizeof(uint64_t) + 64 +
+      2 * channels * sizeof(proto::NetFifo) + 64 +
       2 * channels * (sizeof(proto::NetFifoCounters) + (nslots * 8 + 63) / 64 * 64 + slots_bytes);
   WEFT_CHECK(options_.allocate(region_bytes_, &region_));
   region_dev_ = static_cast<unsigned char*>(region_.device);
   void* dev = nullptr;
   words_ = static_cast<Words*>(Carve(sizeof(Words), &dev));
   words_dev_ = static_cast<Words*>(dev);
+  std::memcpy(Carve(ring_bytes, &dev), options_.ring.data(), ring_bytes);
+  ring_dev_ = static_cast<const int*>(dev);
   Carve(2 * channels * sizeof(uint64_t), &dev);
   counts_dev_ = static_cast<uint64_t*>(dev);
   // The FIFOs' descriptors as the kernel reads them: send FIFOs by channel, then receive.
@@ -110,9 +124,9 @@ Status NetProxy::Build() {
     fifos[c] = ch.send_dev;
     fifos[channels + c] = ch.recv_dev;
     const int tag_channel = options_.first_tag_channel + static_cast<int>(c);
-    ch.tx = std::make_unique<NetSendPort>(transport_, options_.next, tag_channel, options_.shape,
+    ch.tx = std::make_unique<NetSendPort>(transport_, next_, tag_channel, options_.shape,
                                           reinterpret_cast<std::byte*>(ch.send.slots));
-    WEFT_CHECK(NetRecvPort::Create(transport_, options_.prev, tag_channel, options_.shape, &ch.rx,
+    WEFT_CHECK(NetRecvPort::Create(transport_, prev_, tag_channel, options_.shape, &ch.rx,
                                    reinterpret_cast<std::byte*>(ch.recv.slots)));
   }
   WEFT_REQUIRE(region_used_ <= region_bytes_, weftInternalError,
@@ -120,20 +134,52 @@ Status NetProxy::Build() {
   return Status::Ok();
 }
 
-void NetProxy::KernelArgs(proto::NetRingArgs* a) const {
-  a->channels = options_.channels;
-  a->send = fifos_dev_;
-  a->recv = fifos_dev_ + options_.channels;
-  a->sent = counts_dev_;
-  a->received = counts_dev_ + options_.channels;
-  a->limits.abort_flag = &words_dev_->abort;
-  a->stuck_source = &words_dev_->stuck;
+namespace {
+
+proto::DeviceColl DeviceCollOf(CollType c) {
+  switch (c) {
+    case CollType::kAllGather:
+      return proto::DeviceColl::kAllGather;
+    case CollType::kReduceScatter:
+      return proto::DeviceColl::kReduceScatter;
+    case CollType::kBroadcast:
+      return proto::DeviceColl::kBroadcast;
+    case CollType::kReduce:
+      return proto::DeviceColl::kReduce;
+    default:
+      return proto::DeviceColl::kAllReduce;
+  }
 }
 
-void NetProxy::Start(std::function<bool()> finished) {
-  finished_ = std::move(finished);
+}  // namespace
+
+proto::NetRingArgs NetProxy::KernelArgs(const CollArgs& a, int64_t timeout_ms) const {
+  const std::vector<int>& ring = options_.ring;
+  proto::NetRingArgs k;
+  k.coll = DeviceCollOf(a.coll);
+  k.pos = pos_;
+  k.nranks = static_cast<int>(ring.size());
+  k.root = static_cast<int>(std::find(ring.begin(), ring.end(), a.root) - ring.begin());
+  k.ring = ring_dev_;
+  k.input = a.send;
+  k.output = a.recv;
+  k.count = a.count;
+  k.divisor = a.op == weftAvg ? k.nranks : 0;
+  k.channels = options_.channels;
+  k.send = fifos_dev_;
+  k.recv = fifos_dev_ + options_.channels;
+  k.sent = counts_dev_;
+  k.received = counts_dev_ + options_.channels;
+  k.limits.abort_flag = &words_dev_->abort;
+  k.limits.timeout_ns = timeout_ms > 0 ? static_cast<uint64_t>(timeout_ms) * 1000000u : 0;
+  k.stuck_source = &words_dev_->stuck;
+  return k;
+}
+
+void NetProxy::Start() {
+  started_ = true;
+  blocks_target_ += static_cast<uint32_t>(options_.channels);
   proto::StoreRelease(&words_->status, 0u);
-  proto::StoreRelease(&words_->finished, 0u);
   proto::StoreRelease(&words_->stuck, 0u);
 }
 
@@ -159,7 +205,7 @@ Status NetProxy::Advance(bool* done) {
       WEFT_CHECK(ch.tx->Slot(ch.posted, &slot));
       WEFT_REQUIRE(slot != nullptr, weftInternalError,
                    "the kernel wrote message %llu to rank %d into a slot still on its way",
-                   static_cast<unsigned long long>(ch.posted), options_.next);
+                   static_cast<unsigned long long>(ch.posted), next_);
       WEFT_CHECK(ch.tx->Post(ch.posted, proto::NetFifoBytes(ch.send, ch.posted)));
     }
     // A slot whose message has left may take message n + nslots: that is the link's own
@@ -186,7 +232,8 @@ Status NetProxy::Advance(bool* done) {
     for (; ch.released < read; ++ch.released)
       WEFT_CHECK(ch.rx->Release(ch.released));
   }
-  if (!finished_ || !finished_()) return Status::Ok();
+  // Every block of the call has returned (counts wrap; the difference does not).
+  if (!started_ || static_cast<int32_t>(BlocksFinished() - blocks_target_) < 0) return Status::Ok();
   const uint32_t status = proto::LoadAcquire(&words_->status);
   if (status != 0) {
     const int peer = StuckPeer();
@@ -201,6 +248,7 @@ Status NetProxy::Advance(bool* done) {
     if (ch.posted < proto::LoadAcquire(&ch.send.counters->head) || ch.tx->InFlight())
       return Status::Ok();
   }
+  started_ = false;
   *done = true;
   return Status::Ok();
 }
@@ -228,9 +276,9 @@ std::string NetProxy::Waiting() const {
     s += Format(
         "%schannel %zu: %llu messages to rank %d posted (%llu of them sent), %llu arrived "
         "from rank %d",
-        c == 0 ? "" : "; ", c, static_cast<unsigned long long>(ch.posted), options_.next,
+        c == 0 ? "" : "; ", c, static_cast<unsigned long long>(ch.posted), next_,
         static_cast<unsigned long long>(ch.credited), static_cast<unsigned long long>(ch.arrived),
-        options_.prev);
+        prev_);
   }
   return s;
 }

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/coll_args.h"
 #include "collectives/device/proto/net_ring.h"
 #include "collectives/plan_runner.h"
 #include "transport/net_link.h"
@@ -44,8 +45,10 @@ Status AllocateHostRegion(size_t bytes, SharedRegion* out);
 constexpr int kProxyFirstTagChannel = 40;
 
 struct NetProxyOptions {
-  int prev = -1;  // the rank this one receives from
-  int next = -1;  // the rank it sends to
+  // The ring (every rank once; data flows along it), copied where the kernel reads it, and
+  // this rank on it: it receives from the rank before and sends to the one after.
+  std::vector<int> ring;
+  int rank = 0;
   int channels = 1;
   // The transport's tag channels its connections use: first_tag_channel + c for channel c.
   // They must carry nothing else between these ranks.
@@ -62,21 +65,30 @@ class NetProxy final : public PlanRunner {
   NetProxy(const NetProxy&) = delete;
   NetProxy& operator=(const NetProxy&) = delete;
 
-  // Fills what the kernel needs to reach the FIFOs, its counters, the abort flag and the
-  // stuck-peer word (as the kernel sees them); the caller fills the collective.
-  void KernelArgs(proto::NetRingArgs* a) const;
-  // A kernel was started: the proxy is done with the call once finished() (the kernel's
-  // blocks have all returned; its status is then in kernel_status()) and its sends have left.
-  void Start(std::function<bool()> finished);
+  // The kernel's arguments for this rank's call `a` (a collective of the five the ring
+  // serves): the FIFOs, its counters, the ring, the abort flag and the stuck-peer word as
+  // the kernel reaches them, and the call. `timeout_ms` bounds each wait of the kernel
+  // (0: none).
+  proto::NetRingArgs KernelArgs(const CollArgs& a, int64_t timeout_ms) const;
+  int prev() const { return prev_; }
+  int next() const { return next_; }
+  // The next call's kernel (options.channels blocks) was launched, or will be: the proxy is
+  // done with the call once those blocks have returned and its sends have left. Calls start
+  // in the order their kernels run; nothing is reset between them, so a GPU may run calls
+  // queued on a stream back to back while the proxy serves them one by one.
+  void Start();
   // The kernel's outcome word, as it reaches it: 0, or the proto::WaitResult of a wait that
-  // gave up; its count of blocks that returned (LaunchNetRing's `finished`, which Start
-  // zeroes, and BlocksFinished reads); and the rank a wait gave up on (-1: none).
+  // gave up; its count of blocks that returned over the proxy's life (LaunchNetRing's
+  // `finished`, which BlocksFinished reads); and the rank a wait gave up on (-1: none).
   uint32_t* kernel_status() const { return &words_dev_->status; }
   uint32_t* kernel_finished() const { return &words_dev_->finished; }
   uint32_t BlocksFinished() const;
   int StuckPeer() const;
   // Every wait of the kernel gives up (a failure found by the driver, an abort).
   void Abort();
+  // Kernels queued on a stream that has not run yet may still reach the FIFOs: the proxy's
+  // memory outlives it (they return at once, having seen the abort flag).
+  void KeepMemory() { keep_memory_ = true; }
 
   Status Advance(bool* done) override;
   void CancelOutstanding() override;
@@ -113,6 +125,8 @@ class NetProxy final : public PlanRunner {
 
   Transport* transport_;
   NetProxyOptions options_;
+  int pos_ = 0, prev_ = -1, next_ = -1;  // on the ring
+  const int* ring_dev_ = nullptr;        // the ring as the kernel reads it
   SharedRegion region_;
   size_t region_used_ = 0;
   size_t region_bytes_ = 0;
@@ -122,7 +136,9 @@ class NetProxy final : public PlanRunner {
   uint64_t* counts_dev_ = nullptr;       // the kernel's sent/received per channel (its view)
   proto::NetFifo* fifos_dev_ = nullptr;  // the FIFOs' descriptors (its view)
   std::vector<Channel> channels_;
-  std::function<bool()> finished_;
+  bool started_ = false;  // a call is in progress
+  bool keep_memory_ = false;
+  uint32_t blocks_target_ = 0;  // the returned-blocks count that ends it (wraps)
   size_t moved_ = 0;
   uint64_t moved_sent_ = 0, moved_received_ = 0;
 };

@@ -13,18 +13,16 @@
 
 #include "collectives/coll_args.h"
 #include "collectives/device/net_proxy.h"
+#include "collectives/device/net_proxy_call.h"
 #include "collectives/plan_runner.h"
 
 namespace weft {
 
 class StandInRingRunner final : public PlanRunner {
  public:
-  // The call `a` of this rank on `ring` (every rank once; data flows along it), through
-  // `proxy` (whose prev and next are this rank's neighbours on the ring); `ring` outlives
-  // the runner (the communicator's, read by the blocks in place). `timeout_ms`
-  // bounds each wait of the stand-in kernel (0: none).
-  StandInRingRunner(NetProxy* proxy, const CollArgs& a, int rank, const std::vector<int>& ring,
-                    int64_t timeout_ms);
+  // This rank's call `a` on `proxy`'s ring; `timeout_ms` bounds each wait of the stand-in
+  // kernel (0: none).
+  StandInRingRunner(NetProxy* proxy, const CollArgs& a, int64_t timeout_ms);
   ~StandInRingRunner() override;
   StandInRingRunner(const StandInRingRunner&) = delete;
   StandInRingRunner& operator=(const StandInRingRunner&) = delete;
@@ -33,16 +31,16 @@ class StandInRingRunner final : public PlanRunner {
   void CancelOutstanding() override;
   bool Quiescent(bool receives_only = false) const override;
   bool NeedsPolling() const override { return true; }
-  size_t StepsRun() const override { return proxy_->StepsRun(); }
-  // Calls share the proxy's FIFOs: one after another.
+  size_t StepsRun() const override { return call_.StepsRun(); }
   bool Sequential() const override { return true; }
-  std::string Waiting() const override { return proxy_->Waiting(); }
+  std::string Waiting() const override { return call_.Waiting(); }
 
  private:
   void Launch();
   void Join();
 
   NetProxy* proxy_;
+  NetProxyCall call_;
   proto::NetRingArgs args_;
   weftDataType_t type_;
   weftRedOp_t op_;

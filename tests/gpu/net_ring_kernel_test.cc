@@ -36,13 +36,12 @@ bool HaveGpu() {
 
 struct Job : GpuRanks<kRanks> {
   explicit Job(size_t max_bytes) : GpuRanks(max_bytes), fabric(kRanks, 1 << 20) {
-    std::vector<int> ring_host(kRanks);
-    std::iota(ring_host.begin(), ring_host.end(), 0);
-    ring = Table(ring_host.data(), kRanks);
+    std::vector<int> ring(kRanks);
+    std::iota(ring.begin(), ring.end(), 0);
     for (int r = 0; r < kRanks; ++r) {
       NetProxyOptions o;
-      o.prev = (r + kRanks - 1) % kRanks;
-      o.next = (r + 1) % kRanks;
+      o.ring = ring;
+      o.rank = r;
       o.channels = kChannels;
       o.first_tag_channel = kProxyFirstTagChannel;
       o.shape.slot_bytes = 512 << 10;
@@ -58,18 +57,14 @@ struct Job : GpuRanks<kRanks> {
   Status Run(proto::DeviceColl coll, size_t count, int root, weftDataType_t type, weftRedOp_t op) {
     for (int r = 0; r < kRanks; ++r) {
       NetProxy* p = proxy[r].get();
-      p->Start([p] { return p->BlocksFinished() == kChannels; });
-      proto::NetRingArgs a;
-      p->KernelArgs(&a);
-      a.coll = coll;
-      a.pos = r;
-      a.nranks = kRanks;
-      a.root = root;
-      a.ring = ring;
-      a.input = in[r];
-      a.output = out[r];
-      a.count = count;
-      a.limits.timeout_ns = 20'000'000'000ull;
+      p->Start();
+      CollArgs call;
+      call.send = in[r];
+      call.recv = out[r];
+      call.count = count;
+      call.root = root;
+      proto::NetRingArgs a = p->KernelArgs(call, 20'000);
+      a.coll = coll;  // the protocol's names, as the test lists its calls
       WEFT_CHECK(LaunchNetRing(a, type, op, p->kernel_status(), p->kernel_finished(), stream[r]));
     }
     bool done[kRanks] = {};
@@ -91,7 +86,6 @@ struct Job : GpuRanks<kRanks> {
   }
 
   LoopbackFabric fabric;
-  int* ring = nullptr;
   std::unique_ptr<NetProxy> proxy[kRanks];
 };
 

@@ -46,7 +46,8 @@ TEST_P(ProxyStandIn, EveryCollectiveTypeAndOpIsExact) {
   ExpectPasses(r);
   // Every rank took the path (and made its proxy once).
   size_t made = 0;
-  for (size_t at = 0; (at = r.output.find("stand-in kernel and proxy", at)) != std::string::npos;
+  for (size_t at = 0; (at = r.output.find("stand-in kernel (WEFT_PROXY_STANDIN) and network proxy",
+                                          at)) != std::string::npos;
        ++at)
     ++made;
   EXPECT_EQ(made, static_cast<size_t>(hosts * per_host)) << r.output;

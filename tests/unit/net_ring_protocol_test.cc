@@ -60,10 +60,9 @@ struct Job {
     for (size_t q = 0; q < ring.size(); ++q)
       pos[static_cast<size_t>(ring[q])] = static_cast<int>(q);
     for (int r = 0; r < s.nranks; ++r) {
-      const int q = pos[static_cast<size_t>(r)];
       NetProxyOptions o;
-      o.prev = ring[static_cast<size_t>((q + s.nranks - 1) % s.nranks)];
-      o.next = ring[static_cast<size_t>((q + 1) % s.nranks)];
+      o.ring = ring;
+      o.rank = r;
       o.channels = s.channels;
       o.first_tag_channel = 7;
       o.shape.slot_bytes = s.slot_bytes;
@@ -76,17 +75,14 @@ struct Job {
   }
 
   proto::NetRingArgs Args(int rank, const Call& c, const void* in, void* out) const {
-    proto::NetRingArgs a;
-    proxies[static_cast<size_t>(rank)]->KernelArgs(&a);
-    a.coll = c.coll;
-    a.pos = pos[static_cast<size_t>(rank)];
-    a.nranks = shape.nranks;
-    a.root = pos[static_cast<size_t>(c.root)];
-    a.ring = ring.data();
-    a.input = in;
-    a.output = out;
-    a.count = c.count;
-    a.limits.timeout_ns = 60'000'000'000ull;  // a hang fails, never blocks
+    CollArgs call;
+    call.send = in;
+    call.recv = out;
+    call.count = c.count;
+    call.root = c.root;
+    // A hang fails, never blocks.
+    proto::NetRingArgs a = proxies[static_cast<size_t>(rank)]->KernelArgs(call, 60'000);
+    a.coll = c.coll;  // the protocol's own names, as the test lists its calls
     return a;
   }
 
@@ -97,23 +93,19 @@ struct Job {
   std::vector<Status> Run(const std::vector<proto::NetRingArgs>& args, int absent = -1,
                           bool abort_midway = false) {
     const int n = shape.nranks;
-    std::vector<std::atomic<int>> finished(static_cast<size_t>(n));
     std::vector<std::thread> threads;
     for (int r = 0; r < n; ++r) {
-      finished[static_cast<size_t>(r)] = 0;
       NetProxy* proxy = proxies[static_cast<size_t>(r)].get();
-      const int channels = shape.channels;
-      std::atomic<int>* done = &finished[static_cast<size_t>(r)];
-      proxy->Start([done, channels] { return done->load() == channels; });
+      proxy->Start();
       if (r == absent) continue;
       for (int ch = 0; ch < shape.channels; ++ch) {
-        threads.emplace_back([&, r, ch, proxy, done] {
+        threads.emplace_back([&, r, ch, proxy] {
           uint32_t shared = 0;
           const WaitResult w =
               proto::NetRing<F, Op>(args[static_cast<size_t>(r)], ch, 0, 1, &shared);
           if (w != WaitResult::kReady)
             proto::StoreRelease(proxy->kernel_status(), static_cast<uint32_t>(w));
-          done->fetch_add(1);
+          __atomic_fetch_add(proxy->kernel_finished(), 1u, __ATOMIC_RELEASE);
         });
       }
     }
@@ -406,7 +398,7 @@ TEST(NetRingProtocol, BadShapesAreRefused) {
   LoopbackFabric fabric(2);
   std::unique_ptr<NetProxy> p;
   NetProxyOptions o;
-  o.prev = o.next = 1;
+  o.ring = {0, 1};
   o.shape.nslots = 1;
   EXPECT_EQ(NetProxy::Create(fabric.transport(0), o, &p).code(), weftInvalidArgument);
   o.shape.nslots = 2;
@@ -417,6 +409,9 @@ TEST(NetRingProtocol, BadShapesAreRefused) {
   EXPECT_EQ(NetProxy::Create(fabric.transport(0), o, &p).code(), weftInvalidArgument);
   o.channels = 2;
   o.first_tag_channel = 62;
+  EXPECT_EQ(NetProxy::Create(fabric.transport(0), o, &p).code(), weftInvalidArgument);
+  o.first_tag_channel = 0;
+  o.ring = {1, 2};  // rank 0 is not on it
   EXPECT_EQ(NetProxy::Create(fabric.transport(0), o, &p).code(), weftInvalidArgument);
 }
 
