@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "collectives/device/gate_kernel.h"
 #include "common/log.h"
@@ -130,20 +131,18 @@ Status PinnedBuffer::Allocate(size_t bytes, PinnedBuffer* out) {
 }
 
 Status AllocateMappedRegion(size_t bytes, SharedRegion* out) {
-  void* p = nullptr;
-  WEFT_CHECK(
-      Cuda(cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocMapped | cudaHostAllocPortable),
-           Format("cudaHostAlloc of %zu bytes for the proxy's FIFOs", bytes).c_str()));
-  std::memset(p, 0, bytes);
+  PinnedBuffer buffer;
+  WEFT_CHECK(PinnedBuffer::Allocate(bytes, &buffer).WithContext("the proxy's FIFOs"));
   void* dev = nullptr;
-  const cudaError_t e = cudaHostGetDevicePointer(&dev, p, 0);
-  if (e != cudaSuccess) {
-    (void)cudaFreeHost(p);
-    WEFT_CHECK(Cuda(e, "cudaHostGetDevicePointer for the proxy's FIFOs"));
-  }
-  out->host = p;
+  WEFT_CHECK(Cuda(cudaHostGetDevicePointer(&dev, buffer.data(), 0),
+                  "cudaHostGetDevicePointer for the proxy's FIFOs"));
+  std::memset(buffer.data(), 0, bytes);
+  // The buffer lives in the region's free, which releases it (or, never called, in the
+  // region kept for life).
+  auto owner = std::make_shared<PinnedBuffer>(std::move(buffer));
+  out->host = owner->data();
   out->device = dev;
-  out->free = [](void* q) { (void)cudaFreeHost(q); };
+  out->free = [owner](void*) { *owner = PinnedBuffer(); };
   return Status::Ok();
 }
 

@@ -75,39 +75,36 @@ Status NetProxy::Create(Transport* transport, const NetProxyOptions& options,
 }
 
 // The next `bytes` of the region, on a cache line; *device is the kernel's address of it.
+// Before the region exists (LayOut's measuring pass) it only counts, and returns nulls.
 void* NetProxy::Carve(size_t bytes, void** device) {
   const size_t at = region_used_;
   region_used_ += (bytes + 63) / 64 * 64;
+  if (region_.host == nullptr) {
+    if (device != nullptr) *device = nullptr;
+    return nullptr;
+  }
   if (device != nullptr) *device = region_dev_ + at;
   return static_cast<unsigned char*>(region_.host) + at;
 }
 
-Status NetProxy::Build() {
+// Words, the ring, the kernel's counters, the FIFOs' descriptors, then per channel and
+// direction: counters, sizes, slots. Run once to measure the region, once to place it.
+void NetProxy::LayOut() {
   const auto nslots = static_cast<size_t>(options_.shape.nslots);
-  const size_t slots_bytes = nslots * proto::NetSlotStride(options_.shape.slot_bytes);
   const auto channels = static_cast<size_t>(options_.channels);
-  const size_t ring_bytes = options_.ring.size() * sizeof(int);
-  // Words, the ring, the kernel's counters, then per channel and direction: counters,
-  // sizes, slots (each carved on a cache line: 64 bytes of rounding apiece).
-  region_bytes_ =
-      sizeof(Words) + ring_bytes + 64 + 2 * channels * sizeof(uint64_t) + 64 +
-      2 * channels * sizeof(proto::NetFifo) + 64 +
-      2 * channels * (sizeof(proto::NetFifoCounters) + (nslots * 8 + 63) / 64 * 64 + slots_bytes);
-  WEFT_CHECK(options_.allocate(region_bytes_, &region_));
-  region_dev_ = static_cast<unsigned char*>(region_.device);
+  region_used_ = 0;
   void* dev = nullptr;
   words_ = static_cast<Words*>(Carve(sizeof(Words), &dev));
   words_dev_ = static_cast<Words*>(dev);
-  std::memcpy(Carve(ring_bytes, &dev), options_.ring.data(), ring_bytes);
+  ring_ = static_cast<int*>(Carve(options_.ring.size() * sizeof(int), &dev));
   ring_dev_ = static_cast<const int*>(dev);
   Carve(2 * channels * sizeof(uint64_t), &dev);
   counts_dev_ = static_cast<uint64_t*>(dev);
   // The FIFOs' descriptors as the kernel reads them: send FIFOs by channel, then receive.
-  auto* fifos = static_cast<proto::NetFifo*>(Carve(2 * channels * sizeof(proto::NetFifo), &dev));
+  fifos_ = static_cast<proto::NetFifo*>(Carve(2 * channels * sizeof(proto::NetFifo), &dev));
   fifos_dev_ = static_cast<proto::NetFifo*>(dev);
   channels_.resize(channels);
-  for (size_t c = 0; c < channels; ++c) {
-    Channel& ch = channels_[c];
+  for (Channel& ch : channels_) {
     for (int dir = 0; dir < 2; ++dir) {
       proto::NetFifo& f = dir == 0 ? ch.send : ch.recv;
       proto::NetFifo& d = dir == 0 ? ch.send_dev : ch.recv_dev;
@@ -118,19 +115,30 @@ Status NetProxy::Build() {
       d.counters = static_cast<proto::NetFifoCounters*>(dev);
       f.sizes = static_cast<uint64_t*>(Carve(nslots * sizeof(uint64_t), &dev));
       d.sizes = static_cast<uint64_t*>(dev);
-      f.slots = static_cast<unsigned char*>(Carve(slots_bytes, &dev));
+      f.slots = static_cast<unsigned char*>(
+          Carve(nslots * proto::NetSlotStride(options_.shape.slot_bytes), &dev));
       d.slots = static_cast<unsigned char*>(dev);
     }
-    fifos[c] = ch.send_dev;
-    fifos[channels + c] = ch.recv_dev;
+  }
+}
+
+Status NetProxy::Build() {
+  LayOut();  // measures
+  WEFT_CHECK(options_.allocate(region_used_, &region_));
+  region_dev_ = static_cast<unsigned char*>(region_.device);
+  LayOut();  // places
+  std::copy(options_.ring.begin(), options_.ring.end(), ring_);
+  const size_t channels = channels_.size();
+  for (size_t c = 0; c < channels; ++c) {
+    Channel& ch = channels_[c];
+    fifos_[c] = ch.send_dev;
+    fifos_[channels + c] = ch.recv_dev;
     const int tag_channel = options_.first_tag_channel + static_cast<int>(c);
     ch.tx = std::make_unique<NetSendPort>(transport_, next_, tag_channel, options_.shape,
                                           reinterpret_cast<std::byte*>(ch.send.slots));
     WEFT_CHECK(NetRecvPort::Create(transport_, prev_, tag_channel, options_.shape, &ch.rx,
                                    reinterpret_cast<std::byte*>(ch.recv.slots)));
   }
-  WEFT_REQUIRE(region_used_ <= region_bytes_, weftInternalError,
-               "the proxy's region holds %zu bytes, %zu carved", region_bytes_, region_used_);
   return Status::Ok();
 }
 

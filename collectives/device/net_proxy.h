@@ -121,20 +121,22 @@ class NetProxy final : public PlanRunner {
   };
   NetProxy(Transport* transport, const NetProxyOptions& options);
   Status Build();
+  void LayOut();
   void* Carve(size_t bytes, void** device);
 
   Transport* transport_;
   NetProxyOptions options_;
   int pos_ = 0, prev_ = -1, next_ = -1;  // on the ring
+  int* ring_ = nullptr;                  // the ring in the region (proxy's view)
   const int* ring_dev_ = nullptr;        // the ring as the kernel reads it
   SharedRegion region_;
   size_t region_used_ = 0;
-  size_t region_bytes_ = 0;
   unsigned char* region_dev_ = nullptr;
   Words* words_ = nullptr;               // proxy's view
   Words* words_dev_ = nullptr;           // kernel's view
   uint64_t* counts_dev_ = nullptr;       // the kernel's sent/received per channel (its view)
-  proto::NetFifo* fifos_dev_ = nullptr;  // the FIFOs' descriptors (its view)
+  proto::NetFifo* fifos_ = nullptr;      // the FIFOs' descriptors (proxy's view)
+  proto::NetFifo* fifos_dev_ = nullptr;  // and the kernel's
   std::vector<Channel> channels_;
   bool started_ = false;  // a call is in progress
   bool keep_memory_ = false;
