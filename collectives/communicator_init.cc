@@ -14,6 +14,7 @@
 #include "collectives/communicator.h"
 #include "collectives/job_layout.h"
 #include "collectives/memory_budget.h"
+#include "collectives/rail_filter.h"
 #include "common/log.h"
 #include "topology/hwloc_loader.h"
 #include "topology/job_topology.h"
@@ -310,6 +311,9 @@ Status Communicator::ExchangeHostViews(const std::vector<uint64_t>& hosts,
                                  &job_.hosts[h]));
     job_.hosts[h].source =
         from == rank_ ? source : Format("%s (via rank %d)", source.c_str(), from);
+    // Every rank narrows every host's rails alike (the variables are the same on every rank).
+    WEFT_CHECK(
+        FilterRails(config_.ib_hca, config_.socket_ifname, Format("host %d", h), &job_.hosts[h]));
   }
   if (job_.first_rank[my_host] != rank_) host_graph_ = job_.hosts[my_host];
   WEFT_INFO(kLogTopo, "%d hosts:\n%s", job_.nhosts(), DescribeHosts(job_).c_str());

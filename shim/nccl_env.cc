@@ -149,6 +149,7 @@ constexpr NcclVariable kTable[] = {
     {"NCCL_DEBUG_FILE", "WEFT_DEBUG_FILE", Same},  // %h and %p alike
     {"NCCL_ALGO", "WEFT_ALGO", Algorithms},
     {"NCCL_SOCKET_IFNAME", "WEFT_SOCKET_IFNAME", Same},
+    {"NCCL_IB_HCA", "WEFT_IB_HCA", Same},
     {"NCCL_TOPO_FILE", "WEFT_TOPO_FILE", Same},
     {"NCCL_TOPO_DUMP_FILE", "WEFT_TOPO_DUMP_FILE", Same},
     {"NCCL_HOSTID", "WEFT_HOSTID", Same},

@@ -272,3 +272,44 @@ TEST(InitFromEnv, TheLayoutWeftTopoShowsIsTheOneBuilt) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// WEFT_IB_HCA (NCCL_IB_HCA's syntax) on two hosts described by a file of 16 InfiniBand rails:
+// narrowed to two, the job runs exact and the ranks say which rail each took (the file's
+// devices are not on this machine, so UCX chooses); one that names none of the NICs fails
+// init on every rank, naming them.
+TEST(InitFromEnv, IbHcaNarrowsTheRails) {
+  const std::string file = std::string(WEFT_TEST_TOPOLOGY_FIXTURES) + "/oci-hpc-h100-topo.xml";
+  auto run = [&](const std::string& hca) {
+    const std::string per_rank = "export WEFT_HOSTID=host$((WEFT_RANK / 2)); exec " + BinDir() +
+                                 "/coll_check --types int32 --ops sum --counts 1000";
+    return RunCommand(
+        "env WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=TOPO,NET WEFT_TOPO_MERGE=0 "
+        "WEFT_TOPO_FILE=" +
+        file + " WEFT_IB_HCA=" + hca + " " + BinDir() +
+        "/weft-run -n 4 --keep-going --timeout 120 -- sh -c '" + per_rank + "'");
+  };
+  CommandResult narrowed = run("=mlx5_0,mlx5_7");
+  if (narrowed.output.find("no such file") != std::string::npos) GTEST_SKIP() << "no fixtures";
+  ASSERT_EQ(0, narrowed.exit_code) << narrowed.output;
+  EXPECT_NE(std::string::npos, narrowed.output.find(" 0 failed")) << narrowed.output;
+  EXPECT_NE(std::string::npos,
+            narrowed.output.find("8 GPUs, 2 NICs (+14 management): mlx5_0(roce) mlx5_7(roce)"))
+      << narrowed.output;
+  EXPECT_NE(std::string::npos, narrowed.output.find("rail 1 (")) << narrowed.output;
+  EXPECT_EQ(std::string::npos, narrowed.output.find("rail 2 (")) << narrowed.output;
+
+  CommandResult none = run("=mlx5_2");
+  EXPECT_NE(0, none.exit_code) << none.output;
+  size_t named = 0;
+  for (size_t at = 0; (at = none.output.find("WEFT_IB_HCA='=mlx5_2' leaves none of host 0's NICs",
+                                             at)) != std::string::npos;
+       ++at)
+    ++named;
+  EXPECT_EQ(4u, named) << none.output;
+}
+
+}  // namespace
+}  // namespace weft::testing

@@ -94,9 +94,9 @@ TEST(NcclEnv, PlainValuesPassAsTheyAre) {
 }
 
 TEST(NcclEnv, VariablesTheShimDoesNotHonourAreListed) {
-  EXPECT_EQ(std::vector<std::string>({"NCCL_IB_HCA", "NCCL_P2P_DISABLE"}),
-            weft_shim::IgnoredNcclVariables(
-                {"NCCL_DEBUG", "NCCL_IB_HCA", "NCCL_ALGO", "NCCL_P2P_DISABLE", "NCCL_COMM_ID"}));
+  EXPECT_EQ(std::vector<std::string>({"NCCL_IB_GID_INDEX", "NCCL_P2P_DISABLE"}),
+            weft_shim::IgnoredNcclVariables({"NCCL_DEBUG", "NCCL_IB_HCA", "NCCL_IB_GID_INDEX",
+                                             "NCCL_ALGO", "NCCL_P2P_DISABLE", "NCCL_COMM_ID"}));
 }
 
 // The fallback is what carries the translation into Config::FromProcess; Weft's own

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "collectives/job_layout.h"
+#include "collectives/rail_filter.h"
 #include "topology/link_facts.h"
 #include "topology/merge.h"
 #include "topology/nccl_xml_loader.h"
@@ -484,6 +486,79 @@ TEST(JobLayoutRails, EachRankBindsToItsRailsDevice) {
   EXPECT_EQ("hsi1", bind("mpibind-eas-tioga.xml", 1, true, &why));  // Slingshot: the interface
   EXPECT_EQ("", bind("mpibind-cts1-pascal.xml", 0, true, &why));    // one rail
   EXPECT_NE(std::string::npos, why.find("1 rail on this host")) << why;
+}
+
+}  // namespace
+}  // namespace weft
+
+namespace weft {
+namespace {
+
+TEST(RailFilter, HcaSyntaxIsNccls) {
+  EXPECT_TRUE(HcaAllowed("", "mlx5_3", 1));
+  EXPECT_TRUE(HcaAllowed("mlx5_1", "mlx5_10", 2));  // a prefix, as NCCL_IB_HCA's
+  EXPECT_FALSE(HcaAllowed("=mlx5_1", "mlx5_10", 2));
+  EXPECT_TRUE(HcaAllowed("=mlx5_1,mlx5_3", "mlx5_3", 1));
+  EXPECT_TRUE(HcaAllowed("mlx5_0:1", "mlx5_0", 1));
+  EXPECT_FALSE(HcaAllowed("mlx5_0:1", "mlx5_0", 2));
+  EXPECT_FALSE(HcaAllowed("^mlx5_0", "mlx5_0", 1));
+  EXPECT_TRUE(HcaAllowed("^mlx5_0", "mlx5_1", 1));
+  EXPECT_TRUE(HcaAllowed("^=mlx5_1", "mlx5_10", 2));
+}
+
+// WEFT_IB_HCA narrows the rails, and ranks bind to the rails left; one that leaves a host no
+// fabric NIC fails, naming them.
+TEST(RailFilter, IbHcaNarrowsTheRailsRanksBindTo) {
+  auto rails = [](const char* spec, Status* s) {
+    SystemGraph g = Load("oci-hpc-h100-topo.xml");
+    *s = FilterRails(spec, "^lo,docker,virbr", "host 0", &g);
+    std::vector<std::string> names;
+    for (int nic : g.rails)
+      names.push_back(g.nodes[nic].name);
+    return names;
+  };
+  Status s;
+  EXPECT_EQ(16u, rails("", &s).size());
+  EXPECT_EQ(15u, rails("^mlx5_0", &s).size());
+  EXPECT_EQ(std::vector<std::string>({"mlx5_1"}), rails("=mlx5_1", &s));
+  EXPECT_EQ(8u, rails("mlx5_1", &s).size());  // mlx5_1, mlx5_10, mlx5_12 .. mlx5_17
+  EXPECT_EQ(std::vector<std::string>({"mlx5_12", "mlx5_14", "mlx5_16"}), rails("mlx5_1:1", &s));
+  EXPECT_TRUE(s.ok());
+  rails("=mlx5_2", &s);
+  EXPECT_EQ(weftInvalidArgument, s.code());
+  EXPECT_NE(std::string::npos, s.message().find("WEFT_IB_HCA='=mlx5_2' leaves none of host 0's"))
+      << s.message();
+  EXPECT_NE(std::string::npos, s.message().find("mlx5_0:1, mlx5_1:2")) << s.message();
+
+  // Two hosts narrowed to two rails: GPU k's rank binds to rail k mod 2's NIC.
+  SystemGraph g = Load("oci-hpc-h100-topo.xml");
+  ASSERT_TRUE(FilterRails("=mlx5_0,mlx5_7", "", "host 0", &g).ok());
+  JobTopology job;
+  std::vector<RankPlace> ranks;
+  ImagineJob(g, 2, 8, &job, &ranks);
+  const JobLayout layout = LayOutJob(job, ranks);
+  std::set<std::string> bound;
+  for (int r = 0; r < 16; ++r) {
+    std::string why;
+    bound.insert(RailNetDevice(
+        job, layout, r, [](const std::string&) { return true; }, &why));
+  }
+  EXPECT_EQ((std::set<std::string>{"mlx5_0:1", "mlx5_7:1"}), bound);
+}
+
+// Ethernet rails go by their interfaces and WEFT_SOCKET_IFNAME; a filter that qualifies none
+// keeps them all (it also picks the bootstrap's interface, which need not be a rail).
+TEST(RailFilter, SocketIfnameNarrowsEthernetRails) {
+  for (const char* spec : {"=eth0", "eth", "^docker"}) {
+    SystemGraph g = Load("azure-ncv4-topo.xml");
+    ASSERT_TRUE(FilterRails("", spec, "host 0", &g).ok()) << spec;
+    EXPECT_EQ(1u, g.rails.size()) << spec;
+  }
+  SystemGraph g = Load("azure-ncv4-topo.xml");
+  ASSERT_TRUE(FilterRails("", "=ib", "host 0", &g).ok());
+  EXPECT_EQ(1u, g.rails.size());
+  ASSERT_FALSE(g.notes.empty());
+  EXPECT_NE(std::string::npos, g.notes.back().find("qualifies none of the Ethernet rails"));
 }
 
 }  // namespace
