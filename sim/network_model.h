@@ -1,9 +1,9 @@
 // The modelled network of the scale simulator: hosts of equal size, ranks inside a host
-// joined by a port per rank each way (shared memory, or NVLink), hosts joined by one NIC
-// each way per host through a non-blocking switch. A message holds every port on its path
-// for bytes / rate, streaming through the sender's port and then the receiver's, and lands
-// a latency after its last byte; messages that share a port queue behind each other, first
-// come first served: the contention that decides ring-versus-tree across hosts.
+// joined by a port per rank each way (shared memory, or NVLink), hosts joined by their NICs
+// (one, or one per rail: gpu_node.h) each way through a non-blocking switch. A message holds every
+// port on its path for bytes / rate, streaming through the sender's port and then the receiver's,
+// and lands a latency after its last byte; messages that share a port queue behind each other,
+// first come first served: the contention that decides ring-versus-tree across hosts.
 #pragma once
 
 #include <cstddef>
@@ -25,9 +25,23 @@ struct SimNetwork {
   double reduce_gbps = 12.0;  // a rank's reduction rate, in bytes of result per second
   double copy_gbps = 12.0;    // a rank's local copies
   double step_us = 0.2;       // what a step costs its rank besides moving data
+  // False: one progress thread runs every channel of a rank, one step at a time (CPUs).
+  // True: each channel runs on its own (a GPU block each), sharing the rank's reduce and
+  // copy rates.
+  bool channels_in_parallel = false;
+  // NICs per host, one rail each: a rank's traffic between hosts goes through its host's NIC
+  // rail_of_local[its local index] (empty: every rank's through NIC 0).
+  int nics_per_host = 1;
+  std::vector<int> rail_of_local;
 
   int nranks() const { return nhosts * ranks_per_host; }
   int HostOf(int rank) const { return rank / ranks_per_host; }
+  // The NIC (of every host's, host by host) rank's traffic between hosts goes through.
+  int NicOf(int rank) const {
+    const int local = rank % ranks_per_host;
+    const int rail = rail_of_local.empty() ? 0 : rail_of_local[static_cast<size_t>(local)];
+    return HostOf(rank) * nics_per_host + rail;
+  }
   std::string Describe() const;
 };
 

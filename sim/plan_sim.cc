@@ -90,9 +90,10 @@ size_t WireBytes(const Step& st, size_t elem_size) {
   }
 }
 
-// Rank time of a step besides its messages.
-double WorkUs(const Step& st, size_t elem_size, const SimNetwork& net) {
-  const double bytes = static_cast<double>(st.count * elem_size);
+// Rank time of a step besides its messages; `sharers`: channels that run at once and share
+// the rank's memory (GPU blocks), whose reductions and copies each get that share of it.
+double WorkUs(const Step& st, size_t elem_size, const SimNetwork& net, size_t sharers = 1) {
+  const double bytes = static_cast<double>(st.count * elem_size) * static_cast<double>(sharers);
   double us = net.step_us;
   if (StepReduces(st.kind)) us += bytes / (net.reduce_gbps * 1e3);
   if (st.kind == StepKind::kCopy && (st.src.buf != st.dst.buf || st.src.offset != st.dst.offset))
@@ -117,11 +118,13 @@ class Simulation {
                  "%zu plans for a network of %d ranks", plans_.size(), n);
     channels_.resize(n);
     rank_free_.assign(n, 0.0);
+    channel_free_.assign(n, {});
     out->rank_done_us.assign(n, 0.0);
     for (int r = 0; r < n; ++r) {
       WEFT_REQUIRE(plans_[r].nranks == n && plans_[r].rank == r, weftInvalidArgument,
                    "plan %d is rank %d's of %d ranks", r, plans_[r].rank, plans_[r].nranks);
       channels_[r].resize(plans_[r].channels.size());
+      channel_free_[r].assign(plans_[r].channels.size(), 0.0);
     }
     IndexMessages();
     for (int r = 0; r < n; ++r)
@@ -270,13 +273,20 @@ class Simulation {
       }
       ready = std::max(ready, ch.sends_done_us);
     }
-    ready = std::max(ready, rank_free_[e.rank]);
+    // One progress thread runs every channel of a rank; on a GPU each channel is a block
+    // of its own, and they share the memory's rate.
+    double& free = net_.channels_in_parallel
+                       ? channel_free_[static_cast<size_t>(e.rank)][static_cast<size_t>(e.channel)]
+                       : rank_free_[static_cast<size_t>(e.rank)];
+    ready = std::max(ready, free);
     if (ready > e.t) {
       Push(ready, EventKind::kTry, e.rank, e.channel);
       return Status::Ok();
     }
-    rank_free_[e.rank] = e.t + WorkUs(st, elem_size_, net_);
-    Push(rank_free_[e.rank], EventKind::kFinish, e.rank, e.channel);
+    free =
+        e.t + WorkUs(st, elem_size_, net_,
+                     net_.channels_in_parallel ? channels_[static_cast<size_t>(e.rank)].size() : 1);
+    Push(free, EventKind::kFinish, e.rank, e.channel);
     return Status::Ok();
   }
 
@@ -362,7 +372,8 @@ class Simulation {
   const ExecutorModel executor_;
   PortClock ports_;
   std::vector<std::vector<ChannelClock>> channels_;
-  std::vector<double> rank_free_;
+  std::vector<double> rank_free_;                           // one progress thread per rank
+  std::vector<std::vector<double>> channel_free_;           // or a block per channel (GPUs)
   std::vector<Message> messages_;                           // by slot
   std::vector<std::vector<std::vector<StepSlots>>> slots_;  // [rank][channel][step]
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;

@@ -1,21 +1,29 @@
 // weft-sim: what a collective would take on a job too big to run here, by running every
 // rank's real plan on a modelled network (sim/), beside what the tuner predicts and picks.
 //   weft-sim --hosts 16 --ranks-per-host 8 -c allreduce -b 8 -e 256M -f 4
+//   weft-sim --topo-file node.xml --gpu h100 --hosts 4 -c allreduce -b 8G -e 8G -J out.json
 // For each size: the simulated time of every algorithm, the best one, the tuner's pick and
-// how much slower than the best its pick is (1.00: it picked the best).
+// how much slower than the best its pick is (1.00: it picked the best). With a topology file
+// or a GPU model, the hosts are GPU nodes (sim/gpu_node.h): a rank per GPU on NVLink, a rail
+// per NIC.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "common/build_info.h"
 #include "common/config.h"
+#include "sim/gpu_node.h"
 #include "sim/job_sim.h"
 
 using namespace weft;
 using namespace weft::sim;
 
 namespace {
+
+constexpr int kGpuChannels = 8;  // GPU nodes' default channels
 
 struct Options {
   SimJob job;
@@ -26,6 +34,8 @@ struct Options {
   size_t elem_size = 4;
   std::string algo;  // WEFT_ALGO syntax; empty: every algorithm the collective has
   bool verbose = false;
+  std::string json_file;
+  std::vector<std::string> node_notes;  // GPU nodes: where each figure came from
 };
 
 bool ParseColl(const std::string& s, CollType* out) {
@@ -82,6 +92,9 @@ int Run(const Options& o) {
   Tuner tuner(tin, allowed);
   std::printf("# weft-sim: %s of %s-byte elements, %d ranks\n# %s\n", CollName(coll),
               Bytes(o.elem_size).c_str(), n, job.net.Describe().c_str());
+  for (const std::string& note : o.node_notes)
+    std::printf("# node: %s\n", note.c_str());
+  nlohmann::json rows = nlohmann::json::array();
   std::printf("# tuner: %s, %.1f us, %.1f GB/s (the model a communicator of this job uses)\n",
               TransportKindName(tin.transport), CostOf(tin.transport).latency_us,
               CostOf(tin.transport).gbps);
@@ -101,6 +114,7 @@ int Run(const Options& o) {
     double best_time = -1, picked_time = -1;
     Algo best = algos[0];
     const Algo picked = tuner.Choose(coll, real_bytes);
+    nlohmann::json row = {{"size", real_bytes}, {"count", call.count}};
     for (Algo a : algos) {
       SimResult r;
       Status s = SimulateCall(job, a, call, &r);
@@ -112,6 +126,11 @@ int Run(const Options& o) {
         continue;
       }
       std::printf(" %10.1f %8.1f", r.time_us, tuner.Predict(a, coll, real_bytes));
+      row["algos"][AlgoName(a)] = {{"time_us", r.time_us},
+                                   {"busbw", real_bytes / (r.time_us * 1e3) * BusFactor(coll, n)},
+                                   {"tuner_predicted_us", tuner.Predict(a, coll, real_bytes)},
+                                   {"bytes_between_hosts", r.bytes_between_hosts},
+                                   {"busiest_nic_bytes", r.busiest_nic_bytes}};
       if (best_time < 0 || r.time_us < best_time) best_time = r.time_us, best = a;
       if (a == picked) picked_time = r.time_us;
       if (o.verbose)
@@ -121,7 +140,27 @@ int Run(const Options& o) {
     const double busbw = best_time > 0 ? real_bytes / (best_time * 1e3) * BusFactor(coll, n) : 0;
     std::printf(" %6s %6s %7.2f %9.2f\n", AlgoName(best), AlgoName(picked),
                 picked_time > 0 && best_time > 0 ? picked_time / best_time : 0.0, busbw);
+    row["best"] = AlgoName(best);
+    row["tuner"] = AlgoName(picked);
+    row["best_busbw"] = busbw;
+    rows.push_back(row);
     if (bytes > hi / static_cast<size_t>(o.step_factor)) break;
+  }
+  if (!o.json_file.empty()) {
+    const nlohmann::json doc = {{"collective", CollName(coll)},
+                                {"elem_size", o.elem_size},
+                                {"hosts", job.net.nhosts},
+                                {"ranks_per_host", job.net.ranks_per_host},
+                                {"nranks", n},
+                                {"network", job.net.Describe()},
+                                {"node", o.node_notes},
+                                {"results", rows}};
+    std::ofstream f(o.json_file);
+    f << doc.dump(2) << "\n";
+    if (!f) {
+      std::fprintf(stderr, "weft-sim: cannot write %s\n", o.json_file.c_str());
+      return 1;
+    }
   }
   return failures == 0 ? 0 : 1;
 }
@@ -157,14 +196,54 @@ int main(int argc, char** argv) {
   app.add_option("--elem-size", o.elem_size, "bytes per element")
       ->check(CLI::IsMember({1, 2, 4, 8}));
   app.add_option("--chunk-size", o.chunk, "WEFT_CHUNK_SIZE");
-  app.add_option("--channels", o.job.nchannels, "WEFT_NCHANNELS (0: the default)")
+  app.add_option("--channels", o.job.nchannels,
+                 "WEFT_NCHANNELS (0: the default; 8 on GPU nodes, 1 MiB chunks there)")
       ->check(CLI::Range(0, 64));
   app.add_option("--algo", o.algo, "algorithms to simulate, as WEFT_ALGO (default: all)");
   app.add_flag("-v,--verbose", o.verbose, "messages and NIC bytes per algorithm, on stderr");
+  std::string topo_file, gpu;
+  int nics = 0;
+  GpuNetOptions gpu_net;
+  app.add_option("--topo-file", topo_file,
+                 "GPU nodes as this topology file (NCCL or hwloc XML of one node) describes: a "
+                 "rank per GPU, NVLink inside, a rail per NIC between nodes; what it lacks from "
+                 "--gpu");
+  app.add_option(
+      "--gpu", gpu,
+      "GPU model for what the file lacks, or nodes of it without a file (" + GpuModelNames() + ")");
+  app.add_option("--nics", nics, "NICs per node without a file (default: one per GPU)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--kernel-step-us", gpu_net.step_us, "GPU nodes: a kernel step's cost");
+  app.add_option("--nic-efficiency", gpu_net.nic_efficiency,
+                 "GPU nodes: the share of a NIC's line rate RDMA moves")
+      ->check(CLI::Range(0.1, 1.0));
+  app.add_option("-J,--output-file", o.json_file,
+                 "write every algorithm's time and busbw per size, and the tuner's choice, as "
+                 "JSON");
   CLI11_PARSE(app, argc, argv);
   o.job.between_hosts = o.net == "tcp" ? TransportKind::kTcp : TransportKind::kInfiniBand;
   const TransportCost cost = CostOf(o.job.between_hosts);
   net.inter.latency_us = inter_us > 0 ? inter_us : cost.latency_us;
   net.inter.gbps = inter_gbps > 0 ? inter_gbps : cost.gbps;
+  if (!topo_file.empty() || !gpu.empty()) {
+    GpuNode node;
+    const Status s = !topo_file.empty()
+                         ? GpuNodeFromFile(topo_file, gpu, &node)
+                         : GpuNodeFromModel(gpu, net.ranks_per_host,
+                                            nics > 0 ? nics : net.ranks_per_host, &node);
+    if (!s.ok()) {
+      std::fprintf(stderr, "weft-sim: %s\n", s.message().c_str());
+      return 2;
+    }
+    if (inter_us > 0) gpu_net.inter_us = inter_us;
+    const int hosts = net.nhosts;
+    net = GpuNetwork(node, hosts, gpu_net);
+    if (inter_gbps > 0) net.inter.gbps = inter_gbps;
+    o.node_notes = node.notes;
+    // The device path's shape: a block per channel, FIFO slots of a chunk (NCCL's Simple
+    // protocol moves 512 KiB-1 MiB per step on as many channels).
+    if (o.job.nchannels == 0) o.job.nchannels = kGpuChannels;
+    if (o.chunk == "0") o.chunk = "1M";
+  }
   return Run(o);
 }

@@ -330,3 +330,37 @@ TEST(WeftPerf, ComparesWithGlooInTheSameRun) {
 
 }  // namespace
 }  // namespace weft::testing
+
+namespace weft::testing {
+namespace {
+
+// weft-sim on GPU nodes from a topology file: the node's figures named, every algorithm's
+// time and busbw per size and the tuner's choice in the JSON, the hierarchical all-reduce
+// on every rail far past the flat ring's one NIC.
+TEST(WeftSim, GpuNodesFromATopologyFileWriteJson) {
+  const std::string json = ::testing::TempDir() + "/sim_gpu.json";
+  CommandResult r =
+      RunCommand(BinDir() + "/weft-sim --topo-file " + std::string(WEFT_TEST_TOPOLOGY_FIXTURES) +
+                 "/azure-ndv5-topo.xml --gpu h100 --hosts 2 -c allreduce -b 16M -e 64M -J " + json);
+  ASSERT_EQ(0, r.exit_code) << r.output;
+  EXPECT_NE(std::string::npos, r.output.find("NVLink not in the file: h100's, 371 GB/s"))
+      << r.output;
+  std::ifstream f(json);
+  nlohmann::json doc = nlohmann::json::parse(f);
+  EXPECT_EQ(2, doc["hosts"]);
+  EXPECT_EQ(8, doc["ranks_per_host"]);
+  ASSERT_EQ(2u, doc["results"].size());  // 16M, 64M
+  for (const auto& row : doc["results"]) {
+    for (const char* algo : {"ring", "tree", "rd", "hier"})
+      EXPECT_GT(row["algos"][algo]["busbw"].get<double>(), 0) << algo;
+    EXPECT_TRUE(row.contains("tuner"));
+    EXPECT_GT(row["algos"]["hier"]["busbw"].get<double>(),
+              4 * row["algos"]["ring"]["busbw"].get<double>());
+  }
+  CommandResult bad = RunCommand(BinDir() + "/weft-sim --gpu z9000 --hosts 2");
+  EXPECT_EQ(2, bad.exit_code);
+  EXPECT_NE(std::string::npos, bad.output.find("unknown GPU model 'z9000'")) << bad.output;
+}
+
+}  // namespace
+}  // namespace weft::testing
