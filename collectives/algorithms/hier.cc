@@ -52,41 +52,89 @@ Region At(BufferId buf, size_t off, size_t n) {
   return Region{buf, off, n};
 }
 
-void AllReduceChannel(ChannelPlan* ch, const HierRings& h, size_t chunk, size_t base, size_t len) {
+// One piece of the all-reduce, [base + done, base + done + plen): its three phases, each a
+// list of steps on one link.
+struct PiecePhases {
+  ChannelPlan inside;  // reduce-scatter inside the host (this rank keeps segment `index`)
+  ChannelPlan rail;    // all-reduce of that segment along the rail
+  ChannelPlan gather;  // all-gather inside the host
+};
+
+PiecePhases AllReducePiece(const HierRings& h, size_t base, size_t done, size_t plen) {
+  PiecePhases ph;
   const RingView local(h.local, h.local[static_cast<size_t>(h.index)]);
   const RingView rail(h.rail, h.rail[static_cast<size_t>(h.host)]);
   const int L = h.L(), H = h.H();
+  // Local position q's segment, and the j-th of its H sub-chunks.
+  auto sub = [&](int q, int j) {
+    const Piece seg = SplitEven(plen, L, static_cast<size_t>(((q % L) + L) % L));
+    const Piece s = SplitEven(seg.size, H, static_cast<size_t>(((j % H) + H) % H));
+    return base + done + seg.offset + s.offset;
+  };
+  auto sub_len = [&](int q, int j) {
+    const Piece seg = SplitEven(plen, L, static_cast<size_t>(((q % L) + L) % L));
+    return SplitEven(seg.size, H, static_cast<size_t>(((j % H) + H) % H)).size;
+  };
+  // Inside the host: rank at position q ends with the host's sum of segment q.
+  for (int j = 0; j < H; ++j) {
+    RingReduceScatterPart(
+        &ph.inside, local, [&](int q) { return At(BufferId::kInput, sub(q, j), sub_len(q, j)); },
+        [&](int q) { return At(BufferId::kOutput, sub(q, j), sub_len(q, j)); }, H == 1);
+  }
+  // Along the rail: the segment's H sub-chunks are the rail ring's segments.
+  if (H > 1) {
+    auto mine = [&](int hq) {
+      return At(BufferId::kOutput, sub(h.index, hq), sub_len(h.index, hq));
+    };
+    RingAllReducePart(&ph.rail, rail, mine, mine, true);
+  }
+  // Inside the host again: every segment to every rank.
+  for (int j = 0; j < H && L > 1; ++j) {
+    RingAllGatherPart(&ph.gather, local,
+                      At(BufferId::kOutput, sub(h.index, j), sub_len(h.index, j)),
+                      [&](int q) { return At(BufferId::kOutput, sub(q, j), sub_len(q, j)); });
+  }
+  return ph;
+}
+
+// Appends the steps of `a` and of `b` (lists on different links) interleaved in proportion
+// to their lengths, each list's order kept, so that both links are busy at once.
+void Interleave(ChannelPlan* ch, const std::vector<Step>& a, const std::vector<Step>& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    const bool take_a = j == b.size() || (i < a.size() && i * b.size() <= j * a.size());
+    ch->steps.push_back(take_a ? a[i++] : b[j++]);
+  }
+}
+
+// Pieces of L x H chunks (so that the rail's messages are chunks too). Full pieces run as a
+// pipeline, so that the host's links and the rail's are busy together: stage s runs piece
+// s's reduce-scatter and piece s-2's all-gather inside the host, interleaved with piece s-1's
+// all-reduce along the rail. Every rank's full pieces have the same steps, so every rank
+// interleaves alike: a step waits only for steps its peers run earlier in the same order,
+// and no wait can close a cycle. Each link still sees its messages in one order on both
+// ends (the host's ring and the rail never share a link). A last, partial piece (whose
+// empty regions some ranks leave out) runs its phases one after another.
+void AllReduceChannel(ChannelPlan* ch, const HierRings& h, size_t chunk, size_t base, size_t len) {
+  const int L = h.L(), H = h.H();
   const size_t piece = chunk * static_cast<size_t>(L) * static_cast<size_t>(H);
-  for (size_t done = 0; done < len; done += piece) {
-    const size_t plen = std::min(piece, len - done);
-    // Local position q's segment, and the j-th of its H sub-chunks.
-    auto sub = [&](int q, int j) {
-      const Piece seg = SplitEven(plen, L, static_cast<size_t>(((q % L) + L) % L));
-      const Piece s = SplitEven(seg.size, H, static_cast<size_t>(((j % H) + H) % H));
-      return base + done + seg.offset + s.offset;
-    };
-    auto sub_len = [&](int q, int j) {
-      const Piece seg = SplitEven(plen, L, static_cast<size_t>(((q % L) + L) % L));
-      return SplitEven(seg.size, H, static_cast<size_t>(((j % H) + H) % H)).size;
-    };
-    // Inside the host: rank at position q ends with the host's sum of segment q.
-    for (int j = 0; j < H; ++j) {
-      RingReduceScatterPart(
-          ch, local, [&](int q) { return At(BufferId::kInput, sub(q, j), sub_len(q, j)); },
-          [&](int q) { return At(BufferId::kOutput, sub(q, j), sub_len(q, j)); }, H == 1);
+  const size_t full = L > 1 && H > 1 ? len / piece : 0;
+  PiecePhases window[3];  // pieces s, s-1, s-2 of stage s, at p % 3
+  for (size_t s = 0; s < full + 2 && full > 0; ++s) {
+    if (s < full) window[s % 3] = AllReducePiece(h, base, s * piece, piece);
+    std::vector<Step> inside, rail;
+    if (s < full) inside = window[s % 3].inside.steps;
+    if (s >= 2) {
+      const std::vector<Step>& g = window[(s - 2) % 3].gather.steps;
+      inside.insert(inside.end(), g.begin(), g.end());
     }
-    // Along the rail: the segment's H sub-chunks are the rail ring's segments.
-    if (H > 1) {
-      auto mine = [&](int hq) {
-        return At(BufferId::kOutput, sub(h.index, hq), sub_len(h.index, hq));
-      };
-      RingAllReducePart(ch, rail, mine, mine, true);
-    }
-    // Inside the host again: every segment to every rank.
-    for (int j = 0; j < H && L > 1; ++j) {
-      RingAllGatherPart(ch, local, At(BufferId::kOutput, sub(h.index, j), sub_len(h.index, j)),
-                        [&](int q) { return At(BufferId::kOutput, sub(q, j), sub_len(q, j)); });
-    }
+    if (s >= 1 && s - 1 < full) rail = window[(s - 1) % 3].rail.steps;
+    Interleave(ch, inside, rail);
+  }
+  for (size_t done = full * piece; done < len; done += piece) {
+    const PiecePhases ph = AllReducePiece(h, base, done, std::min(piece, len - done));
+    for (const ChannelPlan* part : {&ph.inside, &ph.rail, &ph.gather})
+      ch->steps.insert(ch->steps.end(), part->steps.begin(), part->steps.end());
   }
 }
 
