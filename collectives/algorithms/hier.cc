@@ -19,6 +19,7 @@
 // pieces of L x H chunks, so that the rail's messages are chunks too. Needs as many ranks on
 // every host (UCC's split-rail all-reduce has the same rule).
 #include <algorithm>
+#include <cmath>
 
 #include "collectives/algorithms/algorithm.h"
 #include "collectives/algorithms/ring.h"
@@ -97,17 +98,56 @@ PiecePhases AllReducePiece(const HierRings& h, size_t base, size_t done, size_t 
   return ph;
 }
 
+// Lists of steps read one after another, without copying them.
+class StepQueue {
+ public:
+  void Add(const std::vector<Step>& steps) {
+    lists_.push_back(&steps);
+    total_ += steps.size();
+  }
+  size_t taken() const { return taken_; }
+  size_t total() const { return total_; }
+  bool done() const { return taken_ == total_; }
+  const Step& Take() {
+    while (at_ == lists_[list_]->size()) {
+      ++list_;
+      at_ = 0;
+    }
+    ++taken_;
+    return (*lists_[list_])[at_++];
+  }
+
+ private:
+  std::vector<const std::vector<Step>*> lists_;
+  size_t total_ = 0, taken_ = 0, list_ = 0, at_ = 0;
+};
+
 // Appends the steps of `a` and of `b` (lists on different links) interleaved in proportion
 // to their lengths, each list's order kept, so that both links are busy at once.
-void Interleave(ChannelPlan* ch, const std::vector<Step>& a, const std::vector<Step>& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() || j < b.size()) {
-    const bool take_a = j == b.size() || (i < a.size() && i * b.size() <= j * a.size());
-    ch->steps.push_back(take_a ? a[i++] : b[j++]);
+void Interleave(ChannelPlan* ch, StepQueue a, StepQueue b) {
+  while (!a.done() || !b.done()) {
+    const bool take_a = b.done() || (!a.done() && a.taken() * b.total() <= b.taken() * a.total());
+    ch->steps.push_back(take_a ? a.Take() : b.Take());
   }
 }
 
-// Pieces of L x H chunks (so that the rail's messages are chunks too). Full pieces run as a
+// The elements of one all-reduce piece of a channel of `len`: L x H chunks, so that the
+// rail's messages are chunks too, but shrunk (to no less than an eighth) where that leaves
+// the pipeline fewer than kPipelinePieces pieces to fill: with many hosts a piece is large
+// (64 hosts of 8 ranks, 1 MiB chunks: 512 MiB), and a pipeline of two pieces spends half
+// its time filling and draining. Every rank computes the same size (it depends on the
+// channel's length, not the rank).
+constexpr size_t kPipelinePieces = 16;
+constexpr size_t kMostPieceShrink = 8;
+size_t AllReducePieceElems(size_t chunk, int L, int H, size_t len) {
+  const size_t grain = static_cast<size_t>(L) * static_cast<size_t>(H);
+  const size_t piece = chunk * grain;
+  if (len / piece >= kPipelinePieces) return piece;
+  const size_t smallest = std::max(grain, piece / kMostPieceShrink / grain * grain);
+  return std::max(smallest, len / kPipelinePieces / grain * grain);
+}
+
+// Pieces of AllReducePieceElems. Full pieces run as a
 // pipeline, so that the host's links and the rail's are busy together: stage s runs piece
 // s's reduce-scatter and piece s-2's all-gather inside the host, interleaved with piece s-1's
 // all-reduce along the rail. Every rank's full pieces have the same steps, so every rank
@@ -117,19 +157,16 @@ void Interleave(ChannelPlan* ch, const std::vector<Step>& a, const std::vector<S
 // empty regions some ranks leave out) runs its phases one after another.
 void AllReduceChannel(ChannelPlan* ch, const HierRings& h, size_t chunk, size_t base, size_t len) {
   const int L = h.L(), H = h.H();
-  const size_t piece = chunk * static_cast<size_t>(L) * static_cast<size_t>(H);
+  const size_t piece = AllReducePieceElems(chunk, L, H, len);
   const size_t full = L > 1 && H > 1 ? len / piece : 0;
   PiecePhases window[3];  // pieces s, s-1, s-2 of stage s, at p % 3
   for (size_t s = 0; s < full + 2 && full > 0; ++s) {
     if (s < full) window[s % 3] = AllReducePiece(h, base, s * piece, piece);
-    std::vector<Step> inside, rail;
-    if (s < full) inside = window[s % 3].inside.steps;
-    if (s >= 2) {
-      const std::vector<Step>& g = window[(s - 2) % 3].gather.steps;
-      inside.insert(inside.end(), g.begin(), g.end());
-    }
-    if (s >= 1 && s - 1 < full) rail = window[(s - 1) % 3].rail.steps;
-    Interleave(ch, inside, rail);
+    StepQueue inside, rail;
+    if (s < full) inside.Add(window[s % 3].inside.steps);
+    if (s >= 2) inside.Add(window[(s - 2) % 3].gather.steps);
+    if (s >= 1 && s - 1 < full) rail.Add(window[(s - 1) % 3].rail.steps);
+    Interleave(ch, std::move(inside), std::move(rail));
   }
   for (size_t done = full * piece; done < len; done += piece) {
     const PiecePhases ph = AllReducePiece(h, base, done, std::min(piece, len - done));
@@ -274,6 +311,24 @@ double RailUsPerByte(const CostModel& m) {
   return static_cast<double>(L) / (nics * m.between.gbps * 1e3);
 }
 
+// The time of the phases inside the hosts (`local`) and along the rails (`rail`), which
+// overlap where the plan lets them. All-reduce pipelines its full pieces
+// (AllReducePieceElems): with P of them, both links are busy together but for a fill and a drain of
+// about one piece's work inside the host (AllReduceChannel). With several channels, one channel's
+// rail phase overlaps another's phases inside the hosts. Otherwise they take turns.
+double OverlappedTransfer(const CostModel& m, CollType coll, size_t bytes, double local,
+                          double rail) {
+  const double overlapped = std::max(local, rail);
+  const double in_turn = m.in.nchannels > 1 ? overlapped : local + rail;
+  if (coll != CollType::kAllReduce || m.hosts() < 2 || m.per_host() < 2) return in_turn;
+  const size_t nch = static_cast<size_t>(std::max(1, m.in.nchannels));
+  const double piece = static_cast<double>(AllReducePieceElems(
+      std::max<size_t>(1, m.in.chunk_bytes), m.per_host(), m.hosts(), bytes / nch));
+  const double pieces = std::floor(static_cast<double>(bytes / nch) / piece);
+  if (pieces < 1) return in_turn;
+  return std::min(in_turn, overlapped + local / pieces);
+}
+
 double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
   const double s = static_cast<double>(bytes);
   const int H = m.hosts(), L = m.per_host();
@@ -307,9 +362,7 @@ double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
       hops = (L - 1) * local_lat + (H - 1) * rail_lat;
       break;
   }
-  // With several channels one channel's rail phase overlaps another's phases inside the
-  // hosts; with one, they take turns.
-  const double transfer = m.in.nchannels > 1 ? std::max(local, rail) : local + rail;
+  const double transfer = OverlappedTransfer(m, coll, bytes, local, rail);
   // On one host this is the ring (a reduce-scatter and an all-gather): never better.
   return hops + transfer + (H == 1 ? 1e-3 : 0);
 }
