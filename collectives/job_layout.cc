@@ -100,10 +100,7 @@ std::string RailNetDevice(const JobTopology& job, const JobLayout& layout, int r
   const TopoNode& nic = g.nodes[g.rails[rail]];
   std::string device;
   if (nic.link_layer != "ethernet" && nic.link_layer != "slingshot" && !nic.name.empty()) {
-    std::string port = "1";
-    for (const auto& [key, value] : nic.device_attrs)
-      if (key == "port") port = value;
-    device = nic.name + ":" + port;
+    device = nic.name + ":" + std::to_string(g.NicPort(g.rails[rail]));
   } else if (!nic.netdevs.empty()) {
     device = nic.netdevs[0];
   } else if (!nic.name.empty()) {

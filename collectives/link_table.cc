@@ -1,9 +1,8 @@
 #include "collectives/link_table.h"
 
-#include <chrono>
-
 #include "common/keep_for_life.h"
 #include "common/log.h"
+#include "transport/drain.h"
 
 namespace weft {
 namespace {
@@ -20,15 +19,8 @@ Port* Find(const std::map<std::pair<int, int>, std::unique_ptr<Port>>& ports, in
 LinkTable::~LinkTable() {
   if (net_send_.empty() && net_recv_.empty()) return;
   CancelAll();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (!Quiescent() && std::chrono::steady_clock::now() < deadline) {
-    if (!transport_->Progress()) transport_->WaitForEvent(1);
-  }
-  if (!Quiescent()) {
-    // The transport still writes into these links' slots and completions (a receive matched
-    // to a peer's rendezvous cannot be cancelled): they must outlive it.
-    WEFT_WARN(kLogNet, "leaving links with outstanding transfers allocated");
-    transport_->AbandonOutstanding();
+  if (!DrainBeforeFree(
+          transport_, [this] { return Quiescent(); }, "links")) {
     KeepForLife(std::move(net_send_));
     KeepForLife(std::move(net_recv_));
   }

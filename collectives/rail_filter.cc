@@ -4,51 +4,28 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/name_list.h"
 #include "topology/link_facts.h"
 #include "transport/bootstrap/socket.h"
 
 namespace weft {
 namespace {
 
-// The port a NIC node serves: its <net port=...>, else 1 (NCCL's default).
-int PortOf(const TopoNode& nic) {
-  for (const auto& [key, value] : nic.device_attrs)
-    if (key == "port") return std::atoi(value.c_str());
-  return 1;
-}
-
 std::string Names(const SystemGraph& g, const std::vector<int>& nics) {
   std::string out;
   for (int nic : nics)
-    out +=
-        (out.empty() ? "" : ", ") + g.nodes[nic].name + ":" + std::to_string(PortOf(g.nodes[nic]));
+    out += (out.empty() ? "" : ", ") + g.nodes[nic].name + ":" + std::to_string(g.NicPort(nic));
   return out;
 }
 
 }  // namespace
 
 bool HcaAllowed(const std::string& spec, const std::string& device, int port) {
-  std::string list = spec;
-  const bool exclude = !list.empty() && list[0] == '^';
-  if (exclude) list.erase(0, 1);
-  const bool exact = !list.empty() && list[0] == '=';
-  if (exact) list.erase(0, 1);
-  if (list.empty()) return true;
-  bool listed = false;
-  for (size_t start = 0; start <= list.size() && !listed;) {
-    size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    const std::string entry = list.substr(start, end - start);
-    start = end + 1;
-    if (entry.empty()) continue;
+  return NameListAllows(spec, true, [&](const std::string& entry, bool exact) {
     const size_t colon = entry.find(':');
-    const std::string name = entry.substr(0, colon);
-    const bool name_matches = exact ? device == name : device.compare(0, name.size(), name) == 0;
-    const bool port_matches =
-        colon == std::string::npos || std::atoi(entry.c_str() + colon + 1) == port;
-    listed = name_matches && port_matches;
-  }
-  return exclude ? !listed : listed;
+    return NameMatches(entry.substr(0, colon), device, exact) &&
+           (colon == std::string::npos || std::atoi(entry.c_str() + colon + 1) == port);
+  });
 }
 
 Status FilterRails(const std::string& ib_hca, const std::string& socket_ifname,
@@ -59,7 +36,7 @@ Status FilterRails(const std::string& ib_hca, const std::string& socket_ifname,
     const bool is_fabric = IsFabricLinkLayer(n.link_layer);
     (is_fabric ? fabric : ethernet).push_back(nic);
     if (is_fabric) {
-      if (HcaAllowed(ib_hca, n.name, PortOf(n))) kept_fabric.push_back(nic);
+      if (HcaAllowed(ib_hca, n.name, g->NicPort(nic))) kept_fabric.push_back(nic);
       continue;
     }
     // Its interfaces (an NCCL file names the NIC by its one interface); nothing to match:
@@ -81,14 +58,14 @@ Status FilterRails(const std::string& ib_hca, const std::string& socket_ifname,
                socket_ifname.c_str()));
     kept_ethernet = ethernet;
   }
+  std::vector<bool> kept(g->nodes.size(), false);
+  for (const std::vector<int>* list : {&kept_fabric, &kept_ethernet})
+    for (int nic : *list)
+      kept[static_cast<size_t>(nic)] = true;
   std::vector<int> rails;
   for (int nic : g->rails) {
-    bool kept = false;
-    for (const std::vector<int>* list : {&kept_fabric, &kept_ethernet})
-      for (int k : *list)
-        kept = kept || k == nic;
-    g->nodes[nic].management = !kept;
-    if (kept) rails.push_back(nic);
+    g->nodes[nic].management = !kept[static_cast<size_t>(nic)];
+    if (kept[static_cast<size_t>(nic)]) rails.push_back(nic);
   }
   if (rails.size() != g->rails.size())
     g->notes.push_back(Format("%zu of %zu rails by WEFT_IB_HCA='%s' and WEFT_SOCKET_IFNAME='%s'",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 #include "topology/link_facts.h"
 
@@ -117,6 +118,12 @@ std::string SystemGraph::NicPci(int nic) const {
   if (!n.pci.empty()) return n.pci;
   if (n.parent >= 0 && nodes[n.parent].kind == NodeKind::kNic) return nodes[n.parent].pci;
   return "";
+}
+
+int SystemGraph::NicPort(int nic) const {
+  for (const auto& [key, value] : nodes[nic].device_attrs)
+    if (key == "port") return std::atoi(value.c_str());
+  return 1;
 }
 
 std::string SystemGraph::NicId(int nic) const {

@@ -76,6 +76,9 @@ struct SystemGraph {
 
   // A NIC's PCI address: its own, or for a second port of a device, the device's ("" if none).
   std::string NicPci(int nic) const;
+  // The port a NIC node serves: its <net port=...> (hwloc files get 1), else 1, NCCL's
+  // default.
+  int NicPort(int nic) const;
   // How JSON and logs name a NIC: its PCI address ("/2" added for a second port), else its
   // name. Unique within a host.
   std::string NicId(int nic) const;

@@ -1,13 +1,13 @@
 #include "collectives/device/net_proxy.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
 #include "collectives/device/proto/mem_ops.h"
 #include "common/keep_for_life.h"
 #include "common/log.h"
+#include "transport/drain.h"
 
 namespace weft {
 
@@ -29,16 +29,11 @@ NetProxy::NetProxy(Transport* transport, const NetProxyOptions& options)
 NetProxy::~NetProxy() {
   // The receives posted ahead (and any send cut off) end before their slots go.
   CancelOutstanding();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (!Quiescent() && std::chrono::steady_clock::now() < deadline) {
-    if (!transport_->Progress()) transport_->WaitForEvent(1);
-  }
-  if (keep_memory_ || !Quiescent()) {
-    // The transport may still write into the slots and completions (a receive matched to a
-    // peer's rendezvous cannot be cancelled): they outlive it, as LinkTable's do.
-    WEFT_WARN(kLogNet, "leaving the proxy's FIFOs allocated: %s",
-              keep_memory_ ? "kernels still queued may read them" : "transfers outstanding");
-    if (!Quiescent()) transport_->AbandonOutstanding();
+  const bool drained = DrainBeforeFree(
+      transport_, [this] { return Quiescent(); }, "the proxy's FIFOs");
+  if (keep_memory_ || !drained) {
+    if (drained)
+      WEFT_WARN(kLogNet, "leaving the proxy's FIFOs allocated: kernels still queued may read them");
     KeepForLife(std::move(channels_));
     KeepForLife(std::move(region_));
     return;

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include "common/name_list.h"
+
 namespace weft {
 
 int RemainingMs(Deadline d) {
@@ -187,21 +189,9 @@ std::string AddressText(const sockaddr_in& addr) {
 }
 
 bool InterfaceAllowed(const std::string& spec, const std::string& name) {
-  std::string list = spec;
-  const bool exclude = !list.empty() && list[0] == '^';
-  if (exclude) list.erase(0, 1);
-  const bool exact = !list.empty() && list[0] == '=';
-  if (exact) list.erase(0, 1);
-  bool listed = false;
-  size_t start = 0;
-  while (start <= list.size() && !listed) {
-    size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
-    const std::string entry = list.substr(start, end - start);
-    if (!entry.empty()) listed = exact ? name == entry : name.compare(0, entry.size(), entry) == 0;
-    start = end + 1;
-  }
-  return exclude ? !listed : listed;
+  return NameListAllows(spec, false, [&](const std::string& entry, bool exact) {
+    return NameMatches(entry, name, exact);
+  });
 }
 
 Status LocalAdvertisedAddress(const std::string& configured, const std::string& ifname_spec,
