@@ -383,6 +383,73 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   return r;
 }
 
+// Built from collectives on the parent: an all-gather of every rank's (color, key), then
+// the first rank of each color makes a unique id (a bootstrap root of its own, never
+// WEFT_COMM_ID's address: that belongs to the first communicator) and an all-gather of ids
+// hands it to the others.
+weftResult_t weftCommSplit(weftComm_t comm, int color, int key, weftComm_t* newcomm,
+                           const weftConfig_t* config) {
+  Status s = weft::CheckComm(comm);
+  if (s.ok() && newcomm == nullptr) s = weft::InvalidArgument("newcomm is NULL");
+  if (!s.ok()) return ReportFailure(s.WithContext("weftCommSplit"));
+  *newcomm = nullptr;
+  weft::Config settings = comm->impl->config();
+  if (config != nullptr && !(s = weft::LoadCommConfig(config, &settings)).ok())
+    return ReportFailure(s.WithContext("weftCommSplit"));
+  const int n = comm->impl->nranks(), me = comm->impl->rank();
+  const int32_t mine[2] = {color, key};
+  std::vector<int32_t> all(static_cast<size_t>(2 * n));
+  weftResult_t r = weftAllGather(mine, all.data(), 2, weftInt32, comm, nullptr);
+  if (r != weftSuccess) return r;
+  // Every rank sees every color, so a bad one fails the call on all of them alike.
+  for (int q = 0; q < n; ++q) {
+    const int32_t c = all[static_cast<size_t>(2 * q)];
+    if (c < 0 && c != WEFT_SPLIT_NOCOLOR)
+      return ReportFailure(weft::InvalidArgument(
+          weft::Format("weftCommSplit: rank %d passed color %d (colors are >= 0, or "
+                       "WEFT_SPLIT_NOCOLOR, -1)",
+                       q, static_cast<int>(c))));
+  }
+  std::vector<int> members;  // the parent ranks of this rank's color, in their new order
+  for (int q = 0; q < n; ++q)
+    if (all[static_cast<size_t>(2 * q)] == color) members.push_back(q);
+  std::stable_sort(members.begin(), members.end(), [&](int a, int b) {
+    return all[static_cast<size_t>(2 * a + 1)] < all[static_cast<size_t>(2 * b + 1)];
+  });
+  const bool leader = color != WEFT_SPLIT_NOCOLOR && members.front() == me;
+  weftUniqueId id{};
+  Status made;
+  // If the leader cannot make an id, it still takes part, with zeros, so that its color's
+  // ranks fail at once too.
+  if (leader && !(made = weft::FreshUniqueId(&id)).ok()) id = weftUniqueId{};
+  std::vector<weftUniqueId> ids(static_cast<size_t>(n));
+  r = weftAllGather(&id, ids.data(), sizeof(id), weftUint8, comm, nullptr);
+  if (r != weftSuccess || color == WEFT_SPLIT_NOCOLOR) {
+    weft::UniqueIdData unused;  // the leader: stop the root it started for nothing
+    if (leader && made.ok() && weft::DecodeUniqueId(id, &unused).ok())
+      weft::ClaimRoot(unused.secret).reset();
+    return r;  // NOCOLOR: *newcomm stays NULL, as NCCL's
+  }
+  if (!made.ok())
+    return ReportFailure(made.WithContext("weftCommSplit: a unique id for the new communicator"));
+  const weftUniqueId& theirs = ids[static_cast<size_t>(members.front())];
+  const weftUniqueId zero{};
+  if (std::memcmp(&theirs, &zero, sizeof(zero)) == 0)
+    return ReportFailure(weft::RemoteError(weft::Format(
+        "weftCommSplit: rank %d (the first of color %d) could not make the new communicator's "
+        "unique id",
+        members.front(), color)));
+  const int new_rank =
+      static_cast<int>(std::find(members.begin(), members.end(), me) - members.begin());
+  r = Report(weft::InitRank(newcomm, static_cast<int>(members.size()), theirs, new_rank, settings));
+  if (r != weftSuccess)
+    weft::last_error =
+        weft::Format("weftCommSplit: the new communicator of color %d (%zu ranks): ", color,
+                     members.size()) +
+        weft::last_error;
+  return r;
+}
+
 weftResult_t weftCommRevoke(weftComm_t comm, int revokeFlags) {
   Status s = weft::CheckComm(comm);
   if (s.ok() && revokeFlags != WEFT_REVOKE_DEFAULT)

@@ -7,7 +7,6 @@
 //    device the communicator was created on (ncclCommCuDevice);
 //  * several ranks of one process initialized together (ncclCommInitAll, or inits inside
 //    a group) and destroyed from one thread (shim_comm.h);
-//  * ncclCommSplit is built from Weft calls on the parent;
 //  * all-to-all, gather and scatter are groups of Weft sends and receives;
 //  * ncclMemAlloc is cudaMalloc, and windows are Weft's (weftCommWindowRegister);
 //  * what Weft does not do (the device API of nccl_device.h, in nccl_device_api.cc) fails
@@ -246,50 +245,17 @@ ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
   return ToNccl(r);
 }
 
-// Ranks that pass the same color form a new communicator, ordered by key, then by their rank
-// here. Built from Weft calls on the parent: an all-gather of (color, key), then the first
-// rank of each color creates a unique id and an all-gather hands it to the others.
+// weftCommSplit's; the config's fields are not Weft's settings (WEFT_* variables are), so
+// the new communicator inherits the parent's.
+static_assert(NCCL_SPLIT_NOCOLOR == WEFT_SPLIT_NOCOLOR, "NOCOLOR differs");
 ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t* newcomm,
                            ncclConfig_t*) {
   WEFT_NCCL_COMM(parent, comm, "ncclCommSplit");
   if (newcomm == nullptr) return Fail(weftInvalidArgument, "ncclCommSplit: newcomm is NULL");
   *newcomm = nullptr;
-  if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
-    return Fail(weftInvalidArgument, "ncclCommSplit: color " + std::to_string(color) +
-                                         " is negative (NCCL_SPLIT_NOCOLOR is -1)");
-  int n = 0, me = 0;
-  weftCommCount(parent, &n);
-  weftCommUserRank(parent, &me);
-  const int mine[2] = {color, key};
-  std::vector<int> all(static_cast<size_t>(2 * n));
-  weftResult_t r = weftAllGather(mine, all.data(), 2, weftInt32, parent, nullptr);
-  if (r != weftSuccess) return ToNccl(r);
-  std::vector<int> members;  // parent ranks of my color, in their new order
-  for (int q = 0; q < n; ++q)
-    if (all[2 * q] == color) members.push_back(q);
-  std::stable_sort(members.begin(), members.end(),
-                   [&](int a, int b) { return all[2 * a + 1] < all[2 * b + 1]; });
-  const bool leader = color != NCCL_SPLIT_NOCOLOR && members.front() == me;
-  weftUniqueId id{};
-  // A root of its own, never NCCL_COMM_ID's address: that belongs to the first communicator.
-  if (leader && (r = weft::Report(weft::FreshUniqueId(&id))) != weftSuccess) {
-    // The others still take part in the all-gather below, then find no id from this rank.
-    std::memset(&id, 0, sizeof(id));
-  }
-  std::vector<weftUniqueId> ids(static_cast<size_t>(n));
-  r = weftAllGather(&id, ids.data(), sizeof(id), weftUint8, parent, nullptr);
-  if (r != weftSuccess) return ToNccl(r);
-  if (color == NCCL_SPLIT_NOCOLOR) return ncclSuccess;  // *newcomm stays NULL, as NCCL's
-  const weftUniqueId& theirs = ids[static_cast<size_t>(members.front())];
-  const weftUniqueId zero{};
-  if (std::memcmp(&theirs, &zero, sizeof(zero)) == 0)
-    return Fail(weftInternalError, "ncclCommSplit: rank " + std::to_string(members.front()) +
-                                       " could not create the new communicator's unique id");
-  const int new_rank =
-      static_cast<int>(std::find(members.begin(), members.end(), me) - members.begin());
   weftComm_t w = nullptr;
-  r = weftCommInitRank(&w, static_cast<int>(members.size()), theirs, new_rank);
-  if (r != weftSuccess) return ToNccl(r);
+  const weftResult_t r = weftCommSplit(parent, color, key, &w, nullptr);
+  if (r != weftSuccess || w == nullptr) return ToNccl(r);
   return Wrap(w, comm->device, newcomm);
 }
 

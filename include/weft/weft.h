@@ -215,6 +215,17 @@ weftResult_t weftCommAbort(weftComm_t comm);
 weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int excludeRanksCount,
                             weftComm_t* newcomm, int shrinkFlags);
 
+/* weftCommSplit's color for a rank that joins no new communicator (NCCL's value). */
+#define WEFT_SPLIT_NOCOLOR (-1)
+
+/* As ncclCommSplit: collective, every rank of comm calls it. Ranks that pass the same color
+ * (>= 0) form a new communicator, ranked by key, then by their rank in comm; a rank passing
+ * WEFT_SPLIT_NOCOLOR takes part and gets *newcomm = NULL. config NULL: the parent's settings
+ * (its weftConfig_t's included). A negative color other than WEFT_SPLIT_NOCOLOR, on any
+ * rank, fails the call on every rank with weftInvalidArgument naming that rank. */
+weftResult_t weftCommSplit(weftComm_t comm, int color, int key, weftComm_t* newcomm,
+                           const weftConfig_t* config);
+
 /* Stops the communicator, as NCCL's ncclCommRevoke (revokeFlags: WEFT_REVOKE_DEFAULT, 0):
  * calls running on other threads, and device work queued on streams, fail at once, and every
  * later call but weftCommShrink, weftCommDestroy and weftCommAbort is refused; it returns
