@@ -13,6 +13,7 @@
 
 #include "collectives/api_internal.h"
 #include "collectives/comm_config.h"
+#include "collectives/comm_split.h"
 #include "common/dtype.h"
 #include "common/log.h"
 #include "transport/shm/shared_buffer.h"
@@ -258,8 +259,8 @@ weftResult_t weftGetUniqueId(weftUniqueId* uniqueId) {
   return s.ok() ? weftSuccess : ReportFailure(s.WithContext("weftGetUniqueId"));
 }
 
+extern "C++" {  // inside the C API's block, but declared for C++ (api_internal.h)
 namespace weft {
-namespace {
 
 Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int rank,
                 const Config& config) {
@@ -286,8 +287,8 @@ Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int ra
   return InitCommunicator(comm, nranks, id, rank, std::move(root), config);
 }
 
-}  // namespace
 }  // namespace weft
+}  // extern "C++"
 
 weftResult_t weftCommInitRank(weftComm_t* comm, int nranks, weftUniqueId commId, int rank) {
   return weftCommInitRankConfig(comm, nranks, commId, rank, nullptr);
@@ -383,10 +384,6 @@ weftResult_t weftCommShrink(weftComm_t comm, const int* excludeRanksList, int ex
   return r;
 }
 
-// Built from collectives on the parent: an all-gather of every rank's (color, key), then
-// the first rank of each color makes a unique id (a bootstrap root of its own, never
-// WEFT_COMM_ID's address: that belongs to the first communicator) and an all-gather of ids
-// hands it to the others.
 weftResult_t weftCommSplit(weftComm_t comm, int color, int key, weftComm_t* newcomm,
                            const weftConfig_t* config) {
   Status s = weft::CheckComm(comm);
@@ -396,58 +393,14 @@ weftResult_t weftCommSplit(weftComm_t comm, int color, int key, weftComm_t* newc
   weft::Config settings = comm->impl->config();
   if (config != nullptr && !(s = weft::LoadCommConfig(config, &settings)).ok())
     return ReportFailure(s.WithContext("weftCommSplit"));
-  const int n = comm->impl->nranks(), me = comm->impl->rank();
-  const int32_t mine[2] = {color, key};
-  std::vector<int32_t> all(static_cast<size_t>(2 * n));
-  weftResult_t r = weftAllGather(mine, all.data(), 2, weftInt32, comm, nullptr);
-  if (r != weftSuccess) return r;
-  // Every rank sees every color, so a bad one fails the call on all of them alike.
-  for (int q = 0; q < n; ++q) {
-    const int32_t c = all[static_cast<size_t>(2 * q)];
-    if (c < 0 && c != WEFT_SPLIT_NOCOLOR)
-      return ReportFailure(weft::InvalidArgument(
-          weft::Format("weftCommSplit: rank %d passed color %d (colors are >= 0, or "
-                       "WEFT_SPLIT_NOCOLOR, -1)",
-                       q, static_cast<int>(c))));
-  }
-  std::vector<int> members;  // the parent ranks of this rank's color, in their new order
-  for (int q = 0; q < n; ++q)
-    if (all[static_cast<size_t>(2 * q)] == color) members.push_back(q);
-  std::stable_sort(members.begin(), members.end(), [&](int a, int b) {
-    return all[static_cast<size_t>(2 * a + 1)] < all[static_cast<size_t>(2 * b + 1)];
-  });
-  const bool leader = color != WEFT_SPLIT_NOCOLOR && members.front() == me;
-  weftUniqueId id{};
-  Status made;
-  // If the leader cannot make an id, it still takes part, with zeros, so that its color's
-  // ranks fail at once too.
-  if (leader && !(made = weft::FreshUniqueId(&id)).ok()) id = weftUniqueId{};
-  std::vector<weftUniqueId> ids(static_cast<size_t>(n));
-  r = weftAllGather(&id, ids.data(), sizeof(id), weftUint8, comm, nullptr);
-  if (r != weftSuccess || color == WEFT_SPLIT_NOCOLOR) {
-    weft::UniqueIdData unused;  // the leader: stop the root it started for nothing
-    if (leader && made.ok() && weft::DecodeUniqueId(id, &unused).ok())
-      weft::ClaimRoot(unused.secret).reset();
-    return r;  // NOCOLOR: *newcomm stays NULL, as NCCL's
-  }
-  if (!made.ok())
-    return ReportFailure(made.WithContext("weftCommSplit: a unique id for the new communicator"));
-  const weftUniqueId& theirs = ids[static_cast<size_t>(members.front())];
-  const weftUniqueId zero{};
-  if (std::memcmp(&theirs, &zero, sizeof(zero)) == 0)
-    return ReportFailure(weft::RemoteError(weft::Format(
-        "weftCommSplit: rank %d (the first of color %d) could not make the new communicator's "
-        "unique id",
-        members.front(), color)));
-  const int new_rank =
-      static_cast<int>(std::find(members.begin(), members.end(), me) - members.begin());
-  r = Report(weft::InitRank(newcomm, static_cast<int>(members.size()), theirs, new_rank, settings));
-  if (r != weftSuccess)
-    weft::last_error =
-        weft::Format("weftCommSplit: the new communicator of color %d (%zu ranks): ", color,
-                     members.size()) +
-        weft::last_error;
-  return r;
+  // The parent's all-gathers are calls of the API, after the parent's queued device work.
+  auto all_gather = [comm](const void* mine, void* all, size_t bytes) {
+    const weftResult_t r = weftAllGather(mine, all, bytes, weftUint8, comm, nullptr);
+    return r == weftSuccess ? Status::Ok() : Status(r, weftGetLastError(comm));
+  };
+  s = weft::SplitComm(all_gather, comm->impl->nranks(), comm->impl->rank(), color, key, settings,
+                      newcomm);
+  return Report(s.WithContext("weftCommSplit"));
 }
 
 weftResult_t weftCommRevoke(weftComm_t comm, int revokeFlags) {

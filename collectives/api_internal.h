@@ -25,6 +25,10 @@ inline weftResult_t Report(const Status& s) {
 // weftCommInitFromEnv).
 Status InitCommunicator(weftComm_t* comm, int nranks, const UniqueIdData& id, int rank,
                         std::unique_ptr<RootServer> root, const Config& config);
+// weftCommInitRank's work with the settings already loaded (shrink and split pass the
+// parent's).
+Status InitRank(weftComm_t* comm, int nranks, const weftUniqueId& commId, int rank,
+                const Config& config);
 // The environment's settings with `user`'s over them (user may be null).
 Status LoadCommConfig(const weftConfig_t* user, Config* out);
 // The job's secret: WEFT_SECRET, else WEFT_SECRET_FILE's, else derived from `key`, what

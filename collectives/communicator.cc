@@ -1,6 +1,7 @@
 // Communicator: creation, destruction and the API's entries (Submit routes a batch to the
 // device engine or runs it on host buffers; Run runs collectives through the plan runner).
 #include "collectives/communicator.h"
+#include "collectives/device_hierarchy.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -48,6 +49,8 @@ uint64_t Communicator::quiet_failures() {
 
 Communicator::~Communicator() {
   TakeDeviceEngine().reset();
+  // Not destroyed (a failed init or destroy): its sub-communicators go without waiting.
+  if (std::unique_ptr<DeviceHierarchy> h = TakeDeviceHierarchy()) h->Abort();
   StopProgressThread();
   // Members are destroyed in reverse order: transport (endpoints, worker), bootstrap, root.
 }
@@ -303,6 +306,11 @@ Status Communicator::Submit(const std::vector<CollArgs>& ops) {
   // Host collectives run after the device collectives queued before them, on every rank,
   // so that both take their sequence numbers in call order.
   if (device_) WEFT_CHECK(device_->Drain());
+  if (config_.device_hier_on_host && ops.size() == 1 && UsesDeviceHierarchy(ops[0])) {
+    WEFT_CHECK(EnsureDeviceHierarchy());
+    last_algo_ = Algo::kHier;
+    return hierarchy_->AllReduce(ops[0]);
+  }
   std::vector<CollArgs> agreed;
   bool changed = false;
   WEFT_CHECK(AgreeOnZeroCopy(ops, &agreed, &changed));
@@ -376,6 +384,8 @@ Status Communicator::Destroy() {
     if (!device_status.ok()) device_->Abort(device_status);
     TakeDeviceEngine().reset();
   }
+  // Its sub-communicators' destroy is collective too, as this one's (every rank is here).
+  TakeDeviceHierarchy().reset();
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);
   Status s;

@@ -40,6 +40,8 @@
 
 namespace weft {
 
+class DeviceHierarchy;
+
 // What each rank tells the others at init, before the transport exists.
 struct PeerInfo {
   uint64_t host_hash = 0;
@@ -96,7 +98,7 @@ class Communicator final : public HostCollectives {
   Status RunCollective(PlanRunner* runner, const std::string& what) override;
   // Bytes of device data the host's CPU reduced so far (each staged piece of a reducing
   // collective counts this rank's input); 0 where every device call ran on kernels.
-  uint64_t HostReducedBytes() const { return host_reduced_bytes_.load(std::memory_order_relaxed); }
+  uint64_t HostReducedBytes() const;
 
   // Barrier with every rank, then closes connections. Bounded by WEFT_TIMEOUT_MS.
   Status Destroy();
@@ -185,10 +187,15 @@ class Communicator final : public HostCollectives {
   // device is the engine's.
   Status EnsureDeviceEngine(int device);
   Status SubmitDevice(const std::vector<CollArgs>& ops, int device);
+  // Whether `a` runs as the device hierarchy's legs (WEFT_DEVICE_HIER, and the tuner's
+  // choice); every rank decides alike. The hierarchy is made at the first such call.
+  bool UsesDeviceHierarchy(const CollArgs& a) const;
+  Status EnsureDeviceHierarchy();
   // WEFT_CHECK=1: every rank compares what every rank called (bootstrap round trip).
   Status CheckConsistency(const std::vector<CollArgs>& ops);
   void StartProgressThread();
   void StopProgressThread();
+  std::unique_ptr<DeviceHierarchy> TakeDeviceHierarchy();
   std::unique_ptr<DeviceEngine> TakeDeviceEngine();
   void ProgressThreadMain();
   // Large calls on one host that the one-copy plans serve (WEFT_ZERO_COPY_MIN_BYTES and
@@ -231,7 +238,7 @@ class Communicator final : public HostCollectives {
   bool warned_in_error_ = false;
   uint64_t quiet_failures_ = 0;
   // Serializes the transport between callers and the progress thread.
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   Status error_;  // sticky; guarded by mutex_
   std::atomic<bool> in_error_{false};
 
@@ -265,7 +272,10 @@ class Communicator final : public HostCollectives {
   std::atomic<bool> revoked_{false};          // weftCommRevoke: the same, and no new ones
   // Collectives on device buffers; created by the first one. Destroyed first (its thread
   // runs host collectives on this communicator).
-  std::unique_ptr<DeviceEngine> device_;         // written under mutex_ (AsyncError reads it there)
+  std::unique_ptr<DeviceEngine> device_;  // written under mutex_ (AsyncError reads it there)
+  // Device all-reduces across hosts as legs on sub-communicators (device_hierarchy.h);
+  // made by the first. Written under mutex_, as device_.
+  std::unique_ptr<DeviceHierarchy> hierarchy_;
   std::atomic<uint64_t> host_reduced_bytes_{0};  // the device engine counts into it
 };
 

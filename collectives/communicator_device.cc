@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string>
 
+#include "collectives/device_hierarchy.h"
+#include "common/dtype.h"
 #include "common/log.h"
 
 namespace weft {
@@ -14,6 +16,11 @@ namespace weft {
 std::unique_ptr<DeviceEngine> Communicator::TakeDeviceEngine() {
   std::lock_guard<std::mutex> lock(mutex_);
   return std::move(device_);
+}
+
+std::unique_ptr<DeviceHierarchy> Communicator::TakeDeviceHierarchy() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::move(hierarchy_);
 }
 
 // Buffers of one call or group live all in host memory or all on one GPU (*device >= 0).
@@ -74,12 +81,44 @@ Status Communicator::EnsureDeviceEngine(int device) {
 }
 
 Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) {
-  WEFT_CHECK(EnsureDeviceEngine(device));
   for (const CollArgs& a : ops) {
+    if (UsesDeviceHierarchy(a)) {
+      WEFT_CHECK(EnsureDeviceHierarchy());
+      last_device_path_ = "hier";
+      WEFT_CHECK(hierarchy_->AllReduce(a));
+      continue;
+    }
+    WEFT_CHECK(EnsureDeviceEngine(device));
     last_device_path_ = device_->PathOf(a);
     WEFT_CHECK(device_->Enqueue(a));
   }
   return Status::Ok();
+}
+
+bool Communicator::UsesDeviceHierarchy(const CollArgs& a) const {
+  return config_.device_hier && nhosts_ > 1 && DeviceHierarchy::Serves(shapes_, a) &&
+         router_->Choose(a.coll, CallBytes(a.coll, a.count, TypeSize(a.type), nranks_), a.type) ==
+             Algo::kHier;
+}
+
+Status Communicator::EnsureDeviceHierarchy() {
+  if (hierarchy_) return Status::Ok();
+  // The splits are host collectives of this communicator: after its queued device work.
+  if (device_) WEFT_CHECK(device_->Drain());
+  auto all_gather = [this](const void* mine, void* all, size_t bytes) {
+    return Run({CollArgs{CollType::kAllGather, mine, all, bytes, weftUint8, weftSum, 0, nullptr}});
+  };
+  std::unique_ptr<DeviceHierarchy> made;
+  WEFT_CHECK(DeviceHierarchy::Create(all_gather, shapes_, rank_, config_, &made));
+  std::lock_guard<std::mutex> lock(mutex_);
+  hierarchy_ = std::move(made);
+  return Status::Ok();
+}
+
+uint64_t Communicator::HostReducedBytes() const {
+  const uint64_t own = host_reduced_bytes_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return own + (hierarchy_ ? hierarchy_->HostReducedBytes() : 0);
 }
 
 Status Communicator::RegisterWindow(void* buff, size_t bytes, int* slot) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "collectives/device_hierarchy.h"
 #include "common/log.h"
 
 namespace weft {
@@ -85,6 +86,10 @@ Status Communicator::AsyncError() {
     Status device_error = device_->error();
     if (!device_error.ok()) return device_error;
   }
+  if (hierarchy_) {
+    Status legs_error = hierarchy_->AsyncError();
+    if (!legs_error.ok()) return legs_error;
+  }
   if (error_.ok()) {
     Status health = CheckPeers();
     if (!health.ok()) SetError(health);
@@ -96,6 +101,7 @@ void Communicator::Revoke() {
   revoked_ = true;
   const Status why = InvalidUsage("the communicator was revoked (weftCommRevoke)");
   if (device_) device_->Abort(why);
+  if (hierarchy_) hierarchy_->Revoke();
   std::lock_guard<std::mutex> lock(mutex_);  // taken once a running call has failed
   SetError(why);
 }
@@ -126,6 +132,7 @@ void Communicator::Abort() {
     device_->Abort(InvalidUsage("weftCommAbort was called"));
     TakeDeviceEngine().reset();
   }
+  if (std::unique_ptr<DeviceHierarchy> h = TakeDeviceHierarchy()) h->Abort();
   StopProgressThread();
   std::lock_guard<std::mutex> lock(mutex_);
   transport_->CloseEndpoints(0);

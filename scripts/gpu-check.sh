@@ -39,7 +39,8 @@
 #      (net-ring-kernel) and host-reduced bytes (goal 0), and all-reduce busbw at 256 MiB
 #      against Weft's point-to-point bandwidth between the two processes over UCX measured
 #      in the same run (goal >= 80 %); then the same all-reduce staged (WEFT_NET_KERNEL=0),
-#      the CPU reducing, side by side;
+#      the CPU reducing, side by side; then the device hierarchy (WEFT_ALGO=hier: CUDA IPC
+#      legs inside each process, the ring kernel along the rails), exact and its busbw;
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 #   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
 #      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
@@ -275,8 +276,12 @@ if want hosts; then
   # Rows carry weft-run's "[0]" prefix: size 2, type 4, time 7, algbw 8, busbw 9, #wrong 10, path 15.
   as_hosts hosts-p2p.txt sendrecv -b 256M -e 256M -n 10 -w 3
   as_hosts hosts-check.txt allreduce --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
-  as_hosts hosts-allreduce.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
+  WEFT_DEVICE_HIER=0 as_hosts hosts-allreduce.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
   WEFT_NET_KERNEL=0 as_hosts hosts-staged.txt allreduce --mem device -t 2 -b 256M -e 256M -n 5 -w 2
+  # The device hierarchy (WEFT_ALGO=hier): IPC legs inside each process, the ring kernel
+  # along the rails between them.
+  WEFT_ALGO=hier as_hosts hosts-hier-check.txt allreduce --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
+  WEFT_ALGO=hier as_hosts hosts-hier.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
   tail -4 "$out/hosts-allreduce.txt"
   p2p=$(awk '$4=="float" || $4=="int8" {print $8}' "$out/hosts-p2p.txt" | tail -1)
   bw=$(awk '$4=="float" {print $9}' "$out/hosts-allreduce.txt" | tail -1)
@@ -290,6 +295,10 @@ if want hosts; then
   note "hosts: host-reduced bytes per call (goal 0)" "${reduced:-?}"
   note "hosts: the same, staged (CPU reduces), busbw" \
     "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-staged.txt" | tail -1), host-reduced $(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-staged.txt")"
+  note "hosts: hier every type 1M..$max, #wrong (goal 0)" \
+    "$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-hier-check.txt")"
+  note "hosts: hier allreduce 256 MiB busbw (goal >= 80% p2p)" \
+    "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-hier.txt" | tail -1), host-reduced $(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-hier.txt")"
 fi
 if want staged; then
   # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in

@@ -2,8 +2,9 @@
 // (WEFT_PROXY_STANDIN): real processes over UCX, hosts made with WEFT_HOSTID, the stand-in
 // kernel running proto/net_ring.h on each rank and the proxy moving its FIFOs. Every
 // collective, type and op exact, in groups and with PreMulSum; a killed rank ends every
-// survivor's call with an error naming it. tests/netns/hosts.sh runs the same over separate
-// network namespaces (mode "proxy"), with a dropped link.
+// survivor's call with an error naming it; the device hierarchy's legs on sub-communicators.
+// tests/netns/hosts.sh runs the same over separate network namespaces (mode "proxy"), with a
+// dropped link.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -67,6 +68,53 @@ TEST_P(ProxyStandIn, GroupsAndPreMulSum) {
 INSTANTIATE_TEST_SUITE_P(Hosts, ProxyStandIn,
                          ::testing::Values(std::make_tuple(2, 2), std::make_tuple(3, 2),
                                            std::make_tuple(1, 3)),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + "x" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+// The device hierarchy's composition (collectives/device_hierarchy.h) on host buffers
+// (WEFT_DEVICE_HIER_ON_HOST): an all-reduce the tuner gives to hier (WEFT_ALGO=hier) runs as
+// a reduce-scatter on each host's sub-communicator, an all-reduce along each rail's (with
+// the stand-in: the kernel-and-proxy protocol) and an all-gather, plus the tail of count mod
+// L; every type and op exact, in place and not, counts that leave tails and shards of 0.
+class DeviceHierarchyOnHost : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(DeviceHierarchyOnHost, EveryTypeAndOpIsExact) {
+  const auto [hosts, per_host] = GetParam();
+  const CommandResult r = RunOnHosts(
+      hosts, per_host,
+      BinDir() + "/coll_check --colls allreduce --types all --ops all --counts 0,1,2,7,1000,100003",
+      false,
+      "WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_TIMEOUT_MS=60000 WEFT_DEBUG=INFO "
+      "WEFT_DEBUG_SUBSYS=INIT");
+  ExpectPasses(r);
+  // Every rank made its hierarchy once, in its place.
+  size_t made = 0;
+  for (size_t at = 0; (at = r.output.find("device hierarchy: rank", at)) != std::string::npos; ++at)
+    ++made;
+  EXPECT_EQ(made, static_cast<size_t>(hosts * per_host)) << r.output;
+  EXPECT_NE(std::string::npos,
+            r.output.find("is local rank " + std::to_string(per_host - 1) + " of " +
+                          std::to_string(per_host) + " on host " + std::to_string(hosts - 1)))
+      << r.output;
+}
+
+// Rank 1 (host 0, rail 1) kills itself mid all-reduce: every survivor's leg fails within
+// 5 s, its error saying which of the communicator's ranks the sub-communicator's are, and
+// abort (which frees the sub-communicators) returns.
+TEST(DeviceHierarchyOnHostFaults, AKilledRankEndsEverySurvivorsCall) {
+  const CommandResult r =
+      RunOnHosts(2, 2, BinDir() + "/fault_check 1 5", true,
+                 "WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_TIMEOUT_MS=30000");
+  ExpectSurvivorsNameTheVictim(r, {0, 2, 3});
+  EXPECT_NE(std::string::npos, r.output.find("sub-communicator, whose ranks 0, 1 are ranks"))
+      << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Hosts, DeviceHierarchyOnHost,
+                         ::testing::Values(std::make_tuple(2, 2), std::make_tuple(3, 2),
+                                           std::make_tuple(2, 3)),
                          [](const auto& info) {
                            return std::to_string(std::get<0>(info.param)) + "x" +
                                   std::to_string(std::get<1>(info.param));
