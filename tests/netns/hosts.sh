@@ -12,7 +12,8 @@
 #                                    every rank must get an error within the bound, and abort
 #   hosts.sh BIN_DIR N proxy         every collective through the device path's ring, a CPU
 #                                    thread standing in for the kernel and the proxy moving
-#                                    its FIFOs between the hosts (WEFT_PROXY_STANDIN), exact
+#                                    its FIFOs between the hosts (WEFT_PROXY_STANDIN), exact;
+#                                    then the device hierarchy's all-reduce legs
 #   hosts.sh BIN_DIR N proxy-partition  the partition, with the stand-in kernel and proxy
 #
 # Exits 77 (skipped) where network namespaces cannot be made (no root, or a container that
@@ -98,9 +99,13 @@ case "$mode" in
     export WEFT_PROXY_STANDIN=1 WEFT_TIMEOUT_MS=60000
     types=all
     [ "$nhosts" -gt 2 ] && types=float,int32,bfloat16,f8e4m3
+    # Then the device hierarchy's legs (sub-communicators of each host and each rail, the
+    # rail's all-reduce through the stand-in and the proxy) on host buffers.
     prog="$bin/coll_check --types $types --ops sum,prod,max,avg --counts 0,1,7,1000,100003 &&
       WEFT_ROOT=10.77.0.1:29401 $bin/coll_check --types float,int32 --ops sum --group \
-        --premulsum --counts 1,4097,100003"
+        --premulsum --counts 1,4097,100003 &&
+      WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_ROOT=10.77.0.1:29402 $bin/coll_check \
+        --colls allreduce --types float,int32,bfloat16 --ops sum,max --counts 0,1,7,1000,100003"
     ;;
   *)
     echo "unknown mode $mode"
@@ -149,7 +154,7 @@ case "$mode" in
     [ "$(grep -c '^survivor [0-9]*: OK' "$out")" = "$nranks" ] || exit 1
     ;;
   proxy)
-    [ "$(grep -c 'coll_check: [1-9][0-9]* passed, 0 failed' "$out")" = 2 ] || exit 1
+    [ "$(grep -c 'coll_check: [1-9][0-9]* passed, 0 failed' "$out")" = 3 ] || exit 1
     ;;
 esac
 echo "hosts.sh $nhosts $mode: OK"
