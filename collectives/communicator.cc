@@ -309,7 +309,7 @@ Status Communicator::Submit(const std::vector<CollArgs>& ops) {
   if (config_.device_hier_on_host && ops.size() == 1 && UsesDeviceHierarchy(ops[0])) {
     WEFT_CHECK(EnsureDeviceHierarchy());
     last_algo_ = Algo::kHier;
-    return hierarchy_->AllReduce(ops[0]);
+    return hierarchy_->Run(ops[0], /*device=*/-1);
   }
   std::vector<CollArgs> agreed;
   bool changed = false;

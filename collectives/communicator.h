@@ -189,7 +189,7 @@ class Communicator final : public HostCollectives {
   Status SubmitDevice(const std::vector<CollArgs>& ops, int device);
   // Whether `a` runs as the device hierarchy's legs (WEFT_DEVICE_HIER, and the tuner's
   // choice); every rank decides alike. The hierarchy is made at the first such call.
-  bool UsesDeviceHierarchy(const CollArgs& a) const;
+  bool UsesDeviceHierarchy(const CollArgs& a);
   Status EnsureDeviceHierarchy();
   // WEFT_CHECK=1: every rank compares what every rank called (bootstrap round trip).
   Status CheckConsistency(const std::vector<CollArgs>& ops);

@@ -85,7 +85,7 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
     if (UsesDeviceHierarchy(a)) {
       WEFT_CHECK(EnsureDeviceHierarchy());
       last_device_path_ = "hier";
-      WEFT_CHECK(hierarchy_->AllReduce(a));
+      WEFT_CHECK(hierarchy_->Run(a, device));
       continue;
     }
     WEFT_CHECK(EnsureDeviceEngine(device));
@@ -95,10 +95,10 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
   return Status::Ok();
 }
 
-bool Communicator::UsesDeviceHierarchy(const CollArgs& a) const {
+bool Communicator::UsesDeviceHierarchy(const CollArgs& a) {
   return config_.device_hier && nhosts_ > 1 && DeviceHierarchy::Serves(shapes_, a) &&
-         router_->Choose(a.coll, CallBytes(a.coll, a.count, TypeSize(a.type), nranks_), a.type) ==
-             Algo::kHier;
+         router_->ChooseCached(a.coll, CallBytes(a.coll, a.count, TypeSize(a.type), nranks_),
+                               a.type) == Algo::kHier;
 }
 
 Status Communicator::EnsureDeviceHierarchy() {

@@ -4,18 +4,12 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_offset.h"
 #include "common/dtype.h"
 #include "common/log.h"
 
 namespace weft {
 namespace {
-
-std::byte* At(void* p, size_t bytes) {
-  return static_cast<std::byte*>(p) + bytes;
-}
-const std::byte* At(const void* p, size_t bytes) {
-  return static_cast<const std::byte*>(p) + bytes;
-}
 
 // "whose ranks 0, 1 are ranks 4, 5 here".
 std::string RankMap(const std::vector<int>& members) {
@@ -28,6 +22,28 @@ std::string RankMap(const std::vector<int>& members) {
 }
 
 }  // namespace
+
+// Rail l's ranks, in host order, are chunks l x H ... l x H + H - 1 of the rail-major order.
+std::vector<DeviceHierarchy::ChunkRun> DeviceHierarchy::RailMajorRuns(const PlanShapes& shapes) {
+  const size_t H = shapes.hosts.size();
+  const size_t L = shapes.hosts.front().size();
+  std::vector<ChunkRun> runs;
+  for (size_t l = 0; l < L; ++l) {
+    std::vector<size_t> ranks;
+    for (const std::vector<int>& host : shapes.hosts)
+      ranks.push_back(static_cast<size_t>(host[l]));
+    bool even = ranks[1] > ranks[0];
+    for (size_t h = 1; even && h < H; ++h)
+      even = ranks[h] - ranks[h - 1] == ranks[1] - ranks[0];
+    if (even) {
+      runs.push_back({l * H, ranks[0], ranks[1] - ranks[0], H});
+    } else {
+      for (size_t h = 0; h < H; ++h)
+        runs.push_back({l * H + h, ranks[h], 1, 1});
+    }
+  }
+  return runs;
+}
 
 Status DeviceHierarchy::Create(const AllGatherBytes& all_gather, const PlanShapes& shapes, int rank,
                                const Config& config, std::unique_ptr<DeviceHierarchy>* out) {
@@ -43,14 +59,30 @@ Status DeviceHierarchy::Create(const AllGatherBytes& all_gather, const PlanShape
   std::vector<int> rail;
   for (const std::vector<int>& other : shapes.hosts)
     rail.push_back(other[static_cast<size_t>(h->index_)]);
+  h->H_ = static_cast<int>(shapes.hosts.size());
+  h->rank_ = rank;
+  h->host_ = host;
+  h->host_of_ = shapes.host_of;
+  h->index_of_.assign(shapes.host_of.size(), 0);
+  for (const std::vector<int>& ranks : shapes.hosts)
+    for (size_t i = 0; i < ranks.size(); ++i)
+      h->index_of_[static_cast<size_t>(ranks[i])] = static_cast<int>(i);
+  h->runs_ = RailMajorRuns(shapes);
+  h->rail_major_ = std::all_of(h->runs_.begin(), h->runs_.end(), [](const ChunkRun& r) {
+    return r.scratch == r.user && (r.stride == 1 || r.rows == 1);
+  });
   h->local_name_ = Format("host %d's sub-communicator, %s", host, RankMap(mine).c_str());
   h->rail_name_ = Format("rail %d's sub-communicator, %s", h->index_, RankMap(rail).c_str());
   WEFT_CHECK(SplitComm(all_gather, n, rank, host, h->index_, config, &h->local_)
                  .WithContext(h->local_name_));
   WEFT_CHECK(SplitComm(all_gather, n, rank, h->index_, host, config, &h->rail_)
                  .WithContext(h->rail_name_));
-  WEFT_INFO(kLogInit, "device hierarchy: rank %d is local rank %d of %d on host %d, rail %d", rank,
-            h->index_, h->L_, host, h->index_);
+  WEFT_INFO(kLogInit, "device hierarchy: rank %d is local rank %d of %d on host %d, rail %d; %s",
+            rank, h->index_, h->L_, host, h->index_,
+            h->rail_major_
+                ? "ranks are rail-major: all-gather and reduce-scatter copy no chunks"
+                : Format("all-gather and reduce-scatter move chunks in %zu copies", h->runs_.size())
+                      .c_str());
   *out = std::move(h);
   return Status::Ok();
 }
@@ -64,24 +96,63 @@ DeviceHierarchy::~DeviceHierarchy() {
 
 bool DeviceHierarchy::Serves(const PlanShapes& shapes, const CollArgs& a) {
   const bool builtin_op = a.op == weftSum || a.op == weftProd || a.op == weftMin || a.op == weftMax;
-  return a.coll == CollType::kAllReduce && builtin_op && !a.premul && shapes.hosts.size() > 1 &&
-         shapes.uniform_hosts() && shapes.hosts.front().size() > 1;
+  const bool reduces = a.coll == CollType::kAllReduce || a.coll == CollType::kReduceScatter ||
+                       a.coll == CollType::kReduce;
+  const bool moves = a.coll == CollType::kAllGather || a.coll == CollType::kBroadcast;
+  const bool served = moves || (reduces && builtin_op && !a.premul);
+  return served && shapes.hosts.size() > 1 && shapes.uniform_hosts() &&
+         shapes.hosts.front().size() > 1;
 }
 
-Status DeviceHierarchy::AllReduce(const CollArgs& a) {
+Status DeviceHierarchy::Run(const CollArgs& a, int device) {
   WEFT_REQUIRE(local_ != nullptr && rail_ != nullptr, weftInvalidUsage,
                "the device hierarchy was aborted");
+  LegScratch* scratch = &host_scratch_;
+  if (device >= 0) {
+    if (!device_scratch_) device_scratch_ = std::make_unique<LegScratch>(device);
+    WEFT_REQUIRE(device_scratch_->device() == device, weftInvalidArgument,
+                 "device buffers on GPU %d, but this communicator's hierarchy runs on GPU %d",
+                 device, device_scratch_->device());
+    scratch = device_scratch_.get();
+  }
+  switch (a.coll) {
+    case CollType::kAllReduce:
+      return AllReduce(a);
+    case CollType::kAllGather:
+      return AllGather(a, scratch);
+    case CollType::kReduceScatter:
+      return ReduceScatter(a, scratch);
+    case CollType::kBroadcast:
+      return Broadcast(a);
+    case CollType::kReduce:
+      return Reduce(a, scratch);
+    default:
+      return InternalError(Format("the device hierarchy does not serve %s", CollName(a.coll)));
+  }
+}
+
+namespace {
+
+CollArgs Leg(const CollArgs& a, CollType coll, const void* send, void* recv, size_t count,
+             int root = 0) {
+  CollArgs l = a;
+  l.coll = coll;
+  l.send = send;
+  l.recv = recv;
+  l.count = count;
+  l.root = root;
+  return l;
+}
+
+}  // namespace
+
+Status DeviceHierarchy::AllReduce(const CollArgs& a) {
   const size_t esz = TypeSize(a.type);
   const size_t shard = a.count / static_cast<size_t>(L_);
   const size_t main = shard * static_cast<size_t>(L_);
   const size_t mine = static_cast<size_t>(index_) * shard * esz;  // shard `index_`'s offset
   auto leg = [&](CollType coll, const void* send, void* recv, size_t count) {
-    CollArgs l = a;
-    l.coll = coll;
-    l.send = send;
-    l.recv = recv;
-    l.count = count;
-    return l;
+    return Leg(a, coll, send, recv, count);
   };
   if (shard > 0) {
     // In place where the caller's call is (reduce-scatter's recvbuff = sendbuff + l x count).
@@ -98,12 +169,129 @@ Status DeviceHierarchy::AllReduce(const CollArgs& a) {
   return Status::Ok();
 }
 
+Status DeviceHierarchy::AllGather(const CollArgs& a, LegScratch* scratch) {
+  const size_t chunk = a.count * TypeSize(a.type);
+  if (chunk == 0) return Status::Ok();
+  const size_t rail_chunks = static_cast<size_t>(H_);
+  std::byte* all = static_cast<std::byte*>(a.recv);
+  if (!rail_major_)
+    WEFT_CHECK(scratch->Acquire(a.stream, chunk * rail_chunks * static_cast<size_t>(L_), &all));
+  std::byte* mine = all + static_cast<size_t>(index_) * rail_chunks * chunk;
+  WEFT_CHECK(Rail(Leg(a, CollType::kAllGather, a.send, mine, a.count)));
+  WEFT_CHECK(Local(Leg(a, CollType::kAllGather, mine, all, a.count * rail_chunks)));
+  if (rail_major_) return Status::Ok();
+  WEFT_CHECK(MoveChunks(scratch, a.stream, all, a.recv, chunk, Toward::kUser));
+  return scratch->Release(a.stream);
+}
+
+Status DeviceHierarchy::ReduceScatter(const CollArgs& a, LegScratch* scratch) {
+  const size_t chunk = a.count * TypeSize(a.type);
+  if (chunk == 0) return Status::Ok();
+  const size_t rail_chunks = static_cast<size_t>(H_);
+  const size_t mine_at = static_cast<size_t>(index_) * rail_chunks * chunk;
+  std::byte* space = nullptr;
+  // Rail-major input is read where it is, into scratch for this rank's rail alone.
+  WEFT_CHECK(scratch->Acquire(
+      a.stream, rail_major_ ? rail_chunks * chunk : rail_chunks * chunk * static_cast<size_t>(L_),
+      &space));
+  const void* all = a.send;
+  std::byte* mine = space;
+  if (!rail_major_) {
+    WEFT_CHECK(MoveChunks(scratch, a.stream, a.send, space, chunk, Toward::kScratch));
+    all = space;
+    mine = space + mine_at;  // in place
+  }
+  WEFT_CHECK(Local(Leg(a, CollType::kReduceScatter, all, mine, a.count * rail_chunks)));
+  WEFT_CHECK(Rail(Leg(a, CollType::kReduceScatter, mine, a.recv, a.count)));
+  return scratch->Release(a.stream);
+}
+
+DeviceHierarchy::RootedParts DeviceHierarchy::PartsOf(const CollArgs& a) const {
+  RootedParts p;
+  p.host = host_of_[static_cast<size_t>(a.root)];
+  p.index = index_of_[static_cast<size_t>(a.root)];
+  p.part = a.count / static_cast<size_t>(L_);
+  p.main = p.part * static_cast<size_t>(L_);
+  p.tail = a.count - p.main;
+  return p;
+}
+
+Status DeviceHierarchy::Broadcast(const CollArgs& a) {
+  if (a.count == 0) return Status::Ok();
+  const size_t esz = TypeSize(a.type);
+  const RootedParts r = PartsOf(a);
+  std::byte* mine = At(a.recv, static_cast<size_t>(index_) * r.part * esz);
+  std::byte* tail = At(a.recv, r.main * esz);
+  const CollType kBcast = CollType::kBroadcast;
+  if (host_ == r.host) WEFT_CHECK(Local(Leg(a, kBcast, a.send, a.recv, a.count, r.index)));
+  if (r.part > 0) WEFT_CHECK(Rail(Leg(a, kBcast, mine, mine, r.part, r.host)));
+  if (r.tail > 0 && index_ == r.index) WEFT_CHECK(Rail(Leg(a, kBcast, tail, tail, r.tail, r.host)));
+  if (host_ == r.host) return Status::Ok();
+  if (r.part > 0) WEFT_CHECK(Local(Leg(a, CollType::kAllGather, mine, a.recv, r.part)));
+  if (r.tail > 0) WEFT_CHECK(Local(Leg(a, kBcast, tail, tail, r.tail, r.index)));
+  return Status::Ok();
+}
+
+Status DeviceHierarchy::Reduce(const CollArgs& a, LegScratch* scratch) {
+  if (a.count == 0) return Status::Ok();
+  const size_t esz = TypeSize(a.type);
+  const RootedParts r = PartsOf(a);
+  // The parts gather in the root's output; elsewhere in scratch laid out alike.
+  const bool root = rank_ == a.root;
+  std::byte* space = static_cast<std::byte*>(a.recv);
+  if (!root) WEFT_CHECK(scratch->Acquire(a.stream, a.count * esz, &space));
+  std::byte* mine = space + static_cast<size_t>(index_) * r.part * esz;
+  std::byte* tail = space + r.main * esz;
+  if (r.part > 0) {
+    WEFT_CHECK(Local(Leg(a, CollType::kReduceScatter, a.send, mine, r.part)));
+    WEFT_CHECK(Rail(Leg(a, CollType::kReduce, mine, mine, r.part, r.host)));
+    if (host_ == r.host) WEFT_CHECK(Local(Leg(a, CollType::kAllGather, mine, space, r.part)));
+  }
+  if (r.tail > 0) {
+    WEFT_CHECK(Local(Leg(a, CollType::kReduce, At(a.send, r.main * esz), tail, r.tail, r.index)));
+    if (index_ == r.index) WEFT_CHECK(Rail(Leg(a, CollType::kReduce, tail, tail, r.tail, r.host)));
+  }
+  return root ? Status::Ok() : scratch->Release(a.stream);
+}
+
+Status DeviceHierarchy::MoveChunks(LegScratch* scratch, void* stream, const void* from, void* to,
+                                   size_t chunk_bytes, Toward toward) const {
+  for (const ChunkRun& r : runs_) {
+    const bool to_user = toward == Toward::kUser;
+    RowCopy c;
+    c.width = chunk_bytes;
+    c.rows = r.rows;
+    c.src = At(from, (to_user ? r.scratch : r.user) * chunk_bytes);
+    c.src_pitch = (to_user ? 1 : r.stride) * chunk_bytes;
+    c.dst = At(to, (to_user ? r.user : r.scratch) * chunk_bytes);
+    c.dst_pitch = (to_user ? r.stride : 1) * chunk_bytes;
+    WEFT_CHECK(scratch->Copy(stream, c));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// A sub-communicator that failed between two legs (its progress thread saw a peer go)
+// answers the next leg with "the communicator is in error"; the caller, who has seen no
+// failure yet, gets the failure itself, with its code.
+Status SubmitLeg(weftComm_t comm, const CollArgs& leg, const std::string& name) {
+  Status st = comm->impl->Submit({leg});
+  if (!st.ok()) {
+    Status cause = comm->impl->AsyncError();
+    if (!cause.ok()) st = std::move(cause);
+  }
+  return st.WithContext(name);
+}
+
+}  // namespace
+
 Status DeviceHierarchy::Local(const CollArgs& leg) {
-  return local_->impl->Submit({leg}).WithContext(local_name_);
+  return SubmitLeg(local_, leg, local_name_);
 }
 
 Status DeviceHierarchy::Rail(const CollArgs& leg) {
-  return rail_->impl->Submit({leg}).WithContext(rail_name_);
+  return SubmitLeg(rail_, leg, rail_name_);
 }
 
 Status DeviceHierarchy::AsyncError() const {

@@ -29,6 +29,14 @@ Algo Router::Choose(CollType coll, size_t bytes, weftDataType_t type) const {
   return algo;
 }
 
+Algo Router::ChooseCached(CollType coll, size_t bytes, weftDataType_t type) {
+  const auto key = std::make_tuple(static_cast<int>(coll), bytes, static_cast<int>(type));
+  auto it = choices_.find(key);
+  if (it != choices_.end()) return it->second;
+  if (choices_.size() >= kMaxCachedPlans) choices_.clear();
+  return choices_.emplace(key, Choose(coll, bytes, type)).first->second;
+}
+
 Status Router::Get(const CollArgs& a, const Route** out) {
   const size_t esz = TypeSize(a.type);
   const size_t bytes = CallBytes(a.coll, a.count, esz, options_.nranks);

@@ -40,7 +40,8 @@
 #      against Weft's point-to-point bandwidth between the two processes over UCX measured
 #      in the same run (goal >= 80 %); then the same all-reduce staged (WEFT_NET_KERNEL=0),
 #      the CPU reducing, side by side; then the device hierarchy (WEFT_ALGO=hier: CUDA IPC
-#      legs inside each process, the ring kernel along the rails), exact and its busbw;
+#      legs inside each process, the ring kernel along the rails), every collective exact,
+#      and the busbw of its all-reduce and all-gather (beside the flat ring kernel's);
 #   4. the host-staging path's all-reduce of 256 MiB in pieces and in one piece;
 #   5. PyTorch's torch.distributed (backend nccl) on Weft through the libnccl.so.2 shim,
 #      4 ranks on GPU 0, every collective checked exactly (scripts/gpu-torch-check.py);
@@ -282,6 +283,13 @@ if want hosts; then
   # along the rails between them.
   WEFT_ALGO=hier as_hosts hosts-hier-check.txt allreduce --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
   WEFT_ALGO=hier as_hosts hosts-hier.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
+  # Its other collectives (all-gather and reduce-scatter through rail-major scratch,
+  # broadcast and reduce a part per rail), exact; all-gather busbw at 256 MiB, flat and hier.
+  for coll in allgather reducescatter broadcast reduce; do
+    WEFT_ALGO=hier as_hosts "hosts-hier-$coll-check.txt" $coll --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
+  done
+  WEFT_DEVICE_HIER=0 as_hosts hosts-allgather.txt allgather --mem device -t 2 -b 256M -e 256M -n 10 -w 3
+  WEFT_ALGO=hier as_hosts hosts-hier-allgather.txt allgather --mem device -t 2 -b 256M -e 256M -n 10 -w 3
   tail -4 "$out/hosts-allreduce.txt"
   p2p=$(awk '$4=="float" || $4=="int8" {print $8}' "$out/hosts-p2p.txt" | tail -1)
   bw=$(awk '$4=="float" {print $9}' "$out/hosts-allreduce.txt" | tail -1)
@@ -299,6 +307,14 @@ if want hosts; then
     "$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-hier-check.txt")"
   note "hosts: hier allreduce 256 MiB busbw (goal >= 80% p2p)" \
     "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-hier.txt" | tail -1), host-reduced $(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-hier.txt")"
+  for coll in allgather reducescatter broadcast reduce; do
+    note "hosts: hier $coll every type 1M..$max, #wrong (goal 0)" \
+      "$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-hier-$coll-check.txt")"
+  done
+  for f in allgather hier-allgather; do
+    note "hosts: $f 256 MiB busbw (goal >= 80% p2p)" \
+      "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-$f.txt" | tail -1)"
+  done
 fi
 if want staged; then
   # The host-staging path (what runs across hosts) at 256 MiB: in pieces (the default) and in

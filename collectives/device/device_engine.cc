@@ -27,6 +27,7 @@
 #include "collectives/host_collectives.h"
 #include "collectives/reduce/reduce_cuda.h"
 #include "collectives/user_ops.h"
+#include "common/byte_offset.h"
 #include "common/dtype.h"
 #include "common/log.h"
 #include "transport/cuda_ipc/cuda_ipc.h"
@@ -56,13 +57,6 @@ struct IpcRecord {
 Status Cuda(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return Status::Ok();
   return CudaError(Format("%s: %s", what, cudaGetErrorString(err)));
-}
-
-const std::byte* At(const void* p, size_t offset) {
-  return static_cast<const std::byte*>(p) + offset;
-}
-std::byte* At(void* p, size_t offset) {
-  return static_cast<std::byte*>(p) + offset;
 }
 
 class CudaDeviceEngine : public DeviceEngine {

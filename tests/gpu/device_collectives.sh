@@ -5,7 +5,7 @@
 # pieces of 64 KiB there, so sizes from 128 KiB up run several pieces per call); then across
 # two hosts (WEFT_HOSTID per process) of 2 thread-ranks each, where the ring kernel reduces
 # and the network proxy moves the bytes (every row's path must be net-ring-kernel), and the
-# device hierarchy's all-reduce there (every row's path must be hier).
+# device hierarchy's collectives there (every row's path must be hier).
 # Exit 77 (ctest: skipped) without a GPU.
 set -uo pipefail
 bin=${1:?usage: device_collectives.sh BUILD/bin [max bytes]}
@@ -27,28 +27,27 @@ for ipc in 1 0; do
     fi
   done
 done
-for coll in allreduce allgather reducescatter broadcast reduce; do
-  out=$(WEFT_DEVICE_HIER=0 "$bin/weft-run" -n 2 --timeout 300 -- sh -c 'WEFT_HOSTID=gpuhost$WEFT_RANK exec "$0" "$@"' \
+# Across two hosts (one per process, WEFT_HOSTID) of 2 thread-ranks: every row exact and on
+# `path`. Arguments: label, path, collective, then environment settings (NAME=VALUE).
+as_hosts() {
+  local label=$1 path=$2 coll=$3 out rc wrong others
+  shift 3
+  out=$(env "$@" "$bin/weft-run" -n 2 --timeout 300 -- sh -c 'WEFT_HOSTID=gpuhost$WEFT_RANK exec "$0" "$@"' \
         "$bin/weft-perf" "$coll" --mem device -t 2 -b 8 -e "$max" -f 8 -d all -n 2 -w 1 2>&1)
   rc=$?
   wrong=$(printf '%s\n' "$out" | sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p')
-  others=$(printf '%s\n' "$out" | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ && NF >= 14 && $NF != "net-ring-kernel"' | wc -l)
-  echo "two hosts x 2 thread-ranks $coll: exit $rc, wrong ${wrong:-?}, rows off the ring kernel $others"
+  others=$(printf '%s\n' "$out" | awk -v p="$path" '$1 == "[0]" && $2 ~ /^[0-9]+$/ && NF >= 14 && $NF != p' | wc -l)
+  echo "two hosts x 2 thread-ranks $coll$label: exit $rc, wrong ${wrong:-?}, rows off $path $others"
   if [ $rc -ne 0 ] || [ "${wrong:-1}" != 0 ] || [ "$others" != 0 ]; then
     printf '%s\n' "$out" | tail -30
     status=1
   fi
+}
+for coll in allreduce allgather reducescatter broadcast reduce; do
+  as_hosts "" net-ring-kernel "$coll" WEFT_DEVICE_HIER=0
 done
-# The device hierarchy: all-reduce as CUDA IPC legs inside each process and the ring kernel
-# along the rails (every row's path must be hier).
-out=$(WEFT_ALGO=hier "$bin/weft-run" -n 2 --timeout 300 -- sh -c 'WEFT_HOSTID=gpuhost$WEFT_RANK exec "$0" "$@"' \
-      "$bin/weft-perf" allreduce --mem device -t 2 -b 8 -e "$max" -f 8 -d all -n 2 -w 1 2>&1)
-rc=$?
-wrong=$(printf '%s\n' "$out" | sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p')
-others=$(printf '%s\n' "$out" | awk '$1 == "[0]" && $2 ~ /^[0-9]+$/ && NF >= 14 && $NF != "hier"' | wc -l)
-echo "two hosts x 2 thread-ranks allreduce, device hierarchy: exit $rc, wrong ${wrong:-?}, rows off it $others"
-if [ $rc -ne 0 ] || [ "${wrong:-1}" != 0 ] || [ "$others" != 0 ]; then
-  printf '%s\n' "$out" | tail -30
-  status=1
-fi
+# The device hierarchy: CUDA IPC legs inside each process and the ring kernel along the rails.
+for coll in allreduce allgather reducescatter broadcast reduce; do
+  as_hosts ", device hierarchy" hier "$coll" WEFT_ALGO=hier
+done
 exit $status

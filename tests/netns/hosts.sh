@@ -13,7 +13,7 @@
 #   hosts.sh BIN_DIR N proxy         every collective through the device path's ring, a CPU
 #                                    thread standing in for the kernel and the proxy moving
 #                                    its FIFOs between the hosts (WEFT_PROXY_STANDIN), exact;
-#                                    then the device hierarchy's all-reduce legs
+#                                    then the device hierarchy's legs (every collective)
 #   hosts.sh BIN_DIR N proxy-partition  the partition, with the stand-in kernel and proxy
 #
 # Exits 77 (skipped) where network namespaces cannot be made (no root, or a container that
@@ -100,12 +100,12 @@ case "$mode" in
     types=all
     [ "$nhosts" -gt 2 ] && types=float,int32,bfloat16,f8e4m3
     # Then the device hierarchy's legs (sub-communicators of each host and each rail, the
-    # rail's all-reduce through the stand-in and the proxy) on host buffers.
+    # rail's legs through the stand-in and the proxy) on host buffers.
     prog="$bin/coll_check --types $types --ops sum,prod,max,avg --counts 0,1,7,1000,100003 &&
       WEFT_ROOT=10.77.0.1:29401 $bin/coll_check --types float,int32 --ops sum --group \
         --premulsum --counts 1,4097,100003 &&
       WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_ROOT=10.77.0.1:29402 $bin/coll_check \
-        --colls allreduce --types float,int32,bfloat16 --ops sum,max --counts 0,1,7,1000,100003"
+        --types float,int32,bfloat16 --ops sum,max --counts 0,1,7,1000,100003"
     ;;
   *)
     echo "unknown mode $mode"
