@@ -97,8 +97,8 @@ Status Communicator::SubmitDevice(const std::vector<CollArgs>& ops, int device) 
 
 bool Communicator::UsesDeviceHierarchy(const CollArgs& a) {
   return config_.device_hier && nhosts_ > 1 && DeviceHierarchy::Serves(shapes_, a) &&
-         router_->ChooseCached(a.coll, CallBytes(a.coll, a.count, TypeSize(a.type), nranks_),
-                               a.type) == Algo::kHier;
+         router_->ChooseForDevice(a.coll, CallBytes(a.coll, a.count, TypeSize(a.type), nranks_),
+                                  a.type) == Algo::kHier;
 }
 
 Status Communicator::EnsureDeviceHierarchy() {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "collectives/communicator.h"
+#include "collectives/device/device_tuning.h"
 #include "collectives/job_layout.h"
 #include "collectives/memory_budget.h"
 #include "collectives/rail_filter.h"
@@ -238,6 +239,18 @@ Status Communicator::Init(const UniqueIdData& id) {
   routing.shared_fifos = shm_;
   router_ = std::make_unique<Router>(routing, shapes_,
                                      std::make_unique<Tuner>(tune, algos_, std::move(measured)));
+  if (!all_local) {
+    // Device buffers across hosts weigh the ring kernel against the device hierarchy over
+    // the GPUs' links, the same facts on every rank (device_tuning.h).
+    GpuLinkFacts gpu = JobGpuFacts(job_);
+    gpu.piece_bytes = static_cast<size_t>(config_.device_hier_piece);
+    router_->SetDeviceTuner(std::make_unique<Tuner>(GpuTunerInput(tune, gpu), DeviceAlgos(algos_)));
+    WEFT_INFO(kLogTune,
+              "device cost model: inside each host %.1f GB/s per GPU, %.1f us per step; kernels "
+              "reduce at %.0f GB/s; the hierarchy's legs %.0f us per call, its all-reduce in "
+              "pieces of %zu bytes",
+              gpu.port_gbps, gpu.latency_us, gpu.reduce_gbps, gpu.leg_call_us, gpu.piece_bytes);
+  }
   const TransportCost cost = CostOf(tune.transport);
   const TransportCost shm = CostOf(TransportKind::kSharedMemory);
   WEFT_INFO(kLogTune, "cost model: %s between %s, %.1f us per hand-off, %.1f GB/s%s%s",

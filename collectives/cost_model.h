@@ -49,7 +49,22 @@ struct TunerInput {
   int tree_depth = 0;
   int tree_hops_between_hosts = 0;
   int tree_nic_edges = 0;  // the most tree edges through one NIC one way (0: one)
+  // Above 0, the hierarchical algorithm is the device hierarchy (device_tuning.h), not the
+  // host's plan: its legs are calls of their own, each further one costing
+  // `hier_leg_call_us` to start; its all-reduce pipelines pieces of about this many bytes
+  // (DeviceHierPieces), its other collectives run their legs in turn.
+  size_t hier_device_piece_bytes = 0;
+  double hier_leg_call_us = 0;
 };
+
+// The device hierarchy's all-reduce of `bytes` runs in this many pieces of about
+// `piece_bytes` (0: one), at most kMaxDeviceHierPieces (WEFT_DEVICE_HIER_PIECE).
+constexpr size_t kMaxDeviceHierPieces = 16;
+inline size_t DeviceHierPieces(size_t bytes, size_t piece_bytes) {
+  if (piece_bytes == 0) return 1;
+  const size_t pieces = bytes / piece_bytes;
+  return pieces < 1 ? 1 : (pieces > kMaxDeviceHierPieces ? kMaxDeviceHierPieces : pieces);
+}
 
 // The input with its costs resolved, and the terms several algorithms use.
 struct CostModel {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "collectives/cost_model.h"
 #include "common/byte_offset.h"
 #include "common/dtype.h"
 #include "common/log.h"
@@ -61,6 +62,7 @@ Status DeviceHierarchy::Create(const AllGatherBytes& all_gather, const PlanShape
     rail.push_back(other[static_cast<size_t>(h->index_)]);
   h->H_ = static_cast<int>(shapes.hosts.size());
   h->rank_ = rank;
+  h->piece_bytes_ = config.device_hier_piece;
   h->host_ = host;
   h->host_of_ = shapes.host_of;
   h->index_of_.assign(shapes.host_of.size(), 0);
@@ -117,7 +119,7 @@ Status DeviceHierarchy::Run(const CollArgs& a, int device) {
   }
   switch (a.coll) {
     case CollType::kAllReduce:
-      return AllReduce(a);
+      return AllReduce(a, device);
     case CollType::kAllGather:
       return AllGather(a, scratch);
     case CollType::kReduceScatter:
@@ -146,25 +148,72 @@ CollArgs Leg(const CollArgs& a, CollType coll, const void* send, void* recv, siz
 
 }  // namespace
 
-Status DeviceHierarchy::AllReduce(const CollArgs& a) {
+Status DeviceHierarchy::AllReduce(const CollArgs& a, int device) {
   const size_t esz = TypeSize(a.type);
   const size_t shard = a.count / static_cast<size_t>(L_);
   const size_t main = shard * static_cast<size_t>(L_);
-  const size_t mine = static_cast<size_t>(index_) * shard * esz;  // shard `index_`'s offset
-  auto leg = [&](CollType coll, const void* send, void* recv, size_t count) {
-    return Leg(a, coll, send, recv, count);
-  };
-  if (shard > 0) {
-    // In place where the caller's call is (reduce-scatter's recvbuff = sendbuff + l x count).
-    WEFT_CHECK(Local(leg(CollType::kReduceScatter, a.send, At(a.recv, mine), shard)));
-    WEFT_CHECK(Rail(leg(CollType::kAllReduce, At(a.recv, mine), At(a.recv, mine), shard)));
-    WEFT_CHECK(Local(leg(CollType::kAllGather, At(a.recv, mine), a.recv, shard)));
-  }
+  if (shard > 0) WEFT_CHECK(AllReducePieces(a, device, shard));
   if (main < a.count) {
     const size_t tail = a.count - main;
     void* at = At(a.recv, main * esz);
-    WEFT_CHECK(Local(leg(CollType::kAllReduce, At(a.send, main * esz), at, tail)));
-    WEFT_CHECK(Rail(leg(CollType::kAllReduce, at, at, tail)));
+    WEFT_CHECK(Local(Leg(a, CollType::kAllReduce, At(a.send, main * esz), at, tail)));
+    WEFT_CHECK(Rail(Leg(a, CollType::kAllReduce, at, at, tail)));
+  }
+  return Status::Ok();
+}
+
+// Piece p is a block of L x shard_p elements; local rank l reduces, and carries along its
+// rail, shard l of it. On a GPU the rail's legs run on the side stream: the caller's stream
+// runs RS(0), RS(1), [AR(0) done], AG(0), RS(2), [AR(1) done], AG(1), ... and the side stream
+// [RS(0) done], AR(0), [RS(1) done], AR(1), ..., so piece p crosses the network while the
+// host's ranks reduce-scatter piece p + 1 and gather piece p - 1; every piece's legs keep
+// their order, and each sub-communicator gets its calls in the same order on every rank.
+Status DeviceHierarchy::AllReducePieces(const CollArgs& a, int device, size_t shard) {
+  const size_t esz = TypeSize(a.type);
+  const size_t L = static_cast<size_t>(L_);
+  const size_t pieces =
+      std::min(shard, DeviceHierPieces(shard * L * esz, static_cast<size_t>(piece_bytes_)));
+  void* rail_stream = a.stream;
+  if (device >= 0 && pieces > 1) {
+    if (!side_) {
+      auto side = std::make_unique<PieceStreams>();
+      WEFT_CHECK(SideStream::Create(device, &side->stream));
+      WEFT_CHECK(StreamEvent::Create(device, &side->forked));
+      for (StreamEvent& e : side->rail_done)
+        WEFT_CHECK(StreamEvent::Create(device, &e));
+      side_ = std::move(side);
+    }
+    rail_stream = side_->stream.get();
+  }
+  const bool forked = rail_stream != a.stream;
+  // Piece p's first element and its shard per rank (the first shard % pieces have one more).
+  auto first = [&](size_t p) { return L * (p * (shard / pieces) + std::min(p, shard % pieces)); };
+  auto shard_of = [&](size_t p) { return shard / pieces + (p < shard % pieces ? 1 : 0); };
+  auto mine = [&](size_t p) {
+    return At(a.recv, (first(p) + static_cast<size_t>(index_) * shard_of(p)) * esz);
+  };
+  auto host_then_rail = [&](size_t p) {
+    // In place where the caller's call is (reduce-scatter's recvbuff = sendbuff + l x count).
+    WEFT_CHECK(
+        Local(Leg(a, CollType::kReduceScatter, At(a.send, first(p) * esz), mine(p), shard_of(p))));
+    CollArgs rail = Leg(a, CollType::kAllReduce, mine(p), mine(p), shard_of(p));
+    rail.stream = rail_stream;
+    if (forked) {
+      WEFT_CHECK(side_->forked.Record(a.stream));
+      WEFT_CHECK(side_->forked.MakeWait(rail_stream));
+    }
+    WEFT_CHECK(Rail(rail));
+    if (forked) WEFT_CHECK(side_->rail_done[p % 2].Record(rail_stream));
+    return Status::Ok();
+  };
+  auto gather = [&](size_t p) {
+    if (forked) WEFT_CHECK(side_->rail_done[p % 2].MakeWait(a.stream));
+    return Local(Leg(a, CollType::kAllGather, mine(p), At(a.recv, first(p) * esz), shard_of(p)));
+  };
+  WEFT_CHECK(host_then_rail(0));
+  for (size_t p = 1; p <= pieces; ++p) {
+    if (p < pieces) WEFT_CHECK(host_then_rail(p));
+    WEFT_CHECK(gather(p - 1));
   }
   return Status::Ok();
 }

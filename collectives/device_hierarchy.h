@@ -4,11 +4,13 @@
 // one local index, one per host in host order (`rail`: its device calls run the ring kernel
 // with the network proxy; ranks bind to their GPU's nearest NIC, so rail k crosses the hosts
 // on NIC k). On H hosts of L ranks, local rank l:
-//   all-reduce of `count`:
-//     1. reduce-scatter inside the host: l keeps the host's sum of shard l (count / L each)
-//     2. all-reduce of shard l along rail l: 1/L of the buffer per rank on the network
+//   all-reduce of `count`, in pieces (WEFT_DEVICE_HIER_PIECE, at most 16), each:
+//     1. reduce-scatter inside the host: l keeps the host's sum of shard l (1/L each)
+//     2. all-reduce of shard l along rail l: 1/L of the piece per rank on the network
 //     3. all-gather inside the host, in place
-//     and the tail (count mod L elements): all-reduce inside the host, then along the rail.
+//     where on a GPU piece p's step 2 runs on a stream of the hierarchy's own, beside piece
+//     p + 1's step 1 and piece p - 1's step 3 on the caller's; and the tail (count mod L
+//     elements): all-reduce inside the host, then along the rail.
 //   all-gather of `count` per rank (N = H x L chunks out):
 //     1. all-gather along rail l: its H chunks, side by side in scratch (rail-major order)
 //     2. all-gather inside the host, in place: every rail's chunks on every rank
@@ -37,6 +39,7 @@
 // decides alike, from the call, the settings and the job).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -99,7 +102,8 @@ class DeviceHierarchy {
 
   DeviceHierarchy() = default;
   static std::vector<ChunkRun> RailMajorRuns(const PlanShapes& shapes);
-  Status AllReduce(const CollArgs& a);
+  Status AllReduce(const CollArgs& a, int device);
+  Status AllReducePieces(const CollArgs& a, int device, size_t shard);
   Status AllGather(const CollArgs& a, LegScratch* scratch);
   Status ReduceScatter(const CollArgs& a, LegScratch* scratch);
   RootedParts PartsOf(const CollArgs& a) const;
@@ -124,6 +128,15 @@ class DeviceHierarchy {
   std::vector<int> index_of_;  // every rank's place among its host's
   std::vector<ChunkRun> runs_;
   bool rail_major_ = false;  // every run in place: the communicator's ranks are rail-major
+  int64_t piece_bytes_ = 0;  // WEFT_DEVICE_HIER_PIECE
+  // On a GPU, the all-reduce's rail legs run here, ordered against the caller's stream by
+  // events (made at the first device all-reduce of several pieces).
+  struct PieceStreams {
+    SideStream stream;
+    StreamEvent forked;        // the caller's stream reached a piece's rail leg
+    StreamEvent rail_done[2];  // a piece's rail leg is done (pieces alternate)
+  };
+  std::unique_ptr<PieceStreams> side_;
   LegScratch host_scratch_{-1};
   std::unique_ptr<LegScratch> device_scratch_;  // on the GPU of the first device call
   std::string local_name_, rail_name_;

@@ -29,12 +29,22 @@ Algo Router::Choose(CollType coll, size_t bytes, weftDataType_t type) const {
   return algo;
 }
 
-Algo Router::ChooseCached(CollType coll, size_t bytes, weftDataType_t type) {
+Algo Router::ChooseForDevice(CollType coll, size_t bytes, weftDataType_t type) {
   const auto key = std::make_tuple(static_cast<int>(coll), bytes, static_cast<int>(type));
-  auto it = choices_.find(key);
-  if (it != choices_.end()) return it->second;
-  if (choices_.size() >= kMaxCachedPlans) choices_.clear();
-  return choices_.emplace(key, Choose(coll, bytes, type)).first->second;
+  auto it = device_choices_.find(key);
+  if (it != device_choices_.end()) return it->second;
+  if (!device_tuner_) return Choose(coll, bytes, type);
+  std::vector<Prediction> candidates;
+  const Algo algo = device_tuner_->Choose(coll, bytes, &candidates, nullptr, type);
+  if (LogEnabled(LogLevel::kInfo, kLogTune)) {
+    std::string text;
+    for (const Prediction& p : candidates)
+      text += Format(" %s %.1f us", AlgoName(p.algo), p.time_us);
+    WEFT_INFO(kLogTune, "device %s of %zu bytes: %s (predicted:%s)", CollName(coll), bytes,
+              AlgoName(algo), text.c_str());
+  }
+  if (device_choices_.size() >= kMaxCachedPlans) device_choices_.clear();
+  return device_choices_.emplace(key, algo).first->second;
 }
 
 Status Router::Get(const CollArgs& a, const Route** out) {

@@ -38,9 +38,11 @@ class Router {
   // The algorithm for a call of `bytes` in `type` (logged at WEFT_DEBUG=INFO with the
   // predictions).
   Algo Choose(CollType coll, size_t bytes, weftDataType_t type) const;
-  // Choose, remembered: for one communicator the answer depends on the call's shape alone
-  // (asked on every device call that the device hierarchy could serve).
-  Algo ChooseCached(CollType coll, size_t bytes, weftDataType_t type);
+  // For device buffers across hosts: the device tuner's choice (device_tuning.h; without
+  // one, Choose's), remembered: for one communicator the answer depends on the call's shape
+  // alone (asked on every device call that the device hierarchy could serve).
+  Algo ChooseForDevice(CollType coll, size_t bytes, weftDataType_t type);
+  void SetDeviceTuner(std::unique_ptr<Tuner> tuner) { device_tuner_ = std::move(tuner); }
   // The route of a call; valid until the next call of Get. A call marked zero_copy takes
   // the one-copy plan (Algo::kDirect).
   Status Get(const CollArgs& a, const Route** out);
@@ -56,9 +58,10 @@ class Router {
   RouterOptions options_;
   PlanShapes shapes_;
   std::unique_ptr<Tuner> tuner_;
+  std::unique_ptr<Tuner> device_tuner_;
   std::map<Key, std::unique_ptr<Route>> routes_;
-  std::map<std::tuple<int, size_t, int>, Algo> choices_;  // ChooseCached's
-  uint64_t plans_built_ = 0;                              // serials for the plans (Plan::serial)
+  std::map<std::tuple<int, size_t, int>, Algo> device_choices_;  // ChooseForDevice's
+  uint64_t plans_built_ = 0;  // serials for the plans (Plan::serial)
 };
 
 }  // namespace weft

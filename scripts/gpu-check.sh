@@ -283,6 +283,9 @@ if want hosts; then
   # along the rails between them.
   WEFT_ALGO=hier as_hosts hosts-hier-check.txt allreduce --mem device -t 2 -b 1M -e "$max" -f 16 -d all -n 2 -w 1
   WEFT_ALGO=hier as_hosts hosts-hier.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
+  # The same in one piece, its legs in turn (WEFT_DEVICE_HIER_PIECE=0): what the side stream's
+  # overlap of pieces gains.
+  WEFT_ALGO=hier WEFT_DEVICE_HIER_PIECE=0 as_hosts hosts-hier-one-piece.txt allreduce --mem device -t 2 -b 256M -e 256M -n 10 -w 3
   # Its other collectives (all-gather and reduce-scatter through rail-major scratch,
   # broadcast and reduce a part per rail), exact; all-gather busbw at 256 MiB, flat and hier.
   for coll in allgather reducescatter broadcast reduce; do
@@ -307,6 +310,8 @@ if want hosts; then
     "$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-hier-check.txt")"
   note "hosts: hier allreduce 256 MiB busbw (goal >= 80% p2p)" \
     "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-hier.txt" | tail -1), host-reduced $(sed -n 's/.*Host-reduced bytes *: \([0-9]*\).*/\1/p' "$out/hosts-hier.txt")"
+  note "hosts: hier allreduce 256 MiB in one piece, busbw (goal below the pieces')" \
+    "$(awk '$4=="float" {print $9 " GB/s via " $15}' "$out/hosts-hier-one-piece.txt" | tail -1)"
   for coll in allgather reducescatter broadcast reduce; do
     note "hosts: hier $coll every type 1M..$max, #wrong (goal 0)" \
       "$(sed -n 's/.*Out of bounds values : \([0-9]*\).*/\1/p' "$out/hosts-hier-$coll-check.txt")"

@@ -67,7 +67,12 @@ TunerInput JobTunerInput(const SimJob& job) {
   in.tree_hops_between_hosts = paths.between_hosts;
   in.tree_nic_edges = paths.nic_edges;
   in.reduce_gbps = job.net.reduce_gbps;
-  return in;
+  in.nics_per_host = job.net.nics_per_host;
+  return job.gpu && job.net.nhosts > 1 ? GpuTunerInput(in, *job.gpu) : in;
+}
+
+AlgoSpec JobTunerAlgos(const SimJob& job, const AlgoSpec& allowed) {
+  return job.gpu && job.net.nhosts > 1 ? DeviceAlgos(allowed) : allowed;
 }
 
 }  // namespace weft::sim

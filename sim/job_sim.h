@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
+#include "collectives/device/device_tuning.h"
 #include "collectives/plan_builder.h"
 #include "collectives/tuner.h"
 #include "sim/network_model.h"
@@ -30,6 +32,9 @@ struct SimJob {
   // UCX_RNDV_THRESH; 0: what the communicator sets (UcxTransport: just above a chunk where
   // hosts talk over TCP, so every chunk goes eager; UCX's 8 KiB otherwise).
   size_t rndv_bytes = 0;
+  // GPU nodes: the tuner is the device path's (collectives/device/device_tuning.h), over
+  // these links.
+  std::optional<GpuLinkFacts> gpu;
 };
 
 // The ring (hosts in order, a host's ranks side by side) and the trees over it.
@@ -43,8 +48,10 @@ size_t CallBytes(const SimCall& call, int nranks);
 Status SimulateCall(const SimJob& job, Algo algo, const SimCall& call, SimResult* out);
 
 // What a communicator of this job would give its tuner (communicator_init.cc): the
-// transport between hosts, the hosts, a core per rank, no shared FIFOs (the simulator runs
-// every plan over messages).
+// transport between hosts, the hosts and their NICs, a core per rank, no shared FIFOs (the
+// simulator runs every plan over messages); on GPU nodes, the device path's tuner input.
 TunerInput JobTunerInput(const SimJob& job);
+// The algorithms that tuner chooses among (on GPU nodes, DeviceAlgos').
+AlgoSpec JobTunerAlgos(const SimJob& job, const AlgoSpec& allowed);
 
 }  // namespace weft::sim

@@ -44,8 +44,11 @@ def main():
         row = next((r for r in rows if r["size"] == want), None)
         if row is None:
             sys.exit(f"{path}: no row of {want} bytes")
-        for algo, m in row["algos"].items():
+        for algo, m in row.get("algos", {}).items():
             lines.setdefault(algo, []).append((doc["hosts"], m["busbw"]))
+        if "device_hierarchy" in row:  # GPU nodes: the hierarchy as device buffers run it
+            lines.setdefault("device hierarchy", []).append(
+                (doc["hosts"], row["device_hierarchy"]["busbw"]))
         if title is None:
             title = f"weft-sim: {doc['collective']} of {want >> 20} MiB, {doc['ranks_per_host']} GPUs per node"
     fig, ax = plt.subplots(figsize=(7, 4.2))

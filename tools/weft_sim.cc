@@ -15,6 +15,7 @@
 
 #include "common/build_info.h"
 #include "common/config.h"
+#include "sim/device_hier_sim.h"
 #include "sim/gpu_node.h"
 #include "sim/job_sim.h"
 
@@ -36,6 +37,7 @@ struct Options {
   bool verbose = false;
   std::string json_file;
   std::vector<std::string> node_notes;  // GPU nodes: where each figure came from
+  bool device_hier_only = false;        // GPU nodes: no plan, only the device hierarchy's legs
 };
 
 bool ParseColl(const std::string& s, CollType* out) {
@@ -83,13 +85,27 @@ int Run(const Options& o) {
     if (a->id != Algo::kDirect && allowed.Allows(coll, a->id) &&
         (a->refuses == nullptr || a->refuses(shape) == nullptr))
       algos.push_back(a->id);
-  if (algos.empty()) {
+  // GPU nodes: the device hierarchy as Weft runs it on device buffers (its legs in turn:
+  // sim/device_hier_sim.h), beside the plans.
+  const bool dev_hier = job.gpu && job.net.nhosts > 1 && job.net.ranks_per_host > 1 &&
+                        (coll == CollType::kAllReduce || coll == CollType::kAllGather ||
+                         coll == CollType::kReduceScatter);
+  if (o.device_hier_only) {
+    if (!dev_hier) {
+      std::fprintf(stderr,
+                   "weft-sim: --device-hier-only needs GPU nodes (--topo-file or --gpu), several "
+                   "of them, of several GPUs, and all-reduce, all-gather or reduce-scatter\n");
+      return 2;
+    }
+    algos.clear();
+  }
+  if (algos.empty() && !dev_hier) {
     std::fprintf(stderr, "weft-sim: --algo %s leaves %s no algorithm\n", o.algo.c_str(),
                  CollName(coll));
     return 2;
   }
   TunerInput tin = JobTunerInput(job);
-  Tuner tuner(tin, allowed);
+  Tuner tuner(tin, JobTunerAlgos(job, allowed));
   std::printf("# weft-sim: %s of %s-byte elements, %d ranks\n# %s\n", CollName(coll),
               Bytes(o.elem_size).c_str(), n, job.net.Describe().c_str());
   for (const std::string& note : o.node_notes)
@@ -98,9 +114,17 @@ int Run(const Options& o) {
   std::printf("# tuner: %s, %.1f us, %.1f GB/s (the model a communicator of this job uses)\n",
               TransportKindName(tin.transport), CostOf(tin.transport).latency_us,
               CostOf(tin.transport).gbps);
+  if (job.gpu && job.net.nhosts > 1)
+    std::printf(
+        "# device tuner (ring kernel or device hierarchy): inside a node %.1f GB/s, %.1f us; "
+        "kernels reduce at %.0f GB/s; the hierarchy's legs %.0f us per further call, its "
+        "all-reduce in pieces of %zu bytes\n",
+        job.gpu->port_gbps, job.gpu->latency_us, job.gpu->reduce_gbps, job.gpu->leg_call_us,
+        job.gpu->piece_bytes);
   std::printf("#%11s", "size");
   for (Algo a : algos)
     std::printf(" %10s %8s", (std::string(AlgoName(a)) + "(us)").c_str(), "pred");
+  if (dev_hier) std::printf(" %12s %8s", "dev-hier(us)", "pred");
   std::printf(" %6s %6s %7s %9s\n", "best", "tuner", "regret", "busbw");
   int failures = 0;
   for (size_t bytes = lo; bytes <= hi; bytes *= static_cast<size_t>(o.step_factor)) {
@@ -137,8 +161,28 @@ int Run(const Options& o) {
         std::fprintf(stderr, "  %s: %zu messages, %zu bytes between hosts, busiest NIC %zu\n",
                      AlgoName(a), r.messages, r.bytes_between_hosts, r.busiest_nic_bytes);
     }
-    const double busbw = best_time > 0 ? real_bytes / (best_time * 1e3) * BusFactor(coll, n) : 0;
-    std::printf(" %6s %6s %7.2f %9.2f\n", AlgoName(best), AlgoName(picked),
+    double busbw = best_time > 0 ? real_bytes / (best_time * 1e3) * BusFactor(coll, n) : 0;
+    if (dev_hier) {
+      DeviceHierTiming t;
+      const Status st =
+          SimulateDeviceHierarchy(job, call, job.gpu->leg_call_us, job.gpu->piece_bytes, &t);
+      if (!st.ok()) {
+        std::printf(" %12s %8s", "error", "");
+        std::fprintf(stderr, "weft-sim: device hierarchy %s of %zu bytes: %s\n", CollName(coll),
+                     real_bytes, st.message().c_str());
+        ++failures;
+      } else {
+        const double predicted = tuner.Predict(Algo::kHier, coll, real_bytes);
+        const double dev_busbw = real_bytes / (t.time_us * 1e3) * BusFactor(coll, n);
+        std::printf(" %12.1f %8.1f", t.time_us, predicted);
+        row["device_hierarchy"] = {{"time_us", t.time_us},       {"busbw", dev_busbw},
+                                   {"local_us", t.local_us},     {"rail_us", t.rail_us},
+                                   {"overlap_us", t.overlap_us}, {"copy_us", t.copy_us},
+                                   {"calls_us", t.calls_us},     {"tuner_predicted_us", predicted}};
+        if (algos.empty()) busbw = dev_busbw;
+      }
+    }
+    std::printf(" %6s %6s %7.2f %9.2f\n", algos.empty() ? "-" : AlgoName(best), AlgoName(picked),
                 picked_time > 0 && best_time > 0 ? picked_time / best_time : 0.0, busbw);
     row["best"] = AlgoName(best);
     row["tuner"] = AlgoName(picked);
@@ -217,6 +261,15 @@ int main(int argc, char** argv) {
   app.add_option("--nic-efficiency", gpu_net.nic_efficiency,
                  "GPU nodes: the share of a NIC's line rate RDMA moves")
       ->check(CLI::Range(0.1, 1.0));
+  double device_call_us = kDefaultDeviceCallUs;
+  app.add_option("--device-call-us", device_call_us,
+                 "GPU nodes: the start of each of the device hierarchy's further calls");
+  size_t device_piece = kDefaultDeviceHierPieceBytes;
+  app.add_option("--device-hier-piece", device_piece,
+                 "GPU nodes: WEFT_DEVICE_HIER_PIECE in bytes (0: one piece)");
+  app.add_flag("--device-hier-only", o.device_hier_only,
+               "GPU nodes: simulate only the device hierarchy (its legs are small: 1024 nodes "
+               "run in seconds), not the plans");
   app.add_option("-J,--output-file", o.json_file,
                  "write every algorithm's time and busbw per size, and the tuner's choice, as "
                  "JSON");
@@ -244,6 +297,14 @@ int main(int argc, char** argv) {
     // protocol moves 512 KiB-1 MiB per step on as many channels).
     if (o.job.nchannels == 0) o.job.nchannels = kGpuChannels;
     if (o.chunk == "0") o.chunk = "1M";
+    // The tuner a communicator of such nodes gives device buffers (device_tuning.h).
+    GpuLinkFacts facts;
+    facts.port_gbps = net.intra.gbps;
+    facts.latency_us = net.intra.latency_us;
+    facts.reduce_gbps = net.reduce_gbps;
+    facts.leg_call_us = device_call_us;
+    facts.piece_bytes = device_piece;
+    o.job.gpu = facts;
   }
   return Run(o);
 }

@@ -318,6 +318,14 @@ double RailUsPerByte(const CostModel& m) {
 // rail phase overlaps another's phases inside the hosts. Otherwise they take turns.
 double OverlappedTransfer(const CostModel& m, CollType coll, size_t bytes, double local,
                           double rail) {
+  if (m.in.hier_device_piece_bytes > 0) {
+    // The device hierarchy: the all-reduce's pieces overlap the rail's leg of one with the
+    // host's legs of the next and the last, but for the first and last piece's.
+    if (coll != CollType::kAllReduce) return local + rail;
+    const double pieces =
+        static_cast<double>(DeviceHierPieces(bytes, m.in.hier_device_piece_bytes));
+    return std::max(local, rail) + std::min(local, rail) / pieces;
+  }
   const double overlapped = std::max(local, rail);
   const double in_turn = m.in.nchannels > 1 ? overlapped : local + rail;
   if (coll != CollType::kAllReduce || m.hosts() < 2 || m.per_host() < 2) return in_turn;
@@ -338,6 +346,7 @@ double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
   const double rail_lat = m.between.latency_us;
   const double reduce_us_per_byte = 1.0 / (std::max(0.1, m.in.reduce_gbps) * 1e3);
   double local = 0, rail = 0, hops = 0;
+  int legs = 3;  // the device hierarchy's calls (all-gather and reduce-scatter: 2)
   switch (coll) {
     case CollType::kAllReduce:
       // Reduce-scatter and all-gather inside (each (L-1)/L of the buffer per rank), an
@@ -353,6 +362,7 @@ double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
       rail = (H - 1.0) / H * (s / L) * RailUsPerByte(m);
       hops = (L - 1) * local_lat + (H - 1) * rail_lat;
       if (coll == CollType::kReduceScatter) local += (L - 1.0) / L * s * reduce_us_per_byte;
+      legs = 2;
       break;
     case CollType::kBroadcast:
     case CollType::kReduce:
@@ -363,8 +373,12 @@ double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
       break;
   }
   const double transfer = OverlappedTransfer(m, coll, bytes, local, rail);
+  const size_t pieces = coll == CollType::kAllReduce && m.in.hier_device_piece_bytes > 0
+                            ? DeviceHierPieces(bytes, m.in.hier_device_piece_bytes)
+                            : 1;
+  const double calls = (legs * static_cast<double>(pieces) - 1) * m.in.hier_leg_call_us;
   // On one host this is the ring (a reduce-scatter and an all-gather): never better.
-  return hops + transfer + (H == 1 ? 1e-3 : 0);
+  return hops + transfer + calls + (H == 1 ? 1e-3 : 0);
 }
 
 const char* RefusesHier(const JobShape& job) {

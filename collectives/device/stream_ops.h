@@ -1,6 +1,7 @@
 // What a call composed of other calls (the device hierarchy) queues on the caller's stream
-// between them: strided copies, events that order its scratch memory between streams, and
-// that scratch memory. Builds without CUDA answer every one with an error (stream_ops_none.cc).
+// between them: strided copies, events that order its scratch memory and its pieces between
+// streams, a stream of its own, and that scratch memory. Builds without CUDA answer every one with
+// an error (stream_ops_none.cc).
 #pragma once
 
 #include <cstddef>
@@ -48,6 +49,25 @@ class StreamEvent {
  private:
   int device_ = -1;
   void* event_ = nullptr;  // cudaEvent_t
+};
+
+// A stream of Weft's own on one GPU (RAII), non-blocking: it waits for no other stream but
+// through events.
+class SideStream {
+ public:
+  static Status Create(int device, SideStream* out);
+  SideStream() = default;
+  ~SideStream();
+  SideStream(SideStream&& o) noexcept;
+  SideStream& operator=(SideStream&& o) noexcept;
+  SideStream(const SideStream&) = delete;
+  SideStream& operator=(const SideStream&) = delete;
+
+  void* get() const { return stream_; }  // cudaStream_t
+
+ private:
+  int device_ = -1;
+  void* stream_ = nullptr;
 };
 
 }  // namespace weft

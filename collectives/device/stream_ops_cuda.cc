@@ -73,4 +73,34 @@ Status StreamEvent::MakeWait(void* stream) const {
       "cudaStreamWaitEvent");
 }
 
+Status SideStream::Create(int device, SideStream* out) {
+  ScopedDevice on(device);
+  cudaStream_t st = nullptr;
+  WEFT_CHECK(Cuda(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), "creating a side stream"));
+  SideStream made;
+  made.device_ = device;
+  made.stream_ = st;
+  *out = std::move(made);
+  return Status::Ok();
+}
+
+SideStream::~SideStream() {
+  if (stream_ == nullptr) return;
+  ScopedDevice on(device_);
+  // Work still queued finishes first; the stream's resources go after it.
+  (void)cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
+}
+
+SideStream::SideStream(SideStream&& o) noexcept
+    : device_(o.device_), stream_(std::exchange(o.stream_, nullptr)) {}
+
+SideStream& SideStream::operator=(SideStream&& o) noexcept {
+  if (this != &o) {
+    SideStream old(std::move(*this));
+    device_ = o.device_;
+    stream_ = std::exchange(o.stream_, nullptr);
+  }
+  return *this;
+}
+
 }  // namespace weft

@@ -44,4 +44,19 @@ Status StreamEvent::MakeWait(void*) const {
   return NoCuda();
 }
 
+Status SideStream::Create(int, SideStream*) {
+  return NoCuda();
+}
+
+SideStream::~SideStream() = default;
+
+SideStream::SideStream(SideStream&& o) noexcept
+    : device_(o.device_), stream_(std::exchange(o.stream_, nullptr)) {}
+
+SideStream& SideStream::operator=(SideStream&& o) noexcept {
+  device_ = o.device_;
+  stream_ = std::exchange(o.stream_, nullptr);
+  return *this;
+}
+
 }  // namespace weft

@@ -85,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(Hosts, ProxyStandIn,
 // (WEFT_DEVICE_HIER_ON_HOST): an all-reduce the tuner gives to hier (WEFT_ALGO=hier) runs as
 // a reduce-scatter on each host's sub-communicator, an all-reduce along each rail's (with
 // the stand-in: the kernel-and-proxy protocol) and an all-gather, plus the tail of count mod
-// L; all-gather and reduce-scatter run along the rail and inside the host, through scratch in
+// L, in pieces of 4 KiB (the largest counts take 16 pieces of uneven shards, the others one);
+// all-gather and reduce-scatter run along the rail and inside the host, through scratch in
 // rail-major order; broadcast and reduce in parts, one along each rail. Every collective,
 // type and op exact, in place and not, counts that leave tails and shards of 0.
 class DeviceHierarchyOnHost : public ::testing::TestWithParam<std::tuple<int, int>> {};
@@ -95,8 +96,8 @@ TEST_P(DeviceHierarchyOnHost, EveryTypeAndOpIsExact) {
   const CommandResult r =
       RunOnHosts(hosts, per_host,
                  BinDir() + "/coll_check --types all --ops all --counts 0,1,2,7,1000,100003", false,
-                 "WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_TIMEOUT_MS=60000 WEFT_DEBUG=INFO "
-                 "WEFT_DEBUG_SUBSYS=INIT");
+                 "WEFT_ALGO=hier WEFT_DEVICE_HIER_ON_HOST=1 WEFT_DEVICE_HIER_PIECE=4K "
+                 "WEFT_TIMEOUT_MS=60000 WEFT_DEBUG=INFO WEFT_DEBUG_SUBSYS=INIT");
   ExpectPasses(r);
   // Every rank made its hierarchy once, in its place.
   size_t made = 0;

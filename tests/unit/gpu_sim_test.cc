@@ -5,8 +5,10 @@
 // longer move.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
+#include "sim/device_hier_sim.h"
 #include "sim/gpu_node.h"
 #include "sim/job_sim.h"
 
@@ -78,6 +80,42 @@ TEST(GpuSim, H100FiguresAreWithinFifteenPercentOfNccls) {
   EXPECT_NEAR(47, per_nic, 0.15 * 47);
   // The hierarchical all-reduce uses every node's 8 rails: many times the flat ring.
   EXPECT_GT(BusBw(H100Job(2), Algo::kHier, size_t{256} << 20), 5 * per_nic);
+}
+
+// The device hierarchy as device buffers run it (sim/device_hier_sim.h): its all-reduce's
+// pieces hide the shorter of the node's legs and the rail's (in one piece they add up); the
+// node's legs alone bound it at NVLink's one-node figure; a rail of 256 nodes simulates.
+TEST(GpuSim, TheDeviceHierarchysPiecesOverlapItsLegs) {
+  SimCall call;
+  call.coll = CollType::kAllReduce;
+  call.count = (size_t{1} << 30) / 4;
+  DeviceHierTiming pieces, one_piece;
+  ASSERT_TRUE(SimulateDeviceHierarchy(H100Job(2), call, 10, size_t{32} << 20, &pieces).ok());
+  ASSERT_TRUE(SimulateDeviceHierarchy(H100Job(2), call, 10, 0, &one_piece).ok());
+  EXPECT_NEAR(one_piece.time_us, one_piece.local_us + one_piece.rail_us + 10 * 2, 1e-6);
+  EXPECT_GT(one_piece.time_us, 1.3 * pieces.time_us);
+  EXPECT_GE(pieces.time_us, std::max(pieces.local_us, pieces.rail_us));
+  // The node's legs move what one node's ring all-reduce moves (2 x 7/8 of the buffer per
+  // GPU), so busbw (2 x 15/16 of it per GPU over the time) stays under 15/14 of that ring's.
+  const double busbw = (size_t{1} << 30) / (pieces.time_us * 1e3) * BusFactor(call.coll, 16);
+  const double one_node = BusBw(H100Job(1), Algo::kRing, size_t{1} << 30);
+  EXPECT_LT(busbw, 1.01 * one_node * (15.0 / 16) / (7.0 / 8));
+  EXPECT_GT(busbw, 300);
+  DeviceHierTiming big;
+  ASSERT_TRUE(SimulateDeviceHierarchy(H100Job(256), call, 10, size_t{32} << 20, &big).ok());
+  EXPECT_GT(big.rail_us, pieces.rail_us);
+  // All-gather and reduce-scatter move their chunks to rank order and back.
+  for (CollType c : {CollType::kAllGather, CollType::kReduceScatter}) {
+    SimCall per_rank = call;
+    per_rank.coll = c;
+    per_rank.count = call.count / 16;
+    DeviceHierTiming t;
+    ASSERT_TRUE(SimulateDeviceHierarchy(H100Job(2), per_rank, 10, 0, &t).ok());
+    EXPECT_GT(t.copy_us, 0);
+  }
+  // One node has no hierarchy.
+  DeviceHierTiming none;
+  EXPECT_FALSE(SimulateDeviceHierarchy(H100Job(1), call, 10, 0, &none).ok());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "collectives/job_layout.h"
 #include "collectives/rail_filter.h"
+#include "tests/unit/topology_fixture.h"
 #include "topology/link_facts.h"
 #include "topology/merge.h"
 #include "topology/nccl_xml_loader.h"
@@ -23,10 +24,7 @@ namespace weft {
 namespace {
 
 SystemGraph Load(const std::string& name) {
-  SystemGraph g;
-  const Status s = LoadTopologyFile(std::string(WEFT_TOPOLOGY_FIXTURES) + "/" + name, &g);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return g;
+  return LoadFixture(name);
 }
 
 SystemGraph Parse(const std::string& xml) {
