@@ -57,12 +57,22 @@ struct TunerInput {
   double hier_leg_call_us = 0;
 };
 
-// The device hierarchy's all-reduce of `bytes` runs in this many pieces of about
-// `piece_bytes` (0: one), at most kMaxDeviceHierPieces (WEFT_DEVICE_HIER_PIECE).
+// The device hierarchy's all-reduce of `bytes` on `hosts` hosts of `per_host` ranks runs in
+// this many pieces of about `piece_bytes` (WEFT_DEVICE_HIER_PIECE; 0: one), at most
+// kMaxDeviceHierPieces, and few enough that each step of a piece's ring along the rail (the
+// piece's 1/L over H ranks) moves at least min(kMinDeviceHierRailStep, piece_bytes): smaller
+// steps leave that ring bound by its 2(H - 1) latencies, paid once per piece (weft-sim: on
+// 512 H100 nodes, 16 pieces of 8 GiB simulate 256 GB/s, 8 pieces 336).
 constexpr size_t kMaxDeviceHierPieces = 16;
-inline size_t DeviceHierPieces(size_t bytes, size_t piece_bytes) {
+constexpr size_t kMinDeviceHierRailStep = size_t{256} << 10;
+inline size_t DeviceHierPieces(size_t bytes, size_t piece_bytes, int per_host, int hosts) {
   if (piece_bytes == 0) return 1;
-  const size_t pieces = bytes / piece_bytes;
+  size_t pieces = bytes / piece_bytes;
+  const size_t step = piece_bytes < kMinDeviceHierRailStep ? piece_bytes : kMinDeviceHierRailStep;
+  const size_t rail_steps =
+      static_cast<size_t>(per_host > 0 ? per_host : 1) * static_cast<size_t>(hosts > 0 ? hosts : 1);
+  const size_t by_steps = bytes / (rail_steps * step);
+  if (pieces > by_steps) pieces = by_steps;
   return pieces < 1 ? 1 : (pieces > kMaxDeviceHierPieces ? kMaxDeviceHierPieces : pieces);
 }
 

@@ -172,7 +172,7 @@ Status DeviceHierarchy::AllReducePieces(const CollArgs& a, int device, size_t sh
   const size_t esz = TypeSize(a.type);
   const size_t L = static_cast<size_t>(L_);
   const size_t pieces =
-      std::min(shard, DeviceHierPieces(shard * L * esz, static_cast<size_t>(piece_bytes_)));
+      std::min(shard, DeviceHierPieces(shard * L * esz, static_cast<size_t>(piece_bytes_), L_, H_));
   void* rail_stream = a.stream;
   if (device >= 0 && pieces > 1) {
     if (!side_) {

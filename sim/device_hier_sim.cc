@@ -42,7 +42,7 @@ Status SimulateDeviceHierarchy(const SimJob& job, const SimCall& call, double le
       // one's first (or last) piece is not hidden.
       const size_t shard = call.count / static_cast<size_t>(L);
       const size_t pieces = std::max<size_t>(
-          1, std::min(shard, DeviceHierPieces(shard * L * call.elem_size, piece_bytes)));
+          1, std::min(shard, DeviceHierPieces(shard * L * call.elem_size, piece_bytes, L, H)));
       double local_piece = 0, rail_piece = 0;
       WEFT_CHECK(leg(local, CollType::kReduceScatter, shard / pieces, &local_piece));
       WEFT_CHECK(leg(rail, CollType::kAllReduce, shard / pieces, &rail_piece));

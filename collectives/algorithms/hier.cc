@@ -322,8 +322,8 @@ double OverlappedTransfer(const CostModel& m, CollType coll, size_t bytes, doubl
     // The device hierarchy: the all-reduce's pieces overlap the rail's leg of one with the
     // host's legs of the next and the last, but for the first and last piece's.
     if (coll != CollType::kAllReduce) return local + rail;
-    const double pieces =
-        static_cast<double>(DeviceHierPieces(bytes, m.in.hier_device_piece_bytes));
+    const double pieces = static_cast<double>(
+        DeviceHierPieces(bytes, m.in.hier_device_piece_bytes, m.per_host(), m.hosts()));
     return std::max(local, rail) + std::min(local, rail) / pieces;
   }
   const double overlapped = std::max(local, rail);
@@ -373,9 +373,10 @@ double PredictHier(const CostModel& m, CollType coll, size_t bytes) {
       break;
   }
   const double transfer = OverlappedTransfer(m, coll, bytes, local, rail);
-  const size_t pieces = coll == CollType::kAllReduce && m.in.hier_device_piece_bytes > 0
-                            ? DeviceHierPieces(bytes, m.in.hier_device_piece_bytes)
-                            : 1;
+  const size_t pieces =
+      coll == CollType::kAllReduce && m.in.hier_device_piece_bytes > 0
+          ? DeviceHierPieces(bytes, m.in.hier_device_piece_bytes, m.per_host(), m.hosts())
+          : 1;
   const double calls = (legs * static_cast<double>(pieces) - 1) * m.in.hier_leg_call_us;
   // On one host this is the ring (a reduce-scatter and an all-gather): never better.
   return hops + transfer + calls + (H == 1 ? 1e-3 : 0);
